@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Growable byte buffer with a hard size cap, used everywhere bytes are
+ * assembled: HTTP bodies, formatted messages, framed batches.  Storage is
+ * kept across buf_clear() so per-record code does not allocate once the
+ * buffer has grown to its working size.
+ */
+#ifndef BUF_H
+#define BUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+struct buf {
+	char *data;	/* NUL-terminated when non-NULL (len excludes NUL) */
+	size_t len;
+	size_t cap;
+	size_t max;	/* hard cap on len; 0 means SIZE_MAX/2 */
+};
+
+/* Initialise an empty buffer that will refuse to grow past max bytes. */
+void buf_init(struct buf *b, size_t max);
+
+/* Free the storage; the buffer is empty and reusable afterwards. */
+void buf_reset(struct buf *b);
+
+/* Like buf_reset(), but wipes the bytes first (secrets). */
+void buf_wipe(struct buf *b);
+
+/* Forget the contents, keep the storage. */
+void buf_clear(struct buf *b);
+
+/*
+ * Make room for n more bytes (plus the terminating NUL).  Returns 0,
+ * ERR_TOOBIG past the cap, or ERR_NOMEM.  On failure b is unchanged.
+ */
+int buf_reserve(struct buf *b, size_t n);
+
+/* Append n bytes / one byte / a C string.  Same returns as buf_reserve(). */
+int buf_add(struct buf *b, const void *p, size_t n);
+int buf_addc(struct buf *b, char c);
+int buf_adds(struct buf *b, const char *s);
+
+/* Append a formatted string.  Same returns as buf_reserve(). */
+int buf_printf(struct buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+/* Append a decimal integer without printf. */
+int buf_add_i64(struct buf *b, long long v);
+
+/* Shorten to len bytes (len <= b->len). */
+void buf_truncate(struct buf *b, size_t len);
+
+/* The contents as a C string; "" for an empty, never-grown buffer. */
+const char *buf_str(const struct buf *b);
+
+#endif

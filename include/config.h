@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Configuration: one INI file (inih) described by one table of keys
+ * (section, name, type, destination, default, limits, secret).  Loading
+ * reports every problem as "[section] key: why", not just the first, and
+ * a second pass checks combinations.  See ARCHITECTURE section 4 and
+ * conf/mdesiem.conf.example.
+ */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "log.h"
+
+#define CONFIG_DEFAULT_PATH "/etc/mdesiem/mdesiem.conf"
+
+enum config_api { API_GRAPH = 0, API_ALERTS, API_SIEM };
+enum config_cloud { CLOUD_GLOBAL = 0, CLOUD_GCC, CLOUD_GCC_HIGH, CLOUD_DOD };
+enum config_format { FORMAT_CEF = 0, FORMAT_LEEF, FORMAT_JSON };
+enum config_transport {
+	TRANSPORT_TCP = 0,
+	TRANSPORT_TLS,
+	TRANSPORT_UDP,
+	TRANSPORT_LOCAL,
+	TRANSPORT_STDOUT,
+};
+enum config_framing { FRAMING_LF = 0, FRAMING_OCTET };
+enum config_header { HEADER_RFC5424 = 0, HEADER_RFC3164, HEADER_NONE };
+
+struct config {
+	/* [azure] */
+	char *tenant_id;
+	char *client_id;
+	char *client_secret;		/* secret: wiped on free */
+	char *client_secret_file;	/* as written (for -n -v) */
+	char *certificate_file;
+	char *private_key_file;
+	char *login_url;		/* effective: per cloud when unset */
+
+	/* [source] */
+	enum config_api api;
+	char *url;			/* effective: per api/region/cloud */
+	char *region;			/* NULL: none */
+	enum config_cloud cloud;
+	char *audience;			/* effective: per api/cloud */
+	int64_t poll_interval;		/* seconds */
+	int64_t page_size;		/* effective: per api when unset */
+	char *start_from;		/* as written: duration or ISO time */
+	int64_t overlap;		/* seconds */
+	char *filter;
+	char **machine_groups;		/* NULL-terminated, may be NULL */
+	char *proxy;
+	char *ca_file;
+	int64_t timeout;		/* seconds */
+
+	/* [output] */
+	enum config_format format;
+	int leef_version;		/* 1 or 2 */
+	char leef_delimiter;
+	enum config_transport transport;
+	char *host;
+	int port;			/* effective: 514 / 6514 for tls */
+	enum config_framing framing;	/* effective: lf, octet for tls */
+	enum config_header header;
+	int facility;			/* numeric syslog facility 0..23 */
+	char *hostname;			/* effective: gethostname() */
+	char *app_name;
+	int64_t max_message_size;	/* bytes; effective: 2048 for udp */
+	char *tls_ca_file;
+	char *tls_cert_file;
+	char *tls_key_file;
+	char *tls_server_name;
+	char *vendor;			/* CEF/LEEF header: "Microsoft" */
+	char *product;			/* "Microsoft Defender ATP" */
+	char *product_version;		/* "2.0" (the mapping version) */
+
+	/* [state] */
+	char *state_dir;
+	uint64_t spool_max_size;	/* bytes */
+	int64_t shutdown_grace;		/* seconds */
+
+	/* [metrics] */
+	char *textfile_dir;
+
+	/* [log] */
+	enum log_level log_level;
+};
+
+/*
+ * Load and check path.  Every problem is written to err (one line each,
+ * "[section] key: why") and counted; the return value is NULL when there
+ * was any, else a new config the caller frees with config_free().
+ * Relative client_secret_file names resolve against $CREDENTIALS_DIRECTORY
+ * when it is set.  A file holding client_secret that group or others can
+ * read is refused.
+ */
+struct config *config_load(const char *path, FILE *err);
+
+/* Free c and wipe its secrets.  config_free(NULL) is a no-op. */
+void config_free(struct config *c);
+
+/*
+ * Print the effective configuration as INI to out, every secret replaced
+ * by "(redacted)".
+ */
+void config_dump(const struct config *c, FILE *out);
+
+/* Parse "30s", "5m", "2h", "7d" or plain seconds.  Returns 0 or -1. */
+int config_parse_duration(const char *s, int64_t *out);
+
+/* Parse "512", "512K", "64M", "1G" (powers of 1024).  Returns 0 or -1. */
+int config_parse_size(const char *s, uint64_t *out);
+
+/* Names for enums, for logs and -n -v. */
+const char *config_api_name(enum config_api api);
+const char *config_transport_name(enum config_transport t);
+
+#endif

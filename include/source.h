@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The source interface: "give me the next batch of raw records after this
+ * cursor".  A cycle calls source_begin() with its window, then
+ * source_next() until it returns 1 (done), normalising each item of each
+ * page into a canonical record.  Adapters: source_siem.c (legacy SIEM
+ * API); Graph alerts_v2 and the Alert API plug in the same way.
+ */
+#ifndef SOURCE_H
+#define SOURCE_H
+
+#include <signal.h>
+
+#include "ts.h"
+
+struct config;
+struct cJSON;
+struct http;
+struct record;
+struct token;
+
+struct source_page {
+	struct cJSON *root;		/* owned: the parsed body */
+	const struct cJSON *items;	/* the array of raw records */
+	struct ts commit_to;		/* cursor value once this page and */
+	int has_commit;			/*   all before it are delivered */
+};
+
+struct source_stats {
+	unsigned long requests;
+	unsigned long retries;
+	unsigned long throttled;
+	unsigned long splits;
+};
+
+struct source;
+
+struct source_ops {
+	const char *name;
+	int (*begin)(struct source *s, const struct ts *since,
+	    const struct ts *until);
+	int (*next)(struct source *s, struct source_page *page);
+	int (*normalize)(struct source *s, const struct cJSON *item,
+	    struct record *r, const char **why);
+	void (*free_state)(struct source *s);
+};
+
+/*
+ * A source for the configured api, using h and t (borrowed; they must
+ * outlive it).  NULL on allocation failure.
+ */
+struct source *source_new(const struct config *c, struct http *h,
+    struct token *t, const volatile sig_atomic_t *stop);
+void source_free(struct source *s);
+
+/* Start reading the window [since, until]. */
+int source_begin(struct source *s, const struct ts *since,
+    const struct ts *until);
+
+/*
+ * The next page of the window.  Returns 0 with *page filled (the caller
+ * frees it with source_page_reset()), 1 when the window is exhausted, or
+ * an error: ERR_NET/ERR_SERVER/ERR_PARSE/ERR_THROTTLED (retry later; the
+ * source already retried within its budget), ERR_CREDENTIALS,
+ * ERR_FORBIDDEN, ERR_AUTH, ERR_STOPPED.  source_error() describes it.
+ */
+int source_next(struct source *s, struct source_page *page);
+
+/* Normalise one item of a page.  0 or ERR_BADREC with *why. */
+int source_normalize(struct source *s, const struct cJSON *item,
+    struct record *r, const char **why);
+
+void source_page_reset(struct source_page *page);
+
+/* Text of the last error (no secrets), and counters. */
+const char *source_error(const struct source *s);
+const struct source_stats *source_stats(const struct source *s);
+
+#endif

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Small state files in the state directory: read whole, and replace
+ * atomically (write temp, fsync, rename, fsync the directory), so a crash
+ * at any instruction leaves either the old or the new file.
+ */
+#ifndef STATEFILE_H
+#define STATEFILE_H
+
+#include <stddef.h>
+
+struct buf;
+
+/*
+ * Read path into b (appending).  Returns 0, ERR_NOTFOUND when it does not
+ * exist, ERR_TOOBIG past b's cap, ERR_IO otherwise (errno kept).
+ */
+int statefile_read(const char *path, struct buf *b);
+
+/* Replace path with len bytes of data atomically; mode 0600. 0 or ERR_IO. */
+int statefile_write(const char *path, const void *data, size_t len);
+
+/* Create directory path (mode 0700) if it does not exist. 0 or ERR_IO. */
+int statefile_mkdir(const char *path);
+
+#endif

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * OAuth 2.0 client-credentials tokens from Microsoft Entra ID.  v1
+ * endpoint {login_url}/{tenant}/oauth2/token with resource=<audience>
+ * (the SIEM API), v2 {login_url}/{tenant}/oauth2/v2.0/token with
+ * scope=<audience>/.default (Graph, Alert API).  The token is cached until
+ * shortly before it expires; token_invalidate() drops it after a 401.
+ */
+#ifndef TOKEN_H
+#define TOKEN_H
+
+struct http;
+
+enum token_endpoint { TOKEN_V1 = 0, TOKEN_V2 };
+
+struct token_opts {
+	enum token_endpoint endpoint;
+	const char *login_url;		/* "https://login.microsoftonline.com" */
+	const char *tenant_id;
+	const char *client_id;
+	const char *client_secret;	/* secret */
+	const char *audience;		/* resource (v1) / scope base (v2) */
+};
+
+struct token;
+
+/* A new token cache; strings are copied (the secret is wiped on free). */
+struct token *token_new(const struct token_opts *opts, struct http *h);
+void token_free(struct token *t);
+
+/*
+ * Return a valid access token in *bearer (owned by t, valid until the
+ * next token_* call).  Fetches a new one when none is cached or the
+ * cached one expires within 5 minutes.  Returns 0; ERR_CREDENTIALS when
+ * Entra refused the request (token_error() has "AADSTS...: description");
+ * ERR_NET / ERR_SERVER / ERR_THROTTLED / ERR_PARSE / ERR_STOPPED otherwise
+ * (token_error() says what happened).
+ */
+int token_get(struct token *t, const char **bearer);
+
+/* Drop the cached token (after a 401 from the API). */
+void token_invalidate(struct token *t);
+
+/* Number of tokens obtained so far (for status and tests). */
+unsigned long token_renewals(const struct token *t);
+
+/* Text of the last failure, never containing the secret or a token. */
+const char *token_error(const struct token *t);
+
+#endif

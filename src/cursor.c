@@ -1,0 +1,364 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Delivery cursor and dedup set (include/cursor.h).  Keys live in one
+ * string pool with an open-addressing index over it, so remembering a key
+ * costs no allocation of its own; pruning compacts the pool.  The state
+ * file is JSON, replaced atomically.
+ */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "cursor.h"
+#include "errcode.h"
+#include "statefile.h"
+
+#define CURSOR_STATE_VERSION 1
+#define CURSOR_MAX_FILE (256UL * 1024 * 1024)
+
+struct kent {
+	uint64_t hash;
+	struct ts t;
+	size_t off;
+	size_t len;
+};
+
+struct cursor {
+	int has_pos;
+	struct ts pos;
+	struct kent *ents;
+	size_t nents, capents;
+	size_t *index;		/* entry number + 1; 0 = empty slot */
+	size_t nindex;		/* power of two */
+	struct buf pool;
+};
+
+static uint64_t
+hash_key(const char *p, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	while (n-- > 0) {
+		h ^= (unsigned char)*p++;
+		h *= 0x100000001b3ULL;
+	}
+	return h ^ (h >> 29);
+}
+
+struct cursor *
+cursor_new(void)
+{
+	struct cursor *c = calloc(1, sizeof(*c));
+
+	if (c != NULL)
+		buf_init(&c->pool, 0);
+	return c;
+}
+
+void
+cursor_free(struct cursor *c)
+{
+	if (c == NULL)
+		return;
+	free(c->ents);
+	free(c->index);
+	buf_reset(&c->pool);
+	free(c);
+}
+
+int
+cursor_has_position(const struct cursor *c)
+{
+	return c->has_pos;
+}
+
+const struct ts *
+cursor_position(const struct cursor *c)
+{
+	return &c->pos;
+}
+
+void
+cursor_advance(struct cursor *c, const struct ts *t)
+{
+	if (!c->has_pos || ts_cmp(t, &c->pos) > 0) {
+		c->pos = *t;
+		c->has_pos = 1;
+	}
+}
+
+size_t
+cursor_count(const struct cursor *c)
+{
+	return c->nents;
+}
+
+/* Slot of key in the index, or of the empty slot where it would go. */
+static size_t
+find_slot(const struct cursor *c, const char *key, size_t n, uint64_t h)
+{
+	size_t mask = c->nindex - 1, i = (size_t)h & mask;
+
+	for (;;) {
+		size_t e = c->index[i];
+		const struct kent *k;
+
+		if (e == 0)
+			return i;
+		k = &c->ents[e - 1];
+		if (k->hash == h && k->len == n &&
+		    memcmp(c->pool.data + k->off, key, n) == 0)
+			return i;
+		i = (i + 1) & mask;
+	}
+}
+
+static int
+rebuild_index(struct cursor *c, size_t nindex)
+{
+	size_t *idx = calloc(nindex, sizeof(*idx)), i;
+
+	if (idx == NULL)
+		return ERR_NOMEM;
+	free(c->index);
+	c->index = idx;
+	c->nindex = nindex;
+	for (i = 0; i < c->nents; i++) {
+		const struct kent *k = &c->ents[i];
+		size_t mask = nindex - 1, s = (size_t)k->hash & mask;
+
+		while (idx[s] != 0)
+			s = (s + 1) & mask;
+		idx[s] = i + 1;
+	}
+	return 0;
+}
+
+int
+cursor_seen(const struct cursor *c, const char *key, size_t n)
+{
+	if (c->nindex == 0)
+		return 0;
+	return c->index[find_slot(c, key, n, hash_key(key, n))] != 0;
+}
+
+int
+cursor_add(struct cursor *c, const char *key, size_t n, const struct ts *t)
+{
+	uint64_t h = hash_key(key, n);
+	size_t slot, off;
+	int rc;
+
+	if ((c->nents + 1) * 2 > c->nindex &&
+	    (rc = rebuild_index(c, c->nindex ? c->nindex * 2 : 1024)) != 0)
+		return rc;
+	slot = find_slot(c, key, n, h);
+	if (c->index[slot] != 0) {
+		struct kent *k = &c->ents[c->index[slot] - 1];
+
+		if (ts_cmp(t, &k->t) > 0)
+			k->t = *t;
+		return 0;
+	}
+	if (c->nents == c->capents) {
+		size_t ncap = c->capents ? c->capents * 2 : 512;
+		struct kent *ne = realloc(c->ents, ncap * sizeof(*ne));
+
+		if (ne == NULL)
+			return ERR_NOMEM;
+		c->ents = ne;
+		c->capents = ncap;
+	}
+	off = c->pool.len;
+	if ((rc = buf_add(&c->pool, key, n)) != 0)
+		return rc;
+	c->ents[c->nents] = (struct kent){h, *t, off, n};
+	c->index[slot] = ++c->nents;
+	return 0;
+}
+
+void
+cursor_prune(struct cursor *c, const struct ts *t)
+{
+	struct buf np;
+	size_t i, kept = 0;
+
+	buf_init(&np, 0);
+	for (i = 0; i < c->nents; i++) {
+		struct kent k = c->ents[i];
+
+		if (ts_cmp(&k.t, t) < 0)
+			continue;
+		if (buf_add(&np, c->pool.data + k.off, k.len) != 0) {
+			buf_reset(&np);
+			return; /* keep everything: pruning is optional */
+		}
+		k.off = np.len - k.len;
+		c->ents[kept++] = k;
+	}
+	if (kept == c->nents) {
+		buf_reset(&np);
+		return;
+	}
+	buf_reset(&c->pool);
+	c->pool = np;
+	c->nents = kept;
+	if (rebuild_index(c, c->nindex) != 0) {
+		/* Index lost: fall back to an empty index of minimal size. */
+		c->nents = 0;
+	}
+}
+
+static int
+load_keys(struct cursor *c, const cJSON *keys, const char **why)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, keys)
+	{
+		const cJSON *k = cJSON_GetArrayItem(it, 0);
+		const cJSON *t = cJSON_GetArrayItem(it, 1);
+		struct ts ts;
+
+		if (!cJSON_IsString(k) || !cJSON_IsString(t) ||
+		    ts_parse(t->valuestring, strlen(t->valuestring), &ts)) {
+			*why = "a dedup key entry is malformed";
+			return ERR_PARSE;
+		}
+		if (cursor_add(c, k->valuestring, strlen(k->valuestring), &ts))
+			return ERR_NOMEM;
+	}
+	return 0;
+}
+
+static int
+load_json(struct cursor *c, const cJSON *root, const char *api,
+    const char *tenant, const char **why)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "version");
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(root, "api");
+	const cJSON *tn = cJSON_GetObjectItemCaseSensitive(root, "tenant");
+	const cJSON *pos = cJSON_GetObjectItemCaseSensitive(root, "position");
+	const cJSON *keys = cJSON_GetObjectItemCaseSensitive(root, "keys");
+
+	if (!cJSON_IsNumber(v) || v->valueint != CURSOR_STATE_VERSION) {
+		*why = "unknown state file version";
+		return ERR_PARSE;
+	}
+	if (!cJSON_IsString(a) || !cJSON_IsString(tn) ||
+	    strcmp(a->valuestring, api) != 0 ||
+	    strcmp(tn->valuestring, tenant) != 0) {
+		*why = "state file belongs to another api or tenant";
+		return ERR_PARSE;
+	}
+	if (cJSON_IsString(pos)) {
+		if (ts_parse(pos->valuestring, strlen(pos->valuestring),
+		    &c->pos) != 0) {
+			*why = "position is not a time";
+			return ERR_PARSE;
+		}
+		c->has_pos = 1;
+	} else if (!cJSON_IsNull(pos)) {
+		*why = "position missing";
+		return ERR_PARSE;
+	}
+	if (!cJSON_IsArray(keys)) {
+		*why = "keys missing";
+		return ERR_PARSE;
+	}
+	return load_keys(c, keys, why);
+}
+
+int
+cursor_load(struct cursor *c, const char *path, const char *api,
+    const char *tenant, const char **why)
+{
+	struct buf b;
+	cJSON *root = NULL;
+	int rc;
+
+	*why = NULL;
+	buf_init(&b, CURSOR_MAX_FILE);
+	if ((rc = statefile_read(path, &b)) != 0) {
+		if (rc == ERR_TOOBIG)
+			*why = "state file too large";
+		goto out;
+	}
+	root = cJSON_ParseWithLength(b.data, b.len);
+	if (root == NULL) {
+		*why = "state file is not valid JSON";
+		rc = ERR_PARSE;
+		goto out;
+	}
+	rc = load_json(c, root, api, tenant, why);
+out:
+	cJSON_Delete(root);
+	buf_reset(&b);
+	return rc;
+}
+
+static cJSON *
+to_json(const struct cursor *c, const char *api, const char *tenant)
+{
+	cJSON *root = cJSON_CreateObject(), *keys;
+	char t[TS_STRLEN];
+	size_t i;
+
+	if (root == NULL)
+		return NULL;
+	cJSON_AddNumberToObject(root, "version", CURSOR_STATE_VERSION);
+	cJSON_AddStringToObject(root, "api", api);
+	cJSON_AddStringToObject(root, "tenant", tenant);
+	if (c->has_pos) {
+		ts_format7(&c->pos, t);
+		cJSON_AddStringToObject(root, "position", t);
+	} else {
+		cJSON_AddNullToObject(root, "position");
+	}
+	keys = cJSON_AddArrayToObject(root, "keys");
+	for (i = 0; keys != NULL && i < c->nents; i++) {
+		const struct kent *k = &c->ents[i];
+		cJSON *pair = cJSON_CreateArray();
+		char *ks = strndup(c->pool.data + k->off, k->len);
+
+		ts_format7(&k->t, t);
+		if (pair == NULL || ks == NULL) {
+			free(ks);
+			cJSON_Delete(pair);
+			cJSON_Delete(root);
+			return NULL;
+		}
+		cJSON_AddItemToArray(pair, cJSON_CreateString(ks));
+		cJSON_AddItemToArray(pair, cJSON_CreateString(t));
+		cJSON_AddItemToArray(keys, pair);
+		free(ks);
+	}
+	return root;
+}
+
+int
+cursor_save(const struct cursor *c, const char *path, const char *api,
+    const char *tenant)
+{
+	cJSON *root = to_json(c, api, tenant);
+	char *text;
+	int rc;
+
+	if (root == NULL)
+		return ERR_NOMEM;
+	text = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	if (text == NULL)
+		return ERR_NOMEM;
+	rc = statefile_write(path, text, strlen(text));
+	free(text);
+	return rc;
+}

@@ -1,0 +1,51 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Runs every test suite and prints one closing line: "N passed, N failed".
+# Each suite prints its own "N passed, N failed" as its last line.
+BUILD=${BUILD:-build}
+export BUILD
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/.." && pwd)
+cd "$top" || exit 1
+total_pass=0
+total_fail=0
+log=$(mktemp)
+run_suite() {
+	name=$1
+	shift
+	"$@" >"$log" 2>&1
+	rc=$?
+	last=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+	p=$(echo "$last" | sed -n 's/^\([0-9]*\) passed.*/\1/p')
+	f=$(echo "$last" | sed -n 's/.* \([0-9]*\) failed.*/\1/p')
+	if [ -z "$p" ]; then
+		p=0
+		f=1
+	fi
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1
+	fi
+	if [ "$f" -ne 0 ]; then
+		echo "== $name: FAILED"
+		cat "$log"
+	else
+		echo "== $name: $p passed"
+	fi
+	total_pass=$((total_pass + p))
+	total_fail=$((total_fail + f))
+}
+for t in "$BUILD"/tests/test_*; do
+	[ -x "$t" ] || continue
+	run_suite "unit/$(basename "$t")" "$t"
+done
+for t in tests/integration/test_*.py; do
+	[ -f "$t" ] || continue
+	run_suite "integration/$(basename "$t" .py)" python3 "$t"
+done
+for t in tests/integration/test_*.sh; do
+	[ -f "$t" ] || continue
+	run_suite "integration/$(basename "$t" .sh)" sh "$t"
+done
+rm -f "$log"
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ]
