@@ -20,6 +20,8 @@ WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 HARDEN = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 OPT ?= -O2 -g
 SAN ?=
+V ?= 0
+Q = $(if $(filter 1,$(V)),,@)
 
 PC_CFLAGS := $(shell pkg-config --cflags $(PC_MODULES) 2>/dev/null)
 PC_LIBS   := $(shell pkg-config --libs $(PC_MODULES) 2>/dev/null)
@@ -48,19 +50,22 @@ deps:
 	@sh tests/deps.sh "$(BUILD_PKGS)" "$(PC_MODULES)"
 
 $(BUILD)/%.o: src/%.c $(wildcard include/*.h src/*.h) | $(BUILD)
-	$(CC) $(CFLAGS_ALL) -DMDESIEM_VERSION='"$(VERSION)"' -c -o $@ $<
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS_ALL) -DMDESIEM_VERSION='"$(VERSION)"' -c -o $@ $<
 
 $(BUILD):
 	@mkdir -p $(BUILD)/tests
 
 $(BUILD)/libmdesiem.a: $(LIB_OBJS)
-	rm -f $@ && ar rcs $@ $^
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/mdesiemd: $(BUILD)/main.o $(BUILD)/libmdesiem.a
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
 
 $(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/check.h $(BUILD)/libmdesiem.a
-	$(CC) $(CFLAGS_ALL) -iquote tests/unit $(LDFLAGS_ALL) -o $@ $< \
+	@echo "  TEST    $@"
+	$(Q)$(CC) $(CFLAGS_ALL) -iquote tests/unit $(LDFLAGS_ALL) -o $@ $< \
 	    $(BUILD)/libmdesiem.a $(LIBS)
 
 unit: all $(UNIT_BINS)

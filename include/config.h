@@ -98,6 +98,17 @@ struct config {
  */
 struct config *config_load(const char *path, FILE *err);
 
+/*
+ * config_load() with a choice: check_only nonzero (mdesiemd -n) still
+ * checks syntax, values, combinations and the mode of a configuration file
+ * that holds client_secret, but reads no secret file and does not require
+ * the files and directories named by the configuration to exist (a file
+ * that does exist is still checked for its mode).  config_load(path, err)
+ * is config_load_opts(path, err, 0).
+ */
+struct config *config_load_opts(const char *path, FILE *err,
+    int check_only);
+
 /* Free c and wipe its secrets.  config_free(NULL) is a no-op. */
 void config_free(struct config *c);
 

@@ -132,6 +132,8 @@ void record_clear(struct record *r);
  * ERR_BADREC when the object is unusable (not an object, or no FullId and
  * no AlertId+IocUniqueId, or no parseable LastProcessedTimeUtc), in which
  * case *why is set to a static reason.  The record borrows from obj.
+ * ERR_NOMEM when the scratch storage cannot grow.  On failure the record
+ * is left cleared.
  */
 int record_from_siem(struct record *r, const struct cJSON *obj,
     const char **why);
@@ -139,6 +141,12 @@ int record_from_siem(struct record *r, const struct cJSON *obj,
 /* SIEM API key for field f ("AlertTitle"), and JSON output key. */
 const char *record_field_name(enum record_field f);
 const char *record_field_json(enum record_field f);
+
+/*
+ * The field whose SIEM API key is name (case-sensitive; the 2017
+ * misspelling "IoaDefinitiondId" included), or -1 when none is.
+ */
+int record_field_by_name(const char *name);
 
 /*
  * The value of a boolean field (RemediationIsSuccess,

@@ -44,7 +44,18 @@ void token_invalidate(struct token *t);
 /* Number of tokens obtained so far (for status and tests). */
 unsigned long token_renewals(const struct token *t);
 
-/* Text of the last failure, never containing the secret or a token. */
+/*
+ * Text of the last failed token request, never containing the secret or
+ * a token; "" after a successful one.  token_get() may return 0 with a
+ * text here: an early renewal failed and the cached token, still valid,
+ * was returned (worth a warning, not an error).
+ */
 const char *token_error(const struct token *t);
+
+/* Seconds from Retry-After of the last ERR_THROTTLED answer, or -1. */
+long token_retry_after(const struct token *t);
+
+/* Seconds the cached token stays valid, 0 when none is cached. */
+long token_expires_in(const struct token *t);
 
 #endif

@@ -194,7 +194,8 @@ sink_write(struct sink *s, const char *msg, size_t len)
 
 	if ((rc = buf_add(&s->batch, msg, len)) != 0)
 		return rc;
-	if (s->ops->per_message || s->batch.len >= SINK_BATCH_MAX)
+	/* While the collector is away, sink_flush() alone retries. */
+	if (s->ops->per_message || (s->batch.len >= SINK_BATCH_MAX && !s->down))
 		return sink_flush(s);
 	return 0;
 }

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Text helpers shared by the formatters (CEF, LEEF, JSON): UTF-8
+ * validation with U+FFFD replacement, prefixes that never split a
+ * character, trimming, and a table-driven escaper that does escaping,
+ * replacement, trimming and length limits in one pass over a value,
+ * appending straight to the output buffer without intermediate copies.
+ *
+ * Invalid UTF-8 follows the Unicode "maximal subpart" practice (the one
+ * WHATWG and Python use): overlong forms, UTF-16 surrogates encoded in
+ * UTF-8 (ED A0..BF ..; what cJSON makes of a lone "\ud800"), code points
+ * above U+10FFFF, stray continuation bytes and truncated sequences each
+ * become one U+FFFD per maximal ill-formed subsequence.
+ */
+#ifndef TEXT_H
+#define TEXT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct buf;
+
+#define TEXT_NOLIMIT SIZE_MAX		/* no character or byte limit */
+#define TEXT_REPLACEMENT 0xFFFDu	/* U+FFFD REPLACEMENT CHARACTER */
+#define TEXT_REPLACEMENT_UTF8 "\xEF\xBF\xBD"
+
+/* text_escape() flags */
+#define TEXT_TRIM 0x1	/* drop leading and trailing blanks */
+
+/*
+ * An escaping scheme: for each ASCII byte, the text that replaces it in
+ * the output, or NULL to copy it.  A byte whose replacement is exactly
+ * " " is a blank, like the space itself: TEXT_TRIM removes blanks at both
+ * ends (so a value " x\t" becomes "x" when TAB is replaced by a space).
+ * Other replacement texts must not end in a space.  Bytes >= 0x80 are
+ * never looked up: valid UTF-8 is copied, invalid sequences become U+FFFD.
+ */
+struct text_esc {
+	const char *rep[128];
+};
+
+/*
+ * Length of the UTF-8 sequence at s (n >= 1 bytes available): k > 0 when
+ * the first k bytes are one well-formed character, -k when the first k
+ * bytes are an ill-formed subsequence to be replaced by one U+FFFD.
+ */
+int text_utf8_seq(const char *s, size_t n);
+
+/*
+ * Decode one character at s (n >= 1): sets *cp (TEXT_REPLACEMENT for an
+ * ill-formed subsequence) and returns the number of bytes consumed (>= 1).
+ */
+size_t text_utf8_decode(const char *s, size_t n, uint32_t *cp);
+
+/* 1 when s[0..n) is well-formed UTF-8, else 0. */
+int text_utf8_valid(const char *s, size_t n);
+
+/*
+ * Number of characters in s[0..n), counting each ill-formed subsequence
+ * as the one U+FFFD it becomes.
+ */
+size_t text_chars(const char *s, size_t n);
+
+/*
+ * Byte length of the longest prefix of s[0..n) holding at most max_chars
+ * characters / at most max_bytes bytes, never splitting a character (an
+ * ill-formed subsequence counts as one character and is never split).
+ */
+size_t text_prefix_chars(const char *s, size_t n, size_t max_chars);
+size_t text_prefix_bytes(const char *s, size_t n, size_t max_bytes);
+
+/* Narrow (*s, *n) to drop leading and trailing ASCII spaces. */
+void text_trim(const char **s, size_t *n);
+
+/* Same, dropping every blank of scheme e (see struct text_esc). */
+void text_trim_esc(const char **s, size_t *n, const struct text_esc *e);
+
+/*
+ * Append s[0..n) to out, escaped by scheme e, with invalid UTF-8 replaced
+ * by U+FFFD, in one pass.  At most max_chars characters of the (trimmed)
+ * input are written, and at most max_bytes output bytes; both limits cut
+ * on whole characters and whole escapes only (TEXT_NOLIMIT for none).
+ * With TEXT_TRIM, blanks are dropped at both ends, also where a limit cut
+ * the value.  Sets *added (when not NULL) to the number of bytes appended,
+ * which may be 0.  Returns 0, or the buf error (ERR_TOOBIG, ERR_NOMEM)
+ * with out restored to its length on entry.
+ */
+int text_escape(struct buf *out, const char *s, size_t n,
+    const struct text_esc *e, size_t max_chars, size_t max_bytes,
+    unsigned flags, size_t *added);
+
+#endif

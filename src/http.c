@@ -1,0 +1,554 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * HTTP client for the token and source modules, on one libcurl easy handle
+ * per client so that connections to Entra ID and the Defender APIs are kept
+ * alive between requests.  Every response body is capped, every request has
+ * a timeout, redirects are never followed, plain http is refused except to
+ * loopback, and a stop request aborts a transfer from the progress
+ * callback.  Failures are described in the response's error text and
+ * returned; nothing is logged here.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "buf.h"
+#include "errcode.h"
+#include "http.h"
+#include "url.h"
+
+#ifndef MDESIEM_VERSION
+#define MDESIEM_VERSION "0"
+#endif
+
+#define DEFAULT_TIMEOUT 60L
+#define MAX_CONNECT_TIMEOUT 30L
+#define MAX_RETRY_AFTER 3600L
+
+struct http {
+	CURL *curl;
+	long timeout;
+	size_t max_body;
+	const volatile sig_atomic_t *stop;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+/* State of one transfer, seen by the callbacks. */
+struct xfer {
+	struct http *h;
+	struct http_resp *resp;
+	int toobig;
+	int nomem;
+	int stopped;
+};
+
+static void set_error(struct http_resp *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/*
+ * Error texts are for humans; a text cut at the size of resp->error still
+ * says what happened, so truncation is accepted here.
+ */
+static void
+set_error(struct http_resp *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(r->error, sizeof(r->error), fmt, ap);
+	va_end(ap);
+}
+
+int
+http_global_init(void)
+{
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return ERR_NOMEM;
+	return 0;
+}
+
+void
+http_global_cleanup(void)
+{
+	curl_global_cleanup();
+}
+
+void
+http_resp_init(struct http_resp *r, size_t max_body)
+{
+	memset(r, 0, sizeof(*r));
+	buf_init(&r->body, max_body);
+	r->retry_after = -1;
+}
+
+void
+http_resp_reset(struct http_resp *r)
+{
+	/* Bodies may hold access tokens. */
+	buf_wipe(&r->body);
+	r->status = 0;
+	r->retry_after = -1;
+	r->error[0] = '\0';
+}
+
+static int
+set_options(struct http *h, const struct http_opts *opts)
+{
+	CURL *c = h->curl;
+	long ct;
+	int rc = 0;
+
+	ct =
+	    h->timeout < MAX_CONNECT_TIMEOUT ? h->timeout : MAX_CONNECT_TIMEOUT;
+	rc |= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	rc |= curl_easy_setopt(c, CURLOPT_TIMEOUT, h->timeout);
+	rc |= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, ct);
+	rc |= curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	rc |= curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "https");
+	rc |= curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	rc |= curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+	rc |= curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+	rc |= curl_easy_setopt(c, CURLOPT_TCP_KEEPIDLE, 60L);
+	rc |= curl_easy_setopt(c, CURLOPT_TCP_KEEPINTVL, 30L);
+	rc |= curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
+	rc |= curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	rc |= curl_easy_setopt(c, CURLOPT_USERAGENT,
+	    opts->user_agent != NULL ? opts->user_agent
+	                             : "mdesiemd/" MDESIEM_VERSION);
+	if (h->max_body > 0)
+		rc |= curl_easy_setopt(
+		    c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)h->max_body);
+	/* libcurl copies string options; without a proxy it reads the
+	 * environment (https_proxy, no_proxy). */
+	if (opts->ca_file != NULL)
+		rc |= curl_easy_setopt(c, CURLOPT_CAINFO, opts->ca_file);
+	if (opts->proxy != NULL)
+		rc |= curl_easy_setopt(c, CURLOPT_PROXY, opts->proxy);
+	return rc == 0 ? 0 : -1;
+}
+
+struct http *
+http_new(const struct http_opts *opts)
+{
+	struct http *h;
+
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		return NULL;
+	h->timeout = opts->timeout > 0 ? opts->timeout : DEFAULT_TIMEOUT;
+	h->max_body = opts->max_body;
+	h->stop = opts->stop;
+	if ((h->curl = curl_easy_init()) == NULL || set_options(h, opts) != 0) {
+		http_free(h);
+		return NULL;
+	}
+	return h;
+}
+
+void
+http_free(struct http *h)
+{
+	if (h == NULL)
+		return;
+	if (h->curl != NULL)
+		curl_easy_cleanup(h->curl);
+	free(h);
+}
+
+static size_t
+write_cb(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct xfer *x = arg;
+	struct buf *b = &x->resp->body;
+	size_t n = size * nmemb;
+	int rc;
+
+	if (x->h->max_body > 0 && n > x->h->max_body - b->len) {
+		x->toobig = 1;
+		return 0;
+	}
+	if ((rc = buf_add(b, data, n)) != 0) {
+		if (rc == ERR_NOMEM)
+			x->nomem = 1;
+		else
+			x->toobig = 1;
+		return 0;
+	}
+	return n;
+}
+
+/* Retry-After is delta-seconds or an HTTP-date (RFC 9110 10.2.3). */
+static long
+parse_retry_after(const char *v)
+{
+	char *end;
+	long secs;
+	time_t when;
+
+	if (*v >= '0' && *v <= '9') {
+		errno = 0;
+		secs = strtol(v, &end, 10);
+		if (errno == ERANGE || secs > MAX_RETRY_AFTER)
+			secs = MAX_RETRY_AFTER;
+		while (*end == ' ' || *end == '\t')
+			end++;
+		return *end == '\0' ? secs : -1;
+	}
+	if ((when = curl_getdate(v, NULL)) == -1)
+		return -1;
+	when -= time(NULL);
+	if (when < 0)
+		return 0;
+	return when > MAX_RETRY_AFTER ? MAX_RETRY_AFTER : (long)when;
+}
+
+static size_t
+header_cb(char *data, size_t size, size_t nitems, void *arg)
+{
+	static const char name[] = "retry-after:";
+	struct xfer *x = arg;
+	size_t n = size * nitems, nl = sizeof(name) - 1, i;
+	char v[128];
+
+	/* A new status line (proxy CONNECT, 1xx) starts a new header set. */
+	if (n >= 5 && strncmp(data, "HTTP/", 5) == 0)
+		x->resp->retry_after = -1;
+	if (n <= nl || strncasecmp(data, name, nl) != 0)
+		return n;
+	data += nl;
+	n -= nl;
+	while (n > 0 && (*data == ' ' || *data == '\t')) {
+		data++;
+		n--;
+	}
+	while (n > 0 &&
+	    (data[n - 1] == '\r' || data[n - 1] == '\n' || data[n - 1] == ' ' ||
+	        data[n - 1] == '\t'))
+		n--;
+	if (n == 0 || n >= sizeof(v))
+		return size * nitems;
+	for (i = 0; i < n; i++)
+		v[i] = data[i];
+	v[n] = '\0';
+	x->resp->retry_after = parse_retry_after(v);
+	return size * nitems;
+}
+
+static int
+xferinfo_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+    curl_off_t ulnow)
+{
+	struct xfer *x = arg;
+
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	if (x->h->stop != NULL && *x->h->stop) {
+		x->stopped = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * "host:port" (or "host" when with_port is 0) of url for error texts;
+ * never user info, path or query.
+ */
+static void
+target_of(const char *url, int with_port, char *out, size_t outlen)
+{
+	CURLU *u;
+	char *host = NULL, *port = NULL;
+
+	(void)snprintf(out, outlen, "the server");
+	if ((u = curl_url()) == NULL)
+		return;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) ==
+	        CURLUE_OK)
+		(void)snprintf(out, outlen, "%s%s%s", host,
+		    with_port ? ":" : "", with_port ? port : "");
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+}
+
+static int
+map_connect_error(struct http *h, const char *url, struct http_resp *resp)
+{
+	char target[128];
+	long oserr = 0;
+
+	target_of(url, 1, target, sizeof(target));
+	(void)curl_easy_getinfo(h->curl, CURLINFO_OS_ERRNO, &oserr);
+	if (oserr == ECONNREFUSED)
+		set_error(resp, "connection refused to %s", target);
+	else
+		set_error(resp, "cannot connect to %s: %s", target, h->errbuf);
+	return ERR_NET;
+}
+
+static int
+map_error(struct http *h, CURLcode cc, const struct xfer *x, const char *url,
+    struct http_resp *resp)
+{
+	curl_off_t us = 0;
+	char host[128];
+
+	if (x->stopped) {
+		set_error(resp, "stopped");
+		return ERR_STOPPED;
+	}
+	if (x->nomem || cc == CURLE_OUT_OF_MEMORY) {
+		set_error(resp, "out of memory");
+		return ERR_NOMEM;
+	}
+	if (x->toobig || cc == CURLE_FILESIZE_EXCEEDED) {
+		set_error(resp, "response body larger than %zu bytes",
+		    h->max_body > 0 ? h->max_body : resp->body.max);
+		return ERR_TOOBIG;
+	}
+	switch (cc) {
+	case CURLE_OPERATION_TIMEDOUT:
+		(void)curl_easy_getinfo(h->curl, CURLINFO_TOTAL_TIME_T, &us);
+		set_error(resp, "timed out after %ld s (%s)",
+		    (long)((us + 500000) / 1000000), h->errbuf);
+		break;
+	case CURLE_COULDNT_CONNECT:
+		return map_connect_error(h, url, resp);
+	case CURLE_COULDNT_RESOLVE_HOST:
+		target_of(url, 0, host, sizeof(host));
+		set_error(resp, "cannot resolve host %s", host);
+		break;
+	case CURLE_COULDNT_RESOLVE_PROXY:
+		set_error(resp, "cannot resolve proxy: %s", h->errbuf);
+		break;
+	case CURLE_PEER_FAILED_VERIFICATION:
+		set_error(
+		    resp, "TLS certificate verification failed: %s", h->errbuf);
+		break;
+	case CURLE_SSL_CACERT_BADFILE:
+		set_error(resp, "cannot use the CA file: %s", h->errbuf);
+		break;
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_ENGINE_NOTFOUND:
+	case CURLE_SSL_ENGINE_SETFAILED:
+	case CURLE_SSL_SHUTDOWN_FAILED:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_USE_SSL_FAILED:
+		set_error(resp, "TLS handshake failed: %s", h->errbuf);
+		break;
+	case CURLE_PARTIAL_FILE:
+		set_error(resp, "truncated response: %s", h->errbuf);
+		break;
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+	case CURLE_GOT_NOTHING:
+		set_error(resp, "connection lost: %s", h->errbuf);
+		break;
+	case CURLE_WEIRD_SERVER_REPLY:
+	case CURLE_BAD_CONTENT_ENCODING:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+		set_error(resp, "invalid HTTP response: %s", h->errbuf);
+		break;
+	default:
+		set_error(resp, "request failed: %s", h->errbuf);
+		break;
+	}
+	return ERR_NET;
+}
+
+/* Run the transfer configured on h->curl and fill resp. */
+static int
+perform(struct http *h, const char *url, struct curl_slist *hdrs,
+    struct http_resp *resp)
+{
+	struct xfer x;
+	CURLcode cc;
+	int rc = 0;
+
+	memset(&x, 0, sizeof(x));
+	x.h = h;
+	x.resp = resp;
+	h->errbuf[0] = '\0';
+	if (curl_easy_setopt(h->curl, CURLOPT_URL, url) != CURLE_OK) {
+		set_error(resp, "out of memory");
+		return ERR_NOMEM;
+	}
+	curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, &x);
+	curl_easy_setopt(h->curl, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(h->curl, CURLOPT_HEADERDATA, &x);
+	curl_easy_setopt(h->curl, CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
+	curl_easy_setopt(h->curl, CURLOPT_XFERINFODATA, &x);
+	cc = curl_easy_perform(h->curl);
+	if (h->errbuf[0] == '\0')
+		(void)snprintf(
+		    h->errbuf, sizeof(h->errbuf), "%s", curl_easy_strerror(cc));
+	if (cc != CURLE_OK)
+		rc = map_error(h, cc, &x, url, resp);
+	else
+		(void)curl_easy_getinfo(
+		    h->curl, CURLINFO_RESPONSE_CODE, &resp->status);
+	if (rc != 0)
+		resp->status = 0;
+	/* Nothing on the handle may point at this call's memory. */
+	curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, NULL);
+	curl_easy_setopt(h->curl, CURLOPT_HEADERDATA, NULL);
+	curl_easy_setopt(h->curl, CURLOPT_XFERINFODATA, NULL);
+	return rc;
+}
+
+/* Common checks before a request; resets resp. */
+static int
+start(struct http *h, const char *url, struct http_resp *resp)
+{
+	buf_clear(&resp->body);
+	resp->status = 0;
+	resp->retry_after = -1;
+	resp->error[0] = '\0';
+	if (h->stop != NULL && *h->stop) {
+		set_error(resp, "stopped");
+		return ERR_STOPPED;
+	}
+	if (!url_is_allowed(url)) {
+		if (strncasecmp(url, "http://", 7) == 0)
+			set_error(
+			    resp, "refusing plain http to a non-loopback host");
+		else
+			set_error(resp, "refusing a URL that is not https");
+		return ERR_NET;
+	}
+	return 0;
+}
+
+/* Wipe header values (a bearer token) before libcurl frees them. */
+static void
+free_headers(struct curl_slist *l)
+{
+	struct curl_slist *p;
+
+	for (p = l; p != NULL; p = p->next)
+		explicit_bzero(p->data, strlen(p->data));
+	curl_slist_free_all(l);
+}
+
+static int
+add_header(struct curl_slist **l, const char *h)
+{
+	struct curl_slist *n;
+
+	if ((n = curl_slist_append(*l, h)) == NULL)
+		return ERR_NOMEM;
+	*l = n;
+	return 0;
+}
+
+int
+http_get(struct http *h, const char *url, const char *bearer,
+    const char *const *headers, struct http_resp *resp)
+{
+	struct curl_slist *hdrs = NULL;
+	struct buf auth;
+	size_t i;
+	int rc;
+
+	buf_init(&auth, 0);
+	if ((rc = start(h, url, resp)) != 0)
+		goto out;
+	if (bearer != NULL) {
+		if ((rc = buf_printf(
+		         &auth, "Authorization: Bearer %s", bearer)) != 0 ||
+		    (rc = add_header(&hdrs, buf_str(&auth))) != 0)
+			goto out;
+	}
+	if ((rc = add_header(&hdrs, "Accept: application/json")) != 0)
+		goto out;
+	for (i = 0; headers != NULL && headers[i] != NULL; i++)
+		if ((rc = add_header(&hdrs, headers[i])) != 0)
+			goto out;
+	curl_easy_setopt(h->curl, CURLOPT_HTTPGET, 1L);
+	rc = perform(h, url, hdrs, resp);
+out:
+	if (rc == ERR_NOMEM && resp->error[0] == '\0')
+		set_error(resp, "out of memory");
+	free_headers(hdrs);
+	buf_wipe(&auth);
+	return rc;
+}
+
+int
+http_post_form(struct http *h, const char *url, const char *body, size_t len,
+    struct http_resp *resp)
+{
+	struct curl_slist *hdrs = NULL;
+	int rc;
+
+	if ((rc = start(h, url, resp)) != 0)
+		goto out;
+	/* "Expect:" stops libcurl from waiting for 100-continue. */
+	if ((rc = add_header(&hdrs,
+	         "Content-Type: "
+	         "application/x-www-form-urlencoded")) != 0 ||
+	    (rc = add_header(&hdrs, "Accept: application/json")) != 0 ||
+	    (rc = add_header(&hdrs, "Expect:")) != 0)
+		goto out;
+	/* POSTFIELDS points at the caller's body: libcurl does not copy it. */
+	curl_easy_setopt(h->curl, CURLOPT_POST, 1L);
+	curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, body);
+	rc = perform(h, url, hdrs, resp);
+	curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, NULL);
+	curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
+	curl_easy_setopt(h->curl, CURLOPT_HTTPGET, 1L);
+out:
+	if (rc == ERR_NOMEM && resp->error[0] == '\0')
+		set_error(resp, "out of memory");
+	free_headers(hdrs);
+	return rc;
+}
+
+int
+http_urlencode(struct buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	unsigned char c;
+	char esc[3];
+	size_t i, mark = b->len;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)s[i];
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+		    c == '_' || c == '~') {
+			rc = buf_addc(b, (char)c);
+		} else {
+			esc[0] = '%';
+			esc[1] = hex[c >> 4];
+			esc[2] = hex[c & 0x0f];
+			rc = buf_add(b, esc, sizeof(esc));
+		}
+		if (rc != 0) {
+			buf_truncate(b, mark);
+			return rc;
+		}
+	}
+	return 0;
+}

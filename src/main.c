@@ -1,0 +1,256 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mdesiemd: pull Microsoft Defender for Endpoint detections and deliver
+ * them to a SIEM over syslog.  Command line (ARCHITECTURE section 5),
+ * signals, the single-instance lock on the state directory, and the poll
+ * loop around cycle_run().  Never forks: systemd supervises it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "cycle.h"
+#include "errcode.h"
+#include "http.h"
+#include "log.h"
+#include "nap.h"
+#include "statefile.h"
+
+#ifndef MDESIEM_VERSION
+#define MDESIEM_VERSION "0.0.0"
+#endif
+
+#define EXIT_RUNTIME 1
+#define EXIT_USAGE 2
+#define EXIT_CONFIG 78
+
+static volatile sig_atomic_t stop_requested;
+
+static void
+on_stop(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+struct options {
+	const char *config_path;
+	int once;
+	int check_only;
+	int verbose;
+};
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+	    "usage: mdesiemd [-c FILE] [--once] [-n | --check-config] "
+	    "[-v | --verbose]\n"
+	    "                [-V | --version] [-h | --help]\n"
+	    "\n"
+	    "  -c FILE          configuration file (default %s)\n"
+	    "  --once           run one complete cycle, deliver everything, "
+	    "exit\n"
+	    "  -n, --check-config\n"
+	    "                   check the configuration and exit (0 or 78)\n"
+	    "  -v, --verbose    with -n: print the effective configuration; "
+	    "else debug logs\n"
+	    "  -V, --version    print the version\n"
+	    "  -h, --help       this text\n"
+	    "\n"
+	    "exit status: 0 success, 1 runtime failure, 2 usage, 78 "
+	    "configuration error\n",
+	    CONFIG_DEFAULT_PATH);
+}
+
+/* Returns -1 to continue, or an exit status. */
+static int
+parse_args(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{"once", no_argument, NULL, 'o'},
+		{"check-config", no_argument, NULL, 'n'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"version", no_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},
+		{"config", required_argument, NULL, 'c'},
+		{NULL, 0, NULL, 0},
+	};
+	int ch;
+
+	memset(o, 0, sizeof(*o));
+	o->config_path = CONFIG_DEFAULT_PATH;
+	while ((ch = getopt_long(argc, argv, "c:nvVh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			o->config_path = optarg;
+			break;
+		case 'o':
+			o->once = 1;
+			break;
+		case 'n':
+			o->check_only = 1;
+			break;
+		case 'v':
+			o->verbose = 1;
+			break;
+		case 'V':
+			printf("mdesiemd %s\n", MDESIEM_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "mdesiemd: unexpected argument: %s\n",
+		    argv[optind]);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	return -1;
+}
+
+static int
+check_config(const struct options *o)
+{
+	struct config *c = config_load_opts(o->config_path, stderr, 1);
+
+	if (c == NULL)
+		return EXIT_CONFIG;
+	if (o->verbose)
+		config_dump(c, stdout);
+	else
+		printf("%s: configuration OK\n", o->config_path);
+	config_free(c);
+	return 0;
+}
+
+static void
+setup_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_stop;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+/*
+ * Two daemons on one state directory would deliver everything twice: hold
+ * an exclusive lock for the process lifetime.  Returns the fd or -1.
+ */
+static int
+lock_state_dir(const char *dir)
+{
+	char path[PATH_MAX];
+	int fd, n;
+
+	if (statefile_mkdir(dir) != 0) {
+		log_error("[state] directory: cannot create %s: %s", dir,
+		    strerror(errno));
+		return -1;
+	}
+	n = snprintf(path, sizeof(path), "%s/lock", dir);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return -1;
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+		log_error("cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		log_error("another mdesiemd is already using %s", dir);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void
+log_totals(const struct cycle *cy, const char *what)
+{
+	const struct cycle_stats *st = cycle_stats(cy);
+
+	log_info("%s: %lu fetched, %lu delivered, %lu duplicates dropped, "
+	    "%lu bad records", what, st->fetched, st->delivered,
+	    st->duplicates, st->bad_records);
+}
+
+static int
+run(const struct config *c, int once)
+{
+	struct cycle *cy;
+	int rc, status = 0;
+
+	if ((cy = cycle_new(c, &stop_requested)) == NULL)
+		return EXIT_RUNTIME;
+	log_info("mdesiemd %s started: %s API, %s output to %s", MDESIEM_VERSION,
+	    config_api_name(c->api), config_transport_name(c->transport),
+	    c->host != NULL ? c->host : "-");
+	for (;;) {
+		unsigned long before = cycle_stats(cy)->delivered;
+
+		rc = cycle_run(cy, !once);
+		if (once) {
+			status = rc == 0 ? 0 : EXIT_RUNTIME;
+			break;
+		}
+		if (cycle_stats(cy)->delivered != before)
+			log_totals(cy, "cycle done");
+		if (stop_requested ||
+		    nap_ms((long)c->poll_interval * 1000, &stop_requested))
+			break;
+	}
+	log_totals(cy, once ? "run complete" : "stopping");
+	cycle_free(cy);
+	return status;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o;
+	struct config *c;
+	int rc, lockfd;
+
+	if ((rc = parse_args(argc, argv, &o)) >= 0)
+		return rc;
+	if (o.check_only)
+		return check_config(&o);
+	log_setup(isatty(STDERR_FILENO) || getenv("INVOCATION_ID") == NULL ?
+	    LOG_TO_STDERR : LOG_TO_SYSLOG, LOG_LVL_INFO);
+	if ((c = config_load(o.config_path, stderr)) == NULL)
+		return EXIT_CONFIG;
+	log_set_level(o.verbose ? LOG_LVL_DEBUG : c->log_level);
+	setup_signals();
+	if ((lockfd = lock_state_dir(c->state_dir)) < 0) {
+		config_free(c);
+		return EXIT_RUNTIME;
+	}
+	if (http_global_init() != 0) {
+		log_error("cannot initialise libcurl");
+		config_free(c);
+		return EXIT_RUNTIME;
+	}
+	rc = run(c, o.once);
+	http_global_cleanup();
+	config_free(c);
+	close(lockfd);
+	return rc;
+}

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Interruptible sleeps and jitter (include/nap.h).
+ */
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "errcode.h"
+#include "nap.h"
+
+int
+nap_ms(long ms, const volatile sig_atomic_t *stop)
+{
+	struct timespec end, now;
+
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += ms / 1000;
+	end.tv_nsec += (ms % 1000) * 1000000L;
+	if (end.tv_nsec >= 1000000000L) {
+		end.tv_sec++;
+		end.tv_nsec -= 1000000000L;
+	}
+	for (;;) {
+		long left;
+		struct timespec step = {0, 0};
+
+		if (stop != NULL && *stop)
+			return ERR_STOPPED;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left = (end.tv_sec - now.tv_sec) * 1000 +
+		    (end.tv_nsec - now.tv_nsec) / 1000000;
+		if (left <= 0)
+			return 0;
+		if (left > 200)
+			left = 200;
+		step.tv_nsec = left * 1000000L;
+		nanosleep(&step, NULL);
+	}
+}
+
+unsigned long
+nap_jitter(unsigned long n)
+{
+	static unsigned int seed;
+
+	if (seed == 0)
+		seed = (unsigned int)getpid() ^ (unsigned int)time(NULL) ^ 1u;
+	return n ? (unsigned long)rand_r(&seed) % n : 0;
+}

@@ -1,0 +1,301 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The source interface (include/source.h) and the request path every API
+ * adapter shares: bearer token, one renewal on 401, Retry-After on 429,
+ * capped exponential backoff with jitter on network errors, 5xx and
+ * malformed bodies.  Each failure gets one log line that names the host,
+ * the status and the API's own error message.
+ */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "errcode.h"
+#include "log.h"
+#include "nap.h"
+#include "source_impl.h"
+#include "token.h"
+#include "url.h"
+
+#define FETCH_ATTEMPTS 4
+#define BACKOFF_BASE_MS 1000L
+#define BACKOFF_MAX_MS 30000L
+#define RETRY_AFTER_DEFAULT 30L
+#define RETRY_AFTER_MAX 900L
+#define MAX_BODY (512UL * 1024 * 1024)
+
+static const struct source_ops *
+ops_for(enum config_api api)
+{
+	switch (api) {
+	case API_SIEM:
+		return &source_siem_ops;
+	default:
+		return NULL;
+	}
+}
+
+struct source *
+source_new(const struct config *c, struct http *h, struct token *t,
+    const volatile sig_atomic_t *stop)
+{
+	struct source *s;
+
+	if (ops_for(c->api) == NULL)
+		return NULL;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	s->ops = ops_for(c->api);
+	s->cfg = c;
+	s->http = h;
+	s->token = t;
+	s->stop = stop;
+	http_resp_init(&s->resp, MAX_BODY);
+	return s;
+}
+
+void
+source_free(struct source *s)
+{
+	if (s == NULL)
+		return;
+	if (s->ops->free_state != NULL)
+		s->ops->free_state(s);
+	http_resp_reset(&s->resp);
+	free(s);
+}
+
+int
+source_begin(struct source *s, const struct ts *since, const struct ts *until)
+{
+	s->error[0] = '\0';
+	return s->ops->begin(s, since, until);
+}
+
+int
+source_next(struct source *s, struct source_page *page)
+{
+	memset(page, 0, sizeof(*page));
+	return s->ops->next(s, page);
+}
+
+int
+source_normalize(struct source *s, const cJSON *item, struct record *r,
+    const char **why)
+{
+	return s->ops->normalize(s, item, r, why);
+}
+
+void
+source_page_reset(struct source_page *page)
+{
+	cJSON_Delete(page->root);
+	memset(page, 0, sizeof(*page));
+}
+
+const char *
+source_error(const struct source *s)
+{
+	return s->error;
+}
+
+const struct source_stats *
+source_stats(const struct source *s)
+{
+	return &s->stats;
+}
+
+/* Copy the API's error message ({"error":{"code","message"}}) into out. */
+static void
+api_message(const struct buf *body, char *out, size_t outlen)
+{
+	cJSON *root = cJSON_ParseWithLength(buf_str(body), body->len);
+	const cJSON *err, *code, *msg;
+	size_t i;
+
+	out[0] = '\0';
+	err = cJSON_GetObjectItemCaseSensitive(root, "error");
+	code = cJSON_GetObjectItemCaseSensitive(err, "code");
+	msg = cJSON_GetObjectItemCaseSensitive(err, "message");
+	if (cJSON_IsString(code) && cJSON_IsString(msg))
+		snprintf(out, outlen, ": %s: %s", code->valuestring,
+		    msg->valuestring);
+	else if (cJSON_IsString(msg))
+		snprintf(out, outlen, ": %s", msg->valuestring);
+	cJSON_Delete(root);
+	/* The text goes to a log line: keep it on one line. */
+	for (i = 0; out[i] != '\0'; i++) {
+		if ((unsigned char)out[i] < 0x20)
+			out[i] = ' ';
+	}
+}
+
+static long
+hex4(const char *p)
+{
+	long v = 0;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		char c = p[i];
+
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= c - '0';
+		else if (c >= 'a' && c <= 'f')
+			v |= c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			v |= c - 'A' + 10;
+		else
+			return -1;
+	}
+	return v;
+}
+
+/*
+ * cJSON rejects a whole document for one unpaired UTF-16 surrogate escape
+ * ("\ud800"), which Defender can emit for a broken file name.  Rewrite
+ * each unpaired one in place to "\ufffd" (same length), so the record
+ * arrives with U+FFFD instead of the page being lost.  Outside strings
+ * valid JSON has no backslash, so skipping escape by escape is exact.
+ */
+static void
+repair_surrogates(char *p, size_t n)
+{
+	char *end = p + n;
+
+	while ((p = memchr(p, '\\', (size_t)(end - p))) != NULL) {
+		long u, lo;
+
+		if (end - p < 6 || p[1] != 'u') {
+			p += 2;
+			if (p >= end)
+				break;
+			continue;
+		}
+		u = hex4(p + 2);
+		if (u < 0xD800 || u > 0xDFFF) {
+			p += 6;
+			continue;
+		}
+		if (u <= 0xDBFF && end - p >= 12 && p[6] == '\\' &&
+		    p[7] == 'u' && (lo = hex4(p + 8)) >= 0xDC00 &&
+		    lo <= 0xDFFF) {
+			p += 12;
+			continue;
+		}
+		memcpy(p + 2, "fffd", 4);
+		p += 6;
+	}
+}
+
+/* One attempt.  Returns 0 with *out, or an error with s->error set. */
+static int
+fetch_once(struct source *s, const char *url, const char *host,
+    const char *const *headers, cJSON **out)
+{
+	const char *bearer;
+	char msg[300];
+	int rc;
+
+	if ((rc = token_get(s->token, &bearer)) != 0) {
+		snprintf(s->error, sizeof(s->error), "%s",
+		    token_error(s->token));
+		s->resp.retry_after = token_retry_after(s->token);
+		return rc;
+	}
+	s->stats.requests++;
+	rc = http_get(s->http, url, bearer, headers, &s->resp);
+	if (rc != 0) {
+		snprintf(s->error, sizeof(s->error), "cannot reach %s: %s",
+		    host, rc == ERR_TOOBIG ? "response too large" :
+		    s->resp.error);
+		return rc;
+	}
+	if (s->resp.status == 200) {
+		if (s->resp.body.len > 0)
+			repair_surrogates(s->resp.body.data, s->resp.body.len);
+		*out = cJSON_ParseWithLength(buf_str(&s->resp.body),
+		    s->resp.body.len);
+		if (*out != NULL)
+			return 0;
+		snprintf(s->error, sizeof(s->error), "malformed JSON from %s "
+		    "(%zu bytes)", host, s->resp.body.len);
+		return ERR_PARSE;
+	}
+	api_message(&s->resp.body, msg, sizeof(msg));
+	snprintf(s->error, sizeof(s->error), "HTTP %ld from %s%s",
+	    s->resp.status, host, msg);
+	switch (s->resp.status) {
+	case 401:
+		return ERR_AUTH;
+	case 403:
+		return ERR_FORBIDDEN;
+	case 404:
+		return ERR_NOTFOUND;
+	case 429:
+		return ERR_THROTTLED;
+	default:
+		return s->resp.status >= 500 ? ERR_SERVER : ERR_HTTP;
+	}
+}
+
+static long
+retry_delay_ms(struct source *s, int rc, int attempt)
+{
+	long ms;
+
+	if (rc == ERR_THROTTLED) {
+		long ra = s->resp.retry_after >= 0 ? s->resp.retry_after :
+		    RETRY_AFTER_DEFAULT;
+
+		return (ra > RETRY_AFTER_MAX ? RETRY_AFTER_MAX : ra) * 1000L;
+	}
+	ms = BACKOFF_BASE_MS << (attempt > 5 ? 5 : attempt);
+	if (ms > BACKOFF_MAX_MS)
+		ms = BACKOFF_MAX_MS;
+	return ms / 2 + (long)nap_jitter((unsigned long)ms / 2 + 1);
+}
+
+int
+source_fetch_json(struct source *s, const char *url,
+    const char *const *headers, cJSON **out)
+{
+	char host[256] = "the API";
+	int attempt = 0, renewed = 0, throttled = 0, rc;
+
+	url_host(url, host, sizeof(host));
+	for (;;) {
+		rc = fetch_once(s, url, host, headers, out);
+		if (rc == 0 || rc == ERR_STOPPED)
+			return rc;
+		if (rc == ERR_AUTH && !renewed) {
+			/* The token may have been revoked or expired early. */
+			renewed = 1;
+			token_invalidate(s->token);
+			log_info("%s; renewing the access token", s->error);
+			continue;
+		}
+		if (rc == ERR_THROTTLED && throttled < 8) {
+			s->stats.throttled++;
+			throttled++;
+		} else if (rc == ERR_NET || rc == ERR_SERVER ||
+		    rc == ERR_PARSE) {
+			if (++attempt >= FETCH_ATTEMPTS)
+				return rc;
+		} else {
+			return rc;
+		}
+		s->stats.retries++;
+		{
+			long ms = retry_delay_ms(s, rc, attempt);
+
+			log_warning("%s; retrying in %ld.%ld s", s->error,
+			    ms / 1000, ms % 1000 / 100);
+			if (nap_ms(ms, s->stop) != 0)
+				return ERR_STOPPED;
+		}
+	}
+}

@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Adapter for the legacy SIEM detections API ("Pull detections to your
+ * SIEM tools"): GET {url}?sinceTimeUtc=..&untilTimeUtc=..&limit=N, a bare
+ * JSON array filtered on LastProcessedTimeUtc (reference/mde-api.md 1.4).
+ *
+ * `limit` returns the MOST RECENT N records of a window, in no promised
+ * order, and there is no paging.  So a full answer means the window held
+ * more than we saw: it is thrown away and a narrower window is read.  The
+ * window is read oldest first in sub-windows whose width adapts to the
+ * density of records (the span of a full answer tells how dense the
+ * newest part is), so a backlog costs few wasted requests and every
+ * completed sub-window lets the cursor advance.  A window of one second or
+ * less that is still full is read without `limit`: a burst sharing one
+ * timestamp cannot be split.  Consecutive sub-windows overlap by one tick,
+ * so no record on a boundary is missed whichever bound the service treats
+ * as inclusive; the dedup set drops the repeat.
+ */
+#include <cjson/cJSON.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "config.h"
+#include "errcode.h"
+#include "log.h"
+#include "record.h"
+#include "source_impl.h"
+
+struct siem_state {
+	struct ts since;	/* start of the next sub-window */
+	struct ts until;	/* end of the whole window */
+	int64_t width;		/* ticks of the next sub-window */
+	int done;
+	struct buf url;
+	struct buf groups;	/* "&machinegroups=.." pre-encoded */
+};
+
+static struct siem_state *
+state(struct source *s)
+{
+	if (s->state == NULL) {
+		struct siem_state *st = calloc(1, sizeof(*st));
+		char *const *g;
+
+		if (st == NULL)
+			return NULL;
+		buf_init(&st->url, 0);
+		buf_init(&st->groups, 0);
+		for (g = s->cfg->machine_groups; g != NULL && *g != NULL;
+		    g++) {
+			if (buf_adds(&st->groups, "&machinegroups=") != 0 ||
+			    http_urlencode(&st->groups, *g, strlen(*g)) != 0) {
+				buf_reset(&st->groups);
+				free(st);
+				return NULL;
+			}
+		}
+		s->state = st;
+	}
+	return s->state;
+}
+
+static void
+siem_free_state(struct source *s)
+{
+	struct siem_state *st = s->state;
+
+	if (st == NULL)
+		return;
+	buf_reset(&st->url);
+	buf_reset(&st->groups);
+	free(st);
+	s->state = NULL;
+}
+
+static int
+siem_begin(struct source *s, const struct ts *since, const struct ts *until)
+{
+	struct siem_state *st = state(s);
+
+	if (st == NULL)
+		return ERR_NOMEM;
+	st->since = *since;
+	st->until = *until;
+	st->width = ts_diff_ticks(until, since);
+	st->done = ts_cmp(since, until) > 0;
+	return 0;
+}
+
+static int
+build_url(struct source *s, struct siem_state *st, const struct ts *end,
+    int limited)
+{
+	char a[TS_STRLEN], b[TS_STRLEN];
+	const char *base = s->cfg->url;
+
+	ts_format7(&st->since, a);
+	ts_format7(end, b);
+	buf_clear(&st->url);
+	if (buf_printf(&st->url, "%s%csinceTimeUtc=%s&untilTimeUtc=%s", base,
+	    strchr(base, '?') ? '&' : '?', a, b) != 0)
+		return ERR_NOMEM;
+	if (limited && buf_printf(&st->url, "&limit=%lld",
+	    (long long)s->cfg->page_size) != 0)
+		return ERR_NOMEM;
+	if (buf_add(&st->url, st->groups.data, st->groups.len) != 0)
+		return ERR_NOMEM;
+	return 0;
+}
+
+/* Oldest LastProcessedTimeUtc in a page (or end when none parse). */
+static struct ts
+oldest(const cJSON *arr, const struct ts *end)
+{
+	struct ts min = *end, t;
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, arr)
+	{
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(it,
+		    "LastProcessedTimeUtc");
+
+		if (cJSON_IsString(v) && ts_parse(v->valuestring,
+		    strlen(v->valuestring), &t) == 0 && ts_cmp(&t, &min) < 0)
+			min = t;
+	}
+	return min;
+}
+
+/*
+ * Narrow the sub-window after a full answer: aim at 70 % of a page, going
+ * by the density of the newest records we were shown.
+ */
+static void
+narrow(struct siem_state *st, const cJSON *arr, const struct ts *end)
+{
+	struct ts min = oldest(arr, end);
+	int64_t span = ts_diff_ticks(end, &min), cur;
+
+	cur = ts_diff_ticks(end, &st->since);
+	st->width = span / 10 * 7;
+	if (st->width >= cur / 2)
+		st->width = cur / 2;
+	if (st->width < 1)
+		st->width = 1;
+}
+
+static int
+siem_next(struct source *s, struct source_page *page)
+{
+	struct siem_state *st = state(s);
+	int64_t left;
+	cJSON *root;
+	int rc, limited;
+
+	for (;;) {
+		struct ts end = st->since;
+
+		if (st->done)
+			return 1;
+		left = ts_diff_ticks(&st->until, &st->since);
+		ts_add_ticks(&end, st->width < left ? st->width : left);
+		limited = ts_diff_ticks(&end, &st->since) > TS_TICKS_PER_SEC;
+		if ((rc = build_url(s, st, &end, limited)) != 0)
+			return rc;
+		if ((rc = source_fetch_json(s, st->url.data, NULL, &root)) != 0)
+			return rc;
+		if (!cJSON_IsArray(root)) {
+			cJSON_Delete(root);
+			snprintf(s->error, sizeof(s->error), "the SIEM API "
+			    "answered with JSON that is not an array");
+			return ERR_PARSE;
+		}
+		if (!limited ||
+		    cJSON_GetArraySize(root) < (int)s->cfg->page_size) {
+			page->root = root;
+			page->items = root;
+			page->commit_to = end;
+			page->has_commit = 1;
+			if (ts_cmp(&end, &st->until) >= 0) {
+				st->done = 1;
+			} else {
+				/* Overlap one tick: see the file comment. */
+				st->since = end;
+				ts_add_ticks(&st->since, -1);
+				if (cJSON_GetArraySize(root) <
+				    (int)s->cfg->page_size / 4 &&
+				    st->width < INT64_MAX / 4)
+					st->width *= 2;
+			}
+			return 0;
+		}
+		s->stats.splits++;
+		narrow(st, root, &end);
+		log_debug("SIEM API window of %lld ms was full; narrowing to "
+		    "%lld ms", (long long)(ts_diff_ticks(&end, &st->since) /
+		    10000), (long long)(st->width / 10000));
+		cJSON_Delete(root);
+	}
+}
+
+static int
+siem_normalize(struct source *s, const cJSON *item, struct record *r,
+    const char **why)
+{
+	(void)s;
+	return record_from_siem(r, item, why);
+}
+
+const struct source_ops source_siem_ops = {
+	.name = "siem",
+	.begin = siem_begin,
+	.next = siem_next,
+	.normalize = siem_normalize,
+	.free_state = siem_free_state,
+};

@@ -1,0 +1,260 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""collector: a loopback syslog receiver for tests.
+
+Accepts TCP connections on 127.0.0.1 (optionally TLS), splits the byte
+stream into messages (LF-terminated lines, or RFC 6587 octet counting) and
+appends one JSON line per message to --out:
+
+    {"conn": 1, "ts": 1700000000.123, "b64": "<raw bytes>", "text": "<utf-8, errors replaced>"}
+
+The line is flushed as soon as the message is complete. With --framing lf a
+message is the bytes before the LF, exactly (a CR before the LF is kept);
+bytes left unterminated when the peer closes are written too, with
+"unterminated": true. With --framing octet a malformed frame header, a frame
+over --max-message bytes, or a frame cut short by the peer closing is
+reported on stderr and the connection is closed; nothing is written for it.
+SIGTERM or SIGINT: exit 0.
+"""
+
+import argparse
+import base64
+import json
+import os
+import signal
+import socketserver
+import ssl
+import sys
+import threading
+import time
+
+
+class Output:
+    def __init__(self, path):
+        self.f = open(path, "ab")
+        self.lock = threading.Lock()
+        self.closed = False
+
+    def write(self, conn, msg, **extra):
+        rec = {"conn": conn, "ts": round(time.time(), 6),
+               "b64": base64.b64encode(msg).decode("ascii"),
+               "text": msg.decode("utf-8", "replace")}
+        rec.update(extra)
+        line = (json.dumps(rec) + "\n").encode("ascii")
+        with self.lock:
+            if not self.closed:
+                self.f.write(line)
+                self.f.flush()
+
+    def close(self):
+        with self.lock:
+            self.closed = True
+            self.f.close()
+
+
+class FrameError(Exception):
+    pass
+
+
+class LineFramer:
+    """LF-terminated messages; the LF is removed, everything else kept."""
+
+    def __init__(self):
+        self.buf = bytearray()
+
+    def feed(self, data):
+        scan = len(self.buf)  # the kept remainder holds no LF
+        self.buf += data
+        out = []
+        start = 0
+        while True:
+            i = self.buf.find(b"\n", scan)
+            if i < 0:
+                break
+            out.append(bytes(self.buf[start:i]))
+            start = scan = i + 1
+        if start:
+            del self.buf[:start]
+        return out
+
+    def leftover(self):
+        return bytes(self.buf)
+
+
+class OctetFramer:
+    """RFC 6587 octet counting: MSG-LEN SP MSG, MSG-LEN = NONZERO-DIGIT *DIGIT.
+    feed() returns the complete messages; after a malformed frame header it
+    returns the messages before it and sets self.error."""
+
+    MAX_DIGITS = 10
+
+    def __init__(self, max_message):
+        self.buf = bytearray()
+        self.max_message = max_message
+        self.error = None
+
+    def feed(self, data):
+        self.buf += data
+        out = []
+        pos = 0
+        buf = self.buf
+        try:
+            while pos < len(buf):
+                j = pos
+                while j < len(buf) and 0x30 <= buf[j] <= 0x39 and j - pos <= self.MAX_DIGITS:
+                    j += 1
+                if j - pos > self.MAX_DIGITS:
+                    raise FrameError("frame length has too many digits %r"
+                                     % bytes(buf[pos:pos + 16]))
+                if j == len(buf):
+                    break  # header not complete yet
+                if buf[j] != 0x20 or j == pos:
+                    raise FrameError("bad frame header %r" % bytes(buf[pos:pos + 16]))
+                if buf[pos] == 0x30:
+                    raise FrameError("frame length with a leading zero %r"
+                                     % bytes(buf[pos:j]))
+                n = int(buf[pos:j])
+                if n > self.max_message:
+                    raise FrameError("frame of %d bytes exceeds --max-message %d"
+                                     % (n, self.max_message))
+                end = j + 1 + n
+                if end > len(buf):
+                    break  # message not complete yet
+                out.append(bytes(buf[j + 1:end]))
+                pos = end
+        except FrameError as e:
+            self.error = str(e)
+        del buf[:pos]
+        return out
+
+    def leftover(self):
+        return bytes(self.buf)
+
+
+def log(msg):
+    sys.stderr.write("collector: %s\n" % msg)
+    sys.stderr.flush()
+
+
+class Handler(socketserver.BaseRequestHandler):
+    def handle(self):
+        srv = self.server
+        with srv.lock:
+            srv.seq += 1
+            conn = srv.seq
+            if srv.active >= srv.max_clients:
+                log("connection %d from %s refused: %d clients already"
+                    % (conn, self.client_address, srv.active))
+                return
+            srv.active += 1
+        try:
+            self._serve(conn)
+        finally:
+            with srv.lock:
+                srv.active -= 1
+
+    def _serve(self, conn):
+        srv = self.server
+        sock = self.request
+        peer = "%s:%d" % self.client_address[:2]
+        if srv.tls:
+            try:
+                sock = srv.tls.wrap_socket(sock, server_side=True)
+            except (ssl.SSLError, OSError) as e:
+                log("connection %d from %s: TLS handshake failed: %s" % (conn, peer, e))
+                return
+        log("connection %d from %s" % (conn, peer))
+        framer = OctetFramer(srv.max_message) if srv.framing == "octet" else LineFramer()
+        count = 0
+        try:
+            while True:
+                try:
+                    data = sock.recv(65536)
+                except (ConnectionResetError, ssl.SSLError) as e:
+                    log("connection %d: %s" % (conn, e))
+                    data = b""
+                if not data:
+                    break
+                for msg in framer.feed(data):
+                    srv.out.write(conn, msg)
+                    count += 1
+                if getattr(framer, "error", None):  # octet framing only
+                    log("connection %d: malformed frame after %d messages, closing: %s"
+                        % (conn, count, framer.error))
+                    return
+        finally:
+            try:
+                sock.close()
+            except OSError:
+                pass
+        rest = framer.leftover()
+        if rest:
+            if srv.framing == "lf":
+                srv.out.write(conn, rest, unterminated=True)
+                count += 1
+                log("connection %d: %d unterminated bytes at close" % (conn, len(rest)))
+            else:
+                log("connection %d: incomplete frame at close (%d bytes)" % (conn, len(rest)))
+        log("connection %d closed after %d messages" % (conn, count))
+
+
+class Server(socketserver.ThreadingTCPServer):
+    allow_reuse_address = True
+    daemon_threads = True
+    request_queue_size = 128
+
+
+def write_port_file(path, port):
+    tmp = "%s.tmp.%d" % (path, os.getpid())
+    with open(tmp, "w") as f:
+        f.write("%d\n" % port)
+    os.replace(tmp, path)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description="Loopback syslog TCP collector")
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--port-file")
+    p.add_argument("--out", required=True, help="JSON lines, one per message")
+    p.add_argument("--framing", choices=("lf", "octet"), default="lf")
+    p.add_argument("--max-clients", type=int, default=16)
+    p.add_argument("--max-message", type=int, default=1 << 20,
+                   help="octet framing: largest accepted frame, bytes")
+    p.add_argument("--tls-cert", help="PEM certificate: accept TLS (RFC 5425)")
+    p.add_argument("--tls-key", help="PEM private key for --tls-cert")
+    a = p.parse_args(argv)
+
+    tls = None
+    if a.tls_cert:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(a.tls_cert, a.tls_key)
+
+    server = Server(("127.0.0.1", a.port), Handler)
+    server.out = Output(a.out)
+    server.framing = a.framing
+    server.max_clients = a.max_clients
+    server.max_message = a.max_message
+    server.tls = tls
+    server.lock = threading.Lock()
+    server.seq = 0
+    server.active = 0
+    port = server.server_address[1]
+
+    def stop(signum, frame):
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    print("collector listening on 127.0.0.1:%d" % port, flush=True)
+    if a.port_file:
+        write_port_file(a.port_file, port)
+    try:
+        server.serve_forever(poll_interval=0.2)
+    finally:
+        server.server_close()
+        server.out.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

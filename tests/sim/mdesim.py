@@ -1,0 +1,1224 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""mdesim: a loopback stand-in for Microsoft Entra ID (client-credentials
+token endpoints, v1 and v2) and the Defender for Endpoint SIEM detections API
+(GET /siem/api/alerts), with a control API under /_sim/ for tests.
+
+Python 3.11 standard library only; listens on 127.0.0.1 only.
+See tests/sim/README.md for the endpoints and the fault-injection API.
+"""
+
+import argparse
+import base64
+import bisect
+import datetime
+import json
+import os
+import random
+import re
+import secrets
+import signal
+import socket
+import sys
+import threading
+import time
+import traceback
+import uuid
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+# ---------------------------------------------------------------------------
+# Time: integer ticks of 100 ns since 1970-01-01T00:00:00Z (never floats).
+
+TPS = 10_000_000  # ticks per second
+NEVER = 1 << 62  # visible_at of a record hidden until released
+_EPOCH_ORD = datetime.date(1970, 1, 1).toordinal()
+_TIME_RE = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})"
+    r"(?:\.([0-9]{1,7}))?Z?"
+)
+_DURATION_RE = re.compile(
+    r"P(?:([0-9]+)D)?(?:T(?:([0-9]+)H)?(?:([0-9]+)M)?(?:([0-9]+)(?:\.([0-9]{1,7}))?S)?)?"
+)
+
+
+def now_ticks():
+    return time.time_ns() // 100
+
+
+def parse_time(text):
+    """ISO 8601 UTC time with 0-7 fractional digits and an optional Z -> ticks."""
+    m = _TIME_RE.fullmatch(text)
+    if not m:
+        raise ValueError("not an ISO 8601 UTC time: %r" % text)
+    y, mo, d, hh, mi, ss = (int(g) for g in m.groups()[:6])
+    if hh > 23 or mi > 59 or ss > 59:
+        raise ValueError("time of day out of range: %r" % text)
+    try:
+        days = datetime.date(y, mo, d).toordinal() - _EPOCH_ORD
+    except ValueError:
+        raise ValueError("invalid date: %r" % text) from None
+    frac = int((m.group(7) or "").ljust(7, "0"))
+    return ((days * 86400) + hh * 3600 + mi * 60 + ss) * TPS + frac
+
+
+def format_time(ticks, digits=7):
+    """ticks -> 'YYYY-MM-DDTHH:MM:SS[.f{digits}]Z' (fraction truncated)."""
+    secs, frac = divmod(ticks, TPS)
+    days, rem = divmod(secs, 86400)
+    d = datetime.date.fromordinal(_EPOCH_ORD + days)
+    hh, rem = divmod(rem, 3600)
+    mi, ss = divmod(rem, 60)
+    s = "%04d-%02d-%02dT%02d:%02d:%02d" % (d.year, d.month, d.day, hh, mi, ss)
+    if digits > 0:
+        s += "." + ("%07d" % frac)[:digits]
+    return s + "Z"
+
+
+def parse_duration(text):
+    """ISO 8601 duration (PnDTnHnMn.nS) -> ticks."""
+    m = _DURATION_RE.fullmatch(text)
+    if not m or text in ("P", "PT") or text.endswith("T"):
+        raise ValueError("not an ISO 8601 duration: %r" % text)
+    d, h, mi, s, f = m.groups()
+    secs = int(d or 0) * 86400 + int(h or 0) * 3600 + int(mi or 0) * 60 + int(s or 0)
+    return secs * TPS + int((f or "").ljust(7, "0"))
+
+
+# ---------------------------------------------------------------------------
+# Detection corpus (shape of the SIEM API, 50 keys in the documented order).
+
+SIEM_FIELDS = (
+    "AlertTime", "ComputerDnsName", "AlertTitle", "Category", "Severity",
+    "AlertId", "Actor", "LinkToWDATP", "IocName", "IocValue", "CreatorIocName",
+    "CreatorIocValue", "Sha1", "FileName", "FilePath", "IpAddress", "Url",
+    "IoaDefinitionId", "UserName", "AlertPart", "FullId",
+    "LastProcessedTimeUtc", "ThreatCategory", "ThreatFamily", "ThreatName",
+    "RemediationAction", "RemediationIsSuccess", "Source", "Md5", "Sha256",
+    "WasExecutingWhileDetected", "UserDomain", "LogOnUsers", "MachineDomain",
+    "MachineName", "InternalIPv4List", "InternalIPv6List", "FileHash",
+    "DeviceID", "MachineGroup", "Description", "DeviceCreatedMachineTags",
+    "CloudCreatedMachineTags", "CommandLine", "IncidentLinkToWDATP",
+    "ReportID", "LinkToMTP", "IncidentLinkToMTP", "ExternalId", "IocUniqueId",
+)
+NON_STRING_FIELDS = ("AlertPart", "ReportID", "RemediationIsSuccess",
+                     "WasExecutingWhileDetected")
+KEY_FIELDS = ("FullId", "AlertId", "IocUniqueId", "LastProcessedTimeUtc",
+              "AlertTime")
+HOSTILE_FIELDS = tuple(f for f in SIEM_FIELDS
+                       if f not in NON_STRING_FIELDS and f not in KEY_FIELDS)
+
+# Every hostile record gets one of these in every field of HOSTILE_FIELDS,
+# rotated so that after len(HOSTILE_KINDS) hostile records every field has
+# carried every kind.
+HOSTILE_KINDS = (
+    ("pipe", "a|b|c"),
+    ("backslash", "C:\\Temp\\evil\\x.exe"),
+    ("equals", "key=value=more"),
+    ("cr", "line1\rline2"),
+    ("lf", "line1\nline2"),
+    ("crlf", "line1\r\nline2\r\n"),
+    ("tab", "col1\tcol2\t"),
+    ("control", "soh\x01esc\x1b[31mred\x7fdel"),
+    ("spaces", "  padded value  "),
+    ("cjk", "侵入検知"),
+    ("emoji", "fire 🔥 emoji"),
+    ("lone_surrogate", "lone\ud800surrogate"),
+    ("long", ("long-value-" + "0123456789abcdef" * 300)[:4100]),
+    ("long_escapes", ("x=1|y\\z " * 600)[:4200]),
+    ("cef_extension", "x=1 cs1=evil"),
+    ("cef_header", "|CEF:0|forged|"),
+    ("leef_header", "LEEF:2.0|forged|product|1.0|id|^\tsev=10"),
+    ("escaped_equals", "a\\\\=b \\= c"),
+    ("trailing_backslash", "ends with a backslash\\"),
+    ("quotes", "say \"hi\" and 'bye'"),
+    ("syslog_header", "<13>1 2020-01-01T00:00:00Z forged-host app - - - msg"),
+    ("unicode_separators", "nel\u0085ls\u2028ps\u2029bom\ufeffend"),
+    ("mixed", " |=\\\r\n\t侵🔥\ud800 x=1 \\"),
+)
+
+SEVERITIES = ("Informational",) * 15 + ("Low",) * 30 + ("Medium",) * 35 + \
+    ("High",) * 18 + ("UnSpecified",) * 2
+MACHINE_GROUPS = ("UKMachines", "FranceMachines", "USMachines", "Servers",
+                  "Workstations", "")
+DOMAINS = ("contoso.com", "corp.fabrikam.net", "domain.com", "")
+NETBIOS = {"contoso.com": "CONTOSO", "corp.fabrikam.net": "FABRIKAM",
+           "domain.com": "DOMAIN", "": ""}
+USERS = ("alice", "bob", "liz.bean", "jay-hardee", "svc_backup", "admin",
+         "SYSTEM", "network service")
+ACTORS = ("BORON", "STRONTIUM", "PLATINUM", "NOBELIUM")
+EDR_ALERTS = (
+    ("Suspicious File Activity", "Malware"),
+    ("Suspicious PowerShell command line", "Execution"),
+    ("Suspicious process injection observed", "DefenseEvasion"),
+    ("Credential dumping activity observed", "CredentialAccess"),
+    ("Suspicious scheduled task", "Persistence"),
+    ("Suspicious remote activity", "LateralMovement"),
+    ("Communication with a malicious network destination", "CommandAndControl"),
+    ("Ransomware behavior detected in the file system", "Ransomware"),
+    ("Suspicious LDAP query", "Discovery"),
+)
+AV_THREATS = (
+    ("HackTool:Win32/Mikatz!dha", "Mikatz", "Tool"),
+    ("Trojan:Win32/Emotet.A", "Emotet", "Trojan"),
+    ("Ransom:Win32/Ryuk.B", "Ryuk", "Ransom"),
+    ("Backdoor:Win32/Cobaltstrike.C", "Cobaltstrike", "Backdoor"),
+    ("PUA:Win32/Presenoker", "Presenoker", "PUA"),
+    ("Exploit:O97M/CVE-2017-11882.A", "CVE-2017-11882", "Exploit"),
+)
+REMEDIATIONS = ("quarantine", "remove", "clean", "block", "allow", "")
+FILES = (
+    ("cmdParent.exe", "C:\\WINDOWS\\SysWOW64\\boo3\\qwerty"),
+    ("powershell.exe", "C:\\Windows\\System32\\WindowsPowerShell\\v1.0"),
+    ("invoice_2024.pdf.exe", "C:\\Users\\alice\\Downloads"),
+    ("rundll32.exe", "C:\\Windows\\System32"),
+    ("mimikatz.exe", "C:\\Users\\Public\\Temp"),
+    ("update.js", "C:\\Users\\bob\\AppData\\Local\\Temp"),
+    ("Robocopy.exe", "C:\\Windows\\System32"),
+)
+COMMAND_LINES = (
+    "powershell.exe -NoProfile -EncodedCommand SQBFAFgAIAAoAE4AZQB3AC0ATwBiAGoA",
+    "rundll32.exe C:\\Users\\Public\\a.dll,DllRegisterServer",
+    "cmd.exe /c whoami /all",
+    "schtasks /create /tn Updater /tr C:\\ProgramData\\u.exe /sc minute",
+    "",
+)
+URLS = ("down.esales360.cn", "http://malicious.example.net/payload.bin",
+        "https://login-micros0ft.example.com/?u=alice", "")
+TAGS = ("", "", "", "Finance", "VIP", "Tier0", "Finance, VIP")
+
+
+def _hex(rng, nbytes, upper=False):
+    s = "%0*x" % (nbytes * 2, rng.getrandbits(nbytes * 8))
+    return s.upper() if upper else s
+
+
+def _guid(rng):
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def _ipv4(rng):
+    return "%d.%d.%d.%d" % (rng.choice((10, 172, 192, 218, 52)), rng.randrange(256),
+                            rng.randrange(256), rng.randrange(1, 255))
+
+
+def _ipv6(rng):
+    return "fd30:%x:%x:%x::%x" % (rng.randrange(65536), rng.randrange(65536),
+                                  rng.randrange(65536), rng.randrange(1, 65536))
+
+
+def make_machines(rng, n=60):
+    machines = []
+    for i in range(n):
+        domain = rng.choice(DOMAINS)
+        name = "%s-%04d" % (rng.choice(("ws", "srv", "lt", "mymachine")), i)
+        machines.append({
+            "MachineName": name,
+            "MachineDomain": domain,
+            "ComputerDnsName": name + "." + domain if domain else name,
+            "DeviceID": _hex(rng, 20),
+            "MachineGroup": rng.choice(MACHINE_GROUPS),
+            "InternalIPv4List": ", ".join(_ipv4(rng) for _ in range(rng.randrange(0, 3))),
+            "InternalIPv6List": ", ".join(_ipv6(rng) for _ in range(rng.randrange(0, 2))),
+            "DeviceCreatedMachineTags": rng.choice(TAGS),
+            "CloudCreatedMachineTags": rng.choice(TAGS),
+        })
+    return machines
+
+
+class CorpusGenerator:
+    """Makes detections; deterministic for a given seed and call sequence."""
+
+    def __init__(self, seed):
+        self.rng = random.Random(seed)
+        self.machines = make_machines(self.rng)
+        self.alert_ids = set()
+        self.full_ids = set()
+
+    def new_alert_id(self):
+        rng = self.rng
+        while True:
+            aid = "da6373707189816856%02d_%d" % (rng.randrange(100),
+                                                 rng.randrange(10 ** 7, 10 ** 10))
+            if aid not in self.alert_ids:
+                self.alert_ids.add(aid)
+                return aid
+
+    def new_alert(self):
+        """Fields shared by every detection (AlertPart) of one alert."""
+        rng = self.rng
+        m = rng.choice(self.machines)
+        aid = self.new_alert_id()
+        source = rng.choices(("EDR", "WindowsDefenderAv", "WindowsDefenderSmartScreen",
+                              "CustomerTI", "AutomatedInvestigation"),
+                             weights=(55, 30, 5, 5, 5))[0]
+        a = dict(m)
+        a["AlertId"] = aid
+        a["Source"] = source
+        a["Severity"] = rng.choice(SEVERITIES)
+        if source == "WindowsDefenderAv":
+            threat, family, tcat = rng.choice(AV_THREATS)
+            a["AlertTitle"] = "Microsoft Defender AV detected '%s' malware" % family
+            a["Category"] = "Malware"
+            a["ThreatName"], a["ThreatFamily"], a["ThreatCategory"] = threat, family, tcat
+        elif source == "WindowsDefenderSmartScreen":
+            a["AlertTitle"], a["Category"] = "Suspicious URL clicked", "InitialAccess"
+        elif source == "CustomerTI":
+            a["AlertTitle"], a["Category"] = "Custom TI match: known bad file", "Malware"
+        else:
+            a["AlertTitle"], a["Category"] = rng.choice(EDR_ALERTS)
+        for k in ("ThreatName", "ThreatFamily", "ThreatCategory"):
+            a.setdefault(k, "")
+        a["Actor"] = rng.choice(ACTORS) if rng.random() < 0.05 else ""
+        a["IoaDefinitionId"] = _guid(rng) if rng.random() < 0.85 else ""
+        a["Description"] = rng.choice((
+            "Test Alert",
+            "A process was observed doing something suspicious.",
+            "Malware was detected and quarantined. Review the device timeline.",
+            "Credential theft tool activity. An attacker may be moving laterally.",
+        ))
+        a["LinkToWDATP"] = "https://securitycenter.windows.com/alert/" + aid
+        a["IncidentLinkToWDATP"] = ("https://securitycenter.windows.com/incidents/"
+                                    "byalert?alertId=%s&source=SIEM" % aid)
+        a["LinkToMTP"] = "https://security.microsoft.com/alert/" + aid
+        a["IncidentLinkToMTP"] = ("https://security.microsoft.com/incidents/"
+                                  "byalert?alertId=%s&source=SIEM" % aid)
+        a["AlertTimeDigits"] = rng.randrange(0, 8)
+        return a
+
+    def new_detection(self, alert, part, lpt, alert_time):
+        rng = self.rng
+        while True:
+            ioc = base64.b64encode(rng.getrandbits(256).to_bytes(32, "big")).decode()
+            full_id = alert["AlertId"] + ":" + ioc
+            if full_id not in self.full_ids:
+                self.full_ids.add(full_id)
+                break
+        src = alert["Source"]
+        av = src == "WindowsDefenderAv"
+        fname, fpath = rng.choice(FILES) if rng.random() < 0.8 else ("", "")
+        sha1 = _hex(rng, 20) if fname else ""
+        user = rng.choice(USERS) if src == "EDR" and rng.random() < 0.7 else ""
+        nb = NETBIOS[alert["MachineDomain"]] or "WORKGROUP"
+        r = rng.random()
+        ip = _ipv4(rng) if r < 0.35 else (_ipv6(rng) if r < 0.5 else "")
+        d = {}
+        for k in SIEM_FIELDS:
+            d[k] = ""
+        d.update({
+            "AlertTime": format_time(alert_time, alert["AlertTimeDigits"]),
+            "ComputerDnsName": alert["ComputerDnsName"],
+            "AlertTitle": alert["AlertTitle"],
+            "Category": alert["Category"],
+            "Severity": alert["Severity"],
+            "AlertId": alert["AlertId"],
+            "Actor": alert["Actor"],
+            "LinkToWDATP": alert["LinkToWDATP"],
+            "Sha1": sha1,
+            "FileName": fname,
+            "FilePath": fpath,
+            "IpAddress": ip,
+            "Url": rng.choice(URLS) if ip and rng.random() < 0.5 else "",
+            "IoaDefinitionId": alert["IoaDefinitionId"],
+            "UserName": user,
+            "AlertPart": part,
+            "FullId": full_id,
+            "LastProcessedTimeUtc": format_time(lpt, 7),
+            "ThreatCategory": alert["ThreatCategory"],
+            "ThreatFamily": alert["ThreatFamily"],
+            "ThreatName": alert["ThreatName"],
+            "RemediationAction": rng.choice(REMEDIATIONS) if av else "",
+            "RemediationIsSuccess": rng.choice((True, False)) if av else None,
+            "Source": src,
+            "Md5": _hex(rng, 16) if fname and rng.random() < 0.6 else "",
+            "Sha256": _hex(rng, 32) if fname and (av or rng.random() < 0.3) else "",
+            "WasExecutingWhileDetected": rng.choice((True, False)) if av else None,
+            "UserDomain": nb if user else "",
+            "LogOnUsers": "; ".join("%s\\%s" % (nb.lower(), u) for u in
+                                    rng.sample(USERS[:4], rng.randrange(0, 3))),
+            "MachineDomain": alert["MachineDomain"],
+            "MachineName": alert["MachineName"],
+            "InternalIPv4List": alert["InternalIPv4List"],
+            "InternalIPv6List": alert["InternalIPv6List"],
+            "FileHash": sha1,
+            "DeviceID": alert["DeviceID"],
+            "MachineGroup": alert["MachineGroup"],
+            "Description": alert["Description"],
+            "DeviceCreatedMachineTags": alert["DeviceCreatedMachineTags"],
+            "CloudCreatedMachineTags": alert["CloudCreatedMachineTags"],
+            "CommandLine": rng.choice(COMMAND_LINES) if src == "EDR" else "",
+            "IncidentLinkToWDATP": alert["IncidentLinkToWDATP"],
+            "ReportID": rng.randrange(1, 2 ** 31),
+            "LinkToMTP": alert["LinkToMTP"],
+            "IncidentLinkToMTP": alert["IncidentLinkToMTP"],
+            "ExternalId": _hex(rng, 20, upper=True),
+            "IocUniqueId": ioc,
+        })
+        if src == "CustomerTI" and sha1:
+            d["IocName"], d["IocValue"] = "Sha1", sha1
+            d["CreatorIocName"], d["CreatorIocValue"] = "Sha1", sha1
+        return d
+
+    def detections(self, n, lpt_fn, same_lpt=None):
+        """n detections grouped into alerts of 1..6 parts. lpt_fn() -> ticks
+        picks an alert's base LastProcessedTimeUtc; parts follow within a few
+        seconds (clamped to lpt_fn's range via the returned (lo, hi))."""
+        rng = self.rng
+        out = []
+        while len(out) < n:
+            parts = rng.choices((1, 2, 3, 4, 5, 6), weights=(70, 15, 8, 4, 2, 1))[0]
+            parts = min(parts, n - len(out))
+            alert = self.new_alert()
+            base, hi = lpt_fn()
+            alert_time = base - rng.randrange(TPS, 600 * TPS)
+            for p in range(parts):
+                if same_lpt is not None:
+                    lpt = same_lpt
+                elif p == 0:
+                    lpt = base
+                else:
+                    lpt = min(hi, base + rng.randrange(0, 5 * TPS))
+                out.append(self.new_detection(alert, p, lpt, alert_time))
+        return out
+
+
+def make_hostile(d, h):
+    """Overwrite every HOSTILE_FIELDS value of detection d with hostile kind
+    (h + field index) mod len(HOSTILE_KINDS)."""
+    k = len(HOSTILE_KINDS)
+    for i, f in enumerate(HOSTILE_FIELDS):
+        d[f] = HOSTILE_KINDS[(h + i) % k][1]
+
+
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+def serialize(d, ascii_only=True):
+    """JSON text of one detection. With ascii_only=False non-ASCII is raw
+    UTF-8; lone surrogates are always written as \\uXXXX escapes."""
+    if ascii_only:
+        return json.dumps(d, ensure_ascii=True, separators=(",", ":"))
+    s = json.dumps(d, ensure_ascii=False, separators=(",", ":"))
+    return _SURROGATE_RE.sub(lambda m: "\\u%04x" % ord(m.group()), s)
+
+
+class Record:
+    __slots__ = ("lpt", "visible_at", "group", "full_id", "dtags", "ctags", "json")
+
+    def __init__(self, d, visible_at, ascii_only=True):
+        self.lpt = parse_time(d["LastProcessedTimeUtc"])
+        self.visible_at = visible_at
+        self.group = d["MachineGroup"]
+        self.full_id = d["FullId"]
+        self.dtags = d["DeviceCreatedMachineTags"]
+        self.ctags = d["CloudCreatedMachineTags"]
+        self.json = serialize(d, ascii_only).encode("utf-8")  # UTF-8 bytes
+
+    def sort_key(self):
+        return (self.lpt, self.full_id)
+
+
+class Store:
+    """All detections, kept sorted by (LastProcessedTimeUtc, FullId)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.ordered = []  # generation order (for /_sim/corpus)
+        self.sorted = []
+        self.keys = []  # sort keys of self.sorted (for bisect)
+
+    def add(self, recs):
+        with self.lock:
+            self.ordered.extend(recs)
+            if len(recs) > 64:
+                self.sorted.extend(recs)
+                self.sorted.sort(key=Record.sort_key)
+                self.keys = [r.sort_key() for r in self.sorted]
+                return
+            for r in recs:
+                k = r.sort_key()
+                i = bisect.bisect_right(self.keys, k)
+                self.keys.insert(i, k)
+                self.sorted.insert(i, r)
+
+    def window(self, since, until):
+        """Records with since <= LPT <= until (hidden ones included)."""
+        with self.lock:
+            lo = bisect.bisect_left(self.keys, (since,))
+            hi = bisect.bisect_left(self.keys, (until + 1,))
+            return self.sorted[lo:hi]
+
+    def release(self, now):
+        n = 0
+        with self.lock:
+            for r in self.ordered:
+                if r.visible_at > now:
+                    r.visible_at = now
+                    n += 1
+        return n
+
+    def hidden_count(self, now):
+        with self.lock:
+            return sum(1 for r in self.ordered if r.visible_at > now)
+
+
+# ---------------------------------------------------------------------------
+# HTTP plumbing: responses, routes, faults.
+
+JSON_CT = "application/json; charset=utf-8"
+
+
+class Response:
+    __slots__ = ("status", "body", "ctype", "headers")
+
+    def __init__(self, status, body=b"", ctype=JSON_CT, headers=None):
+        self.status = status
+        self.body = body.encode("utf-8") if isinstance(body, str) else body
+        self.ctype = ctype
+        self.headers = headers or []
+
+
+def json_response(status, obj, headers=None):
+    return Response(status, json.dumps(obj), JSON_CT, headers)
+
+
+ERROR_TEXT = {
+    400: ("BadRequest", "The request is invalid."),
+    401: ("Unauthorized", "Malformed request or invalid token."),
+    403: ("Forbidden", "Unauthorized exception - any of the domains is not managed "
+                       "by the tenant administrator or tenant state is deleted."),
+    404: ("NotFound", "The requested resource was not found."),
+    405: ("MethodNotAllowed", "The HTTP method is not allowed for this resource."),
+    429: ("TooManyRequests", "Too many requests."),
+    500: ("InternalServerError", "Error in the service."),
+    503: ("ServiceUnavailable", "The service is temporarily unavailable."),
+}
+
+
+def api_error(status, message=None, headers=None):
+    """Error body of the Defender APIs: {"error":{"code":..,"message":..}}."""
+    code, default = ERROR_TEXT.get(status, (None, None))
+    if code is None:
+        try:
+            phrase = HTTPStatus(status).phrase
+        except ValueError:
+            phrase = "Error"
+        code, default = phrase.replace(" ", "").replace("-", ""), phrase + "."
+    return json_response(status, {"error": {"code": code, "message": message or default}},
+                         headers)
+
+
+class Request:
+    __slots__ = ("method", "path", "query", "headers", "body", "match", "raw_query")
+
+    def __init__(self, method, path, raw_query, headers, body):
+        self.method = method
+        self.path = path
+        self.raw_query = raw_query
+        self.query = parse_qs(raw_query, keep_blank_values=True)
+        self.headers = headers
+        self.body = body
+        self.match = None
+
+    def param(self, name, default=None):
+        """First value of a query parameter, name matched case-insensitively."""
+        vals = self.params(name)
+        return vals[0] if vals else default
+
+    def params(self, name):
+        out = []
+        for k, v in self.query.items():
+            if k.lower() == name.lower():
+                out.extend(v)
+        return out
+
+
+# Dispatch table: (compiled path regex, kind, handler(sim, req) -> Response).
+# kind names the API for statistics and fault matching; "control" routes
+# (/_sim/...) are never faulted. Further APIs register here.
+ROUTES = []
+
+
+def route(pattern, kind):
+    rx = re.compile(pattern)
+
+    def deco(fn):
+        ROUTES.append((rx, kind, fn))
+        return fn
+    return deco
+
+
+def api_kinds():
+    return sorted({k for _, k, _ in ROUTES if k != "control"})
+
+
+class Fault:
+    FIELDS = ("path", "status", "count", "retry_after", "delay", "truncate",
+              "malformed", "body")
+
+    def __init__(self, spec):
+        if not isinstance(spec, dict):
+            raise ValueError("a fault is a JSON object")
+        unknown = set(spec) - set(self.FIELDS)
+        if unknown:
+            raise ValueError("unknown fault field(s): %s" % ", ".join(sorted(unknown)))
+        self.path = spec.get("path", "any")
+        if self.path != "any" and self.path not in api_kinds():
+            raise ValueError("path must be one of: any, %s" % ", ".join(api_kinds()))
+        self.status = spec.get("status")
+        if self.status is not None and (not isinstance(self.status, int)
+                                        or not 100 <= self.status <= 599):
+            raise ValueError("status must be an HTTP status code or null")
+        self.count = int(spec.get("count", 1))
+        if self.count == 0:
+            raise ValueError("count must be positive, or negative for a fault that never runs out")
+        self.retry_after = spec.get("retry_after")
+        self.delay = float(spec.get("delay") or 0.0)
+        self.truncate = bool(spec.get("truncate", False))
+        self.malformed = bool(spec.get("malformed", False))
+        self.body = spec.get("body")
+        if self.body is not None and not isinstance(self.body, str):
+            raise ValueError("body must be a string or null")
+
+    def describe(self):
+        return {f: getattr(self, f) for f in self.FIELDS}
+
+
+class FaultQueue:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.queue = []
+
+    def add(self, faults):
+        with self.lock:
+            self.queue.extend(faults)
+            return len(self.queue)
+
+    def clear(self):
+        with self.lock:
+            n = len(self.queue)
+            self.queue = []
+            return n
+
+    def take(self, kind):
+        """The first queued fault matching kind; consumes one of its count
+        (a negative count never runs out)."""
+        with self.lock:
+            for i, f in enumerate(self.queue):
+                if f.path in ("any", kind):
+                    if f.count > 0:
+                        f.count -= 1
+                        if f.count == 0:
+                            del self.queue[i]
+                    return f
+        return None
+
+    def pending(self):
+        with self.lock:
+            return [f.describe() for f in self.queue]
+
+
+def malformed_body(body):
+    """A JSON body made invalid: last 10 characters cut."""
+    text = body.decode("utf-8", "surrogateescape")
+    cut = text[:-10] if len(text) > 20 else text[:len(text) // 2]
+    try:
+        json.loads(cut)
+        cut = "[{" if cut.startswith("[") else "{\"error\":"
+    except ValueError:
+        pass
+    return cut.encode("utf-8", "surrogateescape")
+
+
+# ---------------------------------------------------------------------------
+# Simulator state.
+
+class Sim:
+    def __init__(self, args):
+        self.args = args
+        self.start = now_ticks()
+        self.tenant = args.tenant_id
+        self.client_id = args.client_id
+        self.client_secret = args.client_secret
+        self.siem_resource = args.siem_resource
+        self.quiet = args.quiet
+        self.tokens = {}  # access token -> [audience, expires_at ticks]
+        self.lock = threading.Lock()
+        self.stats_requests = {k: 0 for k in api_kinds()}
+        self.stats_requests.update(control=0, unknown=0)
+        self.stats_status = {}
+        self.tokens_issued = 0
+        self.max_limit_seen = 0
+        self.siem_queries = []  # last 100 SIEM queries
+        self.faults = FaultQueue()
+        self.store = Store()
+        self.gen = CorpusGenerator(args.seed)
+        self.add_seq = 0
+        self.hostile_seq = 0
+        self._build_corpus()
+
+    # -- corpus -----------------------------------------------------------
+    def _build_corpus(self):
+        a, gen, rng = self.args, self.gen, self.gen.rng
+        start = self.start
+        lo = start - a.span * TPS
+        hi = max(lo, start - 60 * TPS)
+
+        def uniform():
+            return rng.randint(lo, hi), hi
+
+        dets = gen.detections(a.count, uniform)
+        if a.burst > 0:
+            same = rng.randint(lo, hi)
+            dets += gen.detections(a.burst, lambda: (same, hi), same_lpt=same)
+            first = -(-lo // TPS)  # first whole second >= lo
+            last = max(first, hi // TPS - 1)
+            sec = rng.randint(first, last) * TPS
+            dets += gen.detections(a.burst, lambda: (sec + rng.randrange(TPS),
+                                                     sec + TPS - 1))
+        n_visible = len(dets)
+        if a.late > 0:
+            llo, lhi = start - 50 * TPS, start - 5 * TPS
+            dets += gen.detections(a.late, lambda: (rng.randint(llo, lhi), lhi))
+        n_hostile = round(len(dets) * a.hostile_ratio)
+        hostile = set(rng.sample(range(len(dets)), min(n_hostile, len(dets))))
+        late_visible = start + int(a.late_delay * TPS) if a.late_delay > 0 else NEVER
+        recs = []
+        for i, d in enumerate(dets):
+            ascii_only = True
+            if i in hostile:
+                ascii_only = self._hostilize(d)
+            recs.append(Record(d, 0 if i < n_visible else late_visible, ascii_only))
+        self.store.add(recs)
+
+    def _hostilize(self, d):
+        """Make d hostile; returns whether to serialize it ASCII-only (half of
+        the hostile records are sent as raw UTF-8)."""
+        h = self.hostile_seq
+        self.hostile_seq += 1
+        make_hostile(d, h)
+        return h % 2 == 0
+
+    def add_records(self, n, burst=False, hidden=False, ago=0, group=None, hostile=False):
+        now = now_ticks()
+        base = now - ago
+        with self.lock:
+            gen = self.gen
+            if burst:
+                dets = gen.detections(n, lambda: (base, base), same_lpt=base)
+            else:
+                # distinct LPTs, all <= base, in creation order
+                dets = gen.detections(n, lambda: (base, base))
+                for i, d in enumerate(dets):
+                    d["LastProcessedTimeUtc"] = format_time(base - (n - 1) + i)
+            recs = []
+            for d in dets:
+                if group is not None:
+                    d["MachineGroup"] = group
+                ascii_only = self._hostilize(d) if hostile else True
+                recs.append(Record(d, NEVER if hidden else now, ascii_only))
+        self.store.add(recs)
+        return [r.full_id for r in recs]
+
+    # -- tokens -----------------------------------------------------------
+    def issue_token(self, audience):
+        tok = "simtok." + secrets.token_urlsafe(self.args.token_bytes)
+        now = now_ticks()
+        with self.lock:
+            self.tokens[tok] = [audience, now + self.args.token_lifetime * TPS]
+            self.tokens_issued += 1
+        return tok, now
+
+    def expire_tokens(self):
+        now = now_ticks()
+        with self.lock:
+            for t in self.tokens.values():
+                t[1] = min(t[1], now)
+            return len(self.tokens)
+
+    def check_bearer(self, req, audience):
+        """None when req carries a valid token for audience, else a 401."""
+        hdr = req.headers.get("Authorization")
+        hdrs = [("WWW-Authenticate", 'Bearer error="invalid_token"')]
+        if not hdr:
+            return api_error(401, "Authorization header is missing.", hdrs)
+        parts = hdr.split(None, 1)
+        if len(parts) != 2 or parts[0].lower() != "bearer":
+            return api_error(401, "Authorization header is malformed; expected "
+                             "'Bearer <token>'.", hdrs)
+        with self.lock:
+            t = self.tokens.get(parts[1].strip())
+            t = list(t) if t else None
+        if t is None:
+            return api_error(401, "The access token is invalid.", hdrs)
+        if now_ticks() >= t[1]:
+            return api_error(401, "The access token has expired.", hdrs)
+        if _norm_aud(t[0]) != _norm_aud(audience):
+            return api_error(401, "The access token audience '%s' is not valid for "
+                             "this API." % t[0], hdrs)
+        return None
+
+    # -- statistics -------------------------------------------------------
+    def count_request(self, kind):
+        with self.lock:
+            self.stats_requests[kind] = self.stats_requests.get(kind, 0) + 1
+
+    def count_status(self, status):
+        with self.lock:
+            k = str(status)
+            self.stats_status[k] = self.stats_status.get(k, 0) + 1
+
+    def note_query(self, entry, limit):
+        with self.lock:
+            if limit is not None:
+                self.max_limit_seen = max(self.max_limit_seen, limit)
+            self.siem_queries.append(entry)
+            del self.siem_queries[:-100]
+
+
+def _norm_aud(a):
+    return a.rstrip("/").casefold()
+
+
+# ---------------------------------------------------------------------------
+# Entra ID token endpoints.
+
+def entra_error(status, error, code, description, extra_headers=None):
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ts = now.strftime("%Y-%m-%d %H:%M:%SZ")
+    trace, corr = str(uuid.uuid4()), str(uuid.uuid4())
+    body = {
+        "error": error,
+        "error_description": "AADSTS%d: %s\r\nTrace ID: %s\r\nCorrelation ID: %s\r\n"
+                             "Timestamp: %s" % (code, description, trace, corr, ts),
+        "error_codes": [code],
+        "timestamp": ts,
+        "trace_id": trace,
+        "correlation_id": corr,
+        "error_uri": "https://login.microsoftonline.com/error?code=%d" % code,
+    }
+    return json_response(status, body, extra_headers)
+
+
+def _token(sim, req, v2):
+    tenant = req.match.group("tenant")
+    if req.method != "POST":
+        return entra_error(400, "invalid_request", 900561,
+                           "The endpoint only accepts POST requests. Received a %s "
+                           "request." % req.method)
+    if tenant.lower() != sim.tenant.lower():
+        return entra_error(400, "invalid_request", 90002,
+                           "Tenant '%s' not found. Check to make sure you have the "
+                           "correct tenant ID and are signing into the correct cloud. "
+                           "Check with your subscription administrator, this may "
+                           "happen if there are no active subscriptions for the "
+                           "tenant." % tenant)
+    form = parse_qs(req.body.decode("utf-8", "replace"), keep_blank_values=True)
+
+    def field(name):
+        v = form.get(name)
+        return v[0] if v else None
+
+    def missing(name):
+        return entra_error(400, "invalid_request", 900144,
+                           "The request body must contain the following parameter: "
+                           "'%s'." % name)
+
+    grant = field("grant_type")
+    if not grant:
+        return missing("grant_type")
+    if grant != "client_credentials":
+        return entra_error(400, "unsupported_grant_type", 70003,
+                           "The app requested an unsupported grant type '%s'." % grant)
+    client_id = field("client_id")
+    if not client_id:
+        return missing("client_id")
+    if v2:
+        scope = field("scope")
+        if not scope:
+            return missing("scope")
+        scopes = scope.split()
+        if len(scopes) != 1 or not scopes[0].endswith("/.default"):
+            return entra_error(400, "invalid_scope", 70011,
+                               "The provided value for the input parameter 'scope' is "
+                               "not valid. The scope %s is not valid." % scope)
+        audience = scopes[0][:-len("/.default")]
+    else:
+        audience = field("resource")
+        if not audience:
+            return missing("resource")
+    if client_id.lower() != sim.client_id.lower():
+        return entra_error(400, "unauthorized_client", 700016,
+                           "Application with identifier '%s' was not found in the "
+                           "directory '%s'. This can happen if the application has not "
+                           "been installed by the administrator of the tenant or "
+                           "consented to by any user in the tenant. You may have sent "
+                           "your authentication request to the wrong tenant."
+                           % (client_id, tenant))
+    secret = field("client_secret")
+    if secret is None:
+        return entra_error(401, "invalid_client", 7000218,
+                           "The request body must contain the following parameter: "
+                           "'client_assertion' or 'client_secret'.")
+    if secret != sim.client_secret:
+        return entra_error(401, "invalid_client", 7000215,
+                           "Invalid client secret provided. Ensure the secret being "
+                           "sent in the request is the client secret value, not the "
+                           "client secret ID, for a secret added to app '%s'."
+                           % client_id)
+    tok, now = sim.issue_token(audience)
+    life = sim.args.token_lifetime
+    if v2:
+        body = {"token_type": "Bearer", "expires_in": life, "ext_expires_in": life,
+                "access_token": tok}
+    else:
+        epoch = now // TPS
+        body = {"token_type": "Bearer", "expires_in": str(life),
+                "ext_expires_in": str(life), "expires_on": str(epoch + life),
+                "not_before": str(epoch), "resource": audience, "access_token": tok}
+    return json_response(200, body, [("Cache-Control", "no-store, no-cache"),
+                                     ("Pragma", "no-cache")])
+
+
+@route(r"/(?P<tenant>[^/]+)/oauth2/token", "token")
+def token_v1(sim, req):
+    return _token(sim, req, v2=False)
+
+
+@route(r"/(?P<tenant>[^/]+)/oauth2/v2\.0/token", "token")
+def token_v2(sim, req):
+    return _token(sim, req, v2=True)
+
+
+# ---------------------------------------------------------------------------
+# Defender for Endpoint SIEM detections API.
+
+@route(r"/siem/api/alerts/?", "siem")
+def siem_alerts(sim, req):
+    if req.method != "GET":
+        return api_error(405)
+    denied = sim.check_bearer(req, sim.siem_resource)
+    if denied:
+        return denied
+    now = now_ticks()
+    try:
+        since_s = req.param("sinceTimeUtc") or None
+        until_s = req.param("untilTimeUtc") or None
+        ago_s = req.param("ago") or None
+        since = parse_time(since_s) if since_s else None
+        until = parse_time(until_s) if until_s else now
+        if since is None:
+            since = now - (parse_duration(ago_s) if ago_s else 2 * 3600 * TPS)
+        limit_s = req.param("limit") or None
+        limit = None
+        if limit_s is not None:
+            if not re.fullmatch(r"[0-9]{1,9}", limit_s):
+                raise ValueError("limit must be a non-negative integer: %r" % limit_s)
+            limit = int(limit_s)
+    except ValueError as e:
+        return api_error(400, str(e))
+    groups = {g for g in req.params("machinegroups") if g}
+    dtag = req.param("DeviceCreatedMachineTags") or None
+    ctag = req.param("CloudCreatedMachineTags") or None
+
+    sel = [r for r in sim.store.window(since, until)
+           if r.visible_at <= now
+           and (not groups or r.group in groups)
+           and (dtag is None or dtag in _tags(r.dtags))
+           and (ctag is None or ctag in _tags(r.ctags))]
+    if limit is not None:
+        sel = sel[max(0, len(sel) - limit):] if limit else []
+    # Answer in a deterministic but unsorted order.
+    rng = random.Random("%s/%s/%s/%s/%d" % (sim.args.seed, since, until, limit, len(sel)))
+    rng.shuffle(sel)
+    if len(sel) > 1 and all(sel[i].sort_key() <= sel[i + 1].sort_key()
+                            for i in range(len(sel) - 1)):
+        sel.reverse()
+    sim.note_query({"query": req.raw_query, "since": format_time(since),
+                    "until": format_time(until), "limit": limit,
+                    "machinegroups": sorted(groups), "returned": len(sel),
+                    "at": format_time(now)}, limit)
+    return Response(200, b"[" + b",".join(r.json for r in sel) + b"]")
+
+
+def _tags(s):
+    return {t.strip() for t in s.split(",")}
+
+
+# ---------------------------------------------------------------------------
+# Control API (no authentication).
+
+def _control_int(req, name, default, lo=0, hi=10 ** 9):
+    v = req.param(name)
+    if v is None or v == "":
+        return default
+    if not re.fullmatch(r"-?[0-9]+", v) or not lo <= int(v) <= hi:
+        raise ValueError("%s must be an integer in [%d, %d]" % (name, lo, hi))
+    return int(v)
+
+
+def _flag(req, name):
+    return (req.param(name) or "0").lower() in ("1", "true", "yes")
+
+
+@route(r"/_sim/corpus", "control")
+def ctl_corpus(sim, req):
+    if req.method != "GET":
+        return api_error(405)
+    want = req.param("hidden")
+    now = now_ticks()
+    with sim.store.lock:
+        recs = list(sim.store.ordered)
+    if want is not None:
+        hidden = want.lower() in ("1", "true", "yes")
+        recs = [r for r in recs if (r.visible_at > now) == hidden]
+    return Response(200, b"[" + b",".join(r.json for r in recs) + b"]")
+
+
+@route(r"/_sim/add", "control")
+def ctl_add(sim, req):
+    if req.method != "POST":
+        return api_error(405)
+    try:
+        n = _control_int(req, "n", 1, 1, 1_000_000)
+        ago = _control_int(req, "ago", 0, 0, 10 ** 7) * TPS
+    except ValueError as e:
+        return api_error(400, str(e))
+    ids = sim.add_records(n, burst=_flag(req, "burst"), hidden=_flag(req, "hidden"),
+                          ago=ago, group=req.param("group"), hostile=_flag(req, "hostile"))
+    return json_response(200, {"added": ids})
+
+
+@route(r"/_sim/release", "control")
+def ctl_release(sim, req):
+    if req.method != "POST":
+        return api_error(405)
+    return json_response(200, {"released": sim.store.release(now_ticks())})
+
+
+@route(r"/_sim/expire-tokens", "control")
+def ctl_expire(sim, req):
+    if req.method != "POST":
+        return api_error(405)
+    return json_response(200, {"expired": sim.expire_tokens()})
+
+
+@route(r"/_sim/fault", "control")
+def ctl_fault(sim, req):
+    if req.method == "DELETE":
+        return json_response(200, {"cleared": sim.faults.clear()})
+    if req.method == "GET":
+        return json_response(200, {"pending": sim.faults.pending()})
+    if req.method != "POST":
+        return api_error(405)
+    try:
+        spec = json.loads(req.body.decode("utf-8") or "{}")
+        faults = [Fault(s) for s in (spec if isinstance(spec, list) else [spec])]
+    except (ValueError, TypeError) as e:
+        return api_error(400, "bad fault: %s" % e)
+    return json_response(200, {"queued": len(faults), "pending": sim.faults.add(faults)})
+
+
+@route(r"/_sim/stats", "control")
+def ctl_stats(sim, req):
+    if req.method != "GET":
+        return api_error(405)
+    now = now_ticks()
+    with sim.lock:
+        out = {
+            "requests": dict(sim.stats_requests),
+            "status": dict(sim.stats_status),
+            "tokens_issued": sim.tokens_issued,
+            "max_limit_seen": sim.max_limit_seen,
+            "siem_queries": list(sim.siem_queries),
+        }
+    out["faults_pending"] = len(sim.faults.pending())
+    out["corpus"] = len(sim.store.ordered)
+    out["hidden"] = sim.store.hidden_count(now)
+    out["start"] = format_time(sim.start)
+    out["now"] = format_time(now)
+    return json_response(200, out)
+
+
+# ---------------------------------------------------------------------------
+# HTTP server.
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "mdesim/1.0"
+    sys_version = ""
+
+    def do_GET(self):
+        self._dispatch()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
+
+    def version_string(self):
+        return self.server_version
+
+    def log_message(self, fmt, *args):
+        if not self.server.sim.quiet:
+            sys.stderr.write("mdesim: %s %s\n" % (self.address_string(), fmt % args))
+
+    def _read_body(self):
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            chunks = []
+            while True:
+                line = self.rfile.readline(1024)
+                size = int(line.split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline(1024)
+        n = int(self.headers.get("Content-Length") or 0)
+        if n < 0:
+            raise ValueError("negative Content-Length")
+        return self.rfile.read(n) if n else b""
+
+    def _dispatch(self):
+        sim = self.server.sim
+        try:
+            body = self._read_body()
+        except (ValueError, OSError):
+            self.close_connection = True
+            self._send(api_error(400, "Unreadable request body."))
+            return
+        parts = urlsplit(self.path)
+        req = Request(self.command, parts.path, parts.query, self.headers, body)
+        kind, handler = "unknown", None
+        for rx, k, fn in ROUTES:
+            m = rx.fullmatch(req.path)
+            if m:
+                req.match, kind, handler = m, k, fn
+                break
+        sim.count_request(kind)
+        fault = sim.faults.take(kind) if kind not in ("control", "unknown") else None
+        if fault is not None and not sim.quiet:
+            sys.stderr.write("mdesim: fault on %s %s: %s\n" % (
+                self.command, req.path,
+                {k: v for k, v in fault.describe().items() if v not in (None, False, 0)}))
+        try:
+            resp, truncate = self._respond(sim, req, handler, fault)
+        except Exception as e:  # a simulator bug: say so, keep serving
+            if not sim.quiet:
+                traceback.print_exc()
+            resp, truncate = api_error(500, "mdesim internal error: %r" % e), False
+        if kind != "control":
+            sim.count_status(resp.status)
+        self._send(resp, truncate)
+
+    def _respond(self, sim, req, handler, fault):
+        if handler is None:
+            return api_error(404, "No such path: %s" % req.path), False
+        if fault is None:
+            return handler(sim, req), False
+        if fault.delay > 0:
+            time.sleep(fault.delay)
+        if fault.status is not None and fault.status != 200:
+            hdrs = []
+            if fault.retry_after is not None:
+                hdrs.append(("Retry-After", str(fault.retry_after)))
+            return api_error(fault.status, None, hdrs), fault.truncate
+        if fault.body is not None:
+            return Response(200, fault.body), fault.truncate
+        resp = handler(sim, req)
+        if fault.malformed:
+            resp.body = malformed_body(resp.body)
+        return resp, fault.truncate
+
+    def _send(self, resp, truncate=False):
+        try:
+            self.send_response(resp.status)
+            for k, v in resp.headers:
+                self.send_header(k, v)
+            self.send_header("Content-Type", resp.ctype)
+            self.send_header("Content-Length", str(len(resp.body)))
+            self.end_headers()
+            if truncate:
+                self.wfile.write(resp.body[:len(resp.body) // 2])
+                self.close_connection = True
+                try:
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            else:
+                self.wfile.write(resp.body)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+
+    def handle_error(self, request, client_address):
+        if not self.sim.quiet:
+            exc = sys.exc_info()[1]
+            sys.stderr.write("mdesim: connection %s: %r\n" % (client_address, exc))
+
+
+def write_port_file(path, port):
+    tmp = "%s.tmp.%d" % (path, os.getpid())
+    with open(tmp, "w") as f:
+        f.write("%d\n" % port)
+    os.replace(tmp, path)
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description="Loopback Entra ID + Defender SIEM API simulator")
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--port-file")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--count", type=int, default=1000, help="detections in the corpus")
+    p.add_argument("--span", type=int, default=7200,
+                   help="seconds before start over which LastProcessedTimeUtc spreads")
+    p.add_argument("--burst", type=int, default=0,
+                   help="N detections sharing one LPT plus N within one second")
+    p.add_argument("--late", type=int, default=0,
+                   help="N detections indexed late (hidden until release)")
+    p.add_argument("--late-delay", type=float, default=0,
+                   help="seconds after start when late detections appear (0: on release)")
+    p.add_argument("--hostile-ratio", type=float, default=0.1)
+    p.add_argument("--tenant-id", default="00000000-0000-0000-0000-000000000001")
+    p.add_argument("--client-id", default="11111111-1111-1111-1111-111111111111")
+    p.add_argument("--client-secret", default="sim-secret")
+    p.add_argument("--token-lifetime", type=int, default=3599, help="seconds")
+    p.add_argument("--token-bytes", type=int, default=32,
+                   help="random bytes in an access token (1100 gives a JWT-sized token)")
+    p.add_argument("--siem-resource", default="https://graph.windows.net")
+    p.add_argument("--quiet", action="store_true")
+    a = p.parse_args(argv)
+    if not 0 <= a.hostile_ratio <= 1:
+        p.error("--hostile-ratio must be within [0, 1]")
+    if min(a.count, a.burst, a.late, a.span) < 0:
+        p.error("--count, --burst, --late and --span must not be negative")
+    return a
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    sim = Sim(args)
+    server = Server(("127.0.0.1", args.port), Handler)
+    server.sim = sim
+    port = server.server_address[1]
+
+    def stop(signum, frame):
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    print("mdesim listening on http://127.0.0.1:%d" % port, flush=True)
+    if args.port_file:
+        write_port_file(args.port_file, port)
+    try:
+        server.serve_forever(poll_interval=0.2)
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,911 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Tests for the configuration loader: real files in a private temporary
+ * directory (modes set as each case needs), the exact messages a user
+ * sees, the defaults per api/region/cloud and per transport, secret
+ * handling (file modes, client_secret_file, $CREDENTIALS_DIRECTORY,
+ * redaction), and the duration and size parsers.  Golden files are in
+ * tests/data/config/; run from the top of the tree.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <ftw.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "config.h"
+
+#define DATA "tests/data/config"
+
+#define AZURE \
+	"[azure]\n" \
+	"tenant_id = contoso.onmicrosoft.com\n" \
+	"client_id = 00000000-1111-2222-3333-444444444444\n" \
+	"client_secret = hunter2hunter2\n"
+#define AZURE_NOSECRET \
+	"[azure]\n" \
+	"tenant_id = contoso.onmicrosoft.com\n" \
+	"client_id = 00000000-1111-2222-3333-444444444444\n"
+#define OUTPUT \
+	"[output]\n" \
+	"host = siem.example.com\n" \
+	"[state]\n" \
+	"directory = /tmp/mdesiem-test-state\n"
+
+static char tmpdir[64];
+
+static void
+path_of(char *buf, size_t len, const char *name)
+{
+	snprintf(buf, len, "%s/%s", tmpdir, name);
+}
+
+static void
+write_file(const char *name, mode_t mode, const char *text)
+{
+	char path[256];
+	FILE *f;
+
+	path_of(path, sizeof(path), name);
+	if ((f = fopen(path, "w")) == NULL) {
+		fprintf(stderr, "cannot write %s: %s\n", path, strerror(errno));
+		exit(1);
+	}
+	fputs(text, f);
+	fclose(f);
+	chmod(path, mode);
+}
+
+static char *
+read_all(const char *path)
+{
+	FILE *f;
+	char *buf;
+	long n;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	if (n < 0 || (buf = calloc(1, (size_t)n + 1)) == NULL) {
+		fclose(f);
+		return NULL;
+	}
+	if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	return buf;
+}
+
+/* Load path; *err receives everything written to the error stream. */
+static struct config *
+load_path(const char *path, int check_only, char **err)
+{
+	struct config *c;
+	size_t len = 0;
+	FILE *f;
+
+	*err = NULL;
+	f = open_memstream(err, &len);
+	c = config_load_opts(path, f, check_only);
+	fclose(f);
+	return c;
+}
+
+static struct config *
+load_text(const char *text, mode_t mode, int check_only, char **err)
+{
+	char path[256];
+
+	write_file("test.conf", mode, text);
+	path_of(path, sizeof(path), "test.conf");
+	return load_path(path, check_only, err);
+}
+
+static int
+count_lines(const char *s)
+{
+	int n = 0;
+
+	for (; s != NULL && *s != '\0'; s++)
+		n += *s == '\n';
+	return n;
+}
+
+static char *
+dump(const struct config *c)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	f = open_memstream(&buf, &len);
+	config_dump(c, f);
+	fclose(f);
+	return buf;
+}
+
+/* The one error line text must give, and a NULL config. */
+static void
+expect_error(const char *text, const char *want)
+{
+	struct config *c;
+	char *err;
+
+	c = load_text(text, 0600, 0, &err);
+	CHECK(c == NULL);
+	CHECK_STR(err, want);
+	config_free(c);
+	free(err);
+}
+
+static struct config *
+expect_ok(const char *text)
+{
+	struct config *c;
+	char *err;
+
+	c = load_text(text, 0600, 0, &err);
+	CHECK(c != NULL);
+	CHECK_STR(err, "");
+	free(err);
+	return c;
+}
+
+static void
+test_duration(void)
+{
+	int64_t d = -7;
+
+	CHECK(config_parse_duration("0", &d) == 0 && d == 0);
+	CHECK(config_parse_duration("45", &d) == 0 && d == 45);
+	CHECK(config_parse_duration("30s", &d) == 0 && d == 30);
+	CHECK(config_parse_duration("5m", &d) == 0 && d == 300);
+	CHECK(config_parse_duration("2h", &d) == 0 && d == 7200);
+	CHECK(config_parse_duration("7d", &d) == 0 && d == 604800);
+	CHECK(config_parse_duration("9223372036854775807", &d) == 0 &&
+	    d == INT64_MAX);
+	d = 99;
+	CHECK(config_parse_duration("", &d) == -1);
+	CHECK(config_parse_duration("5x", &d) == -1);
+	CHECK(config_parse_duration("-1", &d) == -1);
+	CHECK(config_parse_duration("+5", &d) == -1);
+	CHECK(config_parse_duration(" 5", &d) == -1);
+	CHECK(config_parse_duration("5 m", &d) == -1);
+	CHECK(config_parse_duration("5M", &d) == -1);
+	CHECK(config_parse_duration("1h30m", &d) == -1);
+	CHECK(config_parse_duration("s", &d) == -1);
+	CHECK(config_parse_duration("9223372036854775808", &d) == -1);
+	CHECK(config_parse_duration("106751991167301d", &d) == -1);
+	CHECK(d == 99);
+}
+
+static void
+test_size(void)
+{
+	uint64_t n = 7;
+
+	CHECK(config_parse_size("0", &n) == 0 && n == 0);
+	CHECK(config_parse_size("512", &n) == 0 && n == 512);
+	CHECK(config_parse_size("512B", &n) == 0 && n == 512);
+	CHECK(config_parse_size("1K", &n) == 0 && n == 1024);
+	CHECK(config_parse_size("512k", &n) == 0 && n == 512 * 1024);
+	CHECK(config_parse_size("64M", &n) == 0 && n == 64 * 1048576ULL);
+	CHECK(config_parse_size("64MB", &n) == 0 && n == 64 * 1048576ULL);
+	CHECK(config_parse_size("1G", &n) == 0 && n == 1073741824ULL);
+	CHECK(config_parse_size("1g", &n) == 0 && n == 1073741824ULL);
+	CHECK(config_parse_size("17179869183G", &n) == 0 &&
+	    n == 17179869183ULL << 30);
+	n = 99;
+	CHECK(config_parse_size("", &n) == -1);
+	CHECK(config_parse_size("-1", &n) == -1);
+	CHECK(config_parse_size("5x", &n) == -1);
+	CHECK(config_parse_size("1T", &n) == -1);
+	CHECK(config_parse_size("1KK", &n) == -1);
+	CHECK(config_parse_size(" 1", &n) == -1);
+	CHECK(config_parse_size("18446744073709551616", &n) == -1);
+	CHECK(config_parse_size("17179869184G", &n) == -1);
+	CHECK(n == 99);
+}
+
+static void
+test_names(void)
+{
+	CHECK_STR(config_api_name(API_GRAPH), "graph");
+	CHECK_STR(config_api_name(API_SIEM), "siem");
+	CHECK_STR(config_transport_name(TRANSPORT_TCP), "tcp");
+	CHECK_STR(config_transport_name(TRANSPORT_STDOUT), "stdout");
+}
+
+static void
+test_full(void)
+{
+	struct config *c;
+	char *text, *err, *out, *want;
+
+	if ((text = read_all(DATA "/full.conf")) == NULL) {
+		CHECK(!"tests/data/config/full.conf readable (run from top)");
+		return;
+	}
+	c = load_text(text, 0600, 0, &err);
+	free(text);
+	CHECK_STR(err, "");
+	free(err);
+	CHECK(c != NULL);
+	if (c == NULL)
+		return;
+	CHECK_STR(c->tenant_id, "11111111-2222-3333-4444-555555555555");
+	CHECK_STR(c->client_secret, "Zx8Q~not.a.real.secret-0123456789abcdef");
+	CHECK_STR(c->login_url, "https://login.microsoftonline.com");
+	CHECK(c->api == API_ALERTS);
+	CHECK_STR(c->url, "https://127.0.0.1:8443/api/alerts");
+	CHECK_STR(c->region, "eu");
+	CHECK_STR(c->audience, "https://api.securitycenter.microsoft.com");
+	CHECK(c->poll_interval == 300 && c->page_size == 200);
+	CHECK(c->overlap == 900 && c->timeout == 30);
+	CHECK_STR(c->start_from, "2024-01-31T00:00:00Z");
+	CHECK_STR(c->filter, "severity eq 'High'");
+	CHECK(c->machine_groups == NULL);
+	CHECK(c->format == FORMAT_LEEF && c->leef_version == 1);
+	CHECK(c->leef_delimiter == '\t');
+	CHECK(c->port == 1514 && c->framing == FRAMING_OCTET);
+	CHECK(c->header == HEADER_RFC3164 && c->facility == 23);
+	CHECK(c->max_message_size == 16384);
+	CHECK_STR(c->tls_server_name, "collector.example.com");
+	CHECK_STR(c->product, "Defender Bridge");
+	CHECK_STR(c->state_dir, "/tmp");
+	CHECK(c->spool_max_size == 512ULL << 20 && c->shutdown_grace == 30);
+	CHECK_STR(c->textfile_dir, "/tmp");
+	CHECK(c->log_level == LOG_LVL_DEBUG);
+
+	out = dump(c);
+	want = read_all(DATA "/full.dump");
+	CHECK_STR(out, want);
+	CHECK(strstr(out, "not.a.real.secret") == NULL);
+	CHECK(strstr(out, "user:pw") == NULL);
+	free(out);
+	free(want);
+	config_free(c);
+}
+
+static void
+test_defaults_siem(void)
+{
+	struct config *c;
+	char host[256];
+
+	c = expect_ok(AZURE "[source]\napi = siem\n" OUTPUT);
+	if (c == NULL)
+		return;
+	CHECK_STR(
+	    c->url, "https://wdatp-alertexporter-us.windows.com/api/alerts");
+	CHECK_STR(c->region, "us");
+	CHECK_STR(c->audience, "https://graph.windows.net");
+	CHECK_STR(c->login_url, "https://login.microsoftonline.com");
+	CHECK(c->page_size == 1000 && c->poll_interval == 60);
+	CHECK(c->overlap == 600 && c->timeout == 60);
+	CHECK_STR(c->start_from, "24h");
+	CHECK(c->format == FORMAT_CEF && c->leef_version == 2);
+	CHECK(c->leef_delimiter == '^');
+	CHECK(c->transport == TRANSPORT_TCP && c->port == 514);
+	CHECK(c->framing == FRAMING_LF && c->header == HEADER_RFC5424);
+	CHECK(c->facility == 20 && c->max_message_size == 8192);
+	CHECK(gethostname(host, sizeof(host)) == 0);
+	CHECK_STR(c->hostname, host);
+	CHECK_STR(c->app_name, "mdesiemd");
+	CHECK_STR(c->tls_server_name, "siem.example.com");
+	CHECK_STR(c->vendor, "Microsoft");
+	CHECK_STR(c->product, "Microsoft Defender ATP");
+	CHECK_STR(c->product_version, "2.0");
+	CHECK(c->spool_max_size == 1ULL << 30 && c->shutdown_grace == 10);
+	CHECK(c->textfile_dir == NULL && c->proxy == NULL);
+	CHECK(c->log_level == LOG_LVL_INFO);
+	config_free(c);
+
+	c = expect_ok(AZURE "[source]\napi = siem\nregion = uk\n" OUTPUT);
+	if (c != NULL)
+		CHECK_STR(c->url,
+		    "https://wdatp-alertexporter-uk.windows.com/api/alerts");
+	config_free(c);
+	c = expect_ok(AZURE "[source]\napi = siem\ncloud = gcc\n" OUTPUT);
+	if (c != NULL) {
+		CHECK_STR(c->url,
+		    "https://wdatp-alertexporter-us.gcc."
+		    "securitycenter.windows.us/api/alerts");
+		CHECK_STR(c->login_url, "https://login.microsoftonline.com");
+	}
+	config_free(c);
+	c = expect_ok(AZURE "[source]\napi = siem\ncloud = dod\n" OUTPUT);
+	if (c != NULL) {
+		CHECK_STR(c->url,
+		    "https://wdatp-alertexporter-us."
+		    "securitycenter.windows.us/api/alerts");
+		CHECK_STR(c->login_url, "https://login.microsoftonline.us");
+	}
+	config_free(c);
+}
+
+static void
+test_defaults_alerts(void)
+{
+	struct config *c;
+
+	c = expect_ok(AZURE "[source]\napi = alerts\nregion = eu\n" OUTPUT);
+	if (c != NULL) {
+		CHECK_STR(
+		    c->url, "https://eu.api.security.microsoft.com/api/alerts");
+		CHECK_STR(
+		    c->audience, "https://api.securitycenter.microsoft.com");
+		CHECK(c->page_size == 1000);
+	}
+	config_free(c);
+	c = expect_ok(AZURE "[source]\napi = alerts\n" OUTPUT);
+	if (c != NULL) {
+		CHECK_STR(
+		    c->url, "https://api.security.microsoft.com/api/alerts");
+		CHECK(c->region == NULL);
+	}
+	config_free(c);
+	c = expect_ok(AZURE "[source]\napi = alerts\ncloud = gcc\n" OUTPUT);
+	if (c != NULL) {
+		CHECK_STR(c->url,
+		    "https://api-gcc.securitycenter.microsoft.us/api/alerts");
+		CHECK_STR(
+		    c->audience, "https://api-gcc.securitycenter.microsoft.us");
+	}
+	config_free(c);
+}
+
+static void
+test_defaults_graph(void)
+{
+	struct config *c;
+
+	c = expect_ok(AZURE OUTPUT);
+	if (c != NULL) {
+		CHECK(c->api == API_GRAPH && c->page_size == 500);
+		CHECK_STR(c->url,
+		    "https://graph.microsoft.com/v1.0/security/alerts_v2");
+		CHECK_STR(c->audience, "https://graph.microsoft.com");
+	}
+	config_free(c);
+	c = expect_ok(AZURE "[source]\ncloud = gcc-high\n" OUTPUT);
+	if (c != NULL) {
+		CHECK_STR(c->url,
+		    "https://graph.microsoft.us/v1.0/security/alerts_v2");
+		CHECK_STR(c->login_url, "https://login.microsoftonline.us");
+		CHECK_STR(c->audience, "https://graph.microsoft.us");
+	}
+	config_free(c);
+	c = expect_ok(AZURE "[source]\ncloud = dod\n" OUTPUT);
+	if (c != NULL)
+		CHECK_STR(c->url,
+		    "https://dod-graph.microsoft.us/v1.0/security/alerts_v2");
+	config_free(c);
+}
+
+static void
+test_transport(void)
+{
+	struct config *c;
+
+	c = expect_ok(AZURE OUTPUT "[output]\ntransport = tls\n");
+	if (c != NULL)
+		CHECK(c->port == 6514 && c->framing == FRAMING_OCTET);
+	config_free(c);
+	c = expect_ok(AZURE OUTPUT "[output]\ntransport = udp\n");
+	if (c != NULL)
+		CHECK(c->port == 514 && c->max_message_size == 2048);
+	config_free(c);
+	c = expect_ok(AZURE "[output]\ntransport = stdout\n");
+	if (c != NULL)
+		CHECK(c->host == NULL && c->tls_server_name == NULL);
+	config_free(c);
+	expect_error(AZURE OUTPUT "[output]\ntransport = udp\n"
+	                          "max_message_size = 70000\n",
+	    "[output] max_message_size: 70000 is too large for transport = udp "
+	    "(at most 65535)\n");
+	expect_error(AZURE "[output]\ntransport = tls\n",
+	    "[output] host: required with transport = tls\n");
+	expect_error(AZURE OUTPUT "[output]\nmax_message_size = 512\n",
+	    "[output] max_message_size: \"512\" is too small (at least "
+	    "1024)\n");
+	expect_error(AZURE OUTPUT "[output]\nport = 65536\n",
+	    "[output] port: \"65536\" is not a number from 1 to 65535\n");
+	expect_error(AZURE OUTPUT "[output]\ntransport = tls\n"
+	                          "tls_cert_file = /etc/passwd\n",
+	    "[output] tls_key_file: required with tls_cert_file\n");
+	expect_error(AZURE OUTPUT "[output]\napp_name = my app\n",
+	    "[output] app_name: \"my app\" must be printable ASCII without "
+	    "spaces\n");
+}
+
+static void
+test_file_problems(void)
+{
+	char path[256], want[1024], *err;
+	struct config *c;
+
+	path_of(path, sizeof(path), "no-such.conf");
+	c = load_path(path, 0, &err);
+	CHECK(c == NULL);
+	snprintf(want, sizeof(want),
+	    "%s: cannot read: No such file or directory\n", path);
+	CHECK_STR(err, want);
+	free(err);
+
+	path_of(path, sizeof(path), "test.conf");
+	c = load_text(AZURE "[source]\napi = siem\nnonsense\n  continued\n"
+	                    "[broken\n" OUTPUT,
+	    0600, 0, &err);
+	CHECK(c == NULL);
+	snprintf(want, sizeof(want),
+	    "%s:7: syntax error\n%s:8: syntax error\n"
+	    "%s:9: syntax error\n",
+	    path, path, path);
+	CHECK_STR(err, want);
+	free(err);
+
+	c = load_text(AZURE OUTPUT
+	    "[source]\nfilter = "
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "\n",
+	    0600, 0, &err);
+	CHECK(c == NULL);
+	snprintf(
+	    want, sizeof(want), "%s:10: line longer than 198 bytes\n", path);
+	CHECK_STR(err, want);
+	free(err);
+
+	c = load_text("api = siem\n" AZURE OUTPUT, 0600, 0, &err);
+	CHECK(c == NULL);
+	snprintf(want, sizeof(want), "%s:1: api: comes before any [section]\n",
+	    path);
+	CHECK_STR(err, want);
+	free(err);
+}
+
+static void
+test_single_problems(void)
+{
+	expect_error(AZURE OUTPUT "[foo]\nbar = 1\nbaz = 2\n",
+	    "[foo]: unknown section\n");
+	expect_error(AZURE OUTPUT "[azure]\ntenantid = x\n",
+	    "[azure] tenantid: unknown key\n");
+	expect_error(AZURE OUTPUT "[azure]\napi = siem\n",
+	    "[azure] api: unknown key (it belongs in [source])\n");
+	expect_error(AZURE OUTPUT "[azure]\ntenant_id = fabrikam.com\n",
+	    "[azure] tenant_id: given twice (lines 2 and 10)\n");
+	expect_error("[azure]\nclient_id = 00000000-1111-2222-3333-444444444444"
+	             "\nclient_secret = x\n" OUTPUT,
+	    "[azure] tenant_id: required\n");
+	expect_error(AZURE OUTPUT "[azure]\n[azure]\nclient_id = 1234\n",
+	    "[azure] client_id: given twice (lines 3 and 11)\n");
+	expect_error(AZURE OUTPUT "[source]\npoll_interval = 5x\n",
+	    "[source] poll_interval: \"5x\" is not a duration (use 30s, 5m, "
+	    "2h, 7d)\n");
+	expect_error(AZURE OUTPUT "[source]\npoll_interval = 0\n",
+	    "[source] poll_interval: \"0\" is too short (at least 1s)\n");
+	expect_error(AZURE OUTPUT "[source]\ntimeout = 2h\n",
+	    "[source] timeout: \"2h\" is too long (at most 1h)\n");
+	expect_error(AZURE OUTPUT "[state]\nspool_max_size = 10X\n",
+	    "[state] spool_max_size: \"10X\" is not a size (use 512K, 64M, "
+	    "1G)\n");
+	expect_error(AZURE OUTPUT "[state]\nspool_max_size = 512K\n",
+	    "[state] spool_max_size: \"512K\" is too small (at least 1M)\n");
+	expect_error(AZURE OUTPUT "[output]\ntransport = xyz\n",
+	    "[output] transport: \"xyz\" is not one of tcp, tls, udp, local, "
+	    "stdout\n");
+	/* A bad transport is reported alone, not as a missing host too. */
+	expect_error(AZURE "[output]\ntransport = carrier\n",
+	    "[output] transport: \"carrier\" is not one of tcp, tls, udp, "
+	    "local, "
+	    "stdout\n");
+	expect_error(AZURE OUTPUT "[log]\nlevel = verbose\n",
+	    "[log] level: \"verbose\" is not one of error, warning, info, "
+	    "debug\n");
+	expect_error(AZURE OUTPUT "[source]\nfilter =\n",
+	    "[source] filter: empty value\n");
+	config_free(expect_ok(AZURE OUTPUT
+	    "[azure]\n[Azure]\nLogin_URL = "
+	    "https://login.microsoftonline.com\n[log]\nlevel = debug ; "
+	    "inline comment\n"));
+}
+
+static void
+test_values(void)
+{
+	struct config *c;
+
+	expect_error(
+	    "[azure]\ntenant_id = contoso onmicrosoft\nclient_id = "
+	    "00000000-1111-2222-3333-444444444444\nclient_secret = x\n" OUTPUT,
+	    "[azure] tenant_id: \"contoso onmicrosoft\" is not a tenant id (a "
+	    "GUID, or a domain like contoso.onmicrosoft.com)\n");
+	expect_error("[azure]\ntenant_id = contoso.com\nclient_id = 1234\n"
+	             "client_secret = x\n" OUTPUT,
+	    "[azure] client_id: \"1234\" is not a GUID (8-4-4-4-12 hex digits, "
+	    "like 00000000-0000-0000-0000-000000000000)\n");
+	expect_error(AZURE OUTPUT "[source]\nstart_from = yesterday\n",
+	    "[source] start_from: \"yesterday\" is neither a duration (24h, "
+	    "7d) nor a UTC time (2024-01-31T00:00:00Z)\n");
+	c = expect_ok(AZURE OUTPUT "[source]\nstart_from = 7d\n");
+	config_free(c);
+	expect_error(AZURE OUTPUT "[output]\nleef_delimiter = 0x7C\n",
+	    "[output] leef_delimiter: \"0x7C\" is not one printable character "
+	    "or a hex code like x09 (space, '=' and '|' cannot be used)\n");
+	c = expect_ok(AZURE OUTPUT "[output]\nleef_delimiter = 0x5e\n");
+	if (c != NULL)
+		CHECK(c->leef_delimiter == '^');
+	config_free(c);
+	c = expect_ok(AZURE OUTPUT "[output]\nleef_delimiter = ~\n"
+	                           "facility = daemon\nformat = JSON\n");
+	if (c != NULL)
+		CHECK(c->leef_delimiter == '~' && c->facility == 3 &&
+		    c->format == FORMAT_JSON);
+	config_free(c);
+	expect_error(AZURE OUTPUT "[source]\nregion = eu\n",
+	    "[source] region: not used with api = graph (only siem and alerts "
+	    "have regions)\n");
+	expect_error(AZURE OUTPUT "[source]\napi = siem\nregion = au\n",
+	    "[source] region: \"au\" is not one of us, eu, uk (api = siem)\n");
+	expect_error(AZURE OUTPUT "[source]\napi = alerts\nregion = eu\n"
+	                          "cloud = gcc\n",
+	    "[source] region: \"eu\" is not available with cloud = gcc\n");
+	expect_error(AZURE OUTPUT "[source]\napi = siem\nfilter = x eq 1\n",
+	    "[source] filter: only with api = graph or alerts\n");
+	expect_error(AZURE OUTPUT "[source]\nproxy = proxy.example.com\n",
+	    "[source] proxy: not a proxy URL (like "
+	    "http://proxy.example.com:3128; https://, socks5:// and socks5h:// "
+	    "work too)\n");
+	c = expect_ok(AZURE OUTPUT "[source]\nproxy = http://10.1.2.3:3128\n");
+	config_free(c);
+}
+
+static void
+test_urls(void)
+{
+	struct config *c;
+
+	expect_error(AZURE OUTPUT "[source]\nurl = http://alerts.example.com/"
+	                          "api/alerts\n",
+	    "[source] url: plain http is allowed only to loopback addresses; "
+	    "use https\n");
+	expect_error(AZURE OUTPUT "[azure]\nlogin_url = http://login.example."
+	                          "com\n",
+	    "[azure] login_url: plain http is allowed only to loopback "
+	    "addresses; use https\n");
+	expect_error(AZURE OUTPUT "[source]\nurl = ftp://example.com/x\n",
+	    "[source] url: \"ftp://example.com/x\" is not an https URL\n");
+	c = expect_ok(
+	    AZURE OUTPUT "[source]\napi = siem\n"
+	                 "url = http://127.0.0.1:8080/api/alerts\n"
+	                 "[azure]\nlogin_url = http://127.0.0.1:8080/\n");
+	if (c != NULL) {
+		CHECK_STR(c->url, "http://127.0.0.1:8080/api/alerts");
+		CHECK_STR(c->login_url, "http://127.0.0.1:8080");
+		CHECK_STR(c->region, "us");
+	}
+	config_free(c);
+}
+
+static void
+test_machine_groups(void)
+{
+	struct config *c;
+
+	c = expect_ok(
+	    AZURE OUTPUT "[source]\napi = siem\n"
+	                 "machine_groups = UK Machines , FranceMachines,x\n");
+	if (c != NULL && c->machine_groups != NULL) {
+		CHECK_STR(c->machine_groups[0], "UK Machines");
+		CHECK_STR(c->machine_groups[1], "FranceMachines");
+		CHECK_STR(c->machine_groups[2], "x");
+		CHECK(c->machine_groups[3] == NULL);
+	} else {
+		CHECK(!"machine_groups parsed");
+	}
+	config_free(c);
+	expect_error(AZURE OUTPUT "[source]\napi = siem\n"
+	                          "machine_groups = a, ,b\n",
+	    "[source] machine_groups: empty item in \"a, ,b\"\n");
+	expect_error(AZURE OUTPUT "[source]\nmachine_groups = a\n",
+	    "[source] machine_groups: only with api = siem\n");
+}
+
+static void
+test_config_mode(void)
+{
+	char path[256], want[1024], *err;
+	struct config *c;
+
+	path_of(path, sizeof(path), "test.conf");
+	snprintf(want, sizeof(want),
+	    "[azure] client_secret: %s holds a secret but is readable by group "
+	    "or others (mode 0644); run: chmod 600 %s, or move the secret to "
+	    "client_secret_file\n",
+	    path, path);
+	c = load_text(AZURE OUTPUT, 0644, 0, &err);
+	CHECK(c == NULL);
+	CHECK_STR(err, want);
+	CHECK(err != NULL && strstr(err, "client_secret") != NULL &&
+	    strstr(err, "chmod 600") != NULL);
+	free(err);
+	c = load_text(AZURE OUTPUT, 0644, 1, &err);
+	CHECK(c == NULL);
+	CHECK_STR(err, want);
+	free(err);
+	/* Without the secret in it, the file may be world-readable. */
+	write_file("cs", 0600, "s\n");
+	c = load_text(
+	    AZURE_NOSECRET "client_secret_file = cs\n" OUTPUT, 0644, 0, &err);
+	CHECK(c != NULL);
+	CHECK_STR(err, "");
+	free(err);
+	config_free(c);
+}
+
+static void
+test_secret_file(void)
+{
+	char path[256], want[1024], *err, *out;
+	struct config *c;
+
+	unsetenv("CREDENTIALS_DIRECTORY");
+	write_file("secret.txt", 0600, "topsecret-value\r\n \n");
+	c = expect_ok(
+	    AZURE_NOSECRET "client_secret_file = secret.txt\n" OUTPUT);
+	if (c == NULL)
+		return;
+	CHECK_STR(c->client_secret, "topsecret-value");
+	CHECK_STR(c->client_secret_file, "secret.txt");
+	out = dump(c);
+	CHECK(strstr(out, "topsecret") == NULL);
+	CHECK(strstr(out, "\nclient_secret_file = secret.txt\n") != NULL);
+	CHECK(strstr(out, "\nclient_secret = ") == NULL);
+	free(out);
+	config_free(c);
+
+	write_file("secret.txt", 0644, "topsecret-value\n");
+	path_of(path, sizeof(path), "secret.txt");
+	snprintf(want, sizeof(want),
+	    "[azure] client_secret_file: %s is readable by group or others "
+	    "(mode 0644); run: chmod 600 %s\n",
+	    path, path);
+	expect_error(
+	    AZURE_NOSECRET "client_secret_file = secret.txt\n" OUTPUT, want);
+	c = load_text(AZURE_NOSECRET "client_secret_file = secret.txt\n" OUTPUT,
+	    0600, 1, &err);
+	CHECK(c == NULL);
+	CHECK_STR(err, want);
+	free(err);
+
+	write_file("secret.txt", 0600, "\n");
+	snprintf(want, sizeof(want),
+	    "[azure] client_secret_file: %s is empty\n", path);
+	expect_error(
+	    AZURE_NOSECRET "client_secret_file = secret.txt\n" OUTPUT, want);
+	write_file("secret.txt", 0600, "one\ntwo\n");
+	snprintf(want, sizeof(want),
+	    "[azure] client_secret_file: %s must hold the secret on one line\n",
+	    path);
+	expect_error(
+	    AZURE_NOSECRET "client_secret_file = secret.txt\n" OUTPUT, want);
+}
+
+static void
+test_credentials_directory(void)
+{
+	char dir[128], path[256], want[1024];
+	struct config *c;
+
+	path_of(dir, sizeof(dir), "creds");
+	mkdir(dir, 0700);
+	/* systemd controls these modes: 0644 is not refused here. */
+	write_file("creds/client_secret", 0644, "from-credentials\n");
+	setenv("CREDENTIALS_DIRECTORY", dir, 1);
+	c = expect_ok(
+	    AZURE_NOSECRET "client_secret_file = client_secret\n" OUTPUT);
+	if (c != NULL)
+		CHECK_STR(c->client_secret, "from-credentials");
+	config_free(c);
+
+	snprintf(path, sizeof(path), "%s/client_secret", dir);
+	snprintf(want, sizeof(want),
+	    AZURE_NOSECRET "client_secret_file = %s\n" OUTPUT, path);
+	c = expect_ok(want);
+	if (c != NULL)
+		CHECK_STR(c->client_secret, "from-credentials");
+	config_free(c);
+
+	snprintf(want, sizeof(want),
+	    "[azure] client_secret_file: cannot read %s/missing: No such file "
+	    "or directory\n",
+	    dir);
+	expect_error(
+	    AZURE_NOSECRET "client_secret_file = missing\n" OUTPUT, want);
+	unsetenv("CREDENTIALS_DIRECTORY");
+}
+
+static void
+test_credentials(void)
+{
+	char path[256], want[1024];
+	struct config *c;
+
+	expect_error(AZURE_NOSECRET OUTPUT,
+	    "[azure] client_secret: required (or client_secret_file, or "
+	    "certificate_file and private_key_file)\n");
+	expect_error(AZURE "client_secret_file = /run/x\n" OUTPUT,
+	    "[azure] client_secret_file: cannot be used together with "
+	    "client_secret; keep one credential\n");
+	expect_error(AZURE_NOSECRET "certificate_file = /etc/passwd\n" OUTPUT,
+	    "[azure] private_key_file: required with certificate_file\n");
+
+	write_file("cert.pem", 0644, "-----BEGIN CERTIFICATE-----\n");
+	write_file("key.pem", 0640, "-----BEGIN PRIVATE KEY-----\n");
+	path_of(path, sizeof(path), "key.pem");
+	snprintf(want, sizeof(want),
+	    "[azure] private_key_file: %s is readable by group or others (mode "
+	    "0640); run: chmod 600 %s\n",
+	    path, path);
+	expect_error(AZURE_NOSECRET "certificate_file = cert.pem\n"
+	                            "private_key_file = key.pem\n" OUTPUT,
+	    want);
+	chmod(path, 0600);
+	c = expect_ok(AZURE_NOSECRET "certificate_file = cert.pem\n"
+	                             "private_key_file = key.pem\n" OUTPUT);
+	if (c != NULL) {
+		CHECK_STR(c->private_key_file, path);
+		CHECK(c->client_secret == NULL);
+	}
+	config_free(c);
+
+	expect_error(AZURE OUTPUT "[source]\nca_file = /nonexistent/ca.pem\n",
+	    "[source] ca_file: cannot read /nonexistent/ca.pem: No such file "
+	    "or directory\n");
+	expect_error(AZURE OUTPUT "[metrics]\ntextfile_dir = /etc/passwd\n",
+	    "[metrics] textfile_dir: /etc/passwd is not a directory\n");
+	expect_error(AZURE "[output]\nhost = h\n[state]\ndirectory = "
+	                   "/nonexistent/mdesiem\n",
+	    "[state] directory: cannot use /nonexistent/mdesiem: its parent "
+	    "directory /nonexistent does not exist\n");
+}
+
+/* mdesiemd -n: files named by the configuration need not exist. */
+static void
+test_check_only(void)
+{
+	const char *text = AZURE_NOSECRET
+	    "client_secret_file = "
+	    "/nonexistent/client_secret\n[source]\nca_file = /nonexistent/ca\n"
+	    "[output]\nhost = h\n[state]\ndirectory = /nonexistent/state\n";
+	struct config *c;
+	char *err;
+
+	c = load_text(text, 0644, 1, &err);
+	CHECK(c != NULL);
+	CHECK_STR(err, "");
+	if (c != NULL)
+		CHECK(c->client_secret == NULL);
+	free(err);
+	config_free(c);
+	c = load_text(text, 0644, 0, &err);
+	CHECK(c == NULL);
+	CHECK(count_lines(err) == 3);
+	CHECK(err != NULL &&
+	    strstr(err,
+	        "[azure] client_secret_file: cannot read "
+	        "/nonexistent/client_secret: No such file or directory\n") !=
+	        NULL);
+	free(err);
+}
+
+static void
+test_many_problems(void)
+{
+	struct config *c;
+	char *err, *want;
+
+	c = load_path(DATA "/errors.conf", 0, &err);
+	CHECK(c == NULL);
+	want = read_all(DATA "/errors.err");
+	CHECK_STR(err, want);
+	CHECK(count_lines(err) == 16);
+	free(want);
+	free(err);
+}
+
+static void
+test_dump_redacts(void)
+{
+	struct config *c;
+	char *out;
+
+	c = expect_ok(AZURE OUTPUT);
+	if (c == NULL)
+		return;
+	out = dump(c);
+	CHECK(strstr(out, "hunter2") == NULL);
+	CHECK(strstr(out, "\nclient_secret = (redacted)\n") != NULL);
+	CHECK(strstr(out, "\n; client_secret_file = (not set)\n") != NULL);
+	CHECK(strstr(out,
+	          "\nurl = https://graph.microsoft.com/v1.0/security/"
+	          "alerts_v2\n") != NULL);
+	CHECK(strstr(out, "\nport = 514\n") != NULL);
+	CHECK(strstr(out, "\nframing = lf\n") != NULL);
+	CHECK(strstr(out, "\n[log]\nlevel = info\n") != NULL);
+	free(out);
+	config_free(c);
+}
+
+/* The shipped example passes mdesiemd -n on a fresh checkout. */
+static void
+test_example(void)
+{
+	struct config *c;
+	char *err;
+
+	if (access("conf/mdesiem.conf.example", R_OK) != 0) {
+		CHECK(!"conf/mdesiem.conf.example readable (run from top)");
+		return;
+	}
+	c = load_path("conf/mdesiem.conf.example", 1, &err);
+	CHECK(c != NULL);
+	CHECK_STR(err, "");
+	free(err);
+	config_free(c);
+}
+
+static int
+remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+int
+main(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_config.XXXXXX");
+	if (mkdtemp(tmpdir) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	unsetenv("CREDENTIALS_DIRECTORY");
+	test_duration();
+	test_size();
+	test_names();
+	test_full();
+	test_defaults_siem();
+	test_defaults_alerts();
+	test_defaults_graph();
+	test_transport();
+	test_file_problems();
+	test_single_problems();
+	test_values();
+	test_urls();
+	test_machine_groups();
+	test_config_mode();
+	test_secret_file();
+	test_credentials_directory();
+	test_credentials();
+	test_check_only();
+	test_many_problems();
+	test_dump_redacts();
+	test_example();
+	nftw(tmpdir, remove_one, 8, FTW_DEPTH | FTW_PHYS);
+	return check_done();
+}
