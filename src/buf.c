@@ -89,6 +89,8 @@ buf_addc(struct buf *b, char c)
 {
 	int rc;
 
+	if (b->len >= b->max)
+		return ERR_TOOBIG;
 	if (b->len + 1 >= b->cap && (rc = buf_reserve(b, 1)) != 0)
 		return rc;
 	b->data[b->len++] = c;

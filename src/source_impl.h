@@ -21,7 +21,7 @@ struct source {
 	struct token *token;
 	const volatile sig_atomic_t *stop;
 	struct source_stats stats;
-	char error[512];
+	char error[1024];
 	struct http_resp resp;
 	void *state;			/* the adapter's own */
 };

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/* Capped buffers and the URL policy (src/buf.c, src/url.c). */
+#include <string.h>
+
+#include "buf.h"
+#include "check.h"
+#include "errcode.h"
+#include "url.h"
+
+int
+main(void)
+{
+	struct buf b;
+	char host[64];
+	int i, ok = 1;
+
+	buf_init(&b, 16);
+	CHECK_STR(buf_str(&b), "");
+	CHECK(buf_adds(&b, "0123456789") == 0);
+	CHECK(buf_add(&b, "abcdefg", 7) == ERR_TOOBIG);
+	CHECK(b.len == 10);
+	CHECK(buf_printf(&b, "%d", 123456) == 0);
+	CHECK(buf_addc(&b, 'x') == ERR_TOOBIG);
+	CHECK_STR(buf_str(&b), "0123456789123456");
+	buf_truncate(&b, 3);
+	CHECK_STR(buf_str(&b), "012");
+	buf_clear(&b);
+	CHECK(b.len == 0 && b.cap > 0);
+	buf_wipe(&b);
+	CHECK(b.data == NULL);
+	buf_init(&b, 0);
+	for (i = 0; i < 100000; i++)
+		ok &= buf_add_i64(&b, -i) == 0;
+	CHECK(ok);
+	buf_clear(&b);
+	buf_add_i64(&b, -9223372036854775807LL - 1);
+	CHECK_STR(buf_str(&b), "-9223372036854775808");
+	buf_reset(&b);
+
+	CHECK(url_is_allowed("https://api.security.microsoft.com/api/alerts"));
+	CHECK(url_is_allowed("http://127.0.0.1:8080/x"));
+	CHECK(url_is_allowed("http://127.9.9.9/x"));
+	CHECK(url_is_allowed("http://[::1]:80/x"));
+	CHECK(url_is_allowed("http://localhost/x"));
+	CHECK(!url_is_allowed("http://10.0.0.1/x"));
+	CHECK(!url_is_allowed("http://example.com/x"));
+	CHECK(!url_is_allowed("http://127.0.0.1.evil.com/x"));
+	CHECK(!url_is_allowed("http://user@evil.com/x"));
+	CHECK(!url_is_allowed("ftp://127.0.0.1/x"));
+	CHECK(!url_is_allowed("nonsense"));
+	CHECK(url_host("https://u:p@h.example:8443/p?q", host,
+	    sizeof(host)) == 0);
+	CHECK_STR(host, "h.example");
+	CHECK(url_host("http://[::1]:80/", host, sizeof(host)) == 0);
+	CHECK_STR(host, "::1");
+	return check_done();
+}

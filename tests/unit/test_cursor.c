@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Cursor and dedup set (src/cursor.c): keys, pruning, and the state file
+ * round trip, including a corrupt file and one of another tenant.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "cursor.h"
+#include "errcode.h"
+#include "ts.h"
+
+static struct ts
+P(const char *s)
+{
+	struct ts t;
+
+	ts_parse(s, strlen(s), &t);
+	return t;
+}
+
+static void
+test_keys(void)
+{
+	struct cursor *c = cursor_new();
+	struct ts t1 = P("2020-01-01T00:00:00Z"), t2 = P("2020-01-01T01:00:00Z");
+	char key[64];
+	int i, all = 1;
+
+	CHECK(!cursor_has_position(c));
+	CHECK(!cursor_seen(c, "a", 1));
+	CHECK(cursor_add(c, "a", 1, &t1) == 0);
+	CHECK(cursor_seen(c, "a", 1));
+	CHECK(!cursor_seen(c, "ab", 2));
+	CHECK(cursor_add(c, "a", 1, &t1) == 0);
+	CHECK(cursor_count(c) == 1);
+	/* Many keys: the index grows and every key stays findable. */
+	for (i = 0; i < 20000; i++) {
+		int n = snprintf(key, sizeof(key), "alert_%d:ioc", i);
+
+		cursor_add(c, key, (size_t)n, i % 2 ? &t2 : &t1);
+	}
+	for (i = 0; i < 20000; i++) {
+		int n = snprintf(key, sizeof(key), "alert_%d:ioc", i);
+
+		all &= cursor_seen(c, key, (size_t)n);
+	}
+	CHECK(all);
+	CHECK(cursor_count(c) == 20001);
+	/* Pruning drops keys older than the limit and keeps the rest. */
+	cursor_prune(c, &t2);
+	CHECK(cursor_count(c) == 10000);
+	CHECK(!cursor_seen(c, "alert_0:ioc", 11));
+	CHECK(cursor_seen(c, "alert_1:ioc", 11));
+	CHECK(!cursor_seen(c, "a", 1));
+	/* The position never moves backwards. */
+	cursor_advance(c, &t2);
+	cursor_advance(c, &t1);
+	CHECK(ts_cmp(cursor_position(c), &t2) == 0);
+	cursor_free(c);
+	cursor_free(NULL);
+}
+
+static void
+test_file(void)
+{
+	char dir[] = "/tmp/mdesiem-cursor-XXXXXX", path[128];
+	struct cursor *c = cursor_new(), *d = cursor_new(), *e = cursor_new();
+	struct ts t = P("2020-09-30T14:11:44.0779765Z");
+	const char *why = NULL;
+	FILE *f;
+	struct stat st;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/cursor-siem.json", dir);
+	CHECK(cursor_load(c, path, "siem", "t1", &why) == ERR_NOTFOUND);
+	cursor_advance(c, &t);
+	cursor_add(c, "k1", 2, &t);
+	cursor_add(c, "k\"2\\", 4, &t);
+	CHECK(cursor_save(c, path, "siem", "t1") == 0);
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 077) == 0);
+	CHECK(cursor_load(d, path, "siem", "t1", &why) == 0);
+	CHECK(cursor_has_position(d) &&
+	    ts_cmp(cursor_position(d), &t) == 0);
+	CHECK(cursor_seen(d, "k1", 2) && cursor_seen(d, "k\"2\\", 4));
+	CHECK(cursor_count(d) == 2);
+	/* Another tenant's state is refused, not silently reused. */
+	CHECK(cursor_load(e, path, "siem", "t2", &why) == ERR_PARSE);
+	CHECK(why != NULL && strstr(why, "another") != NULL);
+	/* A corrupt file is reported. */
+	f = fopen(path, "w");
+	fputs("{\"version\":1,\"api\":", f);
+	fclose(f);
+	CHECK(cursor_load(e, path, "siem", "t1", &why) == ERR_PARSE);
+	CHECK(why != NULL && strstr(why, "JSON") != NULL);
+	unlink(path);
+	rmdir(dir);
+	cursor_free(c);
+	cursor_free(d);
+	cursor_free(e);
+}
+
+int
+main(void)
+{
+	test_keys();
+	test_file();
+	return check_done();
+}

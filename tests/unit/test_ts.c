@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/* Timestamp parsing, exact comparison and formatting (src/ts.c). */
+#include <string.h>
+
+#include "check.h"
+#include "errcode.h"
+#include "ts.h"
+
+static struct ts
+P(const char *s)
+{
+	struct ts t = {-1, -1};
+
+	CHECK(ts_parse(s, strlen(s), &t) == 0);
+	return t;
+}
+
+static int
+bad(const char *s)
+{
+	struct ts t = {42, 42};
+
+	return ts_parse(s, strlen(s), &t) == ERR_PARSE && t.sec == 42;
+}
+
+static void
+test_parse(void)
+{
+	struct ts t = P("2020-09-30T14:11:44.0779765Z");
+	char out[TS_STRLEN];
+
+	CHECK(t.sec == 1601475104 && t.tick == 779765);
+	ts_format7(&t, out);
+	CHECK_STR(out, "2020-09-30T14:11:44.0779765Z");
+	ts_format3(&t, out);
+	CHECK_STR(out, "2020-09-30T14:11:44.077Z");
+	CHECK(ts_epoch_ms(&t) == 1601475104077LL);
+	/* 0 to 7 fractional digits, extra digits truncated. */
+	CHECK(P("2020-09-30T14:09:20.35743Z").tick == 3574300);
+	CHECK(P("2020-09-30T14:09:20Z").tick == 0);
+	CHECK(P("2020-09-30T14:09:20.1").tick == 1000000);
+	CHECK(P("2020-09-30T14:09:20.123456789Z").tick == 1234567);
+	/* No zone means UTC; offsets are applied. */
+	CHECK(P("2020-09-30T14:09:20").sec == P("2020-09-30T14:09:20Z").sec);
+	CHECK(P("2020-09-30T16:09:20+02:00").sec ==
+	    P("2020-09-30T14:09:20Z").sec);
+	CHECK(P("2020-09-30T12:09:20-0200").sec ==
+	    P("2020-09-30T14:09:20Z").sec);
+	CHECK(P("2020-09-30 14:09:20Z").sec == P("2020-09-30T14:09:20Z").sec);
+	CHECK(P("1970-01-01T00:00:00Z").sec == 0);
+	CHECK(P("2024-02-29T00:00:00Z").sec == 1709164800);
+	CHECK(bad("2023-02-29T00:00:00Z"));
+	CHECK(bad("2020-13-01T00:00:00Z"));
+	CHECK(bad("2020-09-30T24:00:00Z"));
+	CHECK(bad("2020-09-30T14:09:20.Z"));
+	CHECK(bad("2020-09-30T14:09:20Zjunk"));
+	CHECK(bad("2020-09-30"));
+	CHECK(bad(""));
+	CHECK(bad("2020-09-30T14:09:20+25:00"));
+}
+
+static void
+test_compare(void)
+{
+	struct ts a = P("2020-09-30T14:11:44.0779765Z");
+	struct ts b = P("2020-09-30T14:11:44.0779766Z");
+	struct ts c = P("2020-09-30T14:11:44.077976500Z");
+
+	CHECK(ts_cmp(&a, &b) < 0);
+	CHECK(ts_cmp(&b, &a) > 0);
+	CHECK(ts_cmp(&a, &c) == 0);
+	CHECK(ts_diff_ticks(&b, &a) == 1);
+}
+
+static void
+test_arith(void)
+{
+	struct ts t = P("2020-01-01T00:00:00.0000001Z");
+	char out[TS_STRLEN];
+
+	ts_add_ticks(&t, -2);
+	ts_format7(&t, out);
+	CHECK_STR(out, "2019-12-31T23:59:59.9999999Z");
+	ts_add_ticks(&t, 10000001);
+	ts_format7(&t, out);
+	CHECK_STR(out, "2020-01-01T00:00:01.0000000Z");
+	ts_add_sec(&t, -86400 * 365);
+	ts_format7(&t, out);
+	CHECK_STR(out, "2019-01-01T00:00:01.0000000Z");
+	t.sec = -1;
+	t.tick = 5;
+	ts_format7(&t, out);
+	CHECK_STR(out, "1969-12-31T23:59:59.0000005Z");
+}
+
+int
+main(void)
+{
+	test_parse();
+	test_compare();
+	test_arith();
+	return check_done();
+}
