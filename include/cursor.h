@@ -10,6 +10,7 @@
 #define CURSOR_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ts.h"
 
@@ -56,6 +57,14 @@ int cursor_add(struct cursor *c, const char *key, size_t n,
 
 /* Forget keys whose time is before t (t = position - overlap). */
 void cursor_prune(struct cursor *c, const struct ts *t);
+
+/*
+ * Sequence number of the last spool COMMIT reflected in this cursor (0
+ * before the first), persisted with it; recovery compares it with the
+ * spool's last COMMIT.
+ */
+uint64_t cursor_seq(const struct cursor *c);
+void cursor_set_seq(struct cursor *c, uint64_t seq);
 
 /* Number of keys held. */
 size_t cursor_count(const struct cursor *c);

@@ -1,20 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * One poll cycle of one tenant: read the window [cursor - overlap, now]
- * from the source, normalise, drop what the dedup set already holds,
- * format, frame, deliver, and commit the cursor after each delivered page
- * (ARCHITECTURE section 2).  main.c runs cycles in a loop.
+ * The pipeline of one tenant: fetch pages of the window [cursor - overlap,
+ * now], normalise, drop what the dedup set holds, format, append to the
+ * durable spool and commit (spool COMMIT, then cursor file), and drain the
+ * spool to the collector (ARCHITECTURE section 2).  main.c drives it.
  */
 #ifndef CYCLE_H
 #define CYCLE_H
 
 #include <signal.h>
+#include <stdint.h>
 
 struct config;
 struct cycle;
 
 struct cycle_stats {
 	unsigned long fetched;		/* records read from the API */
+	unsigned long spooled;		/* messages made durable */
 	unsigned long delivered;	/* messages written to the collector */
 	unsigned long duplicates;	/* dropped by the dedup set */
 	unsigned long bad_records;	/* could not be normalised */
@@ -22,22 +24,45 @@ struct cycle_stats {
 };
 
 /*
- * Set up a cycle runner for c (borrowed: it must outlive the runner):
- * HTTP client, token cache, source, sink, and the cursor loaded from the
- * state directory.  Returns NULL after logging why.
+ * Set up the pipeline for c (borrowed: it must outlive the runner): HTTP
+ * client, token cache, source, sink, spool (recovered) and cursor
+ * (reconciled with the spool).  Returns NULL after logging why.
  */
 struct cycle *cycle_new(const struct config *c,
     const volatile sig_atomic_t *stop);
 void cycle_free(struct cycle *cy);
 
 /*
- * Run one cycle.  patient: when the collector is unreachable, keep the
- * page and retry until it answers or a stop is requested (daemon mode);
- * otherwise give up after a few attempts (--once).  Returns 0 when the
- * whole window was fetched and delivered, else the error (already
- * logged); what was delivered stays committed.
+ * Fetch the whole window into the spool, draining to the collector between
+ * pages without waiting for it.  Stops early (0) when the spool reaches
+ * [state] spool_max_size: the cursor stays, Defender keeps the data.
+ * Returns 0, or the fetch error (already logged).
  */
-int cycle_run(struct cycle *cy, int patient);
+int cycle_fetch(struct cycle *cy);
+
+/*
+ * Deliver what the spool holds.  wait_ms < 0: try once without waiting
+ * for an unreachable collector; otherwise keep trying (waiting out the
+ * reconnect backoff) for at most wait_ms.  Returns 0 when the spool is
+ * empty, ERR_SINK when the collector did not take everything in time,
+ * ERR_IO on spool errors.
+ */
+int cycle_drain(struct cycle *cy, long wait_ms);
+
+/*
+ * Sleep up to ms, delivering the spool whenever the collector can take
+ * it.  Returns early (ERR_STOPPED) on a stop request.
+ */
+int cycle_idle(struct cycle *cy, long ms);
+
+/*
+ * Persist the exact read position of the spool (clean shutdown: nothing
+ * is re-sent on the next start).  Returns 0 or ERR_IO.
+ */
+int cycle_finish(struct cycle *cy);
+
+/* Bytes waiting in the spool. */
+uint64_t cycle_spool_bytes(const struct cycle *cy);
 
 /* Totals since cycle_new(). */
 const struct cycle_stats *cycle_stats(const struct cycle *cy);

@@ -32,6 +32,7 @@ struct kent {
 };
 
 struct cursor {
+	uint64_t seq;
 	int has_pos;
 	struct ts pos;
 	struct kent *ents;
@@ -93,6 +94,18 @@ cursor_advance(struct cursor *c, const struct ts *t)
 		c->pos = *t;
 		c->has_pos = 1;
 	}
+}
+
+uint64_t
+cursor_seq(const struct cursor *c)
+{
+	return c->seq;
+}
+
+void
+cursor_set_seq(struct cursor *c, uint64_t seq)
+{
+	c->seq = seq;
 }
 
 size_t
@@ -248,6 +261,7 @@ load_json(struct cursor *c, const cJSON *root, const char *api,
 	const cJSON *tn = cJSON_GetObjectItemCaseSensitive(root, "tenant");
 	const cJSON *pos = cJSON_GetObjectItemCaseSensitive(root, "position");
 	const cJSON *keys = cJSON_GetObjectItemCaseSensitive(root, "keys");
+	const cJSON *seq = cJSON_GetObjectItemCaseSensitive(root, "spool_seq");
 
 	if (!cJSON_IsNumber(v) || v->valueint != CURSOR_STATE_VERSION) {
 		*why = "unknown state file version";
@@ -273,6 +287,16 @@ load_json(struct cursor *c, const cJSON *root, const char *api,
 	if (!cJSON_IsArray(keys)) {
 		*why = "keys missing";
 		return ERR_PARSE;
+	}
+	if (cJSON_IsString(seq)) {
+		char *end;
+
+		errno = 0;
+		c->seq = strtoull(seq->valuestring, &end, 10);
+		if (errno != 0 || *end != '\0') {
+			*why = "spool_seq is not a number";
+			return ERR_PARSE;
+		}
 	}
 	return load_keys(c, keys, why);
 }
@@ -317,6 +341,8 @@ to_json(const struct cursor *c, const char *api, const char *tenant)
 	cJSON_AddNumberToObject(root, "version", CURSOR_STATE_VERSION);
 	cJSON_AddStringToObject(root, "api", api);
 	cJSON_AddStringToObject(root, "tenant", tenant);
+	snprintf(t, sizeof(t), "%llu", (unsigned long long)c->seq);
+	cJSON_AddStringToObject(root, "spool_seq", t);
 	if (c->has_pos) {
 		ts_format7(&c->pos, t);
 		cJSON_AddStringToObject(root, "position", t);

@@ -1,9 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The poll cycle (include/cycle.h): token -> source pages -> canonical
- * record -> dedup -> format -> frame -> sink -> cursor commit.  Per-record
- * work reuses the same buffers and record, so it allocates nothing once
- * warm; everything that can fail per record is counted, never fatal.
+ * The pipeline (include/cycle.h): token -> source pages -> canonical
+ * record -> dedup -> format -> spool (COMMIT, then cursor file) -> sink.
+ *
+ * Delivery contract, as implemented here:
+ * - A page's messages and its COMMIT (keys + cursor position) reach the
+ *   disk together (one fdatasync) before the cursor file moves; recovery
+ *   reconciles a cursor file that missed the last COMMIT.  A crash loses
+ *   nothing and spools nothing twice.
+ * - The spool is drained in batches of at most DRAIN_BATCH messages.  The
+ *   saved read position lags one batch behind what was written to the
+ *   socket, because syslog over TCP has no acknowledgement: when a
+ *   connection breaks, the last batch written on it is sent again.  So a
+ *   crash or a broken connection re-sends at most 2 * DRAIN_BATCH
+ *   messages; a clean stop saves the exact position and re-sends nothing.
+ * Per-record work reuses the same buffers and record: no allocation once
+ * warm.
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -11,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "buf.h"
 #include "cef.h"
@@ -25,9 +38,11 @@
 #include "record.h"
 #include "sink.h"
 #include "source.h"
+#include "spool.h"
 #include "token.h"
 
-#define SINK_ATTEMPTS_IMPATIENT 3
+#define DRAIN_BATCH 256
+#define DRAIN_BATCH_BYTES (256 * 1024)
 
 struct cycle {
 	const struct config *cfg;
@@ -36,33 +51,48 @@ struct cycle {
 	struct token *token;
 	struct source *source;
 	struct sink *sink;
+	struct spool *spool;
 	struct cursor *cursor;
 	struct record rec;
 	struct frame_opts fopts;
 	struct cef_opts cef;
 	struct buf msg;			/* header + formatted message */
-	struct buf framed;		/* the same, framed */
+	struct buf framed;		/* the same, framed for the wire */
+	struct buf commit;		/* COMMIT payload of the page */
 	char state_path[PATH_MAX];
+	int full_warned;
 	struct cycle_stats stats;
 };
 
+static const char *
+api_name(const struct cycle *cy)
+{
+	return config_api_name(cy->cfg->api);
+}
+
 static int
-open_cursor(struct cycle *cy)
+save_cursor(struct cycle *cy)
+{
+	if (cursor_save(cy->cursor, cy->state_path, api_name(cy),
+	    cy->cfg->tenant_id) != 0) {
+		log_error("cannot write %s: %s", cy->state_path,
+		    strerror(errno));
+		return ERR_IO;
+	}
+	return 0;
+}
+
+static int
+load_cursor(struct cycle *cy)
 {
 	const char *why = NULL;
-	int n, rc;
+	int rc;
 
-	n = snprintf(cy->state_path, sizeof(cy->state_path),
-	    "%s/cursor-%s.json", cy->cfg->state_dir,
-	    config_api_name(cy->cfg->api));
-	if (n < 0 || (size_t)n >= sizeof(cy->state_path)) {
-		log_error("[state] directory: path too long");
-		return ERR_CONFIG;
-	}
+	cursor_free(cy->cursor);
 	if ((cy->cursor = cursor_new()) == NULL)
 		return ERR_NOMEM;
-	rc = cursor_load(cy->cursor, cy->state_path,
-	    config_api_name(cy->cfg->api), cy->cfg->tenant_id, &why);
+	rc = cursor_load(cy->cursor, cy->state_path, api_name(cy),
+	    cy->cfg->tenant_id, &why);
 	if (rc == ERR_NOTFOUND)
 		return 0;
 	if (rc == ERR_IO)
@@ -71,6 +101,94 @@ open_cursor(struct cycle *cy)
 	else if (rc != 0)
 		log_error("%s: %s; move it away to start over from "
 		    "[source] start_from", cy->state_path, why);
+	return rc;
+}
+
+static int
+add_key(void *arg, const char *k, size_t n, const struct ts *t)
+{
+	return cursor_add(arg, k, n, t);
+}
+
+static int
+skip_key(void *arg, const char *k, size_t n, const struct ts *t)
+{
+	(void)arg;
+	(void)k;
+	(void)n;
+	(void)t;
+	return 0;
+}
+
+/*
+ * A crash between the spool's COMMIT and the cursor file leaves the file
+ * one page behind: apply that COMMIT again.
+ */
+static int
+reconcile(struct cycle *cy, const struct buf *last)
+{
+	uint64_t seq;
+	int has_pos;
+	struct ts pos;
+
+	if (last->len == 0)
+		return 0;
+	if (spool_commit_decode(last->data, last->len, &seq, &has_pos, &pos,
+	    skip_key, NULL) != 0) {
+		log_warning("spool: the last commit record is unreadable; "
+		    "its page may be delivered again");
+		return 0;
+	}
+	if (seq <= cursor_seq(cy->cursor))
+		return 0;
+	if (spool_commit_decode(last->data, last->len, &seq, &has_pos, &pos,
+	    add_key, cy->cursor) != 0)
+		return ERR_NOMEM;
+	if (has_pos)
+		cursor_advance(cy->cursor, &pos);
+	cursor_set_seq(cy->cursor, seq);
+	log_info("spool: recovered the cursor of the last committed page "
+	    "(commit %llu)", (unsigned long long)seq);
+	return save_cursor(cy);
+}
+
+static int
+open_state(struct cycle *cy)
+{
+	struct spool_recovery rec;
+	struct buf last;
+	char err[512];
+	int n, rc;
+
+	n = snprintf(cy->state_path, sizeof(cy->state_path),
+	    "%s/cursor-%s.json", cy->cfg->state_dir, api_name(cy));
+	if (n < 0 || (size_t)n >= sizeof(cy->state_path)) {
+		log_error("[state] directory: path too long");
+		return ERR_CONFIG;
+	}
+	if ((rc = load_cursor(cy)) != 0)
+		return rc;
+	buf_init(&last, 0);
+	rec.last_commit = &last;
+	cy->spool = spool_open(cy->cfg->state_dir, &rec, err, sizeof(err));
+	if (cy->spool == NULL) {
+		log_error("%s", err);
+		buf_reset(&last);
+		return ERR_IO;
+	}
+	if (rec.truncated_bytes > 0)
+		log_warning("spool: dropped %llu bytes after the last commit "
+		    "(a page cut short by a crash or power loss); those "
+		    "records are fetched again",
+		    (unsigned long long)rec.truncated_bytes);
+	if (rec.corrupt_bytes > 0)
+		log_warning("spool: skipped %llu corrupt bytes",
+		    (unsigned long long)rec.corrupt_bytes);
+	rc = reconcile(cy, &last);
+	buf_reset(&last);
+	if (rc == 0 && spool_bytes(cy->spool) > 0)
+		log_info("spool: %llu bytes wait for delivery",
+		    (unsigned long long)spool_bytes(cy->spool));
 	return rc;
 }
 
@@ -114,6 +232,7 @@ cycle_new(const struct config *c, const volatile sig_atomic_t *stop)
 	record_init(&cy->rec);
 	buf_init(&cy->msg, 0);
 	buf_init(&cy->framed, 0);
+	buf_init(&cy->commit, 0);
 	frame_opts_init(&cy->fopts, c);
 	cy->cef.vendor = c->vendor;
 	cy->cef.product = c->product;
@@ -128,7 +247,7 @@ cycle_new(const struct config *c, const volatile sig_atomic_t *stop)
 		cycle_free(cy);
 		return NULL;
 	}
-	if (open_cursor(cy) != 0) {
+	if (open_state(cy) != 0) {
 		cycle_free(cy);
 		return NULL;
 	}
@@ -144,10 +263,12 @@ cycle_free(struct cycle *cy)
 	source_free(cy->source);
 	token_free(cy->token);
 	http_free(cy->http);
+	spool_close(cy->spool);
 	cursor_free(cy->cursor);
 	record_reset(&cy->rec);
 	buf_reset(&cy->msg);
 	buf_reset(&cy->framed);
+	buf_reset(&cy->commit);
 	free(cy);
 }
 
@@ -156,6 +277,129 @@ cycle_stats(const struct cycle *cy)
 {
 	return &cy->stats;
 }
+
+uint64_t
+cycle_spool_bytes(const struct cycle *cy)
+{
+	return spool_bytes(cy->spool);
+}
+
+/* --- delivery: spool -> sink --- */
+
+/* Write one batch; 0 = spool empty, 1 = batch sent, or an error. */
+static int
+drain_batch(struct cycle *cy)
+{
+	struct spool_pos start = spool_tell(cy->spool);
+	size_t bytes = 0;
+	int n = 0, rc = 0, sev;
+
+	while (n < DRAIN_BATCH && bytes < DRAIN_BATCH_BYTES) {
+		const char *msg;
+		size_t len;
+
+		if ((rc = spool_next(cy->spool, &sev, &msg, &len)) != 0)
+			break;
+		buf_clear(&cy->framed);
+		if ((rc = frame_wrap(&cy->framed, &cy->fopts, msg, len)) != 0 ||
+		    (rc = sink_write(cy->sink, cy->framed.data,
+		    cy->framed.len)) != 0)
+			break;
+		bytes += len;
+		n++;
+	}
+	if (rc < 0 && rc != ERR_SINK)
+		return rc;
+	if (rc == 0 || rc == 1)
+		rc = n > 0 ? sink_flush(cy->sink) : 0;
+	if (rc != 0) {
+		/* Re-send from the saved position: see the file comment. */
+		sink_discard(cy->sink);
+		if (spool_rewind(cy->spool) != 0)
+			return ERR_IO;
+		return rc;
+	}
+	if (n == 0)
+		return 0;
+	cy->stats.delivered += (unsigned long)n;
+	if (spool_save(cy->spool, start) != 0) {
+		log_error("cannot save the spool read position: %s",
+		    strerror(errno));
+		return ERR_IO;
+	}
+	return 1;
+}
+
+int
+cycle_drain(struct cycle *cy, long wait_ms)
+{
+	struct timespec end;
+	int rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += wait_ms > 0 ? wait_ms / 1000 : 0;
+	for (;;) {
+		struct timespec now;
+
+		sink_set_wait(cy->sink, 0, NULL);
+		while ((rc = drain_batch(cy)) == 1)
+			;
+		if (rc != ERR_SINK || wait_ms < 0)
+			return rc;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec >= end.tv_sec)
+			return rc;
+		{
+			long ms = sink_retry_in_ms(cy->sink);
+			long left = (end.tv_sec - now.tv_sec) * 1000;
+
+			nap_ms(ms < left ? ms + 1 : left, NULL);
+		}
+	}
+}
+
+int
+cycle_idle(struct cycle *cy, long ms)
+{
+	struct timespec end, now;
+
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += ms / 1000;
+	for (;;) {
+		long left, step;
+
+		if (spool_bytes(cy->spool) > 0 &&
+		    sink_retry_in_ms(cy->sink) == 0)
+			cycle_drain(cy, -1);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left = (end.tv_sec - now.tv_sec) * 1000 +
+		    (end.tv_nsec - now.tv_nsec) / 1000000;
+		if (left <= 0)
+			return 0;
+		step = left;
+		if (spool_bytes(cy->spool) > 0) {
+			long retry = sink_retry_in_ms(cy->sink);
+
+			if (retry + 1 < step)
+				step = retry + 1;
+		}
+		if (nap_ms(step, cy->stop) != 0)
+			return ERR_STOPPED;
+	}
+}
+
+int
+cycle_finish(struct cycle *cy)
+{
+	if (spool_save(cy->spool, spool_tell(cy->spool)) != 0) {
+		log_error("cannot save the spool read position: %s",
+		    strerror(errno));
+		return ERR_IO;
+	}
+	return 0;
+}
+
+/* --- fetching: source -> spool --- */
 
 /* The window start: cursor - overlap, or start_from on the first run. */
 static int
@@ -198,33 +442,27 @@ raw_id(const cJSON *item)
 	return "(no id)";
 }
 
-/* Format one record into cy->framed and queue it on the sink. */
+/* Format the current record (header + payload) into cy->msg. */
 static int
-emit(struct cycle *cy, const struct ts *now)
+format_record(struct cycle *cy, const struct ts *now, int *sev)
 {
-	const struct strv *sev = &cy->rec.f[RF_SEVERITY];
+	const struct strv *sv = &cy->rec.f[RF_SEVERITY];
 	size_t max = (size_t)cy->cfg->max_message_size;
 	int rc;
 
+	*sev = frame_severity(sv->p ? sv->p : "", sv->n);
 	buf_clear(&cy->msg);
-	buf_clear(&cy->framed);
-	if ((rc = frame_header(&cy->msg, &cy->fopts,
-	    frame_severity(sev->p ? sev->p : "", sev->n), now)) != 0)
+	if ((rc = frame_header(&cy->msg, &cy->fopts, *sev, now)) != 0)
 		return rc;
 	cy->cef.max_len = max > cy->msg.len ? max - cy->msg.len : 1;
-	if ((rc = cef_format(&cy->msg, &cy->rec, &cy->cef)) != 0)
-		return rc;
-	if ((rc = frame_wrap(&cy->framed, &cy->fopts, cy->msg.data,
-	    cy->msg.len)) != 0)
-		return rc;
-	return sink_write(cy->sink, cy->framed.data, cy->framed.len);
+	return cef_format(&cy->msg, &cy->rec, &cy->cef);
 }
 
 static int
 process_item(struct cycle *cy, const cJSON *item, const struct ts *now)
 {
 	const char *why = "unknown";
-	int rc;
+	int rc, sev;
 
 	cy->stats.fetched++;
 	record_clear(&cy->rec);
@@ -238,44 +476,52 @@ process_item(struct cycle *cy, const cJSON *item, const struct ts *now)
 		cy->stats.duplicates++;
 		return 0;
 	}
-	rc = emit(cy, now);
+	rc = format_record(cy, now, &sev);
 	if (rc == ERR_TOOBIG) {
 		cy->stats.bad_records++;
 		log_warning("skipping record %s: it does not fit "
 		    "[output] max_message_size", raw_id(item));
 		return 0;
 	}
-	if (rc != 0 && rc != ERR_SINK)
+	if (rc != 0 ||
+	    (rc = spool_append(cy->spool, sev, cy->msg.data, cy->msg.len)) != 0)
 		return rc;
-	/*
-	 * The key is taken now; it is persisted only after the page has
-	 * been flushed to the collector, so a failed page is read again.
-	 */
-	if (cursor_add(cy->cursor, cy->rec.dedup_key.p, cy->rec.dedup_key.n,
-	    &cy->rec.order_time) != 0)
-		return ERR_NOMEM;
-	cy->stats.delivered++;
-	return 0; /* ERR_SINK: the message stays queued for deliver() */
+	if ((rc = spool_commit_key(&cy->commit, cy->rec.dedup_key.p,
+	    cy->rec.dedup_key.n, &cy->rec.order_time)) != 0)
+		return rc;
+	return cursor_add(cy->cursor, cy->rec.dedup_key.p, cy->rec.dedup_key.n,
+	    &cy->rec.order_time);
 }
 
-/* Flush the page to the collector, retrying as patience allows. */
-static int
-deliver(struct cycle *cy, int patient)
+static void
+warn_full(struct cycle *cy, int rc)
 {
-	int attempts = 0, rc;
-
-	while ((rc = sink_flush(cy->sink)) == ERR_SINK) {
-		if (!patient && ++attempts >= SINK_ATTEMPTS_IMPATIENT)
-			break;
-	}
-	return rc;
+	if (cy->full_warned)
+		return;
+	cy->full_warned = 1;
+	if (rc == ERR_FULL)
+		log_warning("spool: the disk is full; fetching is paused "
+		    "until delivery frees space (nothing is dropped)");
+	else
+		log_warning("spool: %llu bytes reached [state] spool_max_size; "
+		    "fetching is paused until the collector drains it "
+		    "(nothing is dropped)",
+		    (unsigned long long)spool_bytes(cy->spool));
 }
 
+/* Make the page durable: spool COMMIT, then the cursor file. */
 static int
-commit(struct cycle *cy, const struct source_page *page)
+commit_page(struct cycle *cy, const struct source_page *page,
+    unsigned long before)
 {
 	struct ts keep;
+	int rc;
 
+	if ((rc = spool_commit(cy->spool, cy->commit.data,
+	    cy->commit.len)) != 0)
+		return rc;
+	cy->stats.spooled += cy->stats.fetched - before;
+	cursor_set_seq(cy->cursor, cursor_seq(cy->cursor) + 1);
 	if (page->has_commit)
 		cursor_advance(cy->cursor, &page->commit_to);
 	if (cursor_has_position(cy->cursor)) {
@@ -283,72 +529,79 @@ commit(struct cycle *cy, const struct source_page *page)
 		ts_add_sec(&keep, -cy->cfg->overlap);
 		cursor_prune(cy->cursor, &keep);
 	}
-	if (cursor_save(cy->cursor, cy->state_path,
-	    config_api_name(cy->cfg->api), cy->cfg->tenant_id) != 0) {
-		log_error("cannot write %s: %s", cy->state_path,
-		    strerror(errno));
-		return ERR_IO;
-	}
-	return 0;
+	return save_cursor(cy);
 }
 
 static int
-run_page(struct cycle *cy, struct source_page *page, const struct ts *now,
-    int patient)
+run_page(struct cycle *cy, struct source_page *page, const struct ts *now)
 {
 	const cJSON *item;
-	unsigned long before = cy->stats.delivered;
+	unsigned long before = cy->stats.fetched;
 	int rc;
 
 	cy->stats.pages++;
+	rc = spool_commit_begin(&cy->commit, cursor_seq(cy->cursor) + 1,
+	    page->has_commit, &page->commit_to);
 	cJSON_ArrayForEach(item, page->items)
 	{
-		if ((rc = process_item(cy, item, now)) != 0)
-			return rc;
+		if (rc != 0)
+			break;
+		rc = process_item(cy, item, now);
 	}
-	if ((rc = deliver(cy, patient)) != 0) {
-		/* Not delivered: forget this page's keys by reloading. */
-		cy->stats.delivered = before;
-		return rc;
+	if (rc == 0)
+		rc = commit_page(cy, page, before);
+	if (rc != 0) {
+		/* Nothing of this page stays: it is fetched again. */
+		spool_abort(cy->spool);
+		if (load_cursor(cy) != 0)
+			return ERR_IO;
+		if (rc == ERR_FULL)
+			warn_full(cy, rc);
+		else
+			log_error("spool: cannot append: %s",
+			    rc == ERR_IO ? strerror(errno) : errcode_str(rc));
 	}
-	return commit(cy, page);
-}
-
-static int
-reload_cursor(struct cycle *cy)
-{
-	cursor_free(cy->cursor);
-	cy->cursor = NULL;
-	return open_cursor(cy);
+	return rc;
 }
 
 int
-cycle_run(struct cycle *cy, int patient)
+cycle_fetch(struct cycle *cy)
 {
 	struct source_page page;
 	struct ts now, since;
 	int rc;
 
+	if (spool_bytes(cy->spool) >= cy->cfg->spool_max_size) {
+		warn_full(cy, 0);
+		return 0;
+	}
+	if (cy->full_warned) {
+		log_info("spool: below its limit again; fetching resumes");
+		cy->full_warned = 0;
+	}
 	ts_now(&now);
-	if ((rc = window_start(cy, &now, &since)) != 0)
-		return rc;
-	if ((rc = source_begin(cy->source, &since, &now)) != 0)
+	if ((rc = window_start(cy, &now, &since)) != 0 ||
+	    (rc = source_begin(cy->source, &since, &now)) != 0)
 		return rc;
 	while ((rc = source_next(cy->source, &page)) == 0) {
-		rc = run_page(cy, &page, &now, patient);
+		rc = run_page(cy, &page, &now);
 		source_page_reset(&page);
 		if (rc != 0)
 			break;
+		if (cycle_drain(cy, -1) == ERR_IO)
+			return ERR_IO;
+		if (spool_bytes(cy->spool) >= cy->cfg->spool_max_size) {
+			warn_full(cy, 0);
+			return 0;
+		}
 	}
 	if (rc == 1)
 		return 0;
-	if (rc != ERR_STOPPED && rc != ERR_SINK)
-		log_error("fetching from the %s API failed: %s",
-		    config_api_name(cy->cfg->api),
+	if (rc == ERR_FULL)
+		return 0;
+	if (rc != ERR_STOPPED && rc != ERR_IO)
+		log_error("fetching from the %s API failed: %s", api_name(cy),
 		    source_error(cy->source)[0] ? source_error(cy->source) :
 		    errcode_str(rc));
-	sink_discard(cy->sink);
-	if (reload_cursor(cy) != 0)
-		return ERR_IO;
 	return rc;
 }

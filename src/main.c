@@ -188,8 +188,24 @@ log_totals(const struct cycle *cy, const char *what)
 	const struct cycle_stats *st = cycle_stats(cy);
 
 	log_info("%s: %lu fetched, %lu delivered, %lu duplicates dropped, "
-	    "%lu bad records", what, st->fetched, st->delivered,
-	    st->duplicates, st->bad_records);
+	    "%lu bad records, %llu bytes in the spool", what, st->fetched,
+	    st->delivered, st->duplicates, st->bad_records,
+	    (unsigned long long)cycle_spool_bytes(cy));
+}
+
+/* Deliver what is left (bounded by shutdown_grace) and save positions. */
+static int
+wind_down(struct cycle *cy, const struct config *c)
+{
+	int rc = cycle_drain(cy, (long)c->shutdown_grace * 1000);
+
+	if (rc != 0 && cycle_spool_bytes(cy) > 0)
+		log_warning("%llu bytes stay in the spool for the next run: "
+		    "the collector did not take them within [state] "
+		    "shutdown_grace", (unsigned long long)cycle_spool_bytes(cy));
+	if (cycle_finish(cy) != 0)
+		rc = ERR_IO;
+	return rc;
 }
 
 static int
@@ -200,26 +216,33 @@ run(const struct config *c, int once)
 
 	if ((cy = cycle_new(c, &stop_requested)) == NULL)
 		return EXIT_RUNTIME;
-	log_info("mdesiemd %s started: %s API, %s output to %s", MDESIEM_VERSION,
-	    config_api_name(c->api), config_transport_name(c->transport),
+	log_info("mdesiemd %s started: %s API, %s output to %s",
+	    MDESIEM_VERSION, config_api_name(c->api),
+	    config_transport_name(c->transport),
 	    c->host != NULL ? c->host : "-");
-	for (;;) {
+	if (once) {
+		rc = cycle_fetch(cy);
+		if (wind_down(cy, c) != 0 || rc != 0)
+			status = EXIT_RUNTIME;
+		log_totals(cy, "run complete");
+		cycle_free(cy);
+		return status;
+	}
+	while (!stop_requested) {
 		unsigned long before = cycle_stats(cy)->delivered;
 
-		rc = cycle_run(cy, !once);
-		if (once) {
-			status = rc == 0 ? 0 : EXIT_RUNTIME;
-			break;
-		}
+		cycle_fetch(cy);
 		if (cycle_stats(cy)->delivered != before)
 			log_totals(cy, "cycle done");
-		if (stop_requested ||
-		    nap_ms((long)c->poll_interval * 1000, &stop_requested))
+		if (cycle_idle(cy, (long)c->poll_interval * 1000) != 0)
 			break;
 	}
-	log_totals(cy, once ? "run complete" : "stopping");
+	log_info("stopping: delivering what the spool holds (at most %lld s)",
+	    (long long)c->shutdown_grace);
+	wind_down(cy, c);
+	log_totals(cy, "stopped");
 	cycle_free(cy);
-	return status;
+	return 0;
 }
 
 int

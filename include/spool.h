@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The durable spool: an append-only queue of formatted messages in the
+ * state directory, between fetching and delivery (ARCHITECTURE section 2).
+ *
+ * On disk: segment files spool/NNNNNNNNNNNNNNNNNNNN.seg of entries
+ *   magic "MDSQ" | u32 length | u32 crc32 | u8 type | u8 severity | u16 0 |
+ *   payload
+ * (little endian; the CRC covers type, severity, length and payload).
+ * A page of records is appended as DATA entries followed by one COMMIT
+ * entry that carries the page's dedup keys and cursor position; the
+ * segment is fdatasync'd after the COMMIT, and only then is the cursor
+ * state file replaced.  Recovery truncates whatever follows the last
+ * COMMIT (a page cut short by a crash is fetched again) and hands the
+ * last COMMIT back, so a cursor file that missed it can be reconciled.
+ *
+ * The reader drains DATA entries in order from a persisted read position
+ * (spool/read.pos); segments are deleted once read past.
+ */
+#ifndef SPOOL_H
+#define SPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ts.h"
+
+struct buf;
+struct spool;
+
+enum spool_entry_type { SPOOL_DATA = 1, SPOOL_COMMIT = 2 };
+
+/* A read position: segment number and byte offset in it. */
+struct spool_pos {
+	uint64_t seg;
+	uint64_t off;
+};
+
+/* What recovery found and did, for the caller's log lines. */
+struct spool_recovery {
+	uint64_t truncated_bytes;	/* uncommitted or torn tail dropped */
+	uint64_t corrupt_bytes;		/* skipped inside segments */
+	struct buf *last_commit;	/* payload of the last COMMIT, or empty */
+};
+
+/*
+ * Open (creating if needed) the spool under dir/spool and recover it.
+ * rec->last_commit must be an initialised buf; it receives the payload of
+ * the newest COMMIT entry.  Returns NULL with err filled on failure.
+ */
+struct spool *spool_open(const char *dir, struct spool_recovery *rec,
+    char *err, size_t errlen);
+void spool_close(struct spool *sp);
+
+/*
+ * Append one DATA entry (buffered; nothing is durable before
+ * spool_commit()).  Returns 0, ERR_NOMEM, ERR_FULL on ENOSPC/EDQUOT, or
+ * ERR_IO; on error the caller calls spool_abort().
+ */
+int spool_append(struct spool *sp, int sev, const char *msg, size_t len);
+
+/*
+ * Append a COMMIT entry with payload, write everything out and fdatasync.
+ * Returns 0, ERR_FULL (disk full: call spool_abort()) or ERR_IO.
+ */
+int spool_commit(struct spool *sp, const void *payload, size_t len);
+
+/* Drop every entry appended since the last commit. */
+void spool_abort(struct spool *sp);
+
+/* Committed bytes not yet consumed by the reader's saved position. */
+uint64_t spool_bytes(const struct spool *sp);
+
+/*
+ * Next committed DATA entry at the reader position.  Returns 0 with
+ * msg and len (valid until the next spool_* call) and *sev; 1 when the
+ * reader has caught up; ERR_IO on read errors.
+ */
+int spool_next(struct spool *sp, int *sev, const char **msg, size_t *len);
+
+/* The reader's current position (after the last entry returned). */
+struct spool_pos spool_tell(const struct spool *sp);
+
+/*
+ * Persist pos as the read position (atomically) and delete segments
+ * entirely before it.  Returns 0 or ERR_IO.
+ */
+int spool_save(struct spool *sp, struct spool_pos pos);
+
+/* Move the reader back to the last saved position. */
+int spool_rewind(struct spool *sp);
+
+/* Encode / walk a COMMIT payload: sequence, cursor position, keys. */
+int spool_commit_begin(struct buf *b, uint64_t seq, int has_pos,
+    const struct ts *pos);
+int spool_commit_key(struct buf *b, const char *key, size_t n,
+    const struct ts *t);
+/*
+ * Decode payload into seq, has_pos and pos; calls key(arg, ...) for every key.
+ * Returns 0 or ERR_PARSE.
+ */
+int spool_commit_decode(const void *payload, size_t len, uint64_t *seq,
+    int *has_pos, struct ts *pos,
+    int (*key)(void *arg, const char *k, size_t n, const struct ts *t),
+    void *arg);
+
+#endif
