@@ -26,13 +26,13 @@ struct buf;
 #define CEF_DEFAULT_PRODUCT "Microsoft Defender ATP"
 #define CEF_DEFAULT_VERSION "2.0"
 
-#define CEF_EXTERNALID_MAX 40	/* externalId is 40 characters in CEF */
+#define CEF_EXTERNALID_MAX 40 /* externalId is 40 characters in CEF */
 
 struct cef_opts {
-	const char *vendor;	/* NULL or "": CEF_DEFAULT_VENDOR */
-	const char *product;	/* NULL or "": CEF_DEFAULT_PRODUCT */
-	const char *version;	/* NULL or "": CEF_DEFAULT_VERSION */
-	size_t max_len;		/* bytes available for the message, 0: any */
+	const char *vendor; /* NULL or "": CEF_DEFAULT_VENDOR */
+	const char *product; /* NULL or "": CEF_DEFAULT_PRODUCT */
+	const char *version; /* NULL or "": CEF_DEFAULT_VERSION */
+	size_t max_len; /* bytes available for the message, 0: any */
 };
 
 /*
@@ -45,8 +45,8 @@ struct cef_opts {
  * is restored to its length on entry.  out is the only storage used: once
  * it has grown to its working size, formatting does not allocate.
  */
-int cef_format(struct buf *out, const struct record *r,
-    const struct cef_opts *o);
+int cef_format(
+    struct buf *out, const struct record *r, const struct cef_opts *o);
 
 /*
  * CEF header severity for a Defender severity text (any case):
@@ -56,19 +56,19 @@ int cef_severity(const char *s, size_t n);
 
 /* Where a mapped value goes and how it is written. */
 enum cef_kind {
-	CEF_HDR_SIGNATURE,	/* header Device Event Class ID */
-	CEF_HDR_NAME,		/* header Name */
-	CEF_HDR_SEVERITY,	/* header Severity (cef_severity()) */
-	CEF_TEXT,		/* text, escaped, cut at max_chars */
-	CEF_SHORTID,		/* text, only when <= max_chars, never cut */
-	CEF_LONGID,		/* text, only when > CEF_EXTERNALID_MAX */
-	CEF_BOOL,		/* 1 or 0 (record_bool()) */
-	CEF_INT,		/* a decimal integer, else omitted */
-	CEF_TIME,		/* ISO 8601 text as epoch milliseconds */
-	CEF_ALERT_TIME,		/* the record's alert_time, epoch ms */
-	CEF_IPV4,		/* only when the value is an IPv4 address */
-	CEF_IPV6,		/* only when the value is an IPv6 address */
-	CEF_NOTIP,		/* only when the value is neither */
+	CEF_HDR_SIGNATURE, /* header Device Event Class ID */
+	CEF_HDR_NAME, /* header Name */
+	CEF_HDR_SEVERITY, /* header Severity (cef_severity()) */
+	CEF_TEXT, /* text, escaped, cut at max_chars */
+	CEF_SHORTID, /* text, only when <= max_chars, never cut */
+	CEF_LONGID, /* text, only when > CEF_EXTERNALID_MAX */
+	CEF_BOOL, /* 1 or 0 (record_bool()) */
+	CEF_INT, /* a decimal integer, else omitted */
+	CEF_TIME, /* ISO 8601 text as epoch milliseconds */
+	CEF_ALERT_TIME, /* the record's alert_time, epoch ms */
+	CEF_IPV4, /* only when the value is an IPv4 address */
+	CEF_IPV6, /* only when the value is an IPv6 address */
+	CEF_NOTIP, /* only when the value is neither */
 };
 
 /*
@@ -85,16 +85,16 @@ enum cef_prio {
 
 struct cef_mapping {
 	enum record_field field;
-	const char *key;	/* CEF extension key, or header field name */
-	const char *label_key;	/* e.g. "cs6Label", NULL when none */
-	const char *label;	/* e.g. "Sha256" */
-	unsigned max_chars;	/* dictionary length, 0: no limit */
+	const char *key; /* CEF extension key, or header field name */
+	const char *label_key; /* e.g. "cs6Label", NULL when none */
+	const char *label; /* e.g. "Sha256" */
+	unsigned max_chars; /* dictionary length, 0: no limit */
 	enum cef_kind kind;
 	enum cef_prio prio;
 };
 
 /* The mapping table, in output order; read-only, static storage. */
 size_t cef_mapping_count(void);
-const struct cef_mapping *cef_mapping_get(size_t i);	/* NULL past end */
+const struct cef_mapping *cef_mapping_get(size_t i); /* NULL past end */
 
 #endif

@@ -117,6 +117,8 @@ struct record {
 	int has_alert_time;
 	struct strv dedup_key;		/* FullId, or id + last update */
 	const struct cJSON *raw;	/* the source object (JSON output) */
+	const struct cJSON *evidence;	/* every evidence item (graph,
+					   alerts), or NULL */
 	struct buf scratch;		/* storage for derived values */
 };
 

@@ -20,12 +20,12 @@
 
 struct buf;
 
-#define TEXT_NOLIMIT SIZE_MAX		/* no character or byte limit */
-#define TEXT_REPLACEMENT 0xFFFDu	/* U+FFFD REPLACEMENT CHARACTER */
+#define TEXT_NOLIMIT SIZE_MAX /* no character or byte limit */
+#define TEXT_REPLACEMENT 0xFFFDu /* U+FFFD REPLACEMENT CHARACTER */
 #define TEXT_REPLACEMENT_UTF8 "\xEF\xBF\xBD"
 
 /* text_escape() flags */
-#define TEXT_TRIM 0x1	/* drop leading and trailing blanks */
+#define TEXT_TRIM 0x1 /* drop leading and trailing blanks */
 
 /*
  * An escaping scheme: for each ASCII byte, the text that replaces it in

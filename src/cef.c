@@ -38,8 +38,8 @@
 /* Shortened values keep at least this many bytes before pairs are dropped. */
 #define CUT_MIN 32
 
-#define S 1023	/* most string keys of the CEF dictionary */
-#define CS 4000	/* csN and our custom mde* keys */
+#define S 1023 /* most string keys of the CEF dictionary */
+#define CS 4000 /* csN and our custom mde* keys */
 
 /*
  * The mapping.  Rows 0-2 are the header; the rest is the extension in
@@ -48,105 +48,93 @@
  * src, c6a2 or mdeIpAddress depending on what it holds.
  */
 static const struct cef_mapping map[] = {
-	{ RF_IOA_DEFINITION_ID, "signatureId", NULL, NULL, 1023,
-	    CEF_HDR_SIGNATURE, CEF_KEEP },
-	{ RF_ALERT_TITLE, "name", NULL, NULL, 512, CEF_HDR_NAME, CEF_KEEP },
-	{ RF_SEVERITY, "severity", NULL, NULL, 0, CEF_HDR_SEVERITY, CEF_KEEP },
+    {RF_IOA_DEFINITION_ID, "signatureId", NULL, NULL, 1023, CEF_HDR_SIGNATURE,
+        CEF_KEEP},
+    {RF_ALERT_TITLE, "name", NULL, NULL, 512, CEF_HDR_NAME, CEF_KEEP},
+    {RF_SEVERITY, "severity", NULL, NULL, 0, CEF_HDR_SEVERITY, CEF_KEEP},
 
-	{ RF_ALERT_ID, "externalId", NULL, NULL, CEF_EXTERNALID_MAX,
-	    CEF_SHORTID, CEF_KEEP },
-	{ RF_ALERT_ID, "mdeAlertId", NULL, NULL, CS, CEF_LONGID, CEF_KEEP },
-	{ RF_FULL_ID, "cs3", "cs3Label", "FullId", CS, CEF_TEXT, CEF_KEEP },
-	{ RF_ALERT_TIME, "rt", NULL, NULL, 0, CEF_ALERT_TIME, CEF_KEEP },
-	{ RF_LAST_PROCESSED_TIME, "deviceCustomDate1",
-	    "deviceCustomDate1Label", "LastProcessedTimeUtc", 0, CEF_TIME,
-	    CEF_KEEP },
-	{ RF_DEVICE_ID, "deviceExternalId", NULL, NULL, 255, CEF_TEXT,
-	    CEF_KEEP },
-	{ RF_INCIDENT_ID, "mdeIncidentId", NULL, NULL, CS, CEF_TEXT, CEF_KEEP },
+    {RF_ALERT_ID, "externalId", NULL, NULL, CEF_EXTERNALID_MAX, CEF_SHORTID,
+        CEF_KEEP},
+    {RF_ALERT_ID, "mdeAlertId", NULL, NULL, CS, CEF_LONGID, CEF_KEEP},
+    {RF_FULL_ID, "cs3", "cs3Label", "FullId", CS, CEF_TEXT, CEF_KEEP},
+    {RF_ALERT_TIME, "rt", NULL, NULL, 0, CEF_ALERT_TIME, CEF_KEEP},
+    {RF_LAST_PROCESSED_TIME, "deviceCustomDate1", "deviceCustomDate1Label",
+        "LastProcessedTimeUtc", 0, CEF_TIME, CEF_KEEP},
+    {RF_DEVICE_ID, "deviceExternalId", NULL, NULL, 255, CEF_TEXT, CEF_KEEP},
+    {RF_INCIDENT_ID, "mdeIncidentId", NULL, NULL, CS, CEF_TEXT, CEF_KEEP},
 
-	{ RF_MACHINE_NAME, "shost", NULL, NULL, S, CEF_TEXT, CEF_HIGH },
-	{ RF_MACHINE_DOMAIN, "sourceDnsDomain", NULL, NULL, 255, CEF_TEXT,
-	    CEF_HIGH },
-	{ RF_COMPUTER_DNS_NAME, "mdeComputerDnsName", NULL, NULL, CS,
-	    CEF_TEXT, CEF_HIGH },
-	{ RF_IP_ADDRESS, "src", NULL, NULL, 0, CEF_IPV4, CEF_HIGH },
-	{ RF_IP_ADDRESS, "c6a2", "c6a2Label", "Source IPv6 Address", 0,
-	    CEF_IPV6, CEF_HIGH },
-	{ RF_USER_NAME, "suser", NULL, NULL, S, CEF_TEXT, CEF_HIGH },
-	{ RF_USER_DOMAIN, "sntdom", NULL, NULL, 255, CEF_TEXT, CEF_HIGH },
-	{ RF_SHA1, "fileHash", NULL, NULL, 255, CEF_TEXT, CEF_HIGH },
-	{ RF_SHA256, "cs6", "cs6Label", "Sha256", CS, CEF_TEXT, CEF_HIGH },
-	{ RF_MD5, "cs5", "cs5Label", "Md5", CS, CEF_TEXT, CEF_HIGH },
-	{ RF_FILE_HASH, "mdeFileHash", NULL, NULL, CS, CEF_TEXT, CEF_HIGH },
-	{ RF_CATEGORY, "cat", NULL, NULL, S, CEF_TEXT, CEF_HIGH },
-	{ RF_SOURCE, "sourceServiceName", NULL, NULL, S, CEF_TEXT, CEF_HIGH },
-	{ RF_THREAT_NAME, "cs1", "cs1Label", "ThreatName", CS, CEF_TEXT,
-	    CEF_HIGH },
-	{ RF_THREAT_FAMILY, "mdeThreatFamily", NULL, NULL, CS, CEF_TEXT,
-	    CEF_HIGH },
-	{ RF_THREAT_CATEGORY, "mdeThreatCategory", NULL, NULL, CS, CEF_TEXT,
-	    CEF_HIGH },
-	{ RF_ACTOR, "cs4", "cs4Label", "Actor", CS, CEF_TEXT, CEF_HIGH },
-	{ RF_REMEDIATION_ACTION, "act", NULL, NULL, 63, CEF_TEXT, CEF_HIGH },
-	{ RF_REMEDIATION_IS_SUCCESS, "cn2", "cn2Label", "RemediationIsSuccess",
-	    0, CEF_BOOL, CEF_HIGH },
-	{ RF_WAS_EXECUTING, "cn1", "cn1Label", "WasExecutingWhileDetected", 0,
-	    CEF_BOOL, CEF_HIGH },
-	{ RF_ALERT_PART, "cn3", "cn3Label", "AlertPart", 0, CEF_INT,
-	    CEF_HIGH },
-	{ RF_MACHINE_GROUP, "cs2", "cs2Label", "MachineGroup", CS, CEF_TEXT,
-	    CEF_HIGH },
-	{ RF_REPORT_ID, "mdeReportId", NULL, NULL, CS, CEF_TEXT, CEF_HIGH },
-	{ RF_IOC_UNIQUE_ID, "mdeIocUniqueId", NULL, NULL, CS, CEF_TEXT,
-	    CEF_HIGH },
-	{ RF_EXTERNAL_ID, "mdeExternalId", NULL, NULL, CS, CEF_TEXT,
-	    CEF_HIGH },
-	{ RF_STATUS, "mdeStatus", NULL, NULL, CS, CEF_TEXT, CEF_HIGH },
-	{ RF_CLASSIFICATION, "mdeClassification", NULL, NULL, CS, CEF_TEXT,
-	    CEF_HIGH },
-	{ RF_DETERMINATION, "mdeDetermination", NULL, NULL, CS, CEF_TEXT,
-	    CEF_HIGH },
-	{ RF_ASSIGNED_TO, "mdeAssignedTo", NULL, NULL, CS, CEF_TEXT,
-	    CEF_HIGH },
-	{ RF_SERVICE_SOURCE, "mdeServiceSource", NULL, NULL, CS, CEF_TEXT,
-	    CEF_HIGH },
-	{ RF_CREATED_TIME, "mdeAlertCreationTime", NULL, NULL, CS, CEF_TEXT,
-	    CEF_HIGH },
-	{ RF_LAST_UPDATE_TIME, "mdeLastUpdateTime", NULL, NULL, CS, CEF_TEXT,
-	    CEF_HIGH },
+    {RF_MACHINE_NAME, "shost", NULL, NULL, S, CEF_TEXT, CEF_HIGH},
+    {RF_MACHINE_DOMAIN, "sourceDnsDomain", NULL, NULL, 255, CEF_TEXT, CEF_HIGH},
+    {RF_COMPUTER_DNS_NAME, "mdeComputerDnsName", NULL, NULL, CS, CEF_TEXT,
+        CEF_HIGH},
+    {RF_IP_ADDRESS, "src", NULL, NULL, 0, CEF_IPV4, CEF_HIGH},
+    {RF_IP_ADDRESS, "c6a2", "c6a2Label", "Source IPv6 Address", 0, CEF_IPV6,
+        CEF_HIGH},
+    {RF_USER_NAME, "suser", NULL, NULL, S, CEF_TEXT, CEF_HIGH},
+    {RF_USER_DOMAIN, "sntdom", NULL, NULL, 255, CEF_TEXT, CEF_HIGH},
+    {RF_SHA1, "fileHash", NULL, NULL, 255, CEF_TEXT, CEF_HIGH},
+    {RF_SHA256, "cs6", "cs6Label", "Sha256", CS, CEF_TEXT, CEF_HIGH},
+    {RF_MD5, "cs5", "cs5Label", "Md5", CS, CEF_TEXT, CEF_HIGH},
+    {RF_FILE_HASH, "mdeFileHash", NULL, NULL, CS, CEF_TEXT, CEF_HIGH},
+    {RF_CATEGORY, "cat", NULL, NULL, S, CEF_TEXT, CEF_HIGH},
+    {RF_SOURCE, "sourceServiceName", NULL, NULL, S, CEF_TEXT, CEF_HIGH},
+    {RF_THREAT_NAME, "cs1", "cs1Label", "ThreatName", CS, CEF_TEXT, CEF_HIGH},
+    {RF_THREAT_FAMILY, "mdeThreatFamily", NULL, NULL, CS, CEF_TEXT, CEF_HIGH},
+    {RF_THREAT_CATEGORY, "mdeThreatCategory", NULL, NULL, CS, CEF_TEXT,
+        CEF_HIGH},
+    {RF_ACTOR, "cs4", "cs4Label", "Actor", CS, CEF_TEXT, CEF_HIGH},
+    {RF_REMEDIATION_ACTION, "act", NULL, NULL, 63, CEF_TEXT, CEF_HIGH},
+    {RF_REMEDIATION_IS_SUCCESS, "cn2", "cn2Label", "RemediationIsSuccess", 0,
+        CEF_BOOL, CEF_HIGH},
+    {RF_WAS_EXECUTING, "cn1", "cn1Label", "WasExecutingWhileDetected", 0,
+        CEF_BOOL, CEF_HIGH},
+    {RF_ALERT_PART, "cn3", "cn3Label", "AlertPart", 0, CEF_INT, CEF_HIGH},
+    {RF_MACHINE_GROUP, "cs2", "cs2Label", "MachineGroup", CS, CEF_TEXT,
+        CEF_HIGH},
+    {RF_REPORT_ID, "mdeReportId", NULL, NULL, CS, CEF_TEXT, CEF_HIGH},
+    {RF_IOC_UNIQUE_ID, "mdeIocUniqueId", NULL, NULL, CS, CEF_TEXT, CEF_HIGH},
+    {RF_EXTERNAL_ID, "mdeExternalId", NULL, NULL, CS, CEF_TEXT, CEF_HIGH},
+    {RF_STATUS, "mdeStatus", NULL, NULL, CS, CEF_TEXT, CEF_HIGH},
+    {RF_CLASSIFICATION, "mdeClassification", NULL, NULL, CS, CEF_TEXT,
+        CEF_HIGH},
+    {RF_DETERMINATION, "mdeDetermination", NULL, NULL, CS, CEF_TEXT, CEF_HIGH},
+    {RF_ASSIGNED_TO, "mdeAssignedTo", NULL, NULL, CS, CEF_TEXT, CEF_HIGH},
+    {RF_SERVICE_SOURCE, "mdeServiceSource", NULL, NULL, CS, CEF_TEXT, CEF_HIGH},
+    {RF_CREATED_TIME, "mdeAlertCreationTime", NULL, NULL, CS, CEF_TEXT,
+        CEF_HIGH},
+    {RF_LAST_UPDATE_TIME, "mdeLastUpdateTime", NULL, NULL, CS, CEF_TEXT,
+        CEF_HIGH},
 
-	{ RF_FILE_NAME, "fname", NULL, NULL, S, CEF_TEXT, CEF_LOW },
-	{ RF_FILE_PATH, "filePath", NULL, NULL, S, CEF_TEXT, CEF_LOW },
-	{ RF_DESCRIPTION, "msg", NULL, NULL, S, CEF_TEXT, CEF_LOW },
-	{ RF_COMMAND_LINE, "mdeCommandLine", NULL, NULL, CS, CEF_TEXT,
-	    CEF_LOW },
-	{ RF_URL, "request", NULL, NULL, S, CEF_TEXT, CEF_LOW },
-	{ RF_IOC_NAME, "mdeIocName", NULL, NULL, CS, CEF_TEXT, CEF_LOW },
-	{ RF_IOC_VALUE, "mdeIocValue", NULL, NULL, CS, CEF_TEXT, CEF_LOW },
-	{ RF_CREATOR_IOC_NAME, "mdeCreatorIocName", NULL, NULL, CS, CEF_TEXT,
-	    CEF_LOW },
-	{ RF_CREATOR_IOC_VALUE, "mdeCreatorIocValue", NULL, NULL, CS,
-	    CEF_TEXT, CEF_LOW },
-	{ RF_LOGON_USERS, "suid", NULL, NULL, S, CEF_TEXT, CEF_LOW },
-	{ RF_INTERNAL_IPV4_LIST, "mdeInternalIPv4List", NULL, NULL, CS,
-	    CEF_TEXT, CEF_LOW },
-	{ RF_INTERNAL_IPV6_LIST, "mdeInternalIPv6List", NULL, NULL, CS,
-	    CEF_TEXT, CEF_LOW },
-	{ RF_DEVICE_TAGS, "mdeDeviceCreatedMachineTags", NULL, NULL, CS,
-	    CEF_TEXT, CEF_LOW },
-	{ RF_CLOUD_TAGS, "mdeCloudCreatedMachineTags", NULL, NULL, CS,
-	    CEF_TEXT, CEF_LOW },
-	{ RF_MITRE_TECHNIQUES, "mdeMitreTechniques", NULL, NULL, CS, CEF_TEXT,
-	    CEF_LOW },
-	{ RF_LINK_TO_WDATP, "flexString1", "flexString1Label", "LinkToWDATP",
-	    S, CEF_TEXT, CEF_LOW },
-	{ RF_INCIDENT_LINK_TO_WDATP, "flexString2", "flexString2Label",
-	    "IncidentLinkToWDATP", S, CEF_TEXT, CEF_LOW },
-	{ RF_LINK_TO_MTP, "mdeLinkToMTP", NULL, NULL, CS, CEF_TEXT, CEF_LOW },
-	{ RF_INCIDENT_LINK_TO_MTP, "mdeIncidentLinkToMTP", NULL, NULL, CS,
-	    CEF_TEXT, CEF_LOW },
-	{ RF_IP_ADDRESS, "mdeIpAddress", NULL, NULL, CS, CEF_NOTIP, CEF_LOW },
+    {RF_FILE_NAME, "fname", NULL, NULL, S, CEF_TEXT, CEF_LOW},
+    {RF_FILE_PATH, "filePath", NULL, NULL, S, CEF_TEXT, CEF_LOW},
+    {RF_DESCRIPTION, "msg", NULL, NULL, S, CEF_TEXT, CEF_LOW},
+    {RF_COMMAND_LINE, "mdeCommandLine", NULL, NULL, CS, CEF_TEXT, CEF_LOW},
+    {RF_URL, "request", NULL, NULL, S, CEF_TEXT, CEF_LOW},
+    {RF_IOC_NAME, "mdeIocName", NULL, NULL, CS, CEF_TEXT, CEF_LOW},
+    {RF_IOC_VALUE, "mdeIocValue", NULL, NULL, CS, CEF_TEXT, CEF_LOW},
+    {RF_CREATOR_IOC_NAME, "mdeCreatorIocName", NULL, NULL, CS, CEF_TEXT,
+        CEF_LOW},
+    {RF_CREATOR_IOC_VALUE, "mdeCreatorIocValue", NULL, NULL, CS, CEF_TEXT,
+        CEF_LOW},
+    {RF_LOGON_USERS, "suid", NULL, NULL, S, CEF_TEXT, CEF_LOW},
+    {RF_INTERNAL_IPV4_LIST, "mdeInternalIPv4List", NULL, NULL, CS, CEF_TEXT,
+        CEF_LOW},
+    {RF_INTERNAL_IPV6_LIST, "mdeInternalIPv6List", NULL, NULL, CS, CEF_TEXT,
+        CEF_LOW},
+    {RF_DEVICE_TAGS, "mdeDeviceCreatedMachineTags", NULL, NULL, CS, CEF_TEXT,
+        CEF_LOW},
+    {RF_CLOUD_TAGS, "mdeCloudCreatedMachineTags", NULL, NULL, CS, CEF_TEXT,
+        CEF_LOW},
+    {RF_MITRE_TECHNIQUES, "mdeMitreTechniques", NULL, NULL, CS, CEF_TEXT,
+        CEF_LOW},
+    {RF_LINK_TO_WDATP, "flexString1", "flexString1Label", "LinkToWDATP", S,
+        CEF_TEXT, CEF_LOW},
+    {RF_INCIDENT_LINK_TO_WDATP, "flexString2", "flexString2Label",
+        "IncidentLinkToWDATP", S, CEF_TEXT, CEF_LOW},
+    {RF_LINK_TO_MTP, "mdeLinkToMTP", NULL, NULL, CS, CEF_TEXT, CEF_LOW},
+    {RF_INCIDENT_LINK_TO_MTP, "mdeIncidentLinkToMTP", NULL, NULL, CS, CEF_TEXT,
+        CEF_LOW},
+    {RF_IP_ADDRESS, "mdeIpAddress", NULL, NULL, CS, CEF_NOTIP, CEF_LOW},
 };
 
 #undef S
@@ -155,9 +143,10 @@ static const struct cef_mapping map[] = {
 #define NMAP (sizeof(map) / sizeof(map[0]))
 #define ROW_SIGNATURE 0
 #define ROW_NAME 1
-#define ROW_EXT 3	/* first extension row */
+#define ROW_EXT 3 /* first extension row */
 
 /* Header fields: \ and | escaped, every control character a space. */
+/* clang-format off */
 static const struct text_esc hdr_esc = { {
 	[0x00] = " ", [0x01] = " ", [0x02] = " ", [0x03] = " ",
 	[0x04] = " ", [0x05] = " ", [0x06] = " ", [0x07] = " ",
@@ -182,6 +171,7 @@ static const struct text_esc ext_esc = { {
 	[0x1c] = " ", [0x1d] = " ", [0x1e] = " ", [0x1f] = " ",
 	['\\'] = "\\\\", ['='] = "\\=", [0x7f] = " ",
 } };
+/* clang-format on */
 
 size_t
 cef_mapping_count(void)
@@ -203,10 +193,10 @@ cef_severity(const char *s, size_t n)
 		size_t len;
 		int sev;
 	} sev[] = {
-		{ "Informational", 13, 1 },
-		{ "Low", 3, 3 },
-		{ "Medium", 6, 5 },
-		{ "High", 4, 8 },
+	    {"Informational", 13, 1},
+	    {"Low", 3, 3},
+	    {"Medium", 6, 5},
+	    {"High", 4, 8},
 	};
 	size_t i;
 
@@ -304,9 +294,10 @@ row_value(const struct record *r, const struct cef_mapping *m, char *tmp,
 	case CEF_NOTIP:
 		text_trim_esc(p, n, &ext_esc);
 		fam = ip_family(*p, *n);
-		return *n > 0 && ((m->kind == CEF_IPV4 && fam == AF_INET) ||
-		    (m->kind == CEF_IPV6 && fam == AF_INET6) ||
-		    (m->kind == CEF_NOTIP && fam == 0));
+		return *n > 0 &&
+		    ((m->kind == CEF_IPV4 && fam == AF_INET) ||
+		        (m->kind == CEF_IPV6 && fam == AF_INET6) ||
+		        (m->kind == CEF_NOTIP && fam == 0));
 	case CEF_SHORTID:
 	case CEF_LONGID:
 		text_trim_esc(p, n, &ext_esc);
@@ -339,8 +330,8 @@ add_pair(struct buf *out, size_t ext, const struct record *r,
 	if ((start > ext && (rc = buf_addc(out, ' ')) != 0) ||
 	    (rc = buf_adds(out, m->key)) != 0 ||
 	    (rc = buf_addc(out, '=')) != 0 ||
-	    (rc = text_escape(out, p, n, &ext_esc, lim, cap, TEXT_TRIM,
-	    &added)) != 0)
+	    (rc = text_escape(
+	         out, p, n, &ext_esc, lim, cap, TEXT_TRIM, &added)) != 0)
 		goto fail;
 	if (added == 0) {
 		buf_truncate(out, start);
@@ -348,9 +339,9 @@ add_pair(struct buf *out, size_t ext, const struct record *r,
 	}
 	if (m->label_key != NULL &&
 	    ((rc = buf_addc(out, ' ')) != 0 ||
-	    (rc = buf_adds(out, m->label_key)) != 0 ||
-	    (rc = buf_addc(out, '=')) != 0 ||
-	    (rc = buf_adds(out, m->label)) != 0))
+	        (rc = buf_adds(out, m->label_key)) != 0 ||
+	        (rc = buf_addc(out, '=')) != 0 ||
+	        (rc = buf_adds(out, m->label)) != 0))
 		goto fail;
 	*vlen = added;
 	*plen = out->len - start + (start > ext ? 0 : 1);
@@ -369,7 +360,7 @@ add_ext(struct buf *out, const struct record *r, const size_t cap[],
 
 	for (i = ROW_EXT; i < NMAP; i++)
 		if ((rc = add_pair(out, ext, r, &map[i], cap[i], &vlen[i],
-		    &plen[i])) != 0)
+		         &plen[i])) != 0)
 			return rc;
 	return 0;
 }
@@ -380,8 +371,8 @@ add_hdr(struct buf *out, const char *s, size_t n, size_t max_chars)
 {
 	int rc;
 
-	if ((rc = text_escape(out, s, n, &hdr_esc, max_chars, TEXT_NOLIMIT,
-	    0, NULL)) != 0)
+	if ((rc = text_escape(
+	         out, s, n, &hdr_esc, max_chars, TEXT_NOLIMIT, 0, NULL)) != 0)
 		return rc;
 	return buf_addc(out, '|');
 }
@@ -427,13 +418,14 @@ add_header(struct buf *out, const struct record *r, const struct cef_opts *o)
 	const struct strv *sev = &r->f[RF_SEVERITY];
 	int rc;
 
-	if ((rc = buf_add(out, "CEF:0|", 6)) != 0 ||
-	    (rc = add_opt(out, o->vendor, CEF_DEFAULT_VENDOR,
-	    VENDOR_MAX)) != 0 ||
-	    (rc = add_opt(out, o->product, CEF_DEFAULT_PRODUCT,
-	    PRODUCT_MAX)) != 0 ||
-	    (rc = add_opt(out, o->version, CEF_DEFAULT_VERSION,
-	    VERSION_MAX)) != 0)
+	rc = buf_add(out, "CEF:0|", 6);
+	if (rc == 0)
+		rc = add_opt(out, o->vendor, CEF_DEFAULT_VENDOR, VENDOR_MAX);
+	if (rc == 0)
+		rc = add_opt(out, o->product, CEF_DEFAULT_PRODUCT, PRODUCT_MAX);
+	if (rc == 0)
+		rc = add_opt(out, o->version, CEF_DEFAULT_VERSION, VERSION_MAX);
+	if (rc != 0)
 		return rc;
 	if (sig->n > 0)
 		rc = add_hdr(out, sig->p, sig->n, map[ROW_SIGNATURE].max_chars);
@@ -444,10 +436,10 @@ add_header(struct buf *out, const struct record *r, const struct cef_opts *o)
 	if (name->n > 0)
 		rc = add_hdr(out, name->p, name->n, map[ROW_NAME].max_chars);
 	else
-		rc = add_hdr(out, DEFAULT_NAME, sizeof(DEFAULT_NAME) - 1,
-		    TEXT_NOLIMIT);
-	if (rc != 0 || (rc = buf_add_i64(out, cef_severity(sev->p,
-	    sev->n))) != 0)
+		rc = add_hdr(
+		    out, DEFAULT_NAME, sizeof(DEFAULT_NAME) - 1, TEXT_NOLIMIT);
+	if (rc != 0 ||
+	    (rc = buf_add_i64(out, cef_severity(sev->p, sev->n))) != 0)
 		return rc;
 	return buf_addc(out, '|');
 }
@@ -474,7 +466,7 @@ msg_len(size_t hdr, const size_t plen[])
 static size_t
 water_level(const size_t vlen[], const size_t plen[], size_t excess)
 {
-	size_t l[NMAP], k = 0, i, j, sum = 0, next, t;
+	size_t l[NMAP] = {0}, k = 0, i, j, sum = 0, next, t;
 
 	for (i = ROW_EXT; i < NMAP; i++) {
 		if (map[i].prio != CEF_LOW || plen[i] == 0 ||
@@ -501,8 +493,7 @@ water_level(const size_t vlen[], const size_t plen[], size_t excess)
  * ERR_TOOBIG when only KEEP pairs are left and it still does not fit.
  */
 static int
-plan(size_t hdr, size_t max, const size_t vlen[], size_t plen[],
-    size_t cap[])
+plan(size_t hdr, size_t max, const size_t vlen[], size_t plen[], size_t cap[])
 {
 	size_t len, c, i;
 	enum cef_prio prio = CEF_LOW;

@@ -24,8 +24,8 @@
 
 #define NAME_(e, s, j) s,
 #define JSON_(e, s, j) j,
-static const char *const siem_names[RF__COUNT] = { RECORD_FIELDS(NAME_) };
-static const char *const json_names[RF__COUNT] = { RECORD_FIELDS(JSON_) };
+static const char *const siem_names[RF__COUNT] = {RECORD_FIELDS(NAME_)};
+static const char *const json_names[RF__COUNT] = {RECORD_FIELDS(JSON_)};
 #undef NAME_
 #undef JSON_
 
@@ -37,66 +37,66 @@ static const struct byname {
 	const char *name;
 	enum record_field f;
 } byname[] = {
-	{ "Actor", RF_ACTOR },
-	{ "AlertCreationTime", RF_CREATED_TIME },
-	{ "AlertId", RF_ALERT_ID },
-	{ "AlertPart", RF_ALERT_PART },
-	{ "AlertTime", RF_ALERT_TIME },
-	{ "AlertTitle", RF_ALERT_TITLE },
-	{ "AssignedTo", RF_ASSIGNED_TO },
-	{ "Category", RF_CATEGORY },
-	{ "Classification", RF_CLASSIFICATION },
-	{ "CloudCreatedMachineTags", RF_CLOUD_TAGS },
-	{ "CommandLine", RF_COMMAND_LINE },
-	{ "ComputerDnsName", RF_COMPUTER_DNS_NAME },
-	{ "CreatorIocName", RF_CREATOR_IOC_NAME },
-	{ "CreatorIocValue", RF_CREATOR_IOC_VALUE },
-	{ "Description", RF_DESCRIPTION },
-	{ "Determination", RF_DETERMINATION },
-	{ "DeviceCreatedMachineTags", RF_DEVICE_TAGS },
-	{ "DeviceID", RF_DEVICE_ID },
-	{ "ExternalId", RF_EXTERNAL_ID },
-	{ "FileHash", RF_FILE_HASH },
-	{ "FileName", RF_FILE_NAME },
-	{ "FilePath", RF_FILE_PATH },
-	{ "FullId", RF_FULL_ID },
-	{ "IncidentId", RF_INCIDENT_ID },
-	{ "IncidentLinkToMTP", RF_INCIDENT_LINK_TO_MTP },
-	{ "IncidentLinkToWDATP", RF_INCIDENT_LINK_TO_WDATP },
-	{ "InternalIPv4List", RF_INTERNAL_IPV4_LIST },
-	{ "InternalIPv6List", RF_INTERNAL_IPV6_LIST },
-	{ "IoaDefinitionId", RF_IOA_DEFINITION_ID },
-	{ "IoaDefinitiondId", RF_IOA_DEFINITION_ID },	/* 2017 spelling */
-	{ "IocName", RF_IOC_NAME },
-	{ "IocUniqueId", RF_IOC_UNIQUE_ID },
-	{ "IocValue", RF_IOC_VALUE },
-	{ "IpAddress", RF_IP_ADDRESS },
-	{ "LastProcessedTimeUtc", RF_LAST_PROCESSED_TIME },
-	{ "LastUpdateTime", RF_LAST_UPDATE_TIME },
-	{ "LinkToMTP", RF_LINK_TO_MTP },
-	{ "LinkToWDATP", RF_LINK_TO_WDATP },
-	{ "LogOnUsers", RF_LOGON_USERS },
-	{ "MachineDomain", RF_MACHINE_DOMAIN },
-	{ "MachineGroup", RF_MACHINE_GROUP },
-	{ "MachineName", RF_MACHINE_NAME },
-	{ "Md5", RF_MD5 },
-	{ "MitreTechniques", RF_MITRE_TECHNIQUES },
-	{ "RemediationAction", RF_REMEDIATION_ACTION },
-	{ "RemediationIsSuccess", RF_REMEDIATION_IS_SUCCESS },
-	{ "ReportID", RF_REPORT_ID },
-	{ "ServiceSource", RF_SERVICE_SOURCE },
-	{ "Severity", RF_SEVERITY },
-	{ "Sha1", RF_SHA1 },
-	{ "Sha256", RF_SHA256 },
-	{ "Source", RF_SOURCE },
-	{ "Status", RF_STATUS },
-	{ "ThreatCategory", RF_THREAT_CATEGORY },
-	{ "ThreatFamily", RF_THREAT_FAMILY },
-	{ "ThreatName", RF_THREAT_NAME },
-	{ "Url", RF_URL },
-	{ "UserDomain", RF_USER_DOMAIN },
-	{ "UserName", RF_USER_NAME },
-	{ "WasExecutingWhileDetected", RF_WAS_EXECUTING },
+    {"Actor", RF_ACTOR},
+    {"AlertCreationTime", RF_CREATED_TIME},
+    {"AlertId", RF_ALERT_ID},
+    {"AlertPart", RF_ALERT_PART},
+    {"AlertTime", RF_ALERT_TIME},
+    {"AlertTitle", RF_ALERT_TITLE},
+    {"AssignedTo", RF_ASSIGNED_TO},
+    {"Category", RF_CATEGORY},
+    {"Classification", RF_CLASSIFICATION},
+    {"CloudCreatedMachineTags", RF_CLOUD_TAGS},
+    {"CommandLine", RF_COMMAND_LINE},
+    {"ComputerDnsName", RF_COMPUTER_DNS_NAME},
+    {"CreatorIocName", RF_CREATOR_IOC_NAME},
+    {"CreatorIocValue", RF_CREATOR_IOC_VALUE},
+    {"Description", RF_DESCRIPTION},
+    {"Determination", RF_DETERMINATION},
+    {"DeviceCreatedMachineTags", RF_DEVICE_TAGS},
+    {"DeviceID", RF_DEVICE_ID},
+    {"ExternalId", RF_EXTERNAL_ID},
+    {"FileHash", RF_FILE_HASH},
+    {"FileName", RF_FILE_NAME},
+    {"FilePath", RF_FILE_PATH},
+    {"FullId", RF_FULL_ID},
+    {"IncidentId", RF_INCIDENT_ID},
+    {"IncidentLinkToMTP", RF_INCIDENT_LINK_TO_MTP},
+    {"IncidentLinkToWDATP", RF_INCIDENT_LINK_TO_WDATP},
+    {"InternalIPv4List", RF_INTERNAL_IPV4_LIST},
+    {"InternalIPv6List", RF_INTERNAL_IPV6_LIST},
+    {"IoaDefinitionId", RF_IOA_DEFINITION_ID},
+    {"IoaDefinitiondId", RF_IOA_DEFINITION_ID}, /* 2017 spelling */
+    {"IocName", RF_IOC_NAME},
+    {"IocUniqueId", RF_IOC_UNIQUE_ID},
+    {"IocValue", RF_IOC_VALUE},
+    {"IpAddress", RF_IP_ADDRESS},
+    {"LastProcessedTimeUtc", RF_LAST_PROCESSED_TIME},
+    {"LastUpdateTime", RF_LAST_UPDATE_TIME},
+    {"LinkToMTP", RF_LINK_TO_MTP},
+    {"LinkToWDATP", RF_LINK_TO_WDATP},
+    {"LogOnUsers", RF_LOGON_USERS},
+    {"MachineDomain", RF_MACHINE_DOMAIN},
+    {"MachineGroup", RF_MACHINE_GROUP},
+    {"MachineName", RF_MACHINE_NAME},
+    {"Md5", RF_MD5},
+    {"MitreTechniques", RF_MITRE_TECHNIQUES},
+    {"RemediationAction", RF_REMEDIATION_ACTION},
+    {"RemediationIsSuccess", RF_REMEDIATION_IS_SUCCESS},
+    {"ReportID", RF_REPORT_ID},
+    {"ServiceSource", RF_SERVICE_SOURCE},
+    {"Severity", RF_SEVERITY},
+    {"Sha1", RF_SHA1},
+    {"Sha256", RF_SHA256},
+    {"Source", RF_SOURCE},
+    {"Status", RF_STATUS},
+    {"ThreatCategory", RF_THREAT_CATEGORY},
+    {"ThreatFamily", RF_THREAT_FAMILY},
+    {"ThreatName", RF_THREAT_NAME},
+    {"Url", RF_URL},
+    {"UserDomain", RF_USER_DOMAIN},
+    {"UserName", RF_USER_NAME},
+    {"WasExecutingWhileDetected", RF_WAS_EXECUTING},
 };
 
 static const char str_true[] = "true";
@@ -129,6 +129,7 @@ record_clear(struct record *r)
 	r->dedup_key.p = NULL;
 	r->dedup_key.n = 0;
 	r->raw = NULL;
+	r->evidence = NULL;
 	buf_clear(&r->scratch);
 }
 
@@ -208,8 +209,7 @@ add_number(struct buf *b, double v)
  * in soff[f] and turned into a pointer once scratch stops moving.
  */
 static int
-set_value(struct record *r, enum record_field f, const cJSON *c,
-    size_t soff[])
+set_value(struct record *r, enum record_field f, const cJSON *c, size_t soff[])
 {
 	struct strv *v = &r->f[f];
 	size_t off;
@@ -327,8 +327,8 @@ record_from_siem(struct record *r, const cJSON *obj, const char **why)
 		goto fail;
 	}
 	at = &r->f[RF_ALERT_TIME];
-	r->has_alert_time = at->n > 0 &&
-	    ts_parse(at->p, at->n, &r->alert_time) == 0;
+	r->has_alert_time =
+	    at->n > 0 && ts_parse(at->p, at->n, &r->alert_time) == 0;
 	r->raw = obj;
 	r->origin = RECORD_SIEM;
 	return 0;

@@ -22,21 +22,21 @@ text_utf8_seq(const char *s, size_t n)
 	if (c < 0x80)
 		return 1;
 	if (c < 0xC2)
-		return -1;	/* continuation byte or overlong C0/C1 lead */
+		return -1; /* continuation byte or overlong C0/C1 lead */
 	if (c < 0xE0)
 		need = 1;
 	else if (c < 0xF0) {
 		need = 2;
 		if (c == 0xE0)
-			lo = 0xA0;	/* overlong */
+			lo = 0xA0; /* overlong */
 		else if (c == 0xED)
-			hi = 0x9F;	/* UTF-16 surrogates */
+			hi = 0x9F; /* UTF-16 surrogates */
 	} else if (c < 0xF5) {
 		need = 3;
 		if (c == 0xF0)
-			lo = 0x90;	/* overlong */
+			lo = 0x90; /* overlong */
 		else if (c == 0xF4)
-			hi = 0x8F;	/* above U+10FFFF */
+			hi = 0x8F; /* above U+10FFFF */
 	} else
 		return -1;
 	for (i = 1; i <= need; i++) {
@@ -191,33 +191,43 @@ text_trim_esc(const char **s, size_t *n, const struct text_esc *e)
 	*n = len;
 }
 
-/* Length of the run at p of bytes copied as they are, at most lim. */
+/*
+ * Length in bytes of the run at p (n bytes) of characters copied as they
+ * are: ASCII the scheme leaves alone and well-formed UTF-8.  The run stops
+ * before max_chars characters or max_bytes bytes are exceeded; *nchars
+ * gets its number of characters.
+ */
 static size_t
-plain_run(const unsigned char *p, size_t lim, const struct text_esc *e)
+verbatim_run(const unsigned char *p, size_t n, const struct text_esc *e,
+    size_t max_chars, size_t max_bytes, size_t *nchars)
 {
-	size_t i = 0;
+	size_t i = 0, c = 0, lim = n < max_bytes ? n : max_bytes;
+	int k;
 
-	while (i < lim && p[i] < 0x80 && e->rep[p[i]] == NULL)
-		i++;
+	while (i < lim && c < max_chars) {
+		if (p[i] < 0x80) {
+			if (e->rep[p[i]] != NULL)
+				break;
+			i++;
+		} else {
+			k = text_utf8_seq((const char *)p + i, n - i);
+			if (k < 0 || (size_t)k > lim - i)
+				break;
+			i += (size_t)k;
+		}
+		c++;
+	}
+	*nchars = c;
 	return i;
 }
 
-static size_t
-min3(size_t a, size_t b, size_t c)
-{
-	size_t m = a < b ? a : b;
-
-	return m < c ? m : c;
-}
-
 int
-text_escape(struct buf *out, const char *s, size_t n,
-    const struct text_esc *e, size_t max_chars, size_t max_bytes,
-    unsigned flags, size_t *added)
+text_escape(struct buf *out, const char *s, size_t n, const struct text_esc *e,
+    size_t max_chars, size_t max_bytes, unsigned flags, size_t *added)
 {
 	const unsigned char *p, *end;
 	const char *piece;
-	size_t start = out->len, chars = 0, room = max_bytes, k, adv;
+	size_t start = out->len, chars = 0, room = max_bytes, k, c, adv;
 	int rc = 0, seq;
 
 	if (flags & TEXT_TRIM)
@@ -225,13 +235,13 @@ text_escape(struct buf *out, const char *s, size_t n,
 	p = (const unsigned char *)s;
 	end = p + n;
 	while (p < end && chars < max_chars && room > 0) {
-		k = plain_run(p, min3((size_t)(end - p), max_chars - chars,
-		    room), e);
+		k = verbatim_run(
+		    p, (size_t)(end - p), e, max_chars - chars, room, &c);
 		if (k > 0) {
 			if ((rc = buf_add(out, p, k)) != 0)
 				goto fail;
 			p += k;
-			chars += k;
+			chars += c;
 			room -= k;
 			continue;
 		}
@@ -239,15 +249,13 @@ text_escape(struct buf *out, const char *s, size_t n,
 			piece = e->rep[*p];
 			k = strlen(piece);
 			adv = 1;
-		} else if ((seq = text_utf8_seq((const char *)p,
-		    (size_t)(end - p))) > 0) {
-			piece = (const char *)p;
-			k = adv = (size_t)seq;
-		} else {
+		} else if ((seq = text_utf8_seq(
+		                (const char *)p, (size_t)(end - p))) < 0) {
 			piece = TEXT_REPLACEMENT_UTF8;
 			k = 3;
 			adv = (size_t)-seq;
-		}
+		} else
+			break; /* a character that does not fit */
 		if (k > room)
 			break;
 		if ((rc = buf_add(out, piece, k)) != 0)

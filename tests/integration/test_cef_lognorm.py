@@ -12,6 +12,12 @@ $BUILD/tests/cef_expected.jsonl (one JSON object per line):
   prefix    keys that may be missing or cut to fit a limit: the parsed
             value must be a non-empty prefix of the given one
   max_len   the size limit the message was made for (0: none)
+  raw       keys whose value is worked out here from the raw input bytes
+            ({"hex": ..., "limit": characters}), independently of the
+            formatter: invalid UTF-8 becomes U+FFFD (Python's decoder
+            replaces maximal subparts, as the formatter must), controls
+            other than CR/LF become spaces, then trim and limit
+  raw_name  the raw AlertTitle bytes (hex), for the header Name
 
 This runs lognormalizer (liblognorm, the parser behind rsyslog's
 mmnormalize) over the corpus and checks each parsed message against its
@@ -50,16 +56,64 @@ def header_end(line):
     return -1
 
 
+DEFAULT_NAME = "Microsoft Defender for Endpoint detection"
+
+
+def sanitize(raw, header):
+    """What a raw value must read as after replacement, before limits."""
+    out = []
+    for ch in raw.decode("utf-8", "replace"):
+        o = ord(ch)
+        if o == 0x7F or (o < 0x20 and (header or ch not in "\r\n")):
+            ch = " "
+        out.append(ch)
+    return "".join(out)
+
+
+def raw_value(spec):
+    """The value of a raw pair without max_len: trimmed, then limited."""
+    val = sanitize(bytes.fromhex(spec["hex"]), False).strip(" ")
+    if spec["limit"] and len(val) > spec["limit"]:
+        val = val[:spec["limit"]].rstrip(" ")
+    return val
+
+
+def expected_header(exp):
+    hdr = list(exp["header"])
+    if "raw_name" in exp:
+        name = sanitize(bytes.fromhex(exp["raw_name"]), True)[:512]
+        hdr[4] = name if name else DEFAULT_NAME
+    return hdr
+
+
+def check_raw(exp, ext, bad):
+    """Raw pairs: exact without max_len, else a prefix or dropped."""
+    for key, spec in exp.get("raw", {}).items():
+        want = raw_value(spec)
+        got = ext.get(key)
+        if got is None:
+            if want and not exp["max_len"]:
+                bad.append("%s missing" % key)
+        elif exp["max_len"]:
+            if not got or not want.startswith(got):
+                bad.append("%s=%r is not a prefix of %r"
+                           % (key, got[:60], want[:60]))
+        elif got != want:
+            bad.append("%s=%r, want %r" % (key, got[:60], want[:60]))
+
+
 def check(parsed, exp, line):
     """List of problems (empty when the message meets its expectation)."""
     bad = []
     x = parsed.get("x")
     if not isinstance(x, dict):
         return ["liblognorm did not parse it: %s" % json.dumps(parsed)[:300]]
-    for key, want in zip(HEADER_KEYS, exp["header"]):
+    for key, want in zip(HEADER_KEYS, expected_header(exp)):
         if x.get(key) != want:
-            bad.append("header %s=%r, want %r" % (key, x.get(key), want))
+            bad.append("header %s=%r, want %r"
+                       % (key, str(x.get(key))[:60], want[:60]))
     ext = x.get("Extensions", {})
+    check_raw(exp, ext, bad)
     for key in exp["exact"]:
         if key not in ext:
             bad.append("%s missing" % key)
@@ -68,6 +122,8 @@ def check(parsed, exp, line):
             want = exp["exact"].get(key, exp["optional"].get(key))
             if val != want:
                 bad.append("%s=%r, want %r" % (key, val[:80], want[:80]))
+        elif key in exp.get("raw", {}):
+            pass
         elif key in exp["prefix"]:
             if not val or not exp["prefix"][key].startswith(val):
                 bad.append("%s=%r is not a prefix of the value"

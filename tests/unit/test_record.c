@@ -105,8 +105,8 @@ test_fixture(struct record *r)
 	CHECK_STR(fv(r, RF_FILE_PATH), "C:\\WINDOWS\\SysWOW64\\boo3\\qwerty");
 	CHECK_STR(fv(r, RF_IOA_DEFINITION_ID),
 	    "b20af1d2-5990-4672-87f1-acc2a8ff7725");
-	CHECK_STR(fv(r, RF_DEVICE_ID),
-	    "deadbeef000040830ee54503926f556dcaf82bb0");
+	CHECK_STR(
+	    fv(r, RF_DEVICE_ID), "deadbeef000040830ee54503926f556dcaf82bb0");
 	CHECK_STR(fv(r, RF_SOURCE), "EDR");
 	/* empty strings and nulls are absent */
 	CHECK(fv(r, RF_ACTOR) == NULL);
@@ -120,7 +120,8 @@ test_fixture(struct record *r)
 	/* fields the SIEM API does not have */
 	CHECK(fv(r, RF_STATUS) == NULL);
 	CHECK(fv(r, RF_INCIDENT_ID) == NULL);
-	CHECK_STR(sv(&r->dedup_key), "da637370718981685665_16349121:"
+	CHECK_STR(sv(&r->dedup_key),
+	    "da637370718981685665_16349121:"
 	    "R4xEdgAvDb2LQl3BgHoA3NYqKmRSiIAG7dpxAJCYZhY=");
 	CHECK(r->dedup_key.p == r->f[RF_FULL_ID].p);
 	ts_format7(&r->order_time, t);
@@ -181,11 +182,12 @@ test_values(struct record *r)
 	cJSON *j = NULL;
 	const char *why = NULL;
 
-	CHECK(build(r, &j, "{" LPT ",\"FullId\":\"a:b\","
-	    "\"RemediationIsSuccess\":true,"
-	    "\"WasExecutingWhileDetected\":false,\"AlertPart\":12,"
-	    "\"ReportID\":-7,\"Unknown\":\"x\",\"AlertTitle\":\"\"}",
-	    &why) == 0);
+	CHECK(build(r, &j,
+	          "{" LPT ",\"FullId\":\"a:b\","
+	          "\"RemediationIsSuccess\":true,"
+	          "\"WasExecutingWhileDetected\":false,\"AlertPart\":12,"
+	          "\"ReportID\":-7,\"Unknown\":\"x\",\"AlertTitle\":\"\"}",
+	          &why) == 0);
 	CHECK(record_bool(r, RF_REMEDIATION_IS_SUCCESS) == 1);
 	CHECK(record_bool(r, RF_WAS_EXECUTING) == 0);
 	CHECK_STR(fv(r, RF_REMEDIATION_IS_SUCCESS), "true");
@@ -195,40 +197,51 @@ test_values(struct record *r)
 	CHECK(!r->has_alert_time);
 
 	/* booleans written as text or numbers */
-	CHECK(build(r, &j, "{" LPT ",\"FullId\":\"a:b\","
-	    "\"RemediationIsSuccess\":\"TRUE\","
-	    "\"WasExecutingWhileDetected\":\"False\"}", &why) == 0);
+	CHECK(build(r, &j,
+	          "{" LPT ",\"FullId\":\"a:b\","
+	          "\"RemediationIsSuccess\":\"TRUE\","
+	          "\"WasExecutingWhileDetected\":\"False\"}",
+	          &why) == 0);
 	CHECK(record_bool(r, RF_REMEDIATION_IS_SUCCESS) == 1);
 	CHECK(record_bool(r, RF_WAS_EXECUTING) == 0);
 	CHECK_STR(fv(r, RF_WAS_EXECUTING), "false");
-	CHECK(build(r, &j, "{" LPT ",\"FullId\":\"a:b\","
-	    "\"RemediationIsSuccess\":1,\"WasExecutingWhileDetected\":0}",
-	    &why) == 0);
+	CHECK(build(r, &j,
+	          "{" LPT ",\"FullId\":\"a:b\","
+	          "\"RemediationIsSuccess\":1,\"WasExecutingWhileDetected\":0}",
+	          &why) == 0);
 	CHECK(record_bool(r, RF_REMEDIATION_IS_SUCCESS) == 1);
 	CHECK(record_bool(r, RF_WAS_EXECUTING) == 0);
-	CHECK(build(r, &j, "{" LPT ",\"FullId\":\"a:b\","
-	    "\"RemediationIsSuccess\":\"maybe\","
-	    "\"WasExecutingWhileDetected\":null}", &why) == 0);
+	CHECK(build(r, &j,
+	          "{" LPT ",\"FullId\":\"a:b\","
+	          "\"RemediationIsSuccess\":\"maybe\","
+	          "\"WasExecutingWhileDetected\":null}",
+	          &why) == 0);
 	CHECK(record_bool(r, RF_REMEDIATION_IS_SUCCESS) == -1);
 	CHECK(record_bool(r, RF_WAS_EXECUTING) == -1);
 
 	/* a fractional number keeps its fraction */
 	CHECK(build(r, &j, "{" LPT ",\"FullId\":\"a:b\",\"AlertPart\":1.5}",
-	    &why) == 0);
+	          &why) == 0);
 	CHECK_STR(fv(r, RF_ALERT_PART), "1.5");
 
 	/* objects and arrays where text belongs are ignored */
-	CHECK(build(r, &j, "{" LPT ",\"FullId\":\"a:b\",\"Url\":[1],"
-	    "\"Sha1\":{}}", &why) == 0);
+	CHECK(build(r, &j,
+	          "{" LPT ",\"FullId\":\"a:b\",\"Url\":[1],"
+	          "\"Sha1\":{}}",
+	          &why) == 0);
 	CHECK(fv(r, RF_URL) == NULL && fv(r, RF_SHA1) == NULL);
 
 	/* AlertTime in another precision, and unparseable */
-	CHECK(build(r, &j, "{" LPT ",\"FullId\":\"a:b\","
-	    "\"AlertTime\":\"2024-01-02T03:04:05Z\"}", &why) == 0);
-	CHECK(r->has_alert_time && ts_epoch_ms(&r->alert_time) ==
-	    1704164645000LL);
-	CHECK(build(r, &j, "{" LPT ",\"FullId\":\"a:b\","
-	    "\"AlertTime\":\"yesterday\"}", &why) == 0);
+	CHECK(build(r, &j,
+	          "{" LPT ",\"FullId\":\"a:b\","
+	          "\"AlertTime\":\"2024-01-02T03:04:05Z\"}",
+	          &why) == 0);
+	CHECK(r->has_alert_time &&
+	    ts_epoch_ms(&r->alert_time) == 1704164645000LL);
+	CHECK(build(r, &j,
+	          "{" LPT ",\"FullId\":\"a:b\","
+	          "\"AlertTime\":\"yesterday\"}",
+	          &why) == 0);
 	CHECK(!r->has_alert_time);
 	CHECK_STR(fv(r, RF_ALERT_TIME), "yesterday");
 	cJSON_Delete(j);
@@ -241,20 +254,26 @@ test_dedup(struct record *r)
 	const char *why = NULL;
 	int i;
 
-	CHECK(build(r, &j, "{" LPT ",\"AlertId\":\"da1_2\","
-	    "\"IocUniqueId\":\"XYZ=\",\"FullId\":\"\"}", &why) == 0);
+	CHECK(build(r, &j,
+	          "{" LPT ",\"AlertId\":\"da1_2\","
+	          "\"IocUniqueId\":\"XYZ=\",\"FullId\":\"\"}",
+	          &why) == 0);
 	CHECK_STR(sv(&r->dedup_key), "da1_2:XYZ=");
 	/* numbers in scratch and the key built after them stay valid */
-	CHECK(build(r, &j, "{" LPT ",\"AlertId\":77,\"ReportID\":5,"
-	    "\"IocUniqueId\":\"u\",\"AlertPart\":3}", &why) == 0);
+	CHECK(build(r, &j,
+	          "{" LPT ",\"AlertId\":77,\"ReportID\":5,"
+	          "\"IocUniqueId\":\"u\",\"AlertPart\":3}",
+	          &why) == 0);
 	CHECK_STR(sv(&r->dedup_key), "77:u");
 	CHECK_STR(fv(r, RF_ALERT_ID), "77");
 	CHECK_STR(fv(r, RF_REPORT_ID), "5");
 	CHECK_STR(fv(r, RF_ALERT_PART), "3");
 	/* many records in a row reuse the scratch storage */
 	for (i = 0; i < 100; i++)
-		CHECK(build(r, &j, "{" LPT ",\"AlertId\":\"a\","
-		    "\"IocUniqueId\":\"b\",\"AlertPart\":1}", &why) == 0);
+		CHECK(build(r, &j,
+		          "{" LPT ",\"AlertId\":\"a\","
+		          "\"IocUniqueId\":\"b\",\"AlertPart\":1}",
+		          &why) == 0);
 	CHECK_STR(sv(&r->dedup_key), "a:b");
 	CHECK(r->scratch.len == 4);
 	cJSON_Delete(j);
@@ -274,20 +293,24 @@ test_bad(struct record *r)
 	CHECK(build(r, &j, "{\"FullId\":\"a:b\"}", &why) == ERR_BADREC);
 	CHECK_STR(why, "LastProcessedTimeUtc missing or not a time");
 	why = NULL;
-	CHECK(build(r, &j, "{\"FullId\":\"a:b\","
-	    "\"LastProcessedTimeUtc\":\"not a time\"}", &why) == ERR_BADREC);
+	CHECK(build(r, &j,
+	          "{\"FullId\":\"a:b\","
+	          "\"LastProcessedTimeUtc\":\"not a time\"}",
+	          &why) == ERR_BADREC);
 	CHECK_STR(why, "LastProcessedTimeUtc missing or not a time");
-	CHECK(r->f[RF_FULL_ID].n == 0);	/* left cleared */
+	CHECK(r->f[RF_FULL_ID].n == 0); /* left cleared */
 	why = NULL;
-	CHECK(build(r, &j, "{\"FullId\":\"a:b\","
-	    "\"LastProcessedTimeUtc\":12}", &why) == ERR_BADREC);
+	CHECK(build(r, &j,
+	          "{\"FullId\":\"a:b\","
+	          "\"LastProcessedTimeUtc\":12}",
+	          &why) == ERR_BADREC);
 	why = NULL;
-	CHECK(build(r, &j, "{" LPT ",\"AlertId\":\"a\"}", &why) ==
-	    ERR_BADREC);
+	CHECK(build(r, &j, "{" LPT ",\"AlertId\":\"a\"}", &why) == ERR_BADREC);
 	CHECK(why != NULL && strstr(why, "FullId") != NULL);
 	why = NULL;
 	CHECK(build(r, &j, "{" LPT ",\"IocUniqueId\":\"u\",\"FullId\":null}",
-	    &why) == ERR_BADREC && why != NULL);
+	          &why) == ERR_BADREC &&
+	    why != NULL);
 	why = NULL;
 	CHECK(record_from_siem(r, NULL, &why) == ERR_BADREC && why != NULL);
 	cJSON_Delete(j);

@@ -12,14 +12,17 @@
 #include "errcode.h"
 #include "text.h"
 
-#define R "\xEF\xBF\xBD"	/* U+FFFD in UTF-8 */
+#define R "\xEF\xBF\xBD" /* U+FFFD in UTF-8 */
 
 /* A small scheme: '"' escaped, TAB a blank, LF escaped, NUL dropped. */
-static const struct text_esc test_esc = { {
-	['"'] = "\\\"", ['\t'] = " ", ['\n'] = "\\n", [0x01] = " ",
-} };
+static const struct text_esc test_esc = {{
+    ['"'] = "\\\"",
+    ['\t'] = " ",
+    ['\n'] = "\\n",
+    [0x01] = " ",
+}};
 
-static const struct text_esc none_esc = { { NULL } };
+static const struct text_esc none_esc = {{NULL}};
 
 /* Escape s (n bytes) with limits; returns the output as a C string. */
 static const char *
@@ -41,8 +44,8 @@ static const char *
 fix(struct buf *b, const char *s, size_t n)
 {
 	buf_clear(b);
-	if (text_escape(b, s, n, &none_esc, TEXT_NOLIMIT, TEXT_NOLIMIT, 0,
-	    NULL) != 0)
+	if (text_escape(
+	        b, s, n, &none_esc, TEXT_NOLIMIT, TEXT_NOLIMIT, 0, NULL) != 0)
 		return "(error)";
 	return buf_str(b);
 }
@@ -56,19 +59,19 @@ test_seq(void)
 	CHECK(text_utf8_seq("\xC3\xA9", 2) == 2);
 	CHECK(text_utf8_seq("\xE2\x82\xAC", 3) == 3);
 	CHECK(text_utf8_seq("\xF0\x9F\x98\x80", 4) == 4);
-	CHECK(text_utf8_seq("\xF4\x8F\xBF\xBF", 4) == 4);	/* U+10FFFF */
-	CHECK(text_utf8_seq("\xED\x9F\xBF", 3) == 3);	/* U+D7FF */
-	CHECK(text_utf8_seq("\xEE\x80\x80", 3) == 3);	/* U+E000 */
-	CHECK(text_utf8_seq("\x80", 1) == -1);		/* stray continuation */
-	CHECK(text_utf8_seq("\xC0\x80", 2) == -1);	/* overlong NUL */
-	CHECK(text_utf8_seq("\xC1\xBF", 2) == -1);	/* overlong */
-	CHECK(text_utf8_seq("\xE0\x80\x80", 3) == -1);	/* overlong */
+	CHECK(text_utf8_seq("\xF4\x8F\xBF\xBF", 4) == 4); /* U+10FFFF */
+	CHECK(text_utf8_seq("\xED\x9F\xBF", 3) == 3); /* U+D7FF */
+	CHECK(text_utf8_seq("\xEE\x80\x80", 3) == 3); /* U+E000 */
+	CHECK(text_utf8_seq("\x80", 1) == -1); /* stray continuation */
+	CHECK(text_utf8_seq("\xC0\x80", 2) == -1); /* overlong NUL */
+	CHECK(text_utf8_seq("\xC1\xBF", 2) == -1); /* overlong */
+	CHECK(text_utf8_seq("\xE0\x80\x80", 3) == -1); /* overlong */
 	CHECK(text_utf8_seq("\xF0\x80\x80\x80", 4) == -1);
-	CHECK(text_utf8_seq("\xED\xA0\x80", 3) == -1);	/* surrogate */
+	CHECK(text_utf8_seq("\xED\xA0\x80", 3) == -1); /* surrogate */
 	CHECK(text_utf8_seq("\xF4\x90\x80\x80", 4) == -1); /* > U+10FFFF */
 	CHECK(text_utf8_seq("\xF5\x80\x80\x80", 4) == -1);
 	CHECK(text_utf8_seq("\xFF", 1) == -1);
-	CHECK(text_utf8_seq("\xE2\x82", 2) == -2);	/* truncated */
+	CHECK(text_utf8_seq("\xE2\x82", 2) == -2); /* truncated */
 	CHECK(text_utf8_seq("\xE2\x82\x41", 3) == -2);
 	CHECK(text_utf8_seq("\xF0\x9F\x98", 3) == -3);
 	CHECK(text_utf8_seq("\xC3", 1) == -1);
@@ -82,8 +85,8 @@ test_decode(void)
 	CHECK(text_utf8_decode("A", 1, &cp) == 1 && cp == 'A');
 	CHECK(text_utf8_decode("\xC3\xA9", 2, &cp) == 2 && cp == 0xE9);
 	CHECK(text_utf8_decode("\xE2\x82\xAC", 3, &cp) == 3 && cp == 0x20AC);
-	CHECK(text_utf8_decode("\xF0\x9F\x98\x80", 4, &cp) == 4 &&
-	    cp == 0x1F600);
+	CHECK(
+	    text_utf8_decode("\xF0\x9F\x98\x80", 4, &cp) == 4 && cp == 0x1F600);
 	CHECK(text_utf8_decode("\xED\xA0\x80", 3, &cp) == 1 &&
 	    cp == TEXT_REPLACEMENT);
 	CHECK(text_utf8_decode("\xE2\x82", 2, &cp) == 2 &&
@@ -112,14 +115,14 @@ test_replace(struct buf *b)
 	CHECK_STR(FIX(b, "a\xE2\x82z"), "a" R "z");
 	CHECK_STR(FIX(b, "a\xF0\x9F\x98"), "a" R);
 	CHECK_STR(FIX(b, "\xC3"), R);
-	CHECK_STR(FIX(b, "\xEF\xBF\xBD"), R);	/* a real U+FFFD stays */
+	CHECK_STR(FIX(b, "\xEF\xBF\xBD"), R); /* a real U+FFFD stays */
 	CHECK(text_utf8_valid(buf_str(b), b->len));
 }
 
 static void
 test_prefix(void)
 {
-	const char *s = "h\xC3\xA9\xF0\x9F\x98\x80!";	/* h é 😀 ! */
+	const char *s = "h\xC3\xA9\xF0\x9F\x98\x80!"; /* h é 😀 ! */
 	size_t n = strlen(s);
 
 	CHECK(text_chars(s, n) == 4);
@@ -155,7 +158,7 @@ test_trim(void)
 	s = "\t x\t";
 	n = strlen(s);
 	text_trim(&s, &n);
-	CHECK(n == 4);	/* plain trim removes spaces only */
+	CHECK(n == 4); /* plain trim removes spaces only */
 	text_trim_esc(&s, &n, &test_esc);
 	CHECK(n == 1 && s[0] == 'x');
 	s = "   ";
@@ -165,7 +168,7 @@ test_trim(void)
 	s = "\n x \n";
 	n = strlen(s);
 	text_trim_esc(&s, &n, &test_esc);
-	CHECK(n == 5);	/* LF is escaped, not a blank */
+	CHECK(n == 5); /* LF is escaped, not a blank */
 }
 
 static void
@@ -175,18 +178,18 @@ test_escape(struct buf *b)
 
 	CHECK_STR(esc(b, "say \"hi\"\n", 9, TEXT_NOLIMIT, TEXT_NOLIMIT, 0),
 	    "say \\\"hi\\\"\\n");
-	CHECK_STR(esc(b, "a\tb\x01", 4, TEXT_NOLIMIT, TEXT_NOLIMIT, 0),
-	    "a b ");
-	CHECK_STR(esc(b, " \t x\t ", 6, TEXT_NOLIMIT, TEXT_NOLIMIT,
-	    TEXT_TRIM), "x");
-	CHECK_STR(esc(b, " \t\x01 ", 4, TEXT_NOLIMIT, TEXT_NOLIMIT,
-	    TEXT_TRIM), "");
+	CHECK_STR(esc(b, "a\tb\x01", 4, TEXT_NOLIMIT, TEXT_NOLIMIT, 0), "a b ");
+	CHECK_STR(
+	    esc(b, " \t x\t ", 6, TEXT_NOLIMIT, TEXT_NOLIMIT, TEXT_TRIM), "x");
+	CHECK_STR(
+	    esc(b, " \t\x01 ", 4, TEXT_NOLIMIT, TEXT_NOLIMIT, TEXT_TRIM), "");
 	CHECK_STR(esc(b, "", 0, TEXT_NOLIMIT, TEXT_NOLIMIT, TEXT_TRIM), "");
 	/* character limits count characters of the trimmed input */
 	CHECK_STR(esc(b, "  h\xC3\xA9llo", 8, 2, TEXT_NOLIMIT, TEXT_TRIM),
 	    "h\xC3\xA9");
-	CHECK_STR(esc(b, "\xF0\x9F\x98\x80\xF0\x9F\x98\x81x", 9, 1,
-	    TEXT_NOLIMIT, 0), emoji);
+	CHECK_STR(
+	    esc(b, "\xF0\x9F\x98\x80\xF0\x9F\x98\x81x", 9, 1, TEXT_NOLIMIT, 0),
+	    emoji);
 	CHECK_STR(esc(b, "\"\"\"", 3, 2, TEXT_NOLIMIT, 0), "\\\"\\\"");
 	CHECK_STR(esc(b, "a\xED\xA0\x80z", 5, 3, TEXT_NOLIMIT, 0), "a" R R);
 	/* byte limits never split a character or an escape */
@@ -205,8 +208,8 @@ test_escape(struct buf *b)
 	/* appending keeps what is already in the buffer */
 	buf_clear(b);
 	CHECK(buf_adds(b, "k=") == 0);
-	CHECK(text_escape(b, "v\n", 2, &test_esc, TEXT_NOLIMIT, TEXT_NOLIMIT,
-	    0, NULL) == 0);
+	CHECK(text_escape(b, "v\n", 2, &test_esc, TEXT_NOLIMIT, TEXT_NOLIMIT, 0,
+	          NULL) == 0);
 	CHECK_STR(buf_str(b), "k=v\\n");
 }
 
@@ -219,7 +222,7 @@ test_cap(void)
 	buf_init(&b, 8);
 	CHECK(buf_adds(&b, "abc") == 0);
 	CHECK(text_escape(&b, "0123456789", 10, &test_esc, TEXT_NOLIMIT,
-	    TEXT_NOLIMIT, 0, NULL) == ERR_TOOBIG);
+	          TEXT_NOLIMIT, 0, NULL) == ERR_TOOBIG);
 	CHECK(b.len == 3);
 	CHECK_STR(buf_str(&b), "abc");
 	buf_reset(&b);
