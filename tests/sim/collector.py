@@ -8,6 +8,16 @@ appends one JSON line per message to --out:
 
     {"conn": 1, "ts": 1700000000.123, "b64": "<raw bytes>", "text": "<utf-8, errors replaced>"}
 
+TLS (RFC 5425): --tls-cert/--tls-key make it a TLS listener; --tls-ca
+additionally REQUIRES a client certificate signed by that CA (mutual TLS;
+each record then carries "client_cn", the client certificate's common
+name); --tls-max-version 1.2 caps the protocol version. A failed handshake
+is reported on stderr and nothing is written for that connection.
+
+UDP (RFC 5426): with --udp it binds a UDP socket on 127.0.0.1 instead and
+writes one record per datagram, exactly its bytes, with "size" and
+"conn": 0; --framing does not apply.
+
 The line is flushed as soon as the message is complete. With --framing lf a
 message is the bytes before the LF, exactly (a CR before the LF is kept);
 bytes left unterminated when the peer closes are written too, with
@@ -22,6 +32,7 @@ import base64
 import json
 import os
 import signal
+import socket
 import socketserver
 import ssl
 import sys
@@ -157,26 +168,38 @@ class Handler(socketserver.BaseRequestHandler):
         srv = self.server
         sock = self.request
         peer = "%s:%d" % self.client_address[:2]
+        extra = {}
         if srv.tls:
             try:
                 sock = srv.tls.wrap_socket(sock, server_side=True)
             except (ssl.SSLError, OSError) as e:
                 log("connection %d from %s: TLS handshake failed: %s" % (conn, peer, e))
                 return
+            cn = client_cn(sock)
+            if cn is not None:
+                extra["client_cn"] = cn
         log("connection %d from %s" % (conn, peer))
         framer = OctetFramer(srv.max_message) if srv.framing == "octet" else LineFramer()
         count = 0
+        # A short timeout lets a stopping collector drain open connections
+        # (read until they go quiet) instead of dropping what the kernel
+        # already accepted, as a graceful syslog server does.
+        sock.settimeout(0.2)
         try:
             while True:
                 try:
                     data = sock.recv(65536)
+                except socket.timeout:
+                    if srv.draining:
+                        break
+                    continue
                 except (ConnectionResetError, ssl.SSLError) as e:
                     log("connection %d: %s" % (conn, e))
                     data = b""
                 if not data:
                     break
                 for msg in framer.feed(data):
-                    srv.out.write(conn, msg)
+                    srv.out.write(conn, msg, **extra)
                     count += 1
                 if getattr(framer, "error", None):  # octet framing only
                     log("connection %d: malformed frame after %d messages, closing: %s"
@@ -196,6 +219,50 @@ class Handler(socketserver.BaseRequestHandler):
             else:
                 log("connection %d: incomplete frame at close (%d bytes)" % (conn, len(rest)))
         log("connection %d closed after %d messages" % (conn, count))
+
+
+def client_cn(sock):
+    """Common name of the verified client certificate, or None."""
+    try:
+        cert = sock.getpeercert()
+    except (ValueError, ssl.SSLError):
+        return None
+    for rdn in (cert or {}).get("subject", ()):
+        for key, value in rdn:
+            if key == "commonName":
+                return value
+    return None
+
+
+def serve_udp(a):
+    """One record per datagram until SIGTERM/SIGINT."""
+    out = Output(a.out)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    # A large receive buffer, so that a burst is not lost here (root may
+    # go past net.core.rmem_max).
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, 33, 32 << 20)  # SO_RCVBUFFORCE
+    except OSError:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32 << 20)
+    sock.bind(("127.0.0.1", a.port))
+    port = sock.getsockname()[1]
+
+    def stop(signum, frame):
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    print("collector listening on udp 127.0.0.1:%d" % port, flush=True)
+    if a.port_file:
+        write_port_file(a.port_file, port)
+    try:
+        while True:
+            data, peer = sock.recvfrom(65535)
+            out.write(0, data, size=len(data), peer="%s:%d" % peer[:2])
+    finally:
+        sock.close()
+        out.close()
+    return 0
 
 
 class Server(socketserver.ThreadingTCPServer):
@@ -222,12 +289,25 @@ def main(argv=None):
                    help="octet framing: largest accepted frame, bytes")
     p.add_argument("--tls-cert", help="PEM certificate: accept TLS (RFC 5425)")
     p.add_argument("--tls-key", help="PEM private key for --tls-cert")
+    p.add_argument("--tls-ca", help="PEM CA: require and verify client "
+                   "certificates signed by it (mutual TLS)")
+    p.add_argument("--tls-max-version", choices=("1.2", "1.3"),
+                   help="highest TLS version offered")
+    p.add_argument("--udp", action="store_true",
+                   help="receive UDP datagrams instead (one message each)")
     a = p.parse_args(argv)
 
+    if a.udp:
+        return serve_udp(a)
     tls = None
     if a.tls_cert:
         tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         tls.load_cert_chain(a.tls_cert, a.tls_key)
+        if a.tls_ca:
+            tls.load_verify_locations(a.tls_ca)
+            tls.verify_mode = ssl.CERT_REQUIRED
+        if a.tls_max_version == "1.2":
+            tls.maximum_version = ssl.TLSVersion.TLSv1_2
 
     server = Server(("127.0.0.1", a.port), Handler)
     server.out = Output(a.out)
@@ -240,8 +320,12 @@ def main(argv=None):
     server.active = 0
     port = server.server_address[1]
 
+    server.draining = False
+
     def stop(signum, frame):
-        raise SystemExit(0)
+        # Stop accepting, let open connections drain, then exit 0.
+        server.draining = True
+        threading.Thread(target=server.shutdown, daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
@@ -252,6 +336,9 @@ def main(argv=None):
         server.serve_forever(poll_interval=0.2)
     finally:
         server.server_close()
+        end = time.time() + 5
+        while server.active > 0 and time.time() < end:
+            time.sleep(0.05)
         server.out.close()
     return 0
 
