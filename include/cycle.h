@@ -51,9 +51,10 @@ int cycle_drain(struct cycle *cy, long wait_ms);
 
 /*
  * Sleep up to ms, delivering the spool whenever the collector can take
- * it.  Returns early (ERR_STOPPED) on a stop request.
+ * it.  Returns early (ERR_STOPPED) when *wake becomes nonzero (a signal
+ * to handle).
  */
-int cycle_idle(struct cycle *cy, long ms);
+int cycle_idle(struct cycle *cy, long ms, const volatile sig_atomic_t *wake);
 
 /*
  * Persist the exact read position of the spool (clean shutdown: nothing

@@ -359,7 +359,7 @@ cycle_drain(struct cycle *cy, long wait_ms)
 }
 
 int
-cycle_idle(struct cycle *cy, long ms)
+cycle_idle(struct cycle *cy, long ms, const volatile sig_atomic_t *wake)
 {
 	struct timespec end, now;
 
@@ -383,7 +383,7 @@ cycle_idle(struct cycle *cy, long ms)
 			if (retry + 1 < step)
 				step = retry + 1;
 		}
-		if (nap_ms(step, cy->stop) != 0)
+		if (nap_ms(step, wake) != 0)
 			return ERR_STOPPED;
 	}
 }

@@ -15,6 +15,16 @@
 static enum log_target log_target_cur = LOG_TO_STDERR;
 static enum log_level log_level_cur = LOG_LVL_INFO;
 
+/*
+ * Repeated identical lines (a collector down for hours, a permission that
+ * stays missing) are written once, then summarised with a count.
+ */
+#define LOG_REPEAT_WINDOW 300
+static char log_last[2048];
+static enum log_level log_last_level;
+static unsigned long log_repeats;
+static time_t log_last_time;
+
 static const char *const level_names[] = {
 	"error", "warning", "info", "debug",
 };
@@ -69,17 +79,9 @@ syslog_priority(enum log_level level)
 	}
 }
 
-void
-log_msg(enum log_level level, const char *fmt, ...)
+static void
+emit(enum log_level level, const char *line)
 {
-	char line[2048];
-	va_list ap;
-
-	if (!log_enabled(level))
-		return;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
 	if (log_target_cur == LOG_TO_SYSLOG) {
 		syslog(syslog_priority(level), "%s", line);
 	} else {
@@ -93,4 +95,42 @@ log_msg(enum log_level level, const char *fmt, ...)
 		fprintf(stderr, "%s.%03ldZ mdesiemd[%s]: %s\n", stamp,
 		    now.tv_nsec / 1000000, level_names[level], line);
 	}
+}
+
+static void
+flush_repeats(void)
+{
+	char line[96];
+
+	if (log_repeats == 0)
+		return;
+	snprintf(line, sizeof(line), "(the previous message was repeated "
+	    "%lu more times)", log_repeats);
+	emit(log_last_level, line);
+	log_repeats = 0;
+}
+
+void
+log_msg(enum log_level level, const char *fmt, ...)
+{
+	char line[2048];
+	time_t now = time(NULL);
+	va_list ap;
+
+	if (!log_enabled(level))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (level <= LOG_LVL_WARNING && level == log_last_level &&
+	    strcmp(line, log_last) == 0 &&
+	    now - log_last_time < LOG_REPEAT_WINDOW) {
+		log_repeats++;
+		return;
+	}
+	flush_repeats();
+	emit(level, line);
+	memcpy(log_last, line, sizeof(log_last));
+	log_last_level = level;
+	log_last_time = now;
 }

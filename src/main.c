@@ -33,12 +33,25 @@
 #define EXIT_CONFIG 78
 
 static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t reload_requested;
+static volatile sig_atomic_t counters_requested;
+static volatile sig_atomic_t wake_requested; /* any of the above */
 
 static void
-on_stop(int sig)
+on_signal(int sig)
 {
-	(void)sig;
-	stop_requested = 1;
+	switch (sig) {
+	case SIGHUP:
+		reload_requested = 1;
+		break;
+	case SIGUSR1:
+		counters_requested = 1;
+		break;
+	default:
+		stop_requested = 1;
+		break;
+	}
+	wake_requested = 1;
 }
 
 struct options {
@@ -144,12 +157,13 @@ setup_signals(void)
 
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = on_stop;
+	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
 }
 
 /*
@@ -208,9 +222,80 @@ wind_down(struct cycle *cy, const struct config *c)
 	return rc;
 }
 
-static int
-run(const struct config *c, int once)
+/*
+ * Load path for a reload, logging every problem.  Returns the new config,
+ * or NULL (problems logged) when the old one must stay.
+ */
+static struct config *
+load_for_reload(const char *path, const struct config *old)
 {
+	char *text = NULL, *line, *next;
+	size_t len = 0;
+	FILE *err = open_memstream(&text, &len);
+	struct config *c;
+
+	if (err == NULL)
+		return NULL;
+	c = config_load(path, err);
+	fclose(err);
+	for (line = text; line != NULL && *line != '\0'; line = next) {
+		next = strchr(line, '\n');
+		if (next != NULL)
+			*next++ = '\0';
+		log_error("reload: %s", line);
+	}
+	free(text);
+	if (c != NULL && strcmp(c->state_dir, old->state_dir) != 0) {
+		log_error("reload: [state] directory: cannot change while "
+		    "running; restart the daemon to use %s", c->state_dir);
+		config_free(c);
+		return NULL;
+	}
+	if (c == NULL)
+		log_error("reload: %s has errors; the running configuration "
+		    "stays in force", path);
+	return c;
+}
+
+/*
+ * SIGHUP: swap in a valid new configuration without losing the cursor or
+ * the spool (both are on disk and reloaded by the new pipeline).
+ */
+static int
+reload(struct cycle **cy, struct config **c, const char *path)
+{
+	struct config *nc = load_for_reload(path, *c);
+	struct cycle *ncy;
+
+	if (nc == NULL)
+		return 0;
+	cycle_drain(*cy, -1);
+	cycle_finish(*cy);
+	cycle_free(*cy);
+	*cy = NULL;
+	if ((ncy = cycle_new(nc, &stop_requested)) == NULL) {
+		log_error("reload: the new configuration cannot start; going on "
+		    "with the old one");
+		config_free(nc);
+		if ((*cy = cycle_new(*c, &stop_requested)) == NULL)
+			return ERR_IO;
+		return 0;
+	}
+	config_free(*c);
+	*c = nc;
+	*cy = ncy;
+	log_set_level(nc->log_level);
+	log_info("reload: configuration %s applied (%s API, %s output to %s)",
+	    path, config_api_name(nc->api),
+	    config_transport_name(nc->transport),
+	    nc->host != NULL ? nc->host : "-");
+	return 0;
+}
+
+static int
+run(struct config **cp, const char *path, int once)
+{
+	struct config *c = *cp;
 	struct cycle *cy;
 	int rc, status = 0;
 
@@ -231,11 +316,22 @@ run(const struct config *c, int once)
 	while (!stop_requested) {
 		unsigned long before = cycle_stats(cy)->delivered;
 
+		if (reload_requested) {
+			reload_requested = 0;
+			if (reload(&cy, cp, path) != 0)
+				return EXIT_RUNTIME;
+			c = *cp;
+		}
 		cycle_fetch(cy);
 		if (cycle_stats(cy)->delivered != before)
 			log_totals(cy, "cycle done");
-		if (cycle_idle(cy, (long)c->poll_interval * 1000) != 0)
-			break;
+		if (counters_requested) {
+			counters_requested = 0;
+			log_totals(cy, "counters");
+		}
+		if (cycle_idle(cy, (long)c->poll_interval * 1000,
+		    &wake_requested) != 0)
+			wake_requested = 0;
 	}
 	log_info("stopping: delivering what the spool holds (at most %lld s)",
 	    (long long)c->shutdown_grace);
@@ -271,7 +367,7 @@ main(int argc, char **argv)
 		config_free(c);
 		return EXIT_RUNTIME;
 	}
-	rc = run(c, o.once);
+	rc = run(&c, o.config_path, o.once);
 	http_global_cleanup();
 	config_free(c);
 	close(lockfd);
