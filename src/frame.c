@@ -34,7 +34,9 @@ void
 frame_opts_init(struct frame_opts *o, const struct config *c)
 {
 	memset(o, 0, sizeof(*o));
-	o->header = c->header;
+	/* local: sink_local.c takes the PRI and strips this header. */
+	o->header = c->transport == TRANSPORT_LOCAL ? HEADER_RFC3164 :
+	    c->header;
 	o->framing = c->framing;
 	o->use_framing = c->transport == TRANSPORT_TCP ||
 	    c->transport == TRANSPORT_TLS || c->transport == TRANSPORT_STDOUT;
@@ -63,15 +65,35 @@ frame_severity(const char *sev, size_t n)
 	return 5;
 }
 
+/*
+ * "<PRI>1 TIMESTAMP HOST APP PROCID - - ", assembled piece by piece: it
+ * is written once per message, and vsnprintf() cost more than the rest
+ * of the framing.
+ */
 static int
 header_5424(struct buf *out, const struct frame_opts *o, int pri,
     const struct ts *now)
 {
+	const char *part[4];
 	char t[TS_STRLEN];
+	size_t i;
+	int rc;
 
 	ts_format3(now, t);
-	return buf_printf(out, "<%d>1 %s %s %s %s - - ", pri, t, o->hostname,
-	    o->app_name, o->procid);
+	part[0] = t;
+	part[1] = o->hostname;
+	part[2] = o->app_name;
+	part[3] = o->procid;
+	if ((rc = buf_addc(out, '<')) != 0 ||
+	    (rc = buf_add_i64(out, pri)) != 0 ||
+	    (rc = buf_add(out, ">1", 2)) != 0)
+		return rc;
+	for (i = 0; i < 4; i++) {
+		if ((rc = buf_addc(out, ' ')) != 0 ||
+		    (rc = buf_adds(out, part[i])) != 0)
+			return rc;
+	}
+	return buf_add(out, " - - ", 5);
 }
 
 static int

@@ -3,7 +3,8 @@
  * Plain TCP transport to the collector (ArcSight SmartConnector "Syslog
  * Daemon" over TCP, QRadar, rsyslog, syslog-ng).  Connects with a timeout,
  * notices a collector that closed the connection before writing into it,
- * and never raises SIGPIPE.
+ * and never raises SIGPIPE.  sink_tcp_connect() is shared with the TLS and
+ * UDP transports.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -48,8 +49,9 @@ connect_timeout(int fd, const struct sockaddr *sa, socklen_t len, long secs)
 	return fcntl(fd, F_SETFL, flags);
 }
 
-static int
-tcp_open(struct sink *s, char *why, size_t whylen)
+int
+sink_tcp_connect(struct sink *s, int socktype, int *fdp, char *why,
+    size_t whylen)
 {
 	struct addrinfo hints, *res = NULL, *ai;
 	char port[16];
@@ -58,13 +60,14 @@ tcp_open(struct sink *s, char *why, size_t whylen)
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_socktype = socktype;
 	snprintf(port, sizeof(port), "%d", s->port);
 	if ((rc = getaddrinfo(s->host, port, &hints, &res)) != 0) {
 		snprintf(why, whylen, "cannot resolve %s: %s", s->host,
 		    gai_strerror(rc));
 		return ERR_SINK;
 	}
+	snprintf(why, whylen, "no usable address for %s", s->host);
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
 		    ai->ai_protocol);
@@ -80,10 +83,17 @@ tcp_open(struct sink *s, char *why, size_t whylen)
 	freeaddrinfo(res);
 	if (fd < 0)
 		return ERR_SINK;
-	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	if (socktype == SOCK_STREAM)
+		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	s->fd = fd;
+	*fdp = fd;
 	return 0;
+}
+
+static int
+tcp_open(struct sink *s, char *why, size_t whylen)
+{
+	return sink_tcp_connect(s, SOCK_STREAM, &s->fd, why, whylen);
 }
 
 /* Nonzero when the collector has closed its end (EOF or reset pending). */

@@ -269,3 +269,35 @@ def insert_space_after_header(line):
                 return line[:i + 1] + " " + line[i + 1:]
         i += 1
     return line
+
+
+class CollectorWith(Collector):
+    """A collector started with extra arguments (--tls-cert ..., --udp);
+    records() gives the whole JSON record of each message."""
+
+    def __init__(self, wd, *args, framing="lf", port=0):
+        self.out = wd.file("collector.%d.jsonl" % len(wd.procs))
+        pf = self.out + ".port"
+        self.log = wd.file("collector.%d.log" % len(wd.procs))
+        with open(self.log, "ab") as err:
+            self.proc = subprocess.Popen(
+                [sys.executable, COLLECTOR, "--port", str(port),
+                 "--port-file", pf, "--out", self.out, "--framing",
+                 framing] + [str(a) for a in args],
+                stdout=subprocess.DEVNULL, stderr=err)
+        wd.procs.append(self.proc)
+        self.port = wait_port_file(pf, self.proc)
+
+    def records(self):
+        recs = []
+        if not os.path.exists(self.out):
+            return recs
+        with open(self.out, "rb") as f:
+            for line in f:
+                if line.strip():
+                    recs.append(json.loads(line))
+        return recs
+
+    def stderr(self):
+        with open(self.log, "rb") as f:
+            return f.read().decode("utf-8", "replace")
