@@ -28,6 +28,7 @@ enum config_transport {
 };
 enum config_framing { FRAMING_LF = 0, FRAMING_OCTET };
 enum config_header { HEADER_RFC5424 = 0, HEADER_RFC3164, HEADER_NONE };
+enum config_assertion_alg { ASSERTION_PS256 = 0, ASSERTION_RS256 };
 
 struct config {
 	/* [azure] */
@@ -37,6 +38,7 @@ struct config {
 	char *client_secret_file;	/* as written (for -n -v) */
 	char *certificate_file;
 	char *private_key_file;
+	enum config_assertion_alg assertion_alg; /* with certificate_file */
 	char *login_url;		/* effective: per cloud when unset */
 
 	/* [source] */

@@ -5,6 +5,8 @@
  * (the SIEM API), v2 {login_url}/{tenant}/oauth2/v2.0/token with
  * scope=<audience>/.default (Graph, Alert API).  The token is cached until
  * shortly before it expires; token_invalidate() drops it after a 401.
+ * The client proves itself with a secret or, with a certificate, with a
+ * signed JWT client assertion (include/jwt.h).
  */
 #ifndef TOKEN_H
 #define TOKEN_H
@@ -18,13 +20,23 @@ struct token_opts {
 	const char *login_url;		/* "https://login.microsoftonline.com" */
 	const char *tenant_id;
 	const char *client_id;
-	const char *client_secret;	/* secret */
+	const char *client_secret;	/* secret, or NULL with a certificate */
 	const char *audience;		/* resource (v1) / scope base (v2) */
+	const char *certificate_file;	/* PEM certificate, or NULL */
+	const char *private_key_file;	/* its PEM RSA key, or NULL */
+	int assertion_rs256;		/* RS256 + x5t, else PS256 + x5t#S256 */
 };
 
 struct token;
 
-/* A new token cache; strings are copied (the secret is wiped on free). */
+/*
+ * A new token cache; strings are copied (the secret is wiped on free).
+ * Exactly one credential: client_secret, or certificate_file together
+ * with private_key_file; NULL otherwise.  The key files are read at each
+ * token request (a renewed certificate is picked up without a restart);
+ * a key that cannot be used makes token_get() return ERR_CONFIG with the
+ * reason in token_error().
+ */
 struct token *token_new(const struct token_opts *opts, struct http *h);
 void token_free(struct token *t);
 
@@ -33,7 +45,8 @@ void token_free(struct token *t);
  * next token_* call).  Fetches a new one when none is cached or the
  * cached one expires within 5 minutes.  Returns 0; ERR_CREDENTIALS when
  * Entra refused the request (token_error() has "AADSTS...: description");
- * ERR_NET / ERR_SERVER / ERR_THROTTLED / ERR_PARSE / ERR_STOPPED otherwise
+ * ERR_CONFIG when the certificate or key cannot be used; ERR_NET /
+ * ERR_SERVER / ERR_THROTTLED / ERR_PARSE / ERR_STOPPED otherwise
  * (token_error() says what happened).
  */
 int token_get(struct token *t, const char **bearer);

@@ -93,6 +93,12 @@ static const struct choice api_choices[] = {
     {NULL, 0},
 };
 
+static const struct choice assertion_alg_choices[] = {
+    {"ps256", ASSERTION_PS256},
+    {"rs256", ASSERTION_RS256},
+    {NULL, 0},
+};
+
 static const struct choice cloud_choices[] = {
     {"global", CLOUD_GLOBAL},
     {"gcc", CLOUD_GCC},
@@ -191,6 +197,8 @@ static const struct key keys[] = {
         NULL, NULL},
     {"azure", "private_key_file", K_STR, FIELD(private_key_file), NULL, 0, 0,
         NULL, NULL},
+    {"azure", "assertion_alg", K_ENUM, FIELD(assertion_alg), "ps256", 0, 0,
+        assertion_alg_choices, NULL},
     {"azure", "login_url", K_STR, FIELD(login_url), NULL, 0, 0, NULL,
         check_url},
 
@@ -270,6 +278,7 @@ static const struct key keys[] = {
 
 _Static_assert(sizeof(enum config_api) == sizeof(int) &&
         sizeof(enum config_transport) == sizeof(int) &&
+        sizeof(enum config_assertion_alg) == sizeof(int) &&
         sizeof(enum log_level) == sizeof(int),
     "enum fields are stored as int");
 
@@ -1406,6 +1415,8 @@ check_credentials(struct loader *ld)
 	if (GIVEN(ld, private_key_file) && !GIVEN(ld, certificate_file))
 		problem(ld, KEY(certificate_file),
 		    "required with private_key_file");
+	if (GIVEN(ld, assertion_alg) && !GIVEN(ld, certificate_file))
+		problem(ld, KEY(assertion_alg), "only with certificate_file");
 }
 
 static void

@@ -202,6 +202,9 @@ make_token(const struct config *c, struct http *h)
 		.client_id = c->client_id,
 		.client_secret = c->client_secret,
 		.audience = c->audience,
+		.certificate_file = c->certificate_file,
+		.private_key_file = c->private_key_file,
+		.assertion_rs256 = c->assertion_alg == ASSERTION_RS256,
 	};
 
 	return token_new(&o, h);

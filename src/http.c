@@ -296,6 +296,34 @@ map_connect_error(struct http *h, const char *url, struct http_resp *resp)
 	return ERR_NET;
 }
 
+/*
+ * A proxy's refusal: 407 to a proxied request, or any failed CONNECT.
+ * Returns ERR_NET with the text set, or 0 when this was not one.
+ */
+static int
+proxy_refusal(struct http *h, long status, struct http_resp *resp)
+{
+	long connect = 0;
+
+	(void)curl_easy_getinfo(h->curl, CURLINFO_HTTP_CONNECTCODE, &connect);
+	if (status == 407 || connect == 407) {
+		set_error(resp,
+		    "the proxy refused our credentials (HTTP 407 Proxy "
+		    "Authentication Required); check the user and password "
+		    "in the proxy URL ([source] proxy, or https_proxy / "
+		    "http_proxy)");
+		return ERR_NET;
+	}
+	if (connect >= 300) {
+		set_error(resp,
+		    "the proxy refused to open a tunnel (CONNECT answered "
+		    "HTTP %ld)",
+		    connect);
+		return ERR_NET;
+	}
+	return 0;
+}
+
 static int
 map_error(struct http *h, CURLcode cc, const struct xfer *x, const char *url,
     struct http_resp *resp)
@@ -316,6 +344,8 @@ map_error(struct http *h, CURLcode cc, const struct xfer *x, const char *url,
 		    h->max_body > 0 ? h->max_body : resp->body.max);
 		return ERR_TOOBIG;
 	}
+	if (proxy_refusal(h, 0, resp) != 0)
+		return ERR_NET;
 	switch (cc) {
 	case CURLE_OPERATION_TIMEDOUT:
 		(void)curl_easy_getinfo(h->curl, CURLINFO_TOTAL_TIME_T, &us);
@@ -402,9 +432,10 @@ perform(struct http *h, const char *url, struct curl_slist *hdrs,
 		    h->errbuf, sizeof(h->errbuf), "%s", curl_easy_strerror(cc));
 	if (cc != CURLE_OK)
 		rc = map_error(h, cc, &x, url, resp);
-	else
-		(void)curl_easy_getinfo(
-		    h->curl, CURLINFO_RESPONSE_CODE, &resp->status);
+	else if (curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE,
+	             &resp->status) == CURLE_OK &&
+	    resp->status == 407)
+		rc = proxy_refusal(h, resp->status, resp);
 	if (rc != 0)
 		resp->status = 0;
 	/* Nothing on the handle may point at this call's memory. */

@@ -7,7 +7,8 @@
  * token_invalidate() after a 401.  Entra's refusals are turned into one
  * line a human can act on ("AADSTS7000215: Invalid client secret ...");
  * the secret, the request body and tokens are wiped after use and never
- * appear in error texts.
+ * appear in error texts.  With a certificate, each request carries a
+ * freshly signed client assertion (jwt.c) instead of the secret.
  */
 #include <errno.h>
 #include <limits.h>
@@ -24,6 +25,7 @@
 #include "buf.h"
 #include "errcode.h"
 #include "http.h"
+#include "jwt.h"
 #include "token.h"
 #include "url.h"
 
@@ -40,7 +42,11 @@ struct token {
 	enum token_endpoint endpoint;
 	char *url; /* the token endpoint */
 	char *client_id;
-	char *secret; /* wiped on free */
+	char *secret; /* wiped on free; NULL with a certificate */
+	char *cert_file;
+	char *key_file;
+	enum jwt_alg alg;
+	char *assertion; /* during a request only, for redaction; wiped */
 	char *audience;
 	char host[256]; /* sign-in host, for error texts */
 	char *access; /* cached token or NULL; wiped on drop */
@@ -87,6 +93,23 @@ redact(char *s, const char *what)
 }
 
 /*
+ * Overwrite the value of name (up to '&' or the end) wherever it occurs:
+ * it catches an echoed request body even where the text was cut.
+ */
+static void
+redact_param(char *s, const char *name)
+{
+	size_t n = strlen(name);
+	char *p;
+
+	while ((p = strstr(s, name)) != NULL) {
+		p += n;
+		s = p + strcspn(p, "&");
+		memset(p, '*', (size_t)(s - p));
+	}
+}
+
+/*
  * Error texts are for humans and cut at sizeof(t->error) if need be.
  * Whatever the server sent, the secret (plain or URL-encoded) and the
  * cached token never survive into the text.
@@ -101,6 +124,8 @@ set_error(struct token *t, const char *fmt, ...)
 	(void)vsnprintf(t->error, sizeof(t->error), fmt, ap);
 	va_end(ap);
 	redact(t->error, t->access);
+	redact(t->error, t->assertion);
+	redact_param(t->error, "client_assertion=");
 	if (t->secret == NULL)
 		return;
 	redact(t->error, t->secret);
@@ -144,6 +169,37 @@ out:
 	return rc;
 }
 
+static int
+given(const char *s)
+{
+	return s != NULL && *s != '\0';
+}
+
+/* A non-empty secret, or both certificate files; not both kinds. */
+static int
+one_credential(const struct token_opts *o)
+{
+	int cert = given(o->certificate_file) && given(o->private_key_file);
+
+	if ((o->client_secret != NULL && !given(o->client_secret)) ||
+	    ((o->certificate_file != NULL || o->private_key_file != NULL) &&
+	        !cert))
+		return 0;
+	return given(o->client_secret) != cert;
+}
+
+static int
+copy_credential(struct token *t, const struct token_opts *o)
+{
+	if (o->client_secret != NULL)
+		return (t->secret = strdup(o->client_secret)) != NULL ? 0 : -1;
+	t->alg = o->assertion_rs256 ? JWT_RS256 : JWT_PS256;
+	if ((t->cert_file = strdup(o->certificate_file)) == NULL ||
+	    (t->key_file = strdup(o->private_key_file)) == NULL)
+		return -1;
+	return 0;
+}
+
 struct token *
 token_new(const struct token_opts *opts, struct http *h)
 {
@@ -151,8 +207,8 @@ token_new(const struct token_opts *opts, struct http *h)
 
 	if (opts == NULL || h == NULL || opts->login_url == NULL ||
 	    opts->tenant_id == NULL || opts->client_id == NULL ||
-	    opts->client_secret == NULL || opts->audience == NULL ||
-	    *opts->tenant_id == '\0' || *opts->client_secret == '\0')
+	    opts->audience == NULL || *opts->tenant_id == '\0' ||
+	    !one_credential(opts))
 		return NULL;
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return NULL;
@@ -163,7 +219,7 @@ token_new(const struct token_opts *opts, struct http *h)
 		(void)snprintf(t->host, sizeof(t->host), "Entra ID");
 	if (build_url(t, opts->login_url, opts->tenant_id) != 0 ||
 	    (t->client_id = strdup(opts->client_id)) == NULL ||
-	    (t->secret = strdup(opts->client_secret)) == NULL ||
+	    copy_credential(t, opts) != 0 ||
 	    (t->audience = strdup(opts->audience)) == NULL) {
 		token_free(t);
 		return NULL;
@@ -178,6 +234,9 @@ token_free(struct token *t)
 		return;
 	drop_access(t);
 	free_secret(t->secret);
+	free_secret(t->assertion);
+	free(t->cert_file);
+	free(t->key_file);
 	free(t->url);
 	free(t->client_id);
 	free(t->audience);
@@ -185,17 +244,60 @@ token_free(struct token *t)
 	free(t);
 }
 
+/*
+ * A fresh client assertion for this request, aud = the token endpoint.
+ * t->assertion keeps a copy until the answer is handled, for redaction.
+ */
 static int
-build_body(const struct token *t, struct buf *b)
+add_assertion(struct token *t, struct buf *b)
+{
+	struct jwt_key *k;
+	struct buf a;
+	char why[400];
+	int rc;
+
+	if ((k = jwt_key_load(t->cert_file, t->key_file, why, sizeof(why))) ==
+	    NULL) {
+		set_error(t, "cannot use the sign-in certificate: %s", why);
+		return ERR_CONFIG;
+	}
+	buf_init(&a, BODY_MAX);
+	rc = jwt_assertion(
+	    k, t->alg, t->url, t->client_id, time(NULL), &a, why, sizeof(why));
+	jwt_key_free(k);
+	if (rc != 0) {
+		set_error(t, "%s", why);
+		goto out;
+	}
+	free_secret(t->assertion);
+	if ((t->assertion = strdup(buf_str(&a))) == NULL) {
+		rc = ERR_NOMEM;
+		goto out;
+	}
+	if ((rc = buf_adds(b,
+	         "&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3A"
+	         "client-assertion-type%3Ajwt-bearer&client_assertion=")) == 0)
+		rc = http_urlencode(b, a.data, a.len);
+out:
+	buf_wipe(&a);
+	return rc;
+}
+
+static int
+build_body(struct token *t, struct buf *b)
 {
 	static const char dflt[] = "/.default";
 	size_t alen = strlen(t->audience), dlen = sizeof(dflt) - 1;
 	int rc;
 
 	if ((rc = buf_adds(b, "grant_type=client_credentials&client_id=")) ||
-	    (rc = http_urlencode(b, t->client_id, strlen(t->client_id))) ||
-	    (rc = buf_adds(b, "&client_secret=")) ||
-	    (rc = http_urlencode(b, t->secret, strlen(t->secret))))
+	    (rc = http_urlencode(b, t->client_id, strlen(t->client_id))))
+		return rc;
+	if (t->secret == NULL)
+		rc = add_assertion(t, b);
+	else if ((rc = buf_adds(b, "&client_secret=")) == 0)
+		rc = http_urlencode(b, t->secret, strlen(t->secret));
+	if (rc != 0)
 		return rc;
 	if (t->endpoint == TOKEN_V1) {
 		if ((rc = buf_adds(b, "&resource=")) ||
@@ -412,8 +514,9 @@ fetch(struct token *t)
 	http_resp_init(&resp, RESP_MAX);
 	t->retry_after = -1;
 	if ((rc = build_body(t, &body)) != 0) {
-		set_error(
-		    t, "cannot build the token request: %s", errcode_str(rc));
+		if (rc != ERR_CONFIG)
+			set_error(t, "cannot build the token request: %s",
+			    errcode_str(rc));
 		goto out;
 	}
 	sent = now_ms();
@@ -428,6 +531,8 @@ fetch(struct token *t)
 out:
 	buf_wipe(&body);
 	http_resp_reset(&resp);
+	free_secret(t->assertion);
+	t->assertion = NULL;
 	return rc;
 }
 

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """mdesim: a loopback stand-in for Microsoft Entra ID (client-credentials
-token endpoints, v1 and v2) and the Defender for Endpoint SIEM detections API
-(GET /siem/api/alerts), with a control API under /_sim/ for tests.
+token endpoints, v1 and v2), the Defender for Endpoint SIEM detections API
+(GET /siem/api/alerts), Microsoft Graph security/alerts_v2
+(GET /graph/v1.0/security/alerts_v2) and the Defender for Endpoint Alert API
+(GET /mde/api/alerts), with a control API under /_sim/ for tests.
 
 Python 3.11 standard library only; listens on 127.0.0.1 only.
 See tests/sim/README.md for the endpoints and the fault-injection API.
@@ -12,6 +14,7 @@ import argparse
 import base64
 import bisect
 import datetime
+import hashlib
 import json
 import os
 import random
@@ -26,7 +29,7 @@ import traceback
 import uuid
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, parse_qsl, quote, urlencode, urlsplit
 
 # ---------------------------------------------------------------------------
 # Time: integer ticks of 100 ns since 1970-01-01T00:00:00Z (never floats).
@@ -649,6 +652,10 @@ class Sim:
         self.stats_requests.update(control=0, unknown=0)
         self.stats_status = {}
         self.tokens_issued = 0
+        self.certs = [Cert(p) for p in args.client_cert or []]
+        self.jtis = set()
+        self.jti_reuse = 0
+        self.assertions = []  # last 20 accepted client assertions
         self.max_limit_seen = 0
         self.siem_queries = []  # last 100 SIEM queries
         self.faults = FaultQueue()
@@ -657,6 +664,7 @@ class Sim:
         self.add_seq = 0
         self.hostile_seq = 0
         self._build_corpus()
+        self.alert_apis = AlertApis(args, self.start)
 
     # -- corpus -----------------------------------------------------------
     def _build_corpus(self):
@@ -801,6 +809,233 @@ def entra_error(status, error, code, description, extra_headers=None):
     return json_response(status, body, extra_headers)
 
 
+# ---------------------------------------------------------------------------
+# Certificate credentials: JWT client assertions (reference/mde-api.md 7.3),
+# verified with the registered certificates' RSA public keys (PS256 with
+# MGF1-SHA256 and a 32-byte salt, or RS256), in pure Python.
+
+JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+CERT_DOC = ("Review the documentation at https://docs.microsoft.com/azure/"
+            "active-directory/develop/active-directory-certificate-credentials .")
+ASSERTION_LEEWAY = 300  # seconds of clock skew Entra tolerates
+ASSERTION_MAX_LIFE = 600  # exp - nbf; Entra's documentation asks for 5-10 min
+_SHA256_INFO = bytes.fromhex("3031300d060960864801650304020105000420")
+
+
+def _der(data, i):
+    """One DER element at i: (tag, content start, content end)."""
+    tag, n = data[i], data[i + 1]
+    i += 2
+    if n & 0x80:
+        k = n & 0x7F
+        n = int.from_bytes(data[i:i + k], "big")
+        i += k
+    return tag, i, i + n
+
+
+def _der_children(data, start, end):
+    out = []
+    while start < end:
+        tag, s, e = _der(data, start)
+        out.append((tag, s, e))
+        start = e
+    return out
+
+
+class Cert:
+    """A registered certificate: thumbprints and RSA public key."""
+
+    def __init__(self, path):
+        with open(path, "rb") as f:
+            pem = f.read().decode("ascii", "replace")
+        m = re.search(r"-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----",
+                      pem, re.S)
+        if not m:
+            raise ValueError("%s: no PEM certificate" % path)
+        der = base64.b64decode("".join(m.group(1).split()))
+        self.sha1 = hashlib.sha1(der).digest()
+        self.sha256 = hashlib.sha256(der).digest()
+        _, s, e = _der(der, 0)
+        _, s, e = _der_children(der, s, e)[0]  # tbsCertificate
+        fields = _der_children(der, s, e)
+        if fields[0][0] == 0xA0:  # [0] version
+            fields = fields[1:]
+        _, s, e = fields[5]  # subjectPublicKeyInfo
+        _, bs, be = _der_children(der, s, e)[1]  # BIT STRING
+        _, s, e = _der(der, bs + 1)  # RSAPublicKey
+        (_, ns, ne), (_, es, ee) = _der_children(der, s, e)[:2]
+        self.n = int.from_bytes(der[ns:ne], "big")
+        self.e = int.from_bytes(der[es:ee], "big")
+        self.k = (self.n.bit_length() + 7) // 8
+
+
+def _mgf1(seed, n):
+    out = b""
+    c = 0
+    while len(out) < n:
+        out += hashlib.sha256(seed + c.to_bytes(4, "big")).digest()
+        c += 1
+    return out[:n]
+
+
+def rsa_verify(cert, alg, data, sig):
+    """RFC 8017 RSASSA-PSS-VERIFY (sLen = hLen = 32) or
+    RSASSA-PKCS1-v1_5-VERIFY, both with SHA-256."""
+    if len(sig) != cert.k:
+        return False
+    m = pow(int.from_bytes(sig, "big"), cert.e, cert.n)
+    mhash = hashlib.sha256(data).digest()
+    if alg == "RS256":
+        t = _SHA256_INFO + mhash
+        em = m.to_bytes(cert.k, "big")
+        return em == b"\x00\x01" + b"\xff" * (cert.k - len(t) - 3) + b"\x00" + t
+    embits = cert.n.bit_length() - 1
+    emlen = (embits + 7) // 8
+    if m >> (8 * emlen):
+        return False
+    em = m.to_bytes(emlen, "big")
+    hlen = slen = 32
+    if emlen < hlen + slen + 2 or em[-1] != 0xBC:
+        return False
+    masked, h = em[:emlen - hlen - 1], em[emlen - hlen - 1:-1]
+    top = 0xFF >> (8 * emlen - embits)
+    if masked[0] & ~top & 0xFF:
+        return False
+    db = bytearray(a ^ b for a, b in zip(masked, _mgf1(h, len(masked))))
+    db[0] &= top
+    ps = emlen - hlen - slen - 2
+    if any(db[:ps]) or db[ps] != 1:
+        return False
+    salt = bytes(db[-slen:])
+    return hashlib.sha256(b"\x00" * 8 + mhash + salt).digest() == h
+
+
+def _b64url_decode(s):
+    if not re.fullmatch(r"[A-Za-z0-9_-]*", s):
+        raise ValueError("not base64url")
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+def _iso(epoch):
+    t = datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc)
+    return t.strftime("%Y-%m-%dT%H:%M:%S.0000000Z")
+
+
+def _jwt_invalid(why):
+    return entra_error(401, "invalid_client", 50027,
+                       "JWT token is invalid or malformed. %s" % why)
+
+
+def _parse_assertion(text):
+    parts = text.split(".")
+    if len(parts) != 3:
+        raise ValueError("not a compact JWS")
+    header = json.loads(_b64url_decode(parts[0]))
+    claims = json.loads(_b64url_decode(parts[1]))
+    if not isinstance(header, dict) or not isinstance(claims, dict):
+        raise ValueError("header or claims not a JSON object")
+    signed = (parts[0] + "." + parts[1]).encode("ascii")
+    return header, claims, signed, _b64url_decode(parts[2])
+
+
+def _find_cert(sim, header):
+    """(certificate or None, thumbprint hex as Entra prints it) or a
+    Response for a header without a usable thumbprint."""
+    if "x5t#S256" in header:
+        thumb, attr = header["x5t#S256"], "sha256"
+    elif "x5t" in header:
+        thumb, attr = header["x5t"], "sha1"
+    else:
+        return _jwt_invalid("No certificate thumbprint specified in token header.")
+    try:
+        raw = _b64url_decode(thumb)
+    except (ValueError, TypeError):
+        return _jwt_invalid("The certificate thumbprint is not base64url.")
+    for c in sim.certs:
+        if getattr(c, attr) == raw:
+            return c, raw.hex().upper()
+    return None, raw.hex().upper()
+
+
+def check_assertion(sim, req, client_id, atype, text):
+    """None when the client assertion is good, else Entra's error."""
+    if atype != JWT_BEARER or not text:
+        return entra_error(400, "invalid_request", 7000216,
+                           "'client_assertion', 'client_secret' or 'request' is "
+                           "required for the 'client_credentials' grant type.")
+    try:
+        header, claims, signed, sig = _parse_assertion(text)
+    except (ValueError, TypeError, UnicodeDecodeError):
+        return _jwt_invalid("The client assertion is not a signed JWT.")
+    alg = header.get("alg")
+    if alg not in ("PS256", "RS256"):
+        return _jwt_invalid("Unsupported signing algorithm '%s'." % alg)
+    found = _find_cert(sim, header)
+    if isinstance(found, Response):
+        return found
+    cert, thumb = found
+    if cert is None:
+        return entra_error(401, "invalid_client", 700027,
+                           "Client assertion contains an invalid signature. [Reason - "
+                           "The key was not found., Thumbprint of key used by client: "
+                           "'%s', Please visit the Azure Portal, Graph Explorer or "
+                           "directly use MS Graph to see configured keys for app Id "
+                           "'%s'.]" % (thumb, client_id))
+    if not rsa_verify(cert, alg, signed, sig):
+        return entra_error(401, "invalid_client", 700027,
+                           "Client assertion contains an invalid signature. [Reason - "
+                           "The provided signature value did not match the expected "
+                           "signature value., Thumbprint of key used by client: '%s']"
+                           % thumb)
+    iss, sub = claims.get("iss"), claims.get("sub")
+    if not isinstance(iss, str) or not isinstance(sub, str) or \
+            iss.lower() != client_id.lower() or sub.lower() != client_id.lower():
+        return entra_error(401, "invalid_client", 700021,
+                           "Client assertion application identifier doesn't match "
+                           "'client_id' parameter. " + CERT_DOC)
+    endpoint = "http://%s%s" % (req.headers.get("Host", ""), req.path)
+    aud = claims.get("aud")
+    if not isinstance(aud, str) or _norm_aud(aud) != _norm_aud(endpoint):
+        return entra_error(401, "invalid_client", 700023,
+                           "Client assertion audience claim does not match Realm "
+                           "issuer. " + CERT_DOC)
+    err = _check_times(sim, claims)
+    if err is None:
+        _note_assertion(sim, header, claims, alg)
+    return err
+
+
+def _check_times(sim, claims):
+    now = now_ticks() // TPS + sim.args.assertion_skew
+    nbf, exp = claims.get("nbf"), claims.get("exp")
+    if (isinstance(nbf, int) and isinstance(exp, int) and
+            nbf - ASSERTION_LEEWAY <= now < exp + ASSERTION_LEEWAY and
+            0 < exp - nbf <= ASSERTION_MAX_LIFE):
+        return None
+    return entra_error(401, "invalid_client", 700024,
+                       "Client assertion is not within its valid time range. "
+                       "Current time: %s, assertion valid from %s, expiry time "
+                       "of assertion %s. %s"
+                       % (_iso(now), _iso(nbf if isinstance(nbf, int) else 0),
+                          _iso(exp if isinstance(exp, int) else 0), CERT_DOC))
+
+
+def _note_assertion(sim, header, claims, alg):
+    jti = claims.get("jti")
+    with sim.lock:
+        if jti in sim.jtis:
+            sim.jti_reuse += 1
+        sim.jtis.add(jti)
+        sim.assertions.append({
+            "alg": alg, "typ": header.get("typ"),
+            "thumbprint": "x5t#S256" if "x5t#S256" in header else "x5t",
+            "aud": claims.get("aud"), "iss": claims.get("iss"),
+            "sub": claims.get("sub"), "jti": jti,
+            "lifetime": claims["exp"] - claims["nbf"],
+            "iat": claims.get("iat"), "nbf": claims["nbf"]})
+        del sim.assertions[:-20]
+
+
 def _token(sim, req, v2):
     tenant = req.match.group("tenant")
     if req.method != "POST":
@@ -856,6 +1091,13 @@ def _token(sim, req, v2):
                            "consented to by any user in the tenant. You may have sent "
                            "your authentication request to the wrong tenant."
                            % (client_id, tenant))
+    if field("client_assertion") is not None or \
+            field("client_assertion_type") is not None:
+        err = check_assertion(sim, req, client_id, field("client_assertion_type"),
+                              field("client_assertion"))
+        if err is not None:
+            return err
+        return _grant(sim, audience, v2)
     secret = field("client_secret")
     if secret is None:
         return entra_error(401, "invalid_client", 7000218,
@@ -867,6 +1109,10 @@ def _token(sim, req, v2):
                            "sent in the request is the client secret value, not the "
                            "client secret ID, for a secret added to app '%s'."
                            % client_id)
+    return _grant(sim, audience, v2)
+
+
+def _grant(sim, audience, v2):
     tok, now = sim.issue_token(audience)
     life = sim.args.token_lifetime
     if v2:
@@ -944,6 +1190,933 @@ def siem_alerts(sim, req):
 
 def _tags(s):
     return {t.strip() for t in s.split(",")}
+
+
+# ---------------------------------------------------------------------------
+# Updatable alerts: Microsoft Graph security/alerts_v2
+# (GET /graph/v1.0/security/alerts_v2) and the Defender for Endpoint Alert
+# API (GET /mde/api/alerts).  OData $filter on the documented properties,
+# $top, $skip, @odata.nextLink (full URL; Graph can drop it from some pages,
+# the Alert API sends it only when asked to), answers in no particular
+# order but stable within one query (a pseudo-random order seeded by the
+# $filter text, so $skip paging over one query is consistent while the
+# set changes), alerts updated over time, and the documented rate limits
+# answered with 429 + Retry-After.
+
+GRAPH_AUDIENCE = "https://graph.microsoft.com"
+ALERTS_AUDIENCE = "https://api.securitycenter.microsoft.com"
+
+GRAPH_SERVICES = (("microsoftDefenderForEndpoint",) * 80 +
+                  ("microsoftDefenderForOffice365",) * 10 +
+                  ("microsoftDefenderForIdentity",) * 6 +
+                  ("microsoftDefenderForCloud",) * 4)
+GRAPH_DETECTION = {
+    "microsoftDefenderForEndpoint": ("microsoftDefenderForEndpoint", "antivirus",
+                                     "customTi", "automatedInvestigation",
+                                     "smartScreen", "customDetection"),
+    "microsoftDefenderForOffice365": ("microsoftDefenderForOffice365",),
+    "microsoftDefenderForIdentity": ("microsoftDefenderForIdentity",),
+    "microsoftDefenderForCloud": ("microsoftDefenderForServers",),
+}
+ALERTS_DETECTION = ("WindowsDefenderAtp", "WindowsDefenderAv", "CustomerTI",
+                    "AutomatedInvestigation", "WindowsDefenderSmartScreen",
+                    "CustomDetection")
+GRAPH_SEVERITY = {"Informational": "informational", "Low": "low", "Medium": "medium",
+                  "High": "high", "UnSpecified": "unknown"}
+MITRE_IDS = ("T1059.001", "T1055", "T1003.001", "T1053.005", "T1021.002", "T1071.001",
+             "T1486", "T1087.002", "T1564.001", "T1218.011", "T1064", "T1085", "T1220")
+GRAPH_VERDICTS = ("unknown", "unknown", "suspicious", "malicious", "noThreatsFound")
+GRAPH_DETECTION_STATUS = (None, None, "detected", "blocked", "prevented")
+ALERTS_DETECTION_STATUS = (None, None, "Detected", "Blocked", "Prevented")
+GRAPH_REMEDIATION = ("none", "none", "none", "remediated", "prevented", "blocked",
+                     "notFound", "unremediated")
+STATUS_FLOW = {"graph": ("new", "inProgress", "resolved"),
+               "alerts": ("New", "InProgress", "Resolved")}
+RESOLUTIONS = {"graph": (("truePositive", "malware"), ("falsePositive", "clean"),
+                         ("informationalExpectedActivity", "securityTesting")),
+               "alerts": (("TruePositive", "Malware"), ("FalsePositive", "Clean"),
+                          ("InformationalExpectedActivity", "SecurityTesting"))}
+ALERTS_EVIDENCE_KEYS = (
+    "entityType", "evidenceCreationTime", "sha1", "sha256", "fileName", "filePath",
+    "processId", "processCommandLine", "processCreationTime", "parentProcessId",
+    "parentProcessCreationTime", "parentProcessFileName", "parentProcessFilePath",
+    "ipAddress", "url", "registryKey", "registryHive", "registryValueType",
+    "registryValue", "accountName", "domainName", "userSid", "aadUserId",
+    "userPrincipalName", "detectionStatus")
+# Members that get hostile text in a hostile alert (anywhere in the object).
+ALERT_HOSTILE_KEYS = frozenset((
+    "title", "description", "category", "actorDisplayName", "threatDisplayName",
+    "threatFamilyName", "threatName", "assignedTo", "detectorId",
+    "recommendedActions", "fileName", "filePath", "processCommandLine",
+    "accountName", "domainName", "userName", "url", "deviceDnsName",
+    "computerDnsName", "rbacGroupName", "ipAddress", "tags", "mitreTechniques"))
+
+# Per API: the property that the cursor follows, and the $filter-able
+# properties with their type (reference/mde-api.md 5.3 and 6.1).
+ALERT_APIS = {
+    "graph": {
+        "time": "lastUpdateDateTime",
+        "filter": {"assignedTo": "str", "classification": "str",
+                   "determination": "str", "createdDateTime": "time",
+                   "lastUpdateDateTime": "time", "severity": "str",
+                   "serviceSource": "str", "status": "str"},
+        "context": "https://graph.microsoft.com/v1.0/$metadata#security/alerts_v2",
+    },
+    "alerts": {
+        "time": "lastUpdateTime",
+        "filter": {"alertCreationTime": "time", "lastUpdateTime": "time",
+                   "lastEventTime": "time", "incidentId": "num",
+                   "investigationId": "num", "InvestigationId": "num",
+                   "id": "str", "assignedTo": "str", "detectionSource": "str",
+                   "status": "str", "severity": "str", "category": "str"},
+        "context": "https://api.securitycenter.microsoft.com/api/$metadata#Alerts",
+    },
+}
+
+
+def format_time_trimmed(ticks):
+    """The Alert API's form: fraction digits without trailing zeros."""
+    s = format_time(ticks, 7)[:-1]
+    head, frac = s.split(".")
+    frac = frac.rstrip("0")
+    return head + ("." + frac if frac else "") + "Z"
+
+
+def _hash01(*parts):
+    """A deterministic number in [0, 1) for parts."""
+    h = hashlib.blake2b("|".join(str(p) for p in parts).encode(), digest_size=8)
+    return int.from_bytes(h.digest(), "big") / 2.0 ** 64
+
+
+def hostilize_alert(obj, h):
+    """Put hostile text into every ALERT_HOSTILE_KEYS string of obj (nested),
+    rotating through HOSTILE_KINDS from h; returns the next h."""
+    k = len(HOSTILE_KINDS)
+
+    def walk(o):
+        nonlocal h
+        items = o.items() if isinstance(o, dict) else ()
+        for key, v in list(items):
+            if key in ALERT_HOSTILE_KEYS and isinstance(v, (str, type(None))) \
+                    and not (key == "assignedTo" and v is None and h % 3):
+                o[key] = HOSTILE_KINDS[h % k][1]
+                h += 1
+            elif key in ALERT_HOSTILE_KEYS and isinstance(v, list):
+                o[key] = [HOSTILE_KINDS[(h + i) % k][1] if isinstance(x, str) else x
+                          for i, x in enumerate(v)]
+                h += 1
+            elif isinstance(v, dict):
+                walk(v)
+            elif isinstance(v, list):
+                for x in v:
+                    if isinstance(x, dict):
+                        walk(x)
+    walk(obj)
+    return h
+
+
+class AlertGen:
+    """Alerts of one API's shape; deterministic for a seed and call order."""
+
+    def __init__(self, seed, kind):
+        self.kind = kind
+        self.rng = random.Random("%s/%s" % (seed, kind))
+        self.machines = make_machines(self.rng)
+        self.ids = set()
+        self.incident = 20000
+
+    def new_id(self):
+        rng = self.rng
+        while True:
+            aid = "da%018d_%d" % (rng.randrange(10 ** 17, 10 ** 18),
+                                  rng.randrange(-2 ** 31, 2 ** 31))
+            if aid not in self.ids:
+                self.ids.add(aid)
+                return aid
+
+    def _user(self, m):
+        rng = self.rng
+        return rng.choice(USERS), NETBIOS[m["MachineDomain"]] or "WORKGROUP"
+
+    # -- Graph ---------------------------------------------------------------
+    def _g_base(self, typ, created):
+        rng = self.rng
+        return {"@odata.type": "#microsoft.graph.security." + typ,
+                "createdDateTime": created, "verdict": rng.choice(GRAPH_VERDICTS),
+                "remediationStatus": rng.choice(GRAPH_REMEDIATION),
+                "remediationStatusDetails": None, "roles": [], "detailedRoles": [],
+                "tags": []}
+
+    def _g_file(self):
+        rng = self.rng
+        fname, fpath = rng.choice(FILES)
+        return {"sha1": _hex(rng, 20), "sha256": _hex(rng, 32) if rng.random() < 0.9 else None,
+                "fileName": fname, "filePath": fpath, "fileSize": rng.randrange(1000, 10 ** 7),
+                "filePublisher": rng.choice(("Microsoft Corporation", None)),
+                "signer": None, "issuer": None}
+
+    def _g_account(self, m):
+        user, dom = self._user(m)
+        return {"accountName": user, "domainName": dom,
+                "userSid": "S-1-5-21-%d-%d" % (self.rng.randrange(10 ** 9),
+                                               self.rng.randrange(1000, 99999)),
+                "azureAdUserId": None, "userPrincipalName": None, "displayName": user}
+
+    def _graph_evidence(self, m, created):
+        rng = self.rng
+        ev = []
+        n_dev = 1 if rng.random() < 0.92 else (2 if rng.random() < 0.5 else 0)
+        for _ in range(n_dev):
+            d = self._g_base("deviceEvidence", created)
+            d.update({
+                "firstSeenDateTime": created, "mdeDeviceId": m["DeviceID"],
+                "azureAdDeviceId": None, "deviceDnsName": m["ComputerDnsName"],
+                "osPlatform": "Windows10", "osBuild": 22424, "version": "Other",
+                "healthStatus": "active", "riskScore": "medium",
+                "rbacGroupId": rng.randrange(1, 100), "rbacGroupName": m["MachineGroup"] or None,
+                "onboardingStatus": "onboarded", "defenderAvStatus": "unknown",
+                "ipInterfaces": [_ipv4(rng)],
+                "loggedOnUsers": [{"accountName": u, "domainName": NETBIOS[m["MachineDomain"]] or None}
+                                  for u in rng.sample(USERS[:4], rng.randrange(0, 3))],
+                "tags": [t.strip() for t in m["DeviceCreatedMachineTags"].split(",") if t.strip()],
+            })
+            ev.append(d)
+        for _ in range(rng.choice((0, 1, 1, 2, 3))):
+            f = self._g_base("fileEvidence", created)
+            f.update({"detectionStatus": rng.choice(GRAPH_DETECTION_STATUS),
+                      "mdeDeviceId": m["DeviceID"], "fileDetails": self._g_file()})
+            ev.append(f)
+        for _ in range(rng.choice((0, 1, 1, 2, 3))):
+            p = self._g_base("processEvidence", created)
+            p.update({"processId": rng.randrange(4, 65536),
+                      "parentProcessId": rng.randrange(4, 65536),
+                      "processCommandLine": rng.choice(COMMAND_LINES) or None,
+                      "processCreationDateTime": created,
+                      "parentProcessCreationDateTime": created,
+                      "detectionStatus": rng.choice(GRAPH_DETECTION_STATUS),
+                      "mdeDeviceId": m["DeviceID"], "imageFile": self._g_file(),
+                      "parentProcessImageFile": self._g_file(),
+                      "userAccount": self._g_account(m)})
+            ev.append(p)
+        for _ in range(rng.choice((0, 0, 1, 2))):
+            i = self._g_base("ipEvidence", created)
+            i.update({"ipAddress": _ipv4(rng) if rng.random() < 0.7 else _ipv6(rng),
+                      "countryLetterCode": rng.choice(("US", "CN", "NL", None))})
+            ev.append(i)
+        for _ in range(rng.choice((0, 0, 1, 2))):
+            u = self._g_base("urlEvidence", created)
+            u.update({"url": rng.choice(URLS) or "http://example.net/x"})
+            ev.append(u)
+        for _ in range(rng.choice((0, 0, 1, 2))):
+            u = self._g_base("userEvidence", created)
+            u.update({"userAccount": self._g_account(m)})
+            ev.append(u)
+        if rng.random() < 0.2:
+            r = self._g_base("registryKeyEvidence", created)
+            r.update({"registryKey": "SYSTEM\\CONTROLSET001\\CONTROL\\WMI",
+                      "registryHive": "HKEY_LOCAL_MACHINE"})
+            ev.append(r)
+        rng.shuffle(ev)
+        return ev
+
+    def _common(self):
+        """Title, category, severity, threat: shared by both shapes."""
+        rng = self.rng
+        a = {"severity": rng.choice(SEVERITIES), "threat": None, "family": None}
+        if rng.random() < 0.3:
+            threat, family, _ = rng.choice(AV_THREATS)
+            a["title"] = "Microsoft Defender AV detected '%s' malware" % family
+            a["category"] = "Malware"
+            a["threat"], a["family"] = threat, family
+        else:
+            a["title"], a["category"] = rng.choice(EDR_ALERTS)
+        a["description"] = rng.choice((
+            "A process was observed doing something suspicious.",
+            "Malware was detected and quarantined. Review the device timeline.",
+            "Credential theft tool activity. An attacker may be moving laterally.",
+        ))
+        a["mitre"] = rng.sample(MITRE_IDS, rng.randrange(0, 4))
+        return a
+
+    def graph_alert(self, lu, created):
+        rng = self.rng
+        m = rng.choice(self.machines)
+        aid = self.new_id()
+        c = self._common()
+        svc = rng.choice(GRAPH_SERVICES)
+        self.incident += rng.randrange(1, 3)
+        tid = "b3c1b5fc-828c-45fa-a1e1-10d74f6d6e9c"
+        cr = format_time(created, 7)
+        return {
+            "@odata.type": "#microsoft.graph.security.alert",
+            "id": aid, "providerAlertId": aid, "incidentId": str(self.incident),
+            "status": "new", "severity": GRAPH_SEVERITY[c["severity"]],
+            "classification": "unknown", "determination": "unknown",
+            "serviceSource": svc, "detectionSource": rng.choice(GRAPH_DETECTION[svc]),
+            "detectorId": _guid(rng), "tenantId": tid, "title": c["title"],
+            "description": c["description"],
+            "recommendedActions": "Collect artifacts and determine scope\n\tReview the "
+                                  "machine timeline.",
+            "category": c["category"], "assignedTo": None,
+            "alertWebUrl": "https://security.microsoft.com/alerts/%s?tid=%s" % (aid, tid),
+            "incidentWebUrl": "https://security.microsoft.com/incidents/%d?tid=%s"
+                              % (self.incident, tid),
+            "actorDisplayName": rng.choice(ACTORS) if rng.random() < 0.05 else None,
+            "threatDisplayName": c["threat"], "threatFamilyName": c["family"],
+            "mitreTechniques": c["mitre"], "createdDateTime": cr,
+            "lastUpdateDateTime": format_time(lu, 7), "resolvedDateTime": None,
+            "firstActivityDateTime": format_time(created - rng.randrange(TPS, 600 * TPS), 3),
+            "lastActivityDateTime": format_time(created - rng.randrange(0, TPS), 3),
+            "comments": [], "evidence": self._graph_evidence(m, cr),
+            "systemTags": [],
+        }
+
+    # -- Alert API -------------------------------------------------------
+    def _a_item(self, typ, created):
+        d = dict.fromkeys(ALERTS_EVIDENCE_KEYS)
+        d["entityType"] = typ
+        d["evidenceCreationTime"] = created
+        return d
+
+    def _alerts_evidence(self, m, created):
+        rng = self.rng
+        ev = []
+        for _ in range(rng.choice((0, 1, 1, 2, 3))):
+            d = self._a_item("File", created)
+            fname, fpath = rng.choice(FILES)
+            d.update(sha1=_hex(rng, 20), sha256=_hex(rng, 32), fileName=fname,
+                     filePath=fpath, detectionStatus=rng.choice(ALERTS_DETECTION_STATUS))
+            ev.append(d)
+        for _ in range(rng.choice((0, 1, 1, 2, 3))):
+            d = self._a_item("Process", created)
+            fname, fpath = rng.choice(FILES)
+            d.update(sha1=_hex(rng, 20), sha256=_hex(rng, 32), fileName=fname,
+                     filePath=fpath, processId=rng.randrange(4, 65536),
+                     processCommandLine=rng.choice(COMMAND_LINES) or None,
+                     processCreationTime=created, parentProcessId=rng.randrange(4, 65536),
+                     parentProcessCreationTime=created, parentProcessFileName="explorer.exe",
+                     parentProcessFilePath="C:\\Windows",
+                     detectionStatus=rng.choice(ALERTS_DETECTION_STATUS))
+            ev.append(d)
+        for _ in range(rng.choice((0, 0, 1, 2))):
+            d = self._a_item("User", created)
+            user, dom = self._user(m)
+            d.update(accountName=user, domainName=dom, userSid="S-1-5-21-1-%d" %
+                     rng.randrange(1000, 99999), userPrincipalName=user + "@contoso.com")
+            ev.append(d)
+        for _ in range(rng.choice((0, 0, 1, 2))):
+            d = self._a_item("Ip", created)
+            d["ipAddress"] = _ipv4(rng) if rng.random() < 0.7 else _ipv6(rng)
+            ev.append(d)
+        for _ in range(rng.choice((0, 0, 1, 2))):
+            d = self._a_item("Url", created)
+            d["url"] = rng.choice(URLS) or "http://example.net/x"
+            ev.append(d)
+        if rng.random() < 0.2:
+            d = self._a_item("Registry", created)
+            d.update(registryKey="SYSTEM\\CONTROLSET001", registryHive="HKEY_LOCAL_MACHINE")
+            ev.append(d)
+        rng.shuffle(ev)
+        return ev
+
+    def alerts_alert(self, lu, created):
+        rng = self.rng
+        m = rng.choice(self.machines)
+        aid = self.new_id()
+        c = self._common()
+        self.incident += rng.randrange(1, 3)
+        cr = format_time(created, 7)
+        user, dom = self._user(m)
+        return {
+            "id": aid, "incidentId": self.incident,
+            "investigationId": rng.randrange(1, 10 ** 6) if rng.random() < 0.3 else None,
+            "assignedTo": None, "severity": c["severity"], "status": "New",
+            "classification": None, "determination": None,
+            "investigationState": rng.choice(("Queued", "Running", "UnsupportedAlertType")),
+            "detectionSource": rng.choice(ALERTS_DETECTION), "detectorId": _guid(rng),
+            "category": c["category"], "threatFamilyName": c["family"],
+            "title": c["title"], "description": c["description"],
+            "alertCreationTime": cr,
+            "firstEventTime": format_time(created - rng.randrange(TPS, 600 * TPS), 7),
+            "lastEventTime": format_time(created - rng.randrange(0, TPS), 7),
+            "lastUpdateTime": format_time_trimmed(lu), "resolvedTime": None,
+            "machineId": m["DeviceID"], "computerDnsName": m["ComputerDnsName"],
+            "rbacGroupName": m["MachineGroup"] or None,
+            "aadTenantId": "a839b112-1253-6432-9bf6-94542403f21c",
+            "threatName": c["threat"], "mitreTechniques": c["mitre"],
+            "relatedUser": {"userName": user, "domainName": dom}
+            if rng.random() < 0.5 else None,
+            "comments": [], "evidence": self._alerts_evidence(m, cr),
+        }
+
+    def make(self, lu, created):
+        return self.graph_alert(lu, created) if self.kind == "graph" else \
+            self.alerts_alert(lu, created)
+
+
+class Alert:
+    """The current version of one alert, with its served bodies cached."""
+    __slots__ = ("id", "lu", "obj", "ascii_only", "cache", "attrs")
+
+    def __init__(self, kind, obj, ascii_only):
+        self.id = obj["id"]
+        self.lu = parse_time(obj[ALERT_APIS[kind]["time"]])
+        self.obj = obj
+        self.ascii_only = ascii_only
+        self.cache = {}
+        self.attrs = None
+
+    def filter_attrs(self, kind):
+        if self.attrs is None:
+            self.attrs = _alert_attrs(kind, self.obj)
+        return self.attrs
+
+    def body(self, kind, expand=True, long_form=False):
+        """JSON bytes as served; long_form writes the Alert API's last update
+        time with all 7 digits (the same version, another spelling)."""
+        key = (expand, long_form)
+        b = self.cache.get(key)
+        if b is None:
+            o = self.obj
+            if not expand:
+                o = {k: v for k, v in o.items() if k != "evidence"}
+            if long_form:
+                o = dict(o)
+                o[ALERT_APIS[kind]["time"]] = format_time(self.lu, 7)
+            b = serialize(o, self.ascii_only).encode("utf-8")
+            self.cache[key] = b
+        return b
+
+
+# -- OData $filter: or / and / not, parentheses, comparisons ---------------
+
+_ODATA_TOKEN = re.compile(
+    r"\s*(?:(?P<lp>\()|(?P<rp>\))|(?P<str>'(?:[^']|'')*')|"
+    r"(?P<lit>[0-9][0-9:.TZ+-]*)|(?P<word>[A-Za-z_@][A-Za-z0-9_./]*))")
+_ODATA_OPS = {
+    "eq": lambda a, b: a == b, "ne": lambda a, b: a != b,
+    "gt": lambda a, b: a is not None and b is not None and a > b,
+    "ge": lambda a, b: a is not None and b is not None and a >= b,
+    "lt": lambda a, b: a is not None and b is not None and a < b,
+    "le": lambda a, b: a is not None and b is not None and a <= b,
+}
+
+
+def _odata_tokens(text):
+    out, i = [], 0
+    while i < len(text):
+        if text[i:].strip() == "":
+            break
+        m = _ODATA_TOKEN.match(text, i)
+        if not m or m.end() == i:
+            raise ValueError("Invalid filter clause: unexpected text at %d: %r"
+                             % (i, text[i:i + 20]))
+        kind = m.lastgroup
+        out.append((kind, m.group(kind)))
+        i = m.end()
+    return out
+
+
+def compile_filter(text, props):
+    """$filter text -> predicate(attrs) for the typed properties props;
+    ValueError (answered 400) for anything else."""
+    toks = _odata_tokens(text)
+    pos = [0]
+
+    def peek():
+        return toks[pos[0]] if pos[0] < len(toks) else (None, None)
+
+    def take():
+        t = peek()
+        pos[0] += 1
+        return t
+
+    def literal(kind, typ, prop):
+        k, v = take()
+        if k == "word" and v == "null":
+            return None
+        if typ == "time":
+            if k != "lit":
+                raise ValueError("Invalid filter clause: %s needs a DateTimeOffset" % prop)
+            return parse_time(v)
+        if typ == "num":
+            if k != "lit" or not re.fullmatch(r"[0-9]+", v):
+                raise ValueError("Invalid filter clause: %s needs a number" % prop)
+            return int(v)
+        if k != "str":
+            raise ValueError("Invalid filter clause: %s needs a quoted string" % prop)
+        return v[1:-1].replace("''", "'")
+
+    def comparison():
+        k, prop = take()
+        if k != "word":
+            raise ValueError("Invalid filter clause: expected a property name")
+        if prop not in props:
+            raise ValueError("Invalid filter clause: property '%s' cannot be "
+                             "filtered on" % prop)
+        k, op = take()
+        if op not in _ODATA_OPS:
+            raise ValueError("Invalid filter clause: unknown operator %r" % op)
+        val = literal(k, props[prop], prop)
+        f = _ODATA_OPS[op]
+        return lambda a: f(a.get(prop), val)
+
+    def factor():
+        k, v = peek()
+        if k == "lp":
+            take()
+            e = expr()
+            if take()[0] != "rp":
+                raise ValueError("Invalid filter clause: ')' expected")
+            return e
+        if k == "word" and v == "not":
+            take()
+            e = factor()
+            return lambda a: not e(a)
+        return comparison()
+
+    def term():
+        left = factor()
+        while peek() == ("word", "and"):
+            take()
+            right = factor()
+            left = (lambda l, r: lambda a: l(a) and r(a))(left, right)
+        return left
+
+    def expr():
+        left = term()
+        while peek() == ("word", "or"):
+            take()
+            right = term()
+            left = (lambda l, r: lambda a: l(a) or r(a))(left, right)
+        return left
+
+    if not toks:
+        return lambda a: True
+    e = expr()
+    if pos[0] != len(toks):
+        raise ValueError("Invalid filter clause: unexpected %r" % (peek()[1],))
+    return e
+
+
+def _alert_attrs(kind, obj):
+    """The filterable values of obj (times as ticks)."""
+    out = {}
+    for prop, typ in ALERT_APIS[kind]["filter"].items():
+        v = obj.get(prop[0].lower() + prop[1:])
+        if typ == "time" and v is not None:
+            v = parse_time(v)
+        out[prop] = v
+    return out
+
+
+class RateLimiter:
+    """Sliding windows: at most limit requests in any window (ticks)."""
+
+    def __init__(self, limits):
+        self.limits = limits  # [[window ticks, limit], ...]; limit <= 0: off
+        self.times = []
+
+    def check(self, now):
+        """None when the request is allowed (and counted), else the
+        Retry-After seconds."""
+        longest = max((w for w, _ in self.limits), default=0)
+        del self.times[:bisect.bisect_right(self.times, now - longest)]
+        for window, limit in self.limits:
+            if limit <= 0:
+                continue
+            i = bisect.bisect_right(self.times, now - window)
+            if len(self.times) - i >= limit:
+                wait = self.times[i] + window - now
+                return max(1, -(-wait // TPS))
+        self.times.append(now)
+        return None
+
+
+class AlertStore:
+    def __init__(self, kind):
+        self.kind = kind
+        self.by_id = {}
+        self.order = []  # ids in creation order
+        self.version = 0
+        self.last_lu = 0
+        self.selections = {}  # $filter text -> (version, [Alert]); small LRU
+
+    def add(self, alert):
+        self.by_id[alert.id] = alert
+        self.order.append(alert.id)
+        self.last_lu = max(self.last_lu, alert.lu)
+        self.version += 1
+
+    def select(self, seed, text, pred):
+        """Alerts matching pred in the order of this $filter text, and their
+        sort keys (for $skiptoken)."""
+        hit = self.selections.get(text)
+        if hit is not None and hit[0] == self.version:
+            return hit[1], hit[2]
+        keyed = sorted(((_hash01(seed, self.kind, text, a.id), a.id), a)
+                       for a in self.by_id.values()
+                       if pred(a.filter_attrs(self.kind)))
+        sel = [a for _, a in keyed]
+        keys = [k for k, _ in keyed]
+        if len(self.selections) >= 8:
+            self.selections.pop(next(iter(self.selections)))
+        self.selections[text] = (self.version, sel, keys)
+        return sel, keys
+
+
+class AlertApis:
+    """Corpus, paging switches, limiter and statistics of both APIs."""
+
+    def __init__(self, args, start):
+        self.args = args
+        self.lock = threading.Lock()
+        self.audience = {"graph": args.graph_audience, "alerts": args.alerts_audience}
+        self.stores = {k: AlertStore(k) for k in ALERT_APIS}
+        self.gens = {k: AlertGen(args.seed, k) for k in ALERT_APIS}
+        self.rng = random.Random("%s/updates" % args.seed)
+        self.config = {
+            "graph_drop_nextlink": args.graph_drop_nextlink,
+            "alerts_nextlink": args.alerts_nextlink,
+            # Per coming page with $skip > 0: how many alerts already
+            # paged past change during that request.
+            "update_during_paging": [],
+            "update_api": "alerts",
+        }
+        scale = args.rate_scale
+        self.limiters = {
+            "graph": RateLimiter([[int(60 * TPS * scale), args.rate_graph_min]]),
+            "alerts": RateLimiter([[int(60 * TPS * scale), args.rate_alerts_min],
+                                   [int(3600 * TPS * scale), args.rate_alerts_hour]]),
+        }
+        self.stats = {k: {"rate_limited": 0, "pages": 0, "max_top_seen": 0,
+                          "skip_requests": 0, "skiptoken_requests": 0,
+                          "nextlinks_sent": 0, "nextlinks_dropped": 0,
+                          "prefer_missing": 0, "expand_missing": 0, "updates": 0,
+                          "queries": []} for k in ALERT_APIS}
+        self.hostile_seq = 0
+        counts = {"graph": args.graph_count, "alerts": args.alerts_count}
+        for kind, n in counts.items():
+            self._build(kind, n, start)
+
+    def _build(self, kind, n, start):
+        a = self.args
+        gen, rng = self.gens[kind], self.gens[kind].rng
+        lo = start - a.span * TPS
+        hi = max(lo, start - 60 * TPS)
+        n_hostile = round(n * a.hostile_ratio)
+        hostile = set(rng.sample(range(n), min(n_hostile, n)))
+        for i in range(n):
+            lu = rng.randint(lo, hi)
+            if kind == "alerts":
+                digits = rng.randrange(1, 8)
+                lu -= lu % (10 ** (7 - digits))
+            created = lu - rng.randrange(0, 3 * 86400 * TPS)
+            obj = gen.make(lu, created)
+            ascii_only = True
+            if i in hostile:
+                ascii_only = self.hostile_seq % 2 == 0
+                self.hostile_seq = hostilize_alert(obj, self.hostile_seq)
+            self.stores[kind].add(Alert(kind, obj, ascii_only))
+
+    # -- changes -----------------------------------------------------------
+    def _bump(self, kind, alert, now):
+        """A new version of alert: later last update time, next status."""
+        store = self.stores[kind]
+        o = alert.obj
+        lu = max(now, store.last_lu + 1)
+        store.last_lu = lu
+        flow = STATUS_FLOW[kind]
+        st = o["status"] if o["status"] in flow else flow[0]
+        nxt = flow[min(flow.index(st) + 1, len(flow) - 1)]
+        o["status"] = nxt
+        if nxt == flow[1]:
+            o["assignedTo"] = o["assignedTo"] or "secops@contoso.com"
+        if nxt == flow[2]:
+            cls, det = self.rng.choice(RESOLUTIONS[kind])
+            o["classification"], o["determination"] = cls, det
+            o["resolvedDateTime" if kind == "graph" else "resolvedTime"] = format_time(lu, 7)
+        if kind == "graph":
+            o["lastUpdateDateTime"] = format_time(lu, 7)
+        else:
+            o["lastUpdateTime"] = format_time_trimmed(lu)
+        alert.lu = lu
+        alert.cache = {}
+        alert.attrs = None
+        store.version += 1
+        self.stats[kind]["updates"] += 1
+        return {"api": kind, "id": alert.id, "lastUpdate": format_time(lu, 7)}
+
+    def update(self, kinds, n, now, among=None):
+        out = []
+        with self.lock:
+            for kind in kinds:
+                store = self.stores[kind]
+                pool = among if among is not None else store.order
+                for aid in self.rng.sample(pool, min(n, len(pool))):
+                    out.append(self._bump(kind, store.by_id[aid], now))
+        return out
+
+    def rate_check(self, kind):
+        with self.lock:
+            ra = self.limiters[kind].check(now_ticks())
+            if ra is not None:
+                self.stats[kind]["rate_limited"] += 1
+        if ra is None:
+            return None
+        return api_error(429, "Rate limit is exceeded. Try again in %d seconds." % ra,
+                         [("Retry-After", str(ra))])
+
+    def set_limits(self, graph_min=None, alerts_min=None, alerts_hour=None):
+        with self.lock:
+            if graph_min is not None:
+                self.limiters["graph"].limits[0][1] = graph_min
+            if alerts_min is not None:
+                self.limiters["alerts"].limits[0][1] = alerts_min
+            if alerts_hour is not None:
+                self.limiters["alerts"].limits[1][1] = alerts_hour
+
+    def limits(self):
+        return {k: [[w / TPS, n] for w, n in lim.limits]
+                for k, lim in self.limiters.items()}
+
+    def snapshot(self, kind):
+        with self.lock:
+            store = self.stores[kind]
+            return [store.by_id[i] for i in store.order]
+
+    def report(self):
+        with self.lock:
+            out = {}
+            for kind, st in self.stats.items():
+                d = dict(st)
+                d["queries"] = list(st["queries"])
+                d["corpus"] = len(self.stores[kind].order)
+                out[kind] = d
+            out.update(self._config_unlocked())
+            return out
+
+    def _config_unlocked(self):
+        cfg = dict(self.config)
+        cfg["update_during_paging"] = list(cfg["update_during_paging"])
+        return {"config": cfg, "limits": self.limits()}
+
+    def report_config(self):
+        with self.lock:
+            return self._config_unlocked()
+
+
+def _next_link(req, key):
+    """This request's URL with a $skiptoken after sort key `key` instead of
+    $skip or an earlier $skiptoken: the whole URL, as Graph sends it.  The
+    token is a position in the query's order, so the next page starts
+    right after the last alert served even when alerts before it left."""
+    token = base64.urlsafe_b64encode(json.dumps(key).encode()).decode()
+    pairs = [(k, v) for k, v in parse_qsl(req.raw_query, keep_blank_values=True)
+             if k.lower() not in ("$skip", "$skiptoken")]
+    pairs.append(("$skiptoken", token))
+    host = req.headers.get("Host") or "127.0.0.1"
+    return "http://%s%s?%s" % (host, req.path,
+                               urlencode(pairs, quote_via=quote, safe="$'(),:"))
+
+
+def _paging_params(req, kind):
+    def count(name, default, hi):
+        v = req.param(name)
+        if v is None or v == "":
+            return default
+        if not re.fullmatch(r"[0-9]{1,9}", v):
+            raise ValueError("Invalid value for %s: %r" % (name, v))
+        if int(v) > hi:
+            raise ValueError("%s must not exceed %d" % (name, hi))
+        return int(v)
+    top = count("$top", 100 if kind == "graph" else 10000, 10000)
+    skip = count("$skip", 0, 10 ** 9)
+    token = req.param("$skiptoken")
+    if token is not None:
+        try:
+            k = json.loads(base64.urlsafe_b64decode(token.encode()))
+            token = (float(k[0]), str(k[1]))
+        except (ValueError, TypeError, IndexError, KeyError):
+            raise ValueError("Invalid $skiptoken") from None
+    return top, skip, token
+
+
+def _alerts_api(sim, req, kind):
+    if req.method != "GET":
+        return api_error(405)
+    apis = sim.alert_apis
+    limited = apis.rate_check(kind)
+    if limited:
+        return limited
+    denied = sim.check_bearer(req, apis.audience[kind])
+    if denied:
+        return denied
+    text = req.param("$filter") or ""
+    try:
+        top, skip, token = _paging_params(req, kind)
+        pred = compile_filter(text, ALERT_APIS[kind]["filter"])
+    except ValueError as e:
+        return api_error(400, str(e))
+    expand = kind == "graph" or (req.param("$expand") or "").lower() == "evidence"
+    store = apis.stores[kind]
+    now = now_ticks()
+    with apis.lock:
+        st, cfg = apis.stats[kind], apis.config
+        sel, keys = store.select(apis.args.seed, text, pred)
+        start = skip if token is None else bisect.bisect_right(keys, token)
+        if start > 0 and cfg["update_during_paging"] and cfg["update_api"] == kind:
+            # Alerts already paged past change and leave the window: the
+            # rest of the answer moves up (a $skiptoken keeps its place).
+            n = cfg["update_during_paging"].pop(0)
+            for a in apis.rng.sample(sel[:start], min(n, start)):
+                apis._bump(kind, a, now)
+            sel, keys = store.select(apis.args.seed, text, pred)
+            start = skip if token is None else bisect.bisect_right(keys, token)
+        page = sel[start:start + top]
+        more = start + top < len(sel)
+        link = None
+        if more:
+            if kind == "graph":
+                drop = _hash01(apis.args.seed, text, start) < cfg["graph_drop_nextlink"]
+            else:
+                drop = _hash01(apis.args.seed, text, start) >= cfg["alerts_nextlink"]
+            if drop:
+                st["nextlinks_dropped"] += 1
+            else:
+                link = _next_link(req, keys[start + len(page) - 1])
+                st["nextlinks_sent"] += 1
+        st["pages"] += 1
+        st["max_top_seen"] = max(st["max_top_seen"], top)
+        st["skip_requests"] += skip > 0 and token is None
+        st["skiptoken_requests"] += token is not None
+        if kind == "graph" and "include-unknown-enum-members" not in \
+                (req.headers.get("Prefer") or ""):
+            st["prefer_missing"] += 1
+        if kind == "alerts" and not expand:
+            st["expand_missing"] += 1
+        st["queries"].append({"filter": text, "top": top, "skip": skip,
+                              "skiptoken": token is not None,
+                              "returned": len(page), "total": len(sel),
+                              "nextlink": link is not None, "at": format_time(now)})
+        del st["queries"][:-100]
+        bodies = [a.body(kind, expand, kind == "alerts" and
+                         _hash01(text, start, a.id) < 0.5) for a in page]
+    out = [b'{"@odata.context":', json.dumps(ALERT_APIS[kind]["context"]).encode()]
+    if (req.param("$count") or "").lower() == "true":
+        out.append(b',"@odata.count":%d' % len(sel))
+    out.append(b',"value":[')
+    out.append(b",".join(bodies))
+    out.append(b"]")
+    if link is not None:
+        out.append(b',"@odata.nextLink":' + json.dumps(link).encode())
+    out.append(b"}")
+    return Response(200, b"".join(out))
+
+
+@route(r"/graph/v1\.0/security/alerts_v2/?", "graph")
+def graph_alerts(sim, req):
+    return _alerts_api(sim, req, "graph")
+
+
+@route(r"/mde/api/alerts/?", "alerts")
+def mde_alerts(sim, req):
+    return _alerts_api(sim, req, "alerts")
+
+
+def _alert_kinds(req):
+    api = req.param("api")
+    if api is None or api == "":
+        return list(ALERT_APIS)
+    if api not in ALERT_APIS:
+        raise ValueError("api must be one of: %s" % ", ".join(ALERT_APIS))
+    return [api]
+
+
+@route(r"/_sim/alerts", "control")
+def ctl_alerts(sim, req):
+    if req.method != "GET":
+        return api_error(405)
+    try:
+        kind = _alert_kinds(req)
+    except ValueError as e:
+        return api_error(400, str(e))
+    if len(kind) != 1:
+        return api_error(400, "api=graph or api=alerts is required")
+    alerts = sim.alert_apis.snapshot(kind[0])
+    return Response(200, b"[" + b",".join(a.body(kind[0]) for a in alerts) + b"]")
+
+
+@route(r"/_sim/update", "control")
+def ctl_update(sim, req):
+    if req.method != "POST":
+        return api_error(405)
+    try:
+        kinds = _alert_kinds(req)
+        n = _control_int(req, "n", 1, 0, 10 ** 6)
+    except ValueError as e:
+        return api_error(400, str(e))
+    return json_response(200, {"updated": sim.alert_apis.update(kinds, n, now_ticks())})
+
+
+@route(r"/_sim/alerts-config", "control")
+def ctl_alerts_config(sim, req):
+    apis = sim.alert_apis
+    if req.method == "GET":
+        return json_response(200, apis.report_config())
+    if req.method != "POST":
+        return api_error(405)
+    try:
+        with apis.lock:
+            for key in ("graph_drop_nextlink", "alerts_nextlink"):
+                if req.param(key) is not None:
+                    v = float(req.param(key))
+                    if not 0 <= v <= 1:
+                        raise ValueError("%s must be within [0, 1]" % key)
+                    apis.config[key] = v
+            if req.param("update_during_paging") is not None:
+                v = req.param("update_during_paging")
+                if not re.fullmatch(r"([0-9]{1,6}(,[0-9]{1,6})*)?", v):
+                    raise ValueError("update_during_paging: counts, comma separated")
+                apis.config["update_during_paging"] = [int(x) for x in v.split(",") if x]
+            if req.param("update_api") is not None:
+                if req.param("update_api") not in ALERT_APIS:
+                    raise ValueError("update_api must be graph or alerts")
+                apis.config["update_api"] = req.param("update_api")
+        apis.set_limits(
+            graph_min=_control_int(req, "rate_graph_min", None, 0, 10 ** 6),
+            alerts_min=_control_int(req, "rate_alerts_min", None, 0, 10 ** 6),
+            alerts_hour=_control_int(req, "rate_alerts_hour", None, 0, 10 ** 6))
+    except ValueError as e:
+        return api_error(400, str(e))
+    return json_response(200, apis.report_config())
+
+
+def add_alert_args(p):
+    p.add_argument("--graph-count", type=int, default=0,
+                   help="alerts in the Graph alerts_v2 corpus")
+    p.add_argument("--alerts-count", type=int, default=0,
+                   help="alerts in the Alert API corpus")
+    p.add_argument("--graph-drop-nextlink", type=float, default=0.0, metavar="P",
+                   help="share of Graph pages sent without @odata.nextLink")
+    p.add_argument("--alerts-nextlink", type=float, default=0.0, metavar="P",
+                   help="share of Alert API pages sent with @odata.nextLink")
+    p.add_argument("--rate-scale", type=float, default=1.0, metavar="F",
+                   help="rate-limit windows are F x 60 s and F x 3600 s")
+    p.add_argument("--rate-alerts-min", type=int, default=100)
+    p.add_argument("--rate-alerts-hour", type=int, default=1500)
+    p.add_argument("--rate-graph-min", type=int, default=150)
+    p.add_argument("--graph-audience", default=GRAPH_AUDIENCE)
+    p.add_argument("--alerts-audience", default=ALERTS_AUDIENCE)
+
+
+def check_alert_args(p, a):
+    if min(a.graph_count, a.alerts_count) < 0:
+        p.error("--graph-count and --alerts-count must not be negative")
+    if not (0 <= a.graph_drop_nextlink <= 1 and 0 <= a.alerts_nextlink <= 1):
+        p.error("--graph-drop-nextlink and --alerts-nextlink must be within [0, 1]")
+    if not 0 < a.rate_scale <= 1:
+        p.error("--rate-scale must be within (0, 1]")
 
 
 # ---------------------------------------------------------------------------
@@ -1030,6 +2203,8 @@ def ctl_stats(sim, req):
             "requests": dict(sim.stats_requests),
             "status": dict(sim.stats_status),
             "tokens_issued": sim.tokens_issued,
+            "assertions": list(sim.assertions),
+            "assertion_jti_reuse": sim.jti_reuse,
             "max_limit_seen": sim.max_limit_seen,
             "siem_queries": list(sim.siem_queries),
         }
@@ -1038,6 +2213,7 @@ def ctl_stats(sim, req):
     out["hidden"] = sim.store.hidden_count(now)
     out["start"] = format_time(sim.start)
     out["now"] = format_time(now)
+    out["alert_apis"] = sim.alert_apis.report()
     return json_response(200, out)
 
 
@@ -1189,8 +2365,14 @@ def parse_args(argv=None):
     p.add_argument("--token-bytes", type=int, default=32,
                    help="random bytes in an access token (1100 gives a JWT-sized token)")
     p.add_argument("--siem-resource", default="https://graph.windows.net")
+    p.add_argument("--client-cert", action="append", metavar="PEM",
+                   help="certificate registered for client assertions (repeatable)")
+    p.add_argument("--assertion-skew", type=int, default=0, metavar="SEC",
+                   help="seconds added to the clock that checks assertion times")
+    add_alert_args(p)
     p.add_argument("--quiet", action="store_true")
     a = p.parse_args(argv)
+    check_alert_args(p, a)
     if not 0 <= a.hostile_ratio <= 1:
         p.error("--hostile-ratio must be within [0, 1]")
     if min(a.count, a.burst, a.late, a.span) < 0:

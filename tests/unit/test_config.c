@@ -768,8 +768,21 @@ test_credentials(void)
 	if (c != NULL) {
 		CHECK_STR(c->private_key_file, path);
 		CHECK(c->client_secret == NULL);
+		CHECK(c->assertion_alg == ASSERTION_PS256);
 	}
 	config_free(c);
+	c = expect_ok(AZURE_NOSECRET "certificate_file = cert.pem\n"
+	                             "private_key_file = key.pem\n"
+	                             "assertion_alg = RS256\n" OUTPUT);
+	if (c != NULL)
+		CHECK(c->assertion_alg == ASSERTION_RS256);
+	config_free(c);
+	expect_error(AZURE_NOSECRET "certificate_file = cert.pem\n"
+	                            "private_key_file = key.pem\n"
+	                            "assertion_alg = es256\n" OUTPUT,
+	    "[azure] assertion_alg: \"es256\" is not one of ps256, rs256\n");
+	expect_error(AZURE "assertion_alg = rs256\n" OUTPUT,
+	    "[azure] assertion_alg: only with certificate_file\n");
 
 	expect_error(AZURE OUTPUT "[source]\nca_file = /nonexistent/ca.pem\n",
 	    "[source] ca_file: cannot read /nonexistent/ca.pem: No such file "

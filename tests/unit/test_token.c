@@ -4,7 +4,9 @@
  * bundled simulator (tests/sim/mdesim.py) for the grant itself, caching,
  * renewal and Entra's refusals, and a small python3 server started here
  * that answers with canned token responses (the documented shapes and
- * broken ones) and echoes requests back.
+ * broken ones) and echoes requests back.  Certificate sign-in runs
+ * against the simulator with a certificate registered there, which
+ * checks the assertion's signature, aud, times and thumbprint.
  */
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -113,7 +115,7 @@ static char canned_py[] =
     "print(s.server_address[1], flush=True)\n"
     "s.serve_forever()\n";
 
-static pid_t children[4];
+static pid_t children[6];
 static int nchildren;
 static char tmpdir[64];
 static volatile sig_atomic_t stop_flag;
@@ -138,7 +140,7 @@ spawn(char *const argv[], int out_fd)
 {
 	pid_t pid;
 
-	if (nchildren == 4 || (pid = fork()) == -1)
+	if (nchildren == 6 || (pid = fork()) == -1)
 		return -1;
 	if (pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -178,25 +180,33 @@ start_canned(void)
 	return (int)strtol(line, NULL, 10);
 }
 
-/* Start the simulator with extra arguments; returns its port or -1. */
+/*
+ * Start the simulator with up to two extra option/value pairs (NULL
+ * options are left out); returns its port or -1.
+ */
 static int
-start_sim(const char *name, const char *lifetime)
+start_sim_with(const char *name, const char *opt1, const char *val1,
+    const char *opt2, const char *val2)
 {
 	char py[] = "python3", sim[] = SIM, p0[] = "--port", zero[] = "0",
-	     pf[] = "--port-file", quiet[] = "--quiet",
-	     lt[] = "--token-lifetime", path[128], life[16];
-	char *argv[10] = {py, sim, p0, zero, pf, path, quiet, NULL};
+	     pf[] = "--port-file", quiet[] = "--quiet", path[128],
+	     extra[4][256];
+	char *argv[12] = {py, sim, p0, zero, pf, path, quiet, NULL};
+	const char *opts[4] = {opt1, val1, opt2, val2};
 	FILE *f;
 	long port = -1;
-	int i;
+	int i, n = 7;
 
 	snprintf(path, sizeof(path), "%s/%s.port", tmpdir, name);
-	if (lifetime != NULL) {
-		snprintf(life, sizeof(life), "%s", lifetime);
-		argv[7] = lt;
-		argv[8] = life;
-		argv[9] = NULL;
+	for (i = 0; i < 4; i += 2) {
+		if (opts[i] == NULL)
+			continue;
+		snprintf(extra[i], sizeof(extra[i]), "%s", opts[i]);
+		snprintf(extra[i + 1], sizeof(extra[i + 1]), "%s", opts[i + 1]);
+		argv[n++] = extra[i];
+		argv[n++] = extra[i + 1];
 	}
+	argv[n] = NULL;
 	if (spawn(argv, -1) == -1)
 		return -1;
 	for (i = 0; i < 200 && port <= 0; i++) {
@@ -210,6 +220,13 @@ start_sim(const char *name, const char *lifetime)
 	}
 	unlink(path);
 	return (int)port;
+}
+
+static int
+start_sim(const char *name, const char *lifetime)
+{
+	return start_sim_with(name,
+	    lifetime != NULL ? "--token-lifetime" : NULL, lifetime, NULL, NULL);
 }
 
 static int
@@ -622,6 +639,202 @@ test_request_form(struct http *h, int port)
 	token_free(t);
 }
 
+/* Certificate sign-in: files made with the openssl command. */
+static char crt_a[128], key_a[128], crt_b[128], key_b[128];
+
+static int
+make_cert(const char *name, char *crt, char *key, size_t len)
+{
+	char cmd[512];
+
+	snprintf(crt, len, "%s/%s.crt", tmpdir, name);
+	snprintf(key, len, "%s/%s.key", tmpdir, name);
+	snprintf(cmd, sizeof(cmd),
+	    "openssl req -x509 -newkey rsa:2048 -nodes -keyout %s -out %s "
+	    "-subj /CN=mdesiem-%s -days 2 >/dev/null 2>&1",
+	    key, crt, name);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static struct token *
+cert_token(struct http *h, enum token_endpoint ep, int port,
+    const char *tenant, const char *crt, const char *key, int rs256)
+{
+	struct token_opts o;
+	char login[64];
+
+	snprintf(login, sizeof(login), "http://127.0.0.1:%d", port);
+	memset(&o, 0, sizeof(o));
+	o.endpoint = ep;
+	o.login_url = login;
+	o.tenant_id = tenant;
+	o.client_id = CLIENT;
+	o.audience = AUDIENCE;
+	o.certificate_file = crt;
+	o.private_key_file = key;
+	o.assertion_rs256 = rs256;
+	return token_new(&o, h);
+}
+
+/* A field of the last assertion the simulator accepted, as text. */
+static const char *
+last_assertion(int port, const char *name)
+{
+	static char out[256];
+	struct http_resp r;
+	cJSON *root = NULL, *list, *v;
+	char url[128];
+
+	out[0] = '\0';
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/_sim/stats", port);
+	http_resp_init(&r, 0);
+	if (http_get(ctl, url, NULL, NULL, &r) == 0 && r.status == 200 &&
+	    (root = cJSON_Parse(buf_str(&r.body))) != NULL &&
+	    cJSON_IsArray(list = cJSON_GetObjectItem(root, "assertions")) &&
+	    cJSON_GetArraySize(list) > 0) {
+		v = cJSON_GetObjectItemCaseSensitive(
+		    cJSON_GetArrayItem(list, cJSON_GetArraySize(list) - 1),
+		    name);
+		if (cJSON_IsString(v))
+			snprintf(out, sizeof(out), "%s", v->valuestring);
+		else if (cJSON_IsNumber(v))
+			snprintf(out, sizeof(out), "%.0f", v->valuedouble);
+	}
+	cJSON_Delete(root);
+	http_resp_reset(&r);
+	return out;
+}
+
+static void
+check_cert_refused(struct token *t, int want, const char *part)
+{
+	const char *b = NULL;
+
+	CHECK(t != NULL);
+	if (t == NULL)
+		return;
+	CHECK(token_get(t, &b) == want);
+	CHECK(b == NULL);
+	if (strstr(token_error(t), part) == NULL) {
+		fprintf(stderr, "  [%s] lacks [%s]\n", token_error(t), part);
+		CHECK(0);
+	}
+	/* No assertion (its header starts "eyJ") in the text. */
+	CHECK(strstr(token_error(t), "eyJ") == NULL);
+	CHECK(strchr(token_error(t), '\n') == NULL);
+	CHECK(token_renewals(t) == 0);
+	token_free(t);
+}
+
+static void
+test_sim_certificate(struct http *h, int port, int skewed)
+{
+	struct token *t;
+	const char *b = NULL;
+	char aud[160];
+
+	/* v2, PS256 with x5t#S256: the default. */
+	t = cert_token(h, TOKEN_V2, port, TENANT, crt_a, key_a, 0);
+	CHECK(t != NULL);
+	CHECK(token_get(t, &b) == 0);
+	CHECK_STR(token_error(t), "");
+	CHECK(token_renewals(t) == 1);
+	CHECK(api_status(h, port, b) == 200);
+	CHECK_STR(last_assertion(port, "alg"), "PS256");
+	CHECK_STR(last_assertion(port, "thumbprint"), "x5t#S256");
+	CHECK_STR(last_assertion(port, "lifetime"), "300");
+	CHECK_STR(last_assertion(port, "iss"), CLIENT);
+	snprintf(aud, sizeof(aud),
+	    "http://127.0.0.1:%d/" TENANT "/oauth2/v2.0/token", port);
+	CHECK_STR(last_assertion(port, "aud"), aud);
+
+	/* A renewal signs a new assertion (fresh jti). */
+	token_invalidate(t);
+	CHECK(token_get(t, &b) == 0);
+	CHECK(token_renewals(t) == 2);
+	CHECK(sim_stat(port, "assertion_jti_reuse") == 0);
+	token_free(t);
+
+	/* v1, RS256 with x5t. */
+	t = cert_token(h, TOKEN_V1, port, TENANT, crt_a, key_a, 1);
+	CHECK(token_get(t, &b) == 0);
+	CHECK_STR(token_error(t), "");
+	CHECK(api_status(h, port, b) == 200);
+	CHECK_STR(last_assertion(port, "alg"), "RS256");
+	CHECK_STR(last_assertion(port, "thumbprint"), "x5t");
+	snprintf(aud, sizeof(aud), "http://127.0.0.1:%d/" TENANT "/oauth2/token",
+	    port);
+	CHECK_STR(last_assertion(port, "aud"), aud);
+	token_free(t);
+
+	/* A certificate the app does not know: Entra's words. */
+	check_cert_refused(
+	    cert_token(h, TOKEN_V2, port, TENANT, crt_b, key_b, 0),
+	    ERR_CREDENTIALS,
+	    "Entra ID refused the token request (HTTP 401 invalid_client): "
+	    "AADSTS700027: Client assertion contains an invalid signature. "
+	    "[Reason - The key was not found., Thumbprint of key used by "
+	    "client: '");
+	check_cert_refused(
+	    cert_token(h, TOKEN_V1, port, TENANT, crt_b, key_b, 1),
+	    ERR_CREDENTIALS, "AADSTS700027");
+
+	/* A clock 15 minutes off. */
+	check_cert_refused(
+	    cert_token(h, TOKEN_V2, skewed, TENANT, crt_a, key_a, 0),
+	    ERR_CREDENTIALS,
+	    "AADSTS700024: Client assertion is not within its valid time "
+	    "range. Current time: ");
+
+	/* Local problems never reach Entra. */
+	check_cert_refused(
+	    cert_token(h, TOKEN_V2, port, TENANT, crt_a, key_b, 0),
+	    ERR_CONFIG, "cannot use the sign-in certificate: ");
+	check_cert_refused(
+	    cert_token(h, TOKEN_V2, port, TENANT, crt_a, key_b, 0),
+	    ERR_CONFIG, "does not belong to the certificate in");
+	check_cert_refused(cert_token(h, TOKEN_V2, port, TENANT, crt_a,
+	                       "/nonexistent/key.pem", 0),
+	    ERR_CONFIG,
+	    "cannot read /nonexistent/key.pem: No such file or directory");
+}
+
+static void
+test_cert_opts(struct http *h, int canned_port)
+{
+	struct token_opts o;
+	struct token *t;
+
+	/* One credential, complete. */
+	memset(&o, 0, sizeof(o));
+	o.login_url = "https://login.microsoftonline.com";
+	o.tenant_id = TENANT;
+	o.client_id = CLIENT;
+	o.audience = AUDIENCE;
+	CHECK(token_new(&o, h) == NULL);
+	o.certificate_file = crt_a;
+	CHECK(token_new(&o, h) == NULL);
+	o.private_key_file = "";
+	CHECK(token_new(&o, h) == NULL);
+	o.private_key_file = key_a;
+	t = token_new(&o, h);
+	CHECK(t != NULL);
+	token_free(t);
+	o.client_secret = SECRET;
+	CHECK(token_new(&o, h) == NULL);
+	o.client_secret = "";
+	CHECK(token_new(&o, h) == NULL);
+
+	/* The request as sent: the assertion parameters, never the JWT. */
+	check_cert_refused(
+	    cert_token(h, TOKEN_V2, canned_port, "echo", crt_a, key_a, 0),
+	    ERR_CREDENTIALS,
+	    "/echo/oauth2/v2.0/token grant_type=client_credentials"
+	    "&client_id=" CLIENT "&client_assertion_type=urn%3Aietf%3Aparams"
+	    "%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer"
+	    "&client_assertion=****");
+}
+
 static void
 test_transport(struct http *h, int canned_port)
 {
@@ -667,7 +880,7 @@ main(void)
 {
 	struct sigaction sa;
 	struct http *h;
-	int canned, sim, sim_short;
+	int canned, sim, sim_short, sim_cert, sim_skew;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_IGN;
@@ -686,9 +899,18 @@ main(void)
 	test_canned(h, canned);
 	test_request_form(h, canned);
 	test_transport(h, canned);
+	CHECK(make_cert("a", crt_a, key_a, sizeof(crt_a)) == 0);
+	CHECK(make_cert("b", crt_b, key_b, sizeof(crt_b)) == 0);
+	test_cert_opts(h, canned);
 
 	sim = start_sim("sim", NULL);
 	sim_short = start_sim("short", "8");
+	sim_cert = start_sim_with("cert", "--client-cert", crt_a, NULL, NULL);
+	sim_skew = start_sim_with("skew", "--client-cert", crt_a,
+	    "--assertion-skew", "900");
+	CHECK(sim_cert > 0 && sim_skew > 0);
+	if (sim_cert > 0 && sim_skew > 0)
+		test_sim_certificate(h, sim_cert, sim_skew);
 	CHECK(sim > 0 && sim_short > 0);
 	if (sim > 0 && sim_short > 0) {
 		test_sim_success(h, sim);
@@ -701,6 +923,10 @@ main(void)
 	http_free(h);
 	http_global_cleanup();
 	kill_children();
+	unlink(crt_a);
+	unlink(key_a);
+	unlink(crt_b);
+	unlink(key_b);
 	rmdir(tmpdir);
 	return check_done();
 }

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Health and metrics.  After every cycle the daemon writes status.json in
+ * the state directory (replaced atomically) and, when [metrics]
+ * textfile_dir is set, mdesiem.prom there for node_exporter's textfile
+ * collector.  `mdesiemd --status` reads status.json back and prints it
+ * for a human, with an exit status for monitoring scripts.
+ */
+#ifndef STATUS_H
+#define STATUS_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+struct buf;
+
+#define STATUS_FILE "status.json"
+#define STATUS_PROM_FILE "mdesiem.prom"
+
+/* Exit statuses of `mdesiemd --status`. */
+#define STATUS_HEALTHY 0
+#define STATUS_DEGRADED 1
+
+/*
+ * What the daemon knows about itself.  Times are Unix seconds, 0 for
+ * "never"; counters are totals since the daemon started.
+ */
+struct status {
+	char api[16];			/* "siem", "alerts", "graph" */
+	long pid;
+	int running;			/* 0 in the last write before exit */
+	int64_t started;
+	int64_t updated;		/* when this was written */
+	int64_t poll_interval;		/* seconds, to judge staleness */
+
+	int64_t last_fetch_ok;		/* last window read completely */
+	int64_t last_delivery_ok;	/* last spool drained to collector */
+	int64_t last_success;		/* last cycle with both */
+	char cursor[40];		/* cursor position as text, or "" */
+	int64_t lag_secs;		/* now - end of the last window read
+					   completely; -1 unknown */
+
+	uint64_t spool_bytes;
+	uint64_t spool_messages;
+	int spool_full;			/* fetching paused: spool at limit */
+
+	uint64_t fetched;		/* records read from the API */
+	uint64_t delivered;		/* messages written to the collector */
+	uint64_t duplicates;		/* dropped by the dedup set */
+	uint64_t bad_records;		/* could not be parsed or normalised */
+	uint64_t retries;		/* requests or sends tried again */
+	uint64_t throttled;		/* HTTP 429 answers */
+	uint64_t token_renewals;	/* access tokens obtained */
+	uint64_t reconnects;		/* connections to the collector */
+
+	int collector_up;		/* the last send succeeded */
+	int fetch_ok;			/* the last fetch succeeded */
+	char last_error[512];		/* "" when none; never a secret */
+	int64_t last_error_at;
+};
+
+/* Zero st and set lag_secs to -1 (unknown). */
+void status_init(struct status *st);
+
+/*
+ * Write st as state_dir/status.json, replaced atomically (temp, fsync,
+ * rename, fsync of the directory), mode 0600.  Returns 0, ERR_NOMEM, or
+ * ERR_IO with errno kept.
+ */
+int status_write(const char *state_dir, const struct status *st);
+
+/*
+ * Write st in the Prometheus text format as textfile_dir/mdesiem.prom,
+ * replaced atomically, mode 0644 (node_exporter runs as another user).
+ * Returns 0, ERR_NOMEM, or ERR_IO with errno kept.
+ */
+int status_write_metrics(const char *textfile_dir, const struct status *st);
+
+/* Append st in the Prometheus text format to out.  0 or a buf error. */
+int status_format_metrics(const struct status *st, struct buf *out);
+
+/*
+ * Read state_dir/status.json into *st.  Returns 0, ERR_NOTFOUND when
+ * there is none, ERR_IO (errno kept), ERR_PARSE when it is not a status
+ * file, ERR_NOMEM.
+ */
+int status_load(const char *state_dir, struct status *st);
+
+/*
+ * Print st for a human to out, one line per item, ages relative to now,
+ * and return STATUS_HEALTHY, or STATUS_DEGRADED when the daemon is
+ * stopped, the file is stale (not updated for 3 poll intervals plus 5
+ * minutes), the collector is down, fetching fails, the spool is full, or
+ * the lag passes lag_threshold seconds (<= 0: 3 poll intervals plus 5
+ * minutes).  Each reason is printed on a "degraded: ..." line.
+ */
+int status_print(const struct status *st, time_t now, long lag_threshold,
+    FILE *out);
+
+/*
+ * `mdesiemd --status`: status_load() and status_print() at the current
+ * time.  Without a readable status file, says why on out and returns
+ * STATUS_DEGRADED.
+ */
+int status_read_print(const char *state_dir, FILE *out, long lag_threshold);
+
+#endif

@@ -1,0 +1,617 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * status.json and the Prometheus text file (include/status.h).  The main
+ * loop fills a struct status after each cycle and calls the writers;
+ * `mdesiemd --status` reads status.json back and judges the daemon's
+ * health from it alone, so it works as another user (root) and while the
+ * daemon is stopped.  status.json carries times as ISO 8601 UTC text for
+ * people who read it directly; the metrics carry Unix seconds.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "buf.h"
+#include "errcode.h"
+#include "statefile.h"
+#include "status.h"
+#include "ts.h"
+
+#define FORMAT_VERSION 1
+#define STATUS_MAX (64 * 1024)
+#define STALE_SLACK 300 /* seconds beyond 3 poll intervals */
+
+void
+status_init(struct status *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->lag_secs = -1;
+}
+
+static int
+join(char *out, size_t len, const char *dir, const char *name)
+{
+	int n = snprintf(out, len, "%s/%s", dir, name);
+
+	if (n < 0 || (size_t)n >= len) {
+		errno = ENAMETOOLONG;
+		return ERR_IO;
+	}
+	return 0;
+}
+
+/* "2026-11-26T20:31:02Z"; "" for 0 (never). */
+static void
+fmt_time(int64_t t, char *out, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t <= 0 || gmtime_r(&tt, &tm) == NULL ||
+	    strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		out[0] = '\0';
+}
+
+/* Add name: time text, or null for never.  Returns 0 or -1. */
+static int
+add_time(cJSON *o, const char *name, int64_t t)
+{
+	char s[32];
+
+	fmt_time(t, s, sizeof(s));
+	if (s[0] == '\0')
+		return cJSON_AddNullToObject(o, name) != NULL ? 0 : -1;
+	return cJSON_AddStringToObject(o, name, s) != NULL ? 0 : -1;
+}
+
+static int
+add_num(cJSON *o, const char *name, double v)
+{
+	return cJSON_AddNumberToObject(o, name, v) != NULL ? 0 : -1;
+}
+
+static int
+add_bool(cJSON *o, const char *name, int v)
+{
+	return cJSON_AddBoolToObject(o, name, v != 0) != NULL ? 0 : -1;
+}
+
+static const struct counter {
+	const char *json; /* key in status.json "counters" */
+	const char *metric; /* Prometheus name */
+	const char *help;
+	size_t off;
+} counters[] = {
+    {"fetched", "mdesiem_records_fetched_total",
+        "Records read from the Defender API.",
+        offsetof(struct status, fetched)},
+    {"delivered", "mdesiem_records_delivered_total",
+        "Messages written to the collector.",
+        offsetof(struct status, delivered)},
+    {"duplicates_dropped", "mdesiem_duplicates_dropped_total",
+        "Records dropped because they were delivered before.",
+        offsetof(struct status, duplicates)},
+    {"bad_records", "mdesiem_bad_records_total",
+        "Records that could not be parsed or normalised.",
+        offsetof(struct status, bad_records)},
+    {"retries", "mdesiem_retries_total",
+        "Requests and sends tried again after a failure.",
+        offsetof(struct status, retries)},
+    {"throttled", "mdesiem_throttled_total",
+        "HTTP 429 (throttled) answers from Entra ID or Defender.",
+        offsetof(struct status, throttled)},
+    {"token_renewals", "mdesiem_token_renewals_total",
+        "Access tokens obtained from Entra ID.",
+        offsetof(struct status, token_renewals)},
+    {"reconnects", "mdesiem_reconnects_total",
+        "Connections made to the collector.",
+        offsetof(struct status, reconnects)},
+};
+
+#define NCOUNTERS (sizeof(counters) / sizeof(counters[0]))
+
+static uint64_t
+counter_get(const struct status *st, const struct counter *c)
+{
+	uint64_t v;
+
+	memcpy(&v, (const char *)st + c->off, sizeof(v));
+	return v;
+}
+
+static void
+counter_set(struct status *st, const struct counter *c, uint64_t v)
+{
+	memcpy((char *)st + c->off, &v, sizeof(v));
+}
+
+static int
+add_counters(cJSON *root, const struct status *st)
+{
+	cJSON *o;
+	size_t i;
+
+	if ((o = cJSON_AddObjectToObject(root, "counters")) == NULL)
+		return -1;
+	for (i = 0; i < NCOUNTERS; i++) {
+		if (add_num(o, counters[i].json,
+		        (double)counter_get(st, &counters[i])) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+add_spool(cJSON *root, const struct status *st)
+{
+	cJSON *o;
+
+	if ((o = cJSON_AddObjectToObject(root, "spool")) == NULL)
+		return -1;
+	return add_num(o, "bytes", (double)st->spool_bytes) ||
+	        add_num(o, "messages", (double)st->spool_messages) ||
+	        add_bool(o, "full", st->spool_full)
+	    ? -1
+	    : 0;
+}
+
+static cJSON *
+to_json(const struct status *st)
+{
+	cJSON *root;
+	int bad;
+
+	if ((root = cJSON_CreateObject()) == NULL)
+		return NULL;
+	bad = add_num(root, "version", FORMAT_VERSION) ||
+	    cJSON_AddStringToObject(root, "api", st->api) == NULL ||
+	    add_num(root, "pid", (double)st->pid) ||
+	    add_bool(root, "running", st->running) ||
+	    add_time(root, "started", st->started) ||
+	    add_time(root, "updated", st->updated) ||
+	    add_num(root, "poll_interval", (double)st->poll_interval) ||
+	    add_time(root, "last_fetch_ok", st->last_fetch_ok) ||
+	    add_time(root, "last_delivery_ok", st->last_delivery_ok) ||
+	    add_time(root, "last_success", st->last_success) ||
+	    (st->cursor[0] != '\0'
+	            ? cJSON_AddStringToObject(root, "cursor", st->cursor) ==
+	                NULL
+	            : cJSON_AddNullToObject(root, "cursor") == NULL) ||
+	    (st->lag_secs >= 0
+	            ? add_num(root, "lag_seconds", (double)st->lag_secs)
+	            : cJSON_AddNullToObject(root, "lag_seconds") == NULL) ||
+	    add_spool(root, st) ||
+	    add_bool(root, "collector_up", st->collector_up) ||
+	    add_bool(root, "fetch_ok", st->fetch_ok) ||
+	    add_counters(root, st) ||
+	    cJSON_AddStringToObject(root, "last_error", st->last_error) ==
+	        NULL ||
+	    add_time(root, "last_error_at", st->last_error_at);
+	if (bad) {
+		cJSON_Delete(root);
+		return NULL;
+	}
+	return root;
+}
+
+int
+status_write(const char *state_dir, const struct status *st)
+{
+	char path[PATH_MAX];
+	struct buf b;
+	cJSON *root;
+	char *text;
+	int rc;
+
+	if ((rc = join(path, sizeof(path), state_dir, STATUS_FILE)) != 0)
+		return rc;
+	if ((root = to_json(st)) == NULL)
+		return ERR_NOMEM;
+	text = cJSON_Print(root);
+	cJSON_Delete(root);
+	if (text == NULL)
+		return ERR_NOMEM;
+	buf_init(&b, STATUS_MAX);
+	if ((rc = buf_adds(&b, text)) == 0 && (rc = buf_addc(&b, '\n')) == 0)
+		rc = statefile_write(path, b.data, b.len);
+	free(text);
+	buf_reset(&b);
+	return rc;
+}
+
+/* The Prometheus text format, version 0.0.4. */
+
+static int
+metric(struct buf *b, const char *name, const char *type, const char *help)
+{
+	return buf_printf(
+	    b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+int
+status_format_metrics(const struct status *st, struct buf *out)
+{
+	const struct {
+		const char *name;
+		const char *help;
+		long long value; /* < 0: unknown, no sample */
+	} gauges[] = {
+	    {"mdesiem_last_success_timestamp_seconds",
+	        "When a cycle last fetched and delivered everything (Unix "
+	        "time; 0: never).",
+	        (long long)st->last_success},
+	    {"mdesiem_last_fetch_timestamp_seconds",
+	        "When a window was last read completely (Unix time; 0: never).",
+	        (long long)st->last_fetch_ok},
+	    {"mdesiem_last_delivery_timestamp_seconds",
+	        "When the spool was last drained to the collector (Unix time; "
+	        "0: never).",
+	        (long long)st->last_delivery_ok},
+	    {"mdesiem_lag_seconds",
+	        "How far behind now the detections read so far reach.",
+	        st->lag_secs >= 0 ? (long long)st->lag_secs : -1},
+	    {"mdesiem_spool_bytes",
+	        "Bytes waiting in the spool for the collector.",
+	        (long long)st->spool_bytes},
+	    {"mdesiem_spool_messages",
+	        "Messages waiting in the spool for the collector.",
+	        (long long)st->spool_messages},
+	    {"mdesiem_spool_full",
+	        "1 while fetching is paused because the spool is full.",
+	        st->spool_full != 0},
+	    {"mdesiem_collector_up",
+	        "1 when the last send to the collector succeeded.",
+	        st->collector_up != 0},
+	    {"mdesiem_fetch_ok",
+	        "1 when the last fetch from Defender succeeded.",
+	        st->fetch_ok != 0},
+	};
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; rc == 0 && i < NCOUNTERS; i++) {
+		if ((rc = metric(out, counters[i].metric, "counter",
+		         counters[i].help)) == 0)
+			rc = buf_printf(out, "%s %llu\n", counters[i].metric,
+			    (unsigned long long)counter_get(st, &counters[i]));
+	}
+	/* An unknown value has no sample rather than a made-up one. */
+	for (i = 0; rc == 0 && i < sizeof(gauges) / sizeof(gauges[0]); i++) {
+		if ((rc = metric(
+		         out, gauges[i].name, "gauge", gauges[i].help)) == 0 &&
+		    gauges[i].value >= 0)
+			rc = buf_printf(
+			    out, "%s %lld\n", gauges[i].name, gauges[i].value);
+	}
+	return rc;
+}
+
+static int
+write_all(int fd, const char *p, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		if ((n = write(fd, p, len)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Like statefile_write(), but readable by all: node_exporter reads it as
+ * its own user.  The temporary name does not end in ".prom", so the
+ * collector never reads a half-written file.
+ */
+static int
+replace_public(const char *dir, const char *path, const struct buf *b)
+{
+	char tmp[PATH_MAX];
+	int fd, saved, rc;
+
+	if ((rc = join(tmp, sizeof(tmp), dir, "." STATUS_PROM_FILE ".tmp")) !=
+	    0)
+		return rc;
+	fd = open(
+	    tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return ERR_IO;
+	if (fchmod(fd, 0644) != 0 || write_all(fd, b->data, b->len) != 0 ||
+	    fsync(fd) != 0) {
+		saved = errno;
+		close(fd);
+		unlink(tmp);
+		errno = saved;
+		return ERR_IO;
+	}
+	if (close(fd) != 0 || rename(tmp, path) != 0) {
+		saved = errno;
+		unlink(tmp);
+		errno = saved;
+		return ERR_IO;
+	}
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return ERR_IO;
+	rc = fsync(fd) == 0 ? 0 : ERR_IO;
+	close(fd);
+	return rc;
+}
+
+int
+status_write_metrics(const char *textfile_dir, const struct status *st)
+{
+	char path[PATH_MAX];
+	struct buf b;
+	int rc;
+
+	if ((rc = join(path, sizeof(path), textfile_dir, STATUS_PROM_FILE)) !=
+	    0)
+		return rc;
+	buf_init(&b, STATUS_MAX);
+	if ((rc = status_format_metrics(st, &b)) == 0)
+		rc = replace_public(textfile_dir, path, &b);
+	buf_reset(&b);
+	return rc;
+}
+
+/* Reading status.json back. */
+
+static int64_t
+get_time(const cJSON *o, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+	struct ts t;
+
+	if (!cJSON_IsString(v) ||
+	    ts_parse(v->valuestring, strlen(v->valuestring), &t) != 0)
+		return 0;
+	return t.sec;
+}
+
+/* A non-negative whole number, or dflt. */
+static double
+get_num(const cJSON *o, const char *name, double dflt)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0) ||
+	    v->valuedouble > 9007199254740992.0)
+		return dflt;
+	return v->valuedouble;
+}
+
+static int
+get_bool(const cJSON *o, const char *name)
+{
+	return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, name));
+}
+
+static void
+get_str(const cJSON *o, const char *name, char *out, size_t len)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	(void)snprintf(out, len, "%s", cJSON_IsString(v) ? v->valuestring : "");
+}
+
+static void
+from_json(const cJSON *root, struct status *st)
+{
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(root, "counters");
+	const cJSON *sp = cJSON_GetObjectItemCaseSensitive(root, "spool");
+	size_t i;
+
+	get_str(root, "api", st->api, sizeof(st->api));
+	st->pid = (long)get_num(root, "pid", 0);
+	st->running = get_bool(root, "running");
+	st->started = get_time(root, "started");
+	st->updated = get_time(root, "updated");
+	st->poll_interval = (int64_t)get_num(root, "poll_interval", 0);
+	st->last_fetch_ok = get_time(root, "last_fetch_ok");
+	st->last_delivery_ok = get_time(root, "last_delivery_ok");
+	st->last_success = get_time(root, "last_success");
+	get_str(root, "cursor", st->cursor, sizeof(st->cursor));
+	st->lag_secs = (int64_t)get_num(root, "lag_seconds", -1);
+	st->spool_bytes = (uint64_t)get_num(sp, "bytes", 0);
+	st->spool_messages = (uint64_t)get_num(sp, "messages", 0);
+	st->spool_full = get_bool(sp, "full");
+	for (i = 0; i < NCOUNTERS; i++)
+		counter_set(st, &counters[i],
+		    (uint64_t)get_num(c, counters[i].json, 0));
+	st->collector_up = get_bool(root, "collector_up");
+	st->fetch_ok = get_bool(root, "fetch_ok");
+	get_str(root, "last_error", st->last_error, sizeof(st->last_error));
+	st->last_error_at = get_time(root, "last_error_at");
+}
+
+int
+status_load(const char *state_dir, struct status *st)
+{
+	char path[PATH_MAX];
+	struct buf b;
+	cJSON *root;
+	int rc;
+
+	if ((rc = join(path, sizeof(path), state_dir, STATUS_FILE)) != 0)
+		return rc;
+	buf_init(&b, STATUS_MAX);
+	if ((rc = statefile_read(path, &b)) != 0)
+		goto out;
+	root = cJSON_ParseWithLength(buf_str(&b), b.len);
+	if (!cJSON_IsObject(root) ||
+	    get_num(root, "version", 0) != FORMAT_VERSION) {
+		rc = ERR_PARSE;
+	} else {
+		status_init(st);
+		from_json(root, st);
+	}
+	cJSON_Delete(root);
+out:
+	buf_reset(&b);
+	return rc;
+}
+
+/* Printing for a human. */
+
+/* "2026-11-26T20:31:02Z (12 s ago)", or "never". */
+static const char *
+when(int64_t t, time_t now, char *out, size_t len)
+{
+	char iso[32];
+	long long ago = (long long)now - (long long)t;
+
+	if (t <= 0)
+		return "never";
+	fmt_time(t, iso, sizeof(iso));
+	if (ago < 0)
+		(void)snprintf(
+		    out, len, "%s (in the future: check the clock)", iso);
+	else if (ago < 120)
+		(void)snprintf(out, len, "%s (%lld s ago)", iso, ago);
+	else if (ago < 2 * 3600)
+		(void)snprintf(out, len, "%s (%lld min ago)", iso, ago / 60);
+	else if (ago < 2 * 86400)
+		(void)snprintf(out, len, "%s (%lld h ago)", iso, ago / 3600);
+	else
+		(void)snprintf(
+		    out, len, "%s (%lld days ago)", iso, ago / 86400);
+	return out;
+}
+
+static void
+print_counters(const struct status *st, FILE *out)
+{
+	fprintf(out,
+	    "records: %llu fetched, %llu delivered, %llu duplicates dropped, "
+	    "%llu bad\n",
+	    (unsigned long long)st->fetched, (unsigned long long)st->delivered,
+	    (unsigned long long)st->duplicates,
+	    (unsigned long long)st->bad_records);
+	fprintf(out,
+	    "events: %llu retries, %llu throttled (HTTP 429), %llu token "
+	    "renewals, %llu collector connections\n",
+	    (unsigned long long)st->retries, (unsigned long long)st->throttled,
+	    (unsigned long long)st->token_renewals,
+	    (unsigned long long)st->reconnects);
+}
+
+/* Returns the number of reasons printed. */
+static int
+print_reasons(
+    const struct status *st, time_t now, long lag_threshold, FILE *out)
+{
+	long long limit = 3LL * st->poll_interval + STALE_SLACK;
+	int n = 0;
+
+	if (lag_threshold <= 0)
+		lag_threshold = (long)limit;
+	if (!st->running) {
+		fprintf(out, "degraded: the daemon is not running\n");
+		n++;
+	} else if ((long long)now - st->updated > limit) {
+		fprintf(out,
+		    "degraded: %s not updated for %lld s (the daemon may be "
+		    "hung or gone)\n",
+		    STATUS_FILE, (long long)now - st->updated);
+		n++;
+	}
+	if (!st->collector_up) {
+		fprintf(out, "degraded: the collector is not reachable\n");
+		n++;
+	}
+	if (!st->fetch_ok) {
+		fprintf(out, "degraded: fetching from Defender fails\n");
+		n++;
+	}
+	if (st->spool_full) {
+		fprintf(
+		    out, "degraded: the spool is full; fetching is paused\n");
+		n++;
+	}
+	if (st->lag_secs > lag_threshold) {
+		fprintf(out,
+		    "degraded: %lld s behind Defender (threshold %ld s)\n",
+		    (long long)st->lag_secs, lag_threshold);
+		n++;
+	}
+	return n;
+}
+
+int
+status_print(const struct status *st, time_t now, long lag_threshold, FILE *out)
+{
+	char w[96];
+
+	fprintf(out, "daemon: %s (pid %ld, api %s, started %s)\n",
+	    st->running ? "running" : "stopped", st->pid,
+	    st->api[0] != '\0' ? st->api : "?",
+	    when(st->started, now, w, sizeof(w)));
+	fprintf(
+	    out, "status written: %s\n", when(st->updated, now, w, sizeof(w)));
+	fprintf(out, "collector: %s\n", st->collector_up ? "up" : "down");
+	fprintf(out, "fetch: %s\n", st->fetch_ok ? "ok" : "failing");
+	fprintf(out, "last fetch: %s\n",
+	    when(st->last_fetch_ok, now, w, sizeof(w)));
+	fprintf(out, "last delivery: %s\n",
+	    when(st->last_delivery_ok, now, w, sizeof(w)));
+	fprintf(out, "cursor: %s\n",
+	    st->cursor[0] != '\0' ? st->cursor : "none yet");
+	if (st->lag_secs >= 0)
+		fprintf(out, "lag behind Defender: %lld s\n",
+		    (long long)st->lag_secs);
+	else
+		fprintf(out, "lag behind Defender: unknown\n");
+	fprintf(out, "spool: %llu messages, %llu bytes%s\n",
+	    (unsigned long long)st->spool_messages,
+	    (unsigned long long)st->spool_bytes,
+	    st->spool_full ? " (full: fetching paused)" : "");
+	print_counters(st, out);
+	if (st->last_error[0] != '\0')
+		fprintf(out, "last error: %s (%s)\n", st->last_error,
+		    when(st->last_error_at, now, w, sizeof(w)));
+	else
+		fprintf(out, "last error: none\n");
+	if (print_reasons(st, now, lag_threshold, out) > 0)
+		return STATUS_DEGRADED;
+	fprintf(out, "healthy\n");
+	return STATUS_HEALTHY;
+}
+
+int
+status_read_print(const char *state_dir, FILE *out, long lag_threshold)
+{
+	struct status st;
+	int rc;
+
+	if ((rc = status_load(state_dir, &st)) == 0)
+		return status_print(&st, time(NULL), lag_threshold, out);
+	if (rc == ERR_NOTFOUND)
+		fprintf(out,
+		    "no %s in %s: the daemon has not completed a cycle "
+		    "there yet\n",
+		    STATUS_FILE, state_dir);
+	else if (rc == ERR_PARSE)
+		fprintf(out, "%s/%s is not a status file written by mdesiemd\n",
+		    state_dir, STATUS_FILE);
+	else
+		fprintf(out, "cannot read %s/%s: %s\n", state_dir, STATUS_FILE,
+		    rc == ERR_IO ? strerror(errno) : errcode_str(rc));
+	fprintf(out, "degraded: no status\n");
+	return STATUS_DEGRADED;
+}
