@@ -191,6 +191,8 @@ def run_daemon(conf, *args, timeout=300):
     p = subprocess.run([DAEMON, "-c", conf] + list(args),
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        timeout=timeout)
+    # Give a loopback collector a moment to write out what it has read.
+    time.sleep(0.3)
     return p.returncode, p.stderr.decode("utf-8", "replace"), p.stdout
 
 
