@@ -110,3 +110,84 @@ format-check:
 
 clean:
 	rm -rf build build-asan build-fuzz
+
+# --- benchmarks (tests/bench) ---
+# `make bench` measures throughput, memory and per-record cost against the
+# floor (tests/bench/run.py; BENCH_ARGS passes options, e.g. --runs 5);
+# `make bench-quick` is the short smoke run that `make check` also does.
+BENCH_TOOLS = $(BUILD)/bench/benchsrv $(BUILD)/bench/sinkcount \
+	      $(BUILD)/bench/floor $(BUILD)/bench/measure
+BENCH_BINS  = $(BENCH_TOOLS) $(BUILD)/bench/microbench
+BENCH_ARGS ?=
+
+.PHONY: bench-quick bench-tools
+
+bench-tools: $(BENCH_BINS)
+
+$(BENCH_TOOLS): $(BUILD)/bench/%: tests/bench/%.c
+	@mkdir -p $(BUILD)/bench
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(LIBS)
+
+# The whole archive: formatters the micro-benchmark only names weakly.
+$(BUILD)/bench/microbench: tests/bench/microbench.c $(BUILD)/libmdesiem.a
+	@mkdir -p $(BUILD)/bench
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< \
+	    -Wl,--whole-archive $(BUILD)/libmdesiem.a -Wl,--no-whole-archive \
+	    $(LIBS)
+
+bench: all $(BENCH_BINS)
+	@sh tests/deps.sh "python3 valgrind" ""
+	@BUILD=$(BUILD) python3 tests/bench/run.py $(BENCH_ARGS)
+
+bench-quick: all $(BENCH_TOOLS)
+	@BUILD=$(BUILD) python3 tests/bench/run.py --quick
+
+# The check suite runs the quick benchmark (test_bench_quick.sh).
+check: $(BENCH_TOOLS)
+
+# --- fuzzing (tests/fuzz) ---
+# `make fuzz` builds the libFuzzer targets with clang into build-fuzz/;
+# `make fuzz-smoke` runs each for FUZZ_TIME seconds from its seed corpus
+# and fails on any crash, leak or sanitizer report.  Debian: clang and
+# libclang-rt-14-dev (libFuzzer and the sanitizer runtimes).
+FUZZ_CC      ?= clang
+FUZZ_BUILD    = build-fuzz
+FUZZ_TIME    ?= 60
+FUZZ_ARGS    ?=
+FUZZ_TARGETS  = fuzz_siem fuzz_graph fuzz_alerts
+FUZZ_LIB      = src/buf.c src/text.c src/pairs.c src/cef.c src/leef.c \
+		src/json_out.c src/record.c src/record_alert.c src/ts.c \
+		src/errcode.c
+FUZZ_CFLAGS   = -std=c11 -D_GNU_SOURCE -g -O2 -fno-omit-frame-pointer \
+		-fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=all -iquote include -iquote tests/fuzz \
+		$(shell pkg-config --cflags libcjson 2>/dev/null)
+FUZZ_LIBS     = $(shell pkg-config --libs libcjson 2>/dev/null || \
+		echo -lcjson)
+FUZZ_BINS     = $(patsubst %,$(FUZZ_BUILD)/%,$(FUZZ_TARGETS))
+
+fuzz: $(FUZZ_BINS)
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_formats.h \
+		$(FUZZ_LIB) $(wildcard include/*.h)
+	@mkdir -p $(FUZZ_BUILD)
+	@echo "  FUZZ    $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIB) $(FUZZ_LIBS)
+
+fuzz-smoke: $(FUZZ_BINS)
+	@for t in $(FUZZ_TARGETS); do \
+		s=$${t#fuzz_}; c=$(FUZZ_BUILD)/corpus/$$s; mkdir -p $$c; \
+		echo "  RUN     $$t ($(FUZZ_TIME) s)"; \
+		$(FUZZ_BUILD)/$$t -max_total_time=$(FUZZ_TIME) -timeout=10 \
+		    -rss_limit_mb=2048 -dict=tests/fuzz/json.dict \
+		    -artifact_prefix=$(FUZZ_BUILD)/$$t- -print_final_stats=1 \
+		    $(FUZZ_ARGS) $$c tests/fuzz/seeds/$$s \
+		    >$(FUZZ_BUILD)/$$t.log 2>&1 || { \
+			tail -n 60 $(FUZZ_BUILD)/$$t.log; \
+			echo "fuzz-smoke: $$t failed (log: $(FUZZ_BUILD)/$$t.log)"; \
+			exit 1; }; \
+		grep -E '^stat::(number_of_executed_units|peak_rss_mb)' \
+		    $(FUZZ_BUILD)/$$t.log | sed "s/^/        $$t /"; \
+	done

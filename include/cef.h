@@ -8,15 +8,16 @@
  * sections 1 and 4, so that no value can change the structure of the
  * message and liblognorm's CEF parser reads back every value.
  *
- * The mapping is one table (cef_mapping_get()), the single source of
- * truth for keys, labels, limits and which values give way first when a
- * message must fit a size limit.
+ * The mapping is one table (cef_mapping_get(); rows 0-2 are the header),
+ * the single source of truth for keys, labels, limits and which values
+ * give way first when a message must fit a size limit (include/pairs.h).
  */
 #ifndef CEF_H
 #define CEF_H
 
 #include <stddef.h>
 
+#include "pairs.h"
 #include "record.h"
 
 struct buf;
@@ -54,47 +55,25 @@ int cef_format(
  */
 int cef_severity(const char *s, size_t n);
 
-/* Where a mapped value goes and how it is written. */
-enum cef_kind {
-	CEF_HDR_SIGNATURE, /* header Device Event Class ID */
-	CEF_HDR_NAME, /* header Name */
-	CEF_HDR_SEVERITY, /* header Severity (cef_severity()) */
-	CEF_TEXT, /* text, escaped, cut at max_chars */
-	CEF_SHORTID, /* text, only when <= max_chars, never cut */
-	CEF_LONGID, /* text, only when > CEF_EXTERNALID_MAX */
-	CEF_BOOL, /* 1 or 0 (record_bool()) */
-	CEF_INT, /* a decimal integer, else omitted */
-	CEF_TIME, /* ISO 8601 text as epoch milliseconds */
-	CEF_ALERT_TIME, /* the record's alert_time, epoch ms */
-	CEF_IPV4, /* only when the value is an IPv4 address */
-	CEF_IPV6, /* only when the value is an IPv6 address */
-	CEF_NOTIP, /* only when the value is neither */
-};
-
 /*
- * How a pair fares when a message must be shortened: KEEP pairs (ids and
- * times) are never shortened or dropped; HIGH pairs are never shortened,
- * dropped only when all LOW pairs are gone; LOW pairs are shortened, then
- * dropped.  Drops go from the end of the table backwards.
+ * The Device Event Class ID of r: its IoaDefinitionId without leading and
+ * trailing blanks (spaces, control characters), or, when that leaves
+ * nothing, "mde-" and the FNV-1a 64-bit hash of the AlertTitle bytes as
+ * received (empty when absent) in 16 lowercase hex digits, written into
+ * tmp.  The same title always gives the same id, so a SIEM can still
+ * group events by type.  Sets (*p, *n), borrowed from r or tmp; the text
+ * is not escaped (LEEF uses the same id as its EventID).
  */
-enum cef_prio {
-	CEF_KEEP,
-	CEF_HIGH,
-	CEF_LOW,
-};
+#define CEF_SIG_FALLBACK_LEN 20
+void cef_signature(const struct record *r, char tmp[CEF_SIG_FALLBACK_LEN],
+    const char **p, size_t *n);
 
-struct cef_mapping {
-	enum record_field field;
-	const char *key; /* CEF extension key, or header field name */
-	const char *label_key; /* e.g. "cs6Label", NULL when none */
-	const char *label; /* e.g. "Sha256" */
-	unsigned max_chars; /* dictionary length, 0: no limit */
-	enum cef_kind kind;
-	enum cef_prio prio;
-};
+/* The fallback id alone ("mde-" and the title hash), in tmp. */
+void cef_signature_fallback(
+    const struct record *r, char tmp[CEF_SIG_FALLBACK_LEN]);
 
 /* The mapping table, in output order; read-only, static storage. */
 size_t cef_mapping_count(void);
-const struct cef_mapping *cef_mapping_get(size_t i); /* NULL past end */
+const struct pairs_map *cef_mapping_get(size_t i); /* NULL past end */
 
 #endif

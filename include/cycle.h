@@ -65,6 +65,26 @@ int cycle_finish(struct cycle *cy);
 /* Bytes waiting in the spool. */
 uint64_t cycle_spool_bytes(const struct cycle *cy);
 
+struct http;
+struct http_opts;
+struct token;
+
+/* HTTP client options and the token cache the configuration calls for. */
+void cycle_http_opts(const struct config *c,
+    const volatile sig_atomic_t *stop, struct http_opts *o);
+struct token *cycle_token_new(const struct config *c, struct http *h);
+
+struct status;
+
+/* Fill the counters, times and state of st (status.json). */
+void cycle_status(const struct cycle *cy, struct status *st);
+
+/*
+ * Call fn(arg) regularly while working or waiting (between pages, drain
+ * batches and sleep steps): the systemd watchdog ping.
+ */
+void cycle_set_tick(struct cycle *cy, void (*fn)(void *), void *arg);
+
 /* Totals since cycle_new(). */
 const struct cycle_stats *cycle_stats(const struct cycle *cy);
 

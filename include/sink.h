@@ -76,6 +76,13 @@ int sink_is_down(const struct sink *s);
 /* Milliseconds until the next reconnect attempt is due (0: now). */
 long sink_retry_in_ms(const struct sink *s);
 
+/*
+ * --test-connection: connect now (TCP connect, TLS handshake and
+ * verification, local socket), without backoff.  Returns 0, or ERR_SINK
+ * with why filled.
+ */
+int sink_probe(struct sink *s, char *why, size_t whylen);
+
 /* Drop queued messages without sending them. */
 void sink_discard(struct sink *s);
 

@@ -3,8 +3,10 @@
  * The source interface: "give me the next batch of raw records after this
  * cursor".  A cycle calls source_begin() with its window, then
  * source_next() until it returns 1 (done), normalising each item of each
- * page into a canonical record.  Adapters: source_siem.c (legacy SIEM
- * API); Graph alerts_v2 and the Alert API plug in the same way.
+ * page into a canonical record.  Adapters: source_graph.c (Graph
+ * security/alerts_v2), source_alerts.c (the Defender for Endpoint Alert
+ * API), both paged by source_odata.c, and source_siem.c (the legacy SIEM
+ * API).
  */
 #ifndef SOURCE_H
 #define SOURCE_H
@@ -71,6 +73,13 @@ int source_normalize(struct source *s, const struct cJSON *item,
     struct record *r, const char **why);
 
 void source_page_reset(struct source_page *page);
+
+/*
+ * --test-connection: sign in and read at most one record, without
+ * retries.  Returns 0 with *count (0 or 1), or the error (source_error()
+ * says what happened).
+ */
+int source_probe(struct source *s, long *count);
 
 /* Text of the last error (no secrets), and counters. */
 const char *source_error(const struct source *s);

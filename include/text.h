@@ -27,16 +27,22 @@ struct buf;
 /* text_escape() flags */
 #define TEXT_TRIM 0x1 /* drop leading and trailing blanks */
 
+/* struct text_esc flags */
+#define TEXT_ESC_UNICODE 0x1 /* C1 controls, U+2028, U+2029 as \uXXXX */
+
 /*
  * An escaping scheme: for each ASCII byte, the text that replaces it in
  * the output, or NULL to copy it.  A byte whose replacement is exactly
  * " " is a blank, like the space itself: TEXT_TRIM removes blanks at both
  * ends (so a value " x\t" becomes "x" when TAB is replaced by a space).
  * Other replacement texts must not end in a space.  Bytes >= 0x80 are
- * never looked up: valid UTF-8 is copied, invalid sequences become U+FFFD.
+ * never looked up: valid UTF-8 is copied, invalid sequences become U+FFFD;
+ * with TEXT_ESC_UNICODE (JSON), the C1 controls U+0080..U+009F and the
+ * JavaScript line breaks U+2028 and U+2029 are written as \u0085 etc.
  */
 struct text_esc {
 	const char *rep[128];
+	unsigned flags;
 };
 
 /*

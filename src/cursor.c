@@ -329,62 +329,120 @@ out:
 	return rc;
 }
 
-static cJSON *
-to_json(const struct cursor *c, const char *api, const char *tenant)
+/*
+ * Append s (n bytes) as a JSON string, escaped as cJSON prints it: the
+ * state file is rewritten after every page and holds every key of the
+ * overlap (of a whole window for the OData sources), so it is printed
+ * straight into one buffer rather than built as a cJSON tree of two
+ * strings and an array per key.
+ */
+static int
+add_json_string(struct buf *b, const char *s, size_t n)
 {
-	cJSON *root = cJSON_CreateObject(), *keys;
+	static const char hex[] = "0123456789abcdef";
+	size_t i, run = 0;
+	int rc;
+
+	if ((rc = buf_addc(b, '"')) != 0)
+		return rc;
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		char esc[6] = {'\\', 'u', '0', '0', 0, 0};
+		size_t elen = 2;
+
+		if (ch >= 0x20 && ch != '"' && ch != '\\')
+			continue;
+		if ((rc = buf_add(b, s + run, i - run)) != 0)
+			return rc;
+		run = i + 1;
+		switch (ch) {
+		case '"':
+		case '\\':
+			esc[1] = (char)ch;
+			break;
+		case '\b':
+			esc[1] = 'b';
+			break;
+		case '\f':
+			esc[1] = 'f';
+			break;
+		case '\n':
+			esc[1] = 'n';
+			break;
+		case '\r':
+			esc[1] = 'r';
+			break;
+		case '\t':
+			esc[1] = 't';
+			break;
+		default:
+			esc[4] = hex[ch >> 4];
+			esc[5] = hex[ch & 0x0f];
+			elen = 6;
+			break;
+		}
+		if ((rc = buf_add(b, esc, elen)) != 0)
+			return rc;
+	}
+	if ((rc = buf_add(b, s + run, n - run)) != 0)
+		return rc;
+	return buf_addc(b, '"');
+}
+
+/* The state file's JSON text, in the layout cursor_load() reads. */
+static int
+to_json(
+    const struct cursor *c, const char *api, const char *tenant, struct buf *b)
+{
 	char t[TS_STRLEN];
 	size_t i;
+	int rc;
 
-	if (root == NULL)
-		return NULL;
-	cJSON_AddNumberToObject(root, "version", CURSOR_STATE_VERSION);
-	cJSON_AddStringToObject(root, "api", api);
-	cJSON_AddStringToObject(root, "tenant", tenant);
 	snprintf(t, sizeof(t), "%llu", (unsigned long long)c->seq);
-	cJSON_AddStringToObject(root, "spool_seq", t);
+	if ((rc = buf_printf(
+	         b, "{\"version\":%d,\"api\":", CURSOR_STATE_VERSION)) != 0 ||
+	    (rc = add_json_string(b, api, strlen(api))) != 0 ||
+	    (rc = buf_adds(b, ",\"tenant\":")) != 0 ||
+	    (rc = add_json_string(b, tenant, strlen(tenant))) != 0 ||
+	    (rc = buf_printf(b, ",\"spool_seq\":\"%s\",\"position\":", t)) != 0)
+		return rc;
 	if (c->has_pos) {
 		ts_format7(&c->pos, t);
-		cJSON_AddStringToObject(root, "position", t);
+		rc = add_json_string(b, t, strlen(t));
 	} else {
-		cJSON_AddNullToObject(root, "position");
+		rc = buf_adds(b, "null");
 	}
-	keys = cJSON_AddArrayToObject(root, "keys");
-	for (i = 0; keys != NULL && i < c->nents; i++) {
+	if (rc != 0 || (rc = buf_adds(b, ",\"keys\":[")) != 0)
+		return rc;
+	for (i = 0; i < c->nents; i++) {
 		const struct kent *k = &c->ents[i];
-		cJSON *pair = cJSON_CreateArray();
-		char *ks = strndup(c->pool.data + k->off, k->len);
 
 		ts_format7(&k->t, t);
-		if (pair == NULL || ks == NULL) {
-			free(ks);
-			cJSON_Delete(pair);
-			cJSON_Delete(root);
-			return NULL;
-		}
-		cJSON_AddItemToArray(pair, cJSON_CreateString(ks));
-		cJSON_AddItemToArray(pair, cJSON_CreateString(t));
-		cJSON_AddItemToArray(keys, pair);
-		free(ks);
+		if ((i > 0 && (rc = buf_addc(b, ',')) != 0) ||
+		    (rc = buf_addc(b, '[')) != 0 ||
+		    (rc = add_json_string(b, c->pool.data + k->off, k->len)) !=
+		        0 ||
+		    (rc = buf_addc(b, ',')) != 0 ||
+		    (rc = add_json_string(b, t, strlen(t))) != 0 ||
+		    (rc = buf_addc(b, ']')) != 0)
+			return rc;
 	}
-	return root;
+	return buf_adds(b, "]}");
 }
 
 int
 cursor_save(const struct cursor *c, const char *path, const char *api,
     const char *tenant)
 {
-	cJSON *root = to_json(c, api, tenant);
-	char *text;
+	struct buf b;
 	int rc;
 
-	if (root == NULL)
-		return ERR_NOMEM;
-	text = cJSON_PrintUnformatted(root);
-	cJSON_Delete(root);
-	if (text == NULL)
-		return ERR_NOMEM;
-	rc = statefile_write(path, text, strlen(text));
-	free(text);
+	buf_init(&b, 0);
+	/* Room for the usual size at once: one allocation, no copies. */
+	if ((rc = buf_reserve(
+	         &b, 256 + c->pool.len + c->nents * (TS_STRLEN + 8))) == 0 &&
+	    (rc = to_json(c, api, tenant, &b)) == 0)
+		rc = statefile_write(path, b.data, b.len);
+	buf_reset(&b);
 	return rc;
 }

@@ -33,12 +33,15 @@
 #include "errcode.h"
 #include "frame.h"
 #include "http.h"
+#include "json_out.h"
+#include "leef.h"
 #include "log.h"
 #include "nap.h"
 #include "record.h"
 #include "sink.h"
 #include "source.h"
 #include "spool.h"
+#include "status.h"
 #include "token.h"
 
 #define DRAIN_BATCH 256
@@ -56,13 +59,38 @@ struct cycle {
 	struct record rec;
 	struct frame_opts fopts;
 	struct cef_opts cef;
+	struct leef_opts leef;
+	struct json_out_opts json;
 	struct buf msg;			/* header + formatted message */
 	struct buf framed;		/* the same, framed for the wire */
 	struct buf commit;		/* COMMIT payload of the page */
 	char state_path[PATH_MAX];
 	int full_warned;
 	struct cycle_stats stats;
+	/* for status.json */
+	int fetch_ok;
+	struct ts window_end;		/* end of the last window read whole */
+	int has_window;
+	time_t last_fetch_ok, last_delivery_ok;
+	char last_error[512];
+	time_t last_error_at;
+	void (*tick)(void *);		/* liveness (watchdog) callback */
+	void *tick_arg;
 };
+
+static void
+tick(struct cycle *cy)
+{
+	if (cy->tick != NULL)
+		cy->tick(cy->tick_arg);
+}
+
+void
+cycle_set_tick(struct cycle *cy, void (*fn)(void *), void *arg)
+{
+	cy->tick = fn;
+	cy->tick_arg = arg;
+}
 
 static const char *
 api_name(const struct cycle *cy)
@@ -192,8 +220,8 @@ open_state(struct cycle *cy)
 	return rc;
 }
 
-static struct token *
-make_token(const struct config *c, struct http *h)
+struct token *
+cycle_token_new(const struct config *c, struct http *h)
 {
 	struct token_opts o = {
 		.endpoint = c->api == API_SIEM ? TOKEN_V1 : TOKEN_V2,
@@ -210,24 +238,31 @@ make_token(const struct config *c, struct http *h)
 	return token_new(&o, h);
 }
 
+void
+cycle_http_opts(const struct config *c, const volatile sig_atomic_t *stop,
+    struct http_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->timeout = (long)c->timeout;
+	o->ca_file = c->ca_file;
+	o->proxy = c->proxy;
+	o->max_body = 512UL * 1024 * 1024;
+	o->stop = stop;
+}
+
 struct cycle *
 cycle_new(const struct config *c, const volatile sig_atomic_t *stop)
 {
-	struct http_opts ho = {
-		.timeout = (long)c->timeout,
-		.ca_file = c->ca_file,
-		.proxy = c->proxy,
-		.max_body = 512UL * 1024 * 1024,
-		.stop = stop,
-		.user_agent = NULL,
-	};
+	struct http_opts ho;
 	struct cycle *cy;
 
-	if (c->format != FORMAT_CEF) {
-		log_error("[output] format: only cef is available in this "
-		    "build");
+	if (c->format == FORMAT_LEEF && c->leef_version == 2 &&
+	    !leef_delimiter_ok(c->leef_delimiter)) {
+		log_error("[output] leef_delimiter: use TAB (x09) or an ASCII "
+		    "punctuation character other than '=' and '|'");
 		return NULL;
 	}
+	cycle_http_opts(c, stop, &ho);
 	if ((cy = calloc(1, sizeof(*cy))) == NULL)
 		return NULL;
 	cy->cfg = c;
@@ -240,8 +275,13 @@ cycle_new(const struct config *c, const volatile sig_atomic_t *stop)
 	cy->cef.vendor = c->vendor;
 	cy->cef.product = c->product;
 	cy->cef.version = c->product_version;
+	cy->leef.vendor = c->vendor;
+	cy->leef.product = c->product;
+	cy->leef.version = c->product_version;
+	cy->leef.leef_version = c->leef_version;
+	cy->leef.delimiter = c->leef_delimiter;
 	if ((cy->http = http_new(&ho)) == NULL ||
-	    (cy->token = make_token(c, cy->http)) == NULL ||
+	    (cy->token = cycle_token_new(c, cy->http)) == NULL ||
 	    (cy->source = source_new(c, cy->http, cy->token, stop)) == NULL ||
 	    (cy->sink = sink_new(c, stop)) == NULL) {
 		log_error("cannot set up the %s source and %s output: out of "
@@ -346,7 +386,9 @@ cycle_drain(struct cycle *cy, long wait_ms)
 
 		sink_set_wait(cy->sink, 0, NULL);
 		while ((rc = drain_batch(cy)) == 1)
-			;
+			tick(cy);
+		if (rc == 0)
+			cy->last_delivery_ok = time(NULL);
 		if (rc != ERR_SINK || wait_ms < 0)
 			return rc;
 		clock_gettime(CLOCK_MONOTONIC, &now);
@@ -386,6 +428,9 @@ cycle_idle(struct cycle *cy, long ms, const volatile sig_atomic_t *wake)
 			if (retry + 1 < step)
 				step = retry + 1;
 		}
+		tick(cy);
+		if (step > 1000)
+			step = 1000; /* keep the liveness callback going */
 		if (nap_ms(step, wake) != 0)
 			return ERR_STOPPED;
 	}
@@ -457,8 +502,18 @@ format_record(struct cycle *cy, const struct ts *now, int *sev)
 	buf_clear(&cy->msg);
 	if ((rc = frame_header(&cy->msg, &cy->fopts, *sev, now)) != 0)
 		return rc;
-	cy->cef.max_len = max > cy->msg.len ? max - cy->msg.len : 1;
-	return cef_format(&cy->msg, &cy->rec, &cy->cef);
+	max = max > cy->msg.len ? max - cy->msg.len : 1;
+	switch (cy->cfg->format) {
+	case FORMAT_LEEF:
+		cy->leef.max_len = max;
+		return leef_format(&cy->msg, &cy->rec, &cy->leef);
+	case FORMAT_JSON:
+		cy->json.max_len = max;
+		return json_out_format(&cy->msg, &cy->rec, &cy->json);
+	default:
+		cy->cef.max_len = max;
+		return cef_format(&cy->msg, &cy->rec, &cy->cef);
+	}
 }
 
 static int
@@ -567,6 +622,30 @@ run_page(struct cycle *cy, struct source_page *page, const struct ts *now)
 	return rc;
 }
 
+static int
+fetch_done(struct cycle *cy, const struct ts *until, int rc)
+{
+	if (rc == 0 || rc == 1) {
+		cy->fetch_ok = 1;
+		cy->last_fetch_ok = time(NULL);
+		cy->window_end = *until;
+		cy->has_window = 1;
+		return 0;
+	}
+	if (rc == ERR_FULL)
+		return 0;
+	cy->fetch_ok = 0;
+	if (rc != ERR_STOPPED && rc != ERR_IO) {
+		snprintf(cy->last_error, sizeof(cy->last_error), "fetching from "
+		    "the %s API failed: %s", api_name(cy),
+		    source_error(cy->source)[0] ? source_error(cy->source) :
+		    errcode_str(rc));
+		cy->last_error_at = time(NULL);
+		log_error("%s", cy->last_error);
+	}
+	return rc;
+}
+
 int
 cycle_fetch(struct cycle *cy)
 {
@@ -589,6 +668,7 @@ cycle_fetch(struct cycle *cy)
 	while ((rc = source_next(cy->source, &page)) == 0) {
 		rc = run_page(cy, &page, &now);
 		source_page_reset(&page);
+		tick(cy);
 		if (rc != 0)
 			break;
 		if (cycle_drain(cy, -1) == ERR_IO)
@@ -598,13 +678,41 @@ cycle_fetch(struct cycle *cy)
 			return 0;
 		}
 	}
-	if (rc == 1)
-		return 0;
-	if (rc == ERR_FULL)
-		return 0;
-	if (rc != ERR_STOPPED && rc != ERR_IO)
-		log_error("fetching from the %s API failed: %s", api_name(cy),
-		    source_error(cy->source)[0] ? source_error(cy->source) :
-		    errcode_str(rc));
-	return rc;
+	return fetch_done(cy, &now, rc);
+}
+
+void
+cycle_status(const struct cycle *cy, struct status *st)
+{
+	const struct source_stats *ss = source_stats(cy->source);
+	struct ts now;
+
+	snprintf(st->api, sizeof(st->api), "%s", api_name(cy));
+	st->fetched = cy->stats.fetched;
+	st->delivered = cy->stats.delivered;
+	st->duplicates = cy->stats.duplicates;
+	st->bad_records = cy->stats.bad_records;
+	st->retries = ss->retries;
+	st->throttled = ss->throttled;
+	st->token_renewals = token_renewals(cy->token);
+	st->reconnects = sink_reconnects(cy->sink);
+	st->spool_bytes = spool_bytes(cy->spool);
+	st->spool_full = cy->full_warned;
+	st->collector_up = !sink_is_down(cy->sink);
+	st->fetch_ok = cy->fetch_ok;
+	st->last_fetch_ok = cy->last_fetch_ok;
+	st->last_delivery_ok = cy->last_delivery_ok;
+	st->last_success = cy->last_fetch_ok < cy->last_delivery_ok ?
+	    cy->last_fetch_ok : cy->last_delivery_ok;
+	st->cursor[0] = '\0';
+	if (cursor_has_position(cy->cursor))
+		ts_format7(cursor_position(cy->cursor), st->cursor);
+	st->lag_secs = -1;
+	if (cy->has_window) {
+		ts_now(&now);
+		st->lag_secs = now.sec - cy->window_end.sec;
+	}
+	snprintf(st->last_error, sizeof(st->last_error), "%s",
+	    cy->last_error);
+	st->last_error_at = cy->last_error_at;
 }

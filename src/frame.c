@@ -71,8 +71,8 @@ frame_severity(const char *sev, size_t n)
  * of the framing.
  */
 static int
-header_5424(struct buf *out, const struct frame_opts *o, int pri,
-    const struct ts *now)
+header_5424(
+    struct buf *out, const struct frame_opts *o, int pri, const struct ts *now)
 {
 	const char *part[4];
 	char t[TS_STRLEN];

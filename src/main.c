@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -22,7 +23,10 @@
 #include "http.h"
 #include "log.h"
 #include "nap.h"
+#include "notify.h"
+#include "probe.h"
 #include "statefile.h"
+#include "status.h"
 
 #ifndef MDESIEM_VERSION
 #define MDESIEM_VERSION "0.0.0"
@@ -59,6 +63,8 @@ struct options {
 	int once;
 	int check_only;
 	int verbose;
+	int status;
+	int test_connection;
 };
 
 static void
@@ -66,14 +72,20 @@ usage(FILE *out)
 {
 	fprintf(out,
 	    "usage: mdesiemd [-c FILE] [--once] [-n | --check-config] "
-	    "[-v | --verbose]\n"
-	    "                [-V | --version] [-h | --help]\n"
+	    "[--test-connection]\n"
+	    "                [--status] [-v | --verbose] [-V | --version] "
+	    "[-h | --help]\n"
 	    "\n"
 	    "  -c FILE          configuration file (default %s)\n"
 	    "  --once           run one complete cycle, deliver everything, "
 	    "exit\n"
 	    "  -n, --check-config\n"
 	    "                   check the configuration and exit (0 or 78)\n"
+	    "  --test-connection\n"
+	    "                   sign in, read one record, connect to the "
+	    "collector; report each step\n"
+	    "  --status         print the health of the running daemon "
+	    "(exit 0 healthy, 1 degraded)\n"
 	    "  -v, --verbose    with -n: print the effective configuration; "
 	    "else debug logs\n"
 	    "  -V, --version    print the version\n"
@@ -95,6 +107,8 @@ parse_args(int argc, char **argv, struct options *o)
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{"config", required_argument, NULL, 'c'},
+		{"status", no_argument, NULL, 's'},
+		{"test-connection", no_argument, NULL, 't'},
 		{NULL, 0, NULL, 0},
 	};
 	int ch;
@@ -111,6 +125,12 @@ parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 'n':
 			o->check_only = 1;
+			break;
+		case 's':
+			o->status = 1;
+			break;
+		case 't':
+			o->test_connection = 1;
 			break;
 		case 'v':
 			o->verbose = 1;
@@ -207,6 +227,58 @@ log_totals(const struct cycle *cy, const char *what)
 	    (unsigned long long)cycle_spool_bytes(cy));
 }
 
+struct liveness {
+	long interval_ms;		/* 0: no watchdog */
+	struct timespec last;
+};
+
+/* The systemd watchdog ping, at half of WatchdogSec. */
+static void
+watchdog_tick(void *arg)
+{
+	struct liveness *lv = arg;
+	struct timespec now;
+
+	if (lv->interval_ms <= 0)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if ((now.tv_sec - lv->last.tv_sec) * 1000 +
+	    (now.tv_nsec - lv->last.tv_nsec) / 1000000 >= lv->interval_ms) {
+		notify_watchdog();
+		lv->last = now;
+	}
+}
+
+/* status.json, the Prometheus file, and systemd's STATUS= line. */
+static void
+publish(const struct cycle *cy, const struct config *c, time_t started,
+    int running)
+{
+	static int warned;
+	struct status st;
+
+	status_init(&st);
+	cycle_status(cy, &st);
+	st.pid = (long)getpid();
+	st.running = running;
+	st.started = started;
+	st.updated = time(NULL);
+	st.poll_interval = c->poll_interval;
+	if ((status_write(c->state_dir, &st) != 0 ||
+	    (c->textfile_dir != NULL &&
+	    status_write_metrics(c->textfile_dir, &st) != 0)) && !warned) {
+		warned = 1;
+		log_warning("cannot write the status or metrics file: %s",
+		    strerror(errno));
+	}
+	notify_status("%llu fetched, %llu delivered, %llu in the spool, "
+	    "collector %s%s", (unsigned long long)st.fetched,
+	    (unsigned long long)st.delivered,
+	    (unsigned long long)st.spool_bytes,
+	    st.collector_up ? "up" : "DOWN",
+	    st.fetch_ok ? "" : ", fetching FAILS");
+}
+
 /* Deliver what is left (bounded by shutdown_grace) and save positions. */
 static int
 wind_down(struct cycle *cy, const struct config *c)
@@ -269,6 +341,7 @@ reload(struct cycle **cy, struct config **c, const char *path)
 
 	if (nc == NULL)
 		return 0;
+	notify_reloading();
 	cycle_drain(*cy, -1);
 	cycle_finish(*cy);
 	cycle_free(*cy);
@@ -279,8 +352,10 @@ reload(struct cycle **cy, struct config **c, const char *path)
 		config_free(nc);
 		if ((*cy = cycle_new(*c, &stop_requested)) == NULL)
 			return ERR_IO;
+		notify_ready();
 		return 0;
 	}
+	notify_ready();
 	config_free(*c);
 	*c = nc;
 	*cy = ncy;
@@ -296,20 +371,27 @@ static int
 run(struct config **cp, const char *path, int once)
 {
 	struct config *c = *cp;
+	struct liveness lv;
 	struct cycle *cy;
+	time_t started = time(NULL);
 	int rc, status = 0;
 
 	if ((cy = cycle_new(c, &stop_requested)) == NULL)
 		return EXIT_RUNTIME;
+	lv.interval_ms = notify_watchdog_interval_ms();
+	clock_gettime(CLOCK_MONOTONIC, &lv.last);
+	cycle_set_tick(cy, watchdog_tick, &lv);
 	log_info("mdesiemd %s started: %s API, %s output to %s",
 	    MDESIEM_VERSION, config_api_name(c->api),
 	    config_transport_name(c->transport),
 	    c->host != NULL ? c->host : "-");
+	notify_ready();
 	if (once) {
 		rc = cycle_fetch(cy);
 		if (wind_down(cy, c) != 0 || rc != 0)
 			status = EXIT_RUNTIME;
 		log_totals(cy, "run complete");
+		publish(cy, c, started, 0);
 		cycle_free(cy);
 		return status;
 	}
@@ -321,10 +403,12 @@ run(struct config **cp, const char *path, int once)
 			if (reload(&cy, cp, path) != 0)
 				return EXIT_RUNTIME;
 			c = *cp;
+			cycle_set_tick(cy, watchdog_tick, &lv);
 		}
 		cycle_fetch(cy);
 		if (cycle_stats(cy)->delivered != before)
 			log_totals(cy, "cycle done");
+		publish(cy, c, started, 1);
 		if (counters_requested) {
 			counters_requested = 0;
 			log_totals(cy, "counters");
@@ -333,12 +417,36 @@ run(struct config **cp, const char *path, int once)
 		    &wake_requested) != 0)
 			wake_requested = 0;
 	}
+	notify_stopping();
 	log_info("stopping: delivering what the spool holds (at most %lld s)",
 	    (long long)c->shutdown_grace);
 	wind_down(cy, c);
 	log_totals(cy, "stopped");
+	publish(cy, c, started, 0);
 	cycle_free(cy);
 	return 0;
+}
+
+/* --status and --test-connection read the configuration only. */
+static int
+inspect(const struct options *o)
+{
+	struct config *c = config_load_opts(o->config_path, stderr,
+	    o->status);
+	int rc;
+
+	if (c == NULL)
+		return EXIT_CONFIG;
+	if (o->status) {
+		rc = status_read_print(c->state_dir, stdout, 0);
+	} else {
+		log_setup(LOG_TO_STDERR, LOG_LVL_WARNING);
+		http_global_init();
+		rc = probe_run(c, stdout) == 0 ? 0 : EXIT_RUNTIME;
+		http_global_cleanup();
+	}
+	config_free(c);
+	return rc;
 }
 
 int
@@ -352,6 +460,8 @@ main(int argc, char **argv)
 		return rc;
 	if (o.check_only)
 		return check_config(&o);
+	if (o.status || o.test_connection)
+		return inspect(&o);
 	log_setup(isatty(STDERR_FILENO) || getenv("INVOCATION_ID") == NULL ?
 	    LOG_TO_STDERR : LOG_TO_SYSLOG, LOG_LVL_INFO);
 	if ((c = config_load(o.config_path, stderr)) == NULL)

@@ -2,10 +2,11 @@
 /*
  * The canonical record (include/record.h) and its builder for the legacy
  * SIEM API.  A detection object becomes a record in one walk over its
- * members: each key is looked up in a sorted name table, strings are
- * borrowed from the cJSON tree, and only derived values (numbers written
- * as text, the fallback dedup key) are stored, in the record's reusable
- * scratch buffer.  The formatters read records; they never see the JSON.
+ * members: each key is looked up in a sorted name table (the expected
+ * next key first), strings are borrowed from the cJSON tree, and only
+ * derived values (numbers written as text, the fallback dedup key) are
+ * stored, in the record's reusable scratch buffer.  The formatters read
+ * records; they never see the JSON.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -269,15 +270,32 @@ add_dedup(struct record *r, const size_t soff[], size_t *off)
 	return 0;
 }
 
+/*
+ * The field named key.  The API sends its keys in its documented order,
+ * which is the order of RECORD_FIELDS, so the field after the previous
+ * match (*next) is tried first: one strcmp() per key instead of a binary
+ * search, which took two thirds of the time of normalising a detection.
+ */
+static int
+field_of(const char *key, int *next)
+{
+	int f = *next;
+
+	if (f >= RF__COUNT || strcmp(key, siem_names[f]) != 0)
+		f = record_field_by_name(key);
+	if (f >= 0)
+		*next = f + 1;
+	return f;
+}
+
 static int
 walk(struct record *r, const cJSON *obj, size_t soff[])
 {
 	const cJSON *c;
-	int f, rc;
+	int f, next = 0, rc;
 
 	for (c = obj->child; c != NULL; c = c->next) {
-		if (c->string == NULL ||
-		    (f = record_field_by_name(c->string)) < 0)
+		if (c->string == NULL || (f = field_of(c->string, &next)) < 0)
 			continue;
 		if ((rc = set_value(r, (enum record_field)f, c, soff)) != 0)
 			return rc;

@@ -338,3 +338,15 @@ sink_write(struct sink *s, const char *msg, size_t len)
 		return sink_flush(s);
 	return 0;
 }
+
+int
+sink_probe(struct sink *s, char *why, size_t whylen)
+{
+	why[0] = '\0';
+	if (!s->connected) {
+		if (s->ops->open(s, why, whylen) != 0)
+			return ERR_SINK;
+		s->connected = 1;
+	}
+	return 0;
+}

@@ -13,6 +13,7 @@
 #include "source.h"
 
 struct cJSON;
+struct pace;
 
 struct source {
 	const struct source_ops *ops;
@@ -23,7 +24,9 @@ struct source {
 	struct source_stats stats;
 	char error[1024];
 	struct http_resp resp;
+	struct pace *pace;		/* the API's rate limits, or NULL */
 	void *state;			/* the adapter's own */
+	int probe;			/* one attempt, no retries */
 };
 
 /*
@@ -35,6 +38,27 @@ struct source {
 int source_fetch_json(struct source *s, const char *url,
     const char *const *headers, struct cJSON **out);
 
+/*
+ * OData paging for the Graph and Alert API adapters (source_odata.c):
+ * $filter on the API's last-update field, $top, @odata.nextLink on the
+ * configured host only, $skip after a full page without one.  The page's
+ * items are the "value" array; only the last page of a window carries the
+ * cursor commit.
+ */
+struct source_odata_api {
+	const char *label;		/* "Graph", "the Alert API": for messages */
+	const char *time_field;		/* lastUpdateDateTime, lastUpdateTime */
+	const char *extra;		/* more parameters, "&..." encoded, or "" */
+	const char *const *headers;	/* extra request headers, or NULL */
+};
+
+int source_odata_begin(struct source *s, const struct source_odata_api *api,
+    const struct ts *since, const struct ts *until);
+int source_odata_next(struct source *s, struct source_page *page);
+void source_odata_free_state(struct source *s);
+
 extern const struct source_ops source_siem_ops;
+extern const struct source_ops source_graph_ops;
+extern const struct source_ops source_alerts_ops;
 
 #endif

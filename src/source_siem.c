@@ -111,39 +111,71 @@ build_url(struct source *s, struct siem_state *st, const struct ts *end,
 	return 0;
 }
 
-/* Oldest LastProcessedTimeUtc in a page (or end when none parse). */
-static struct ts
-oldest(const cJSON *arr, const struct ts *end)
+/* Oldest and newest LastProcessedTimeUtc in a page (end when none parse). */
+static void
+bounds(const cJSON *arr, const struct ts *end, struct ts *lo, struct ts *hi)
 {
-	struct ts min = *end, t;
 	const cJSON *it;
+	struct ts t;
+	int any = 0;
 
+	*lo = *hi = *end;
 	cJSON_ArrayForEach(it, arr)
 	{
-		const cJSON *v = cJSON_GetObjectItemCaseSensitive(it,
-		    "LastProcessedTimeUtc");
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(
+		    it, "LastProcessedTimeUtc");
 
-		if (cJSON_IsString(v) && ts_parse(v->valuestring,
-		    strlen(v->valuestring), &t) == 0 && ts_cmp(&t, &min) < 0)
-			min = t;
+		if (!cJSON_IsString(v) ||
+		    ts_parse(v->valuestring, strlen(v->valuestring), &t) != 0)
+			continue;
+		if (!any || ts_cmp(&t, lo) < 0)
+			*lo = t;
+		if (!any || ts_cmp(&t, hi) > 0)
+			*hi = t;
+		any = 1;
 	}
-	return min;
 }
 
 /*
  * Narrow the sub-window after a full answer: aim at 70 % of a page, going
- * by the density of the newest records we were shown.
+ * by the density of the newest records we were shown.  Their density is
+ * measured between the oldest and the newest of them, not up to the end
+ * of the window, which may be empty (a backlog that ended long ago).
  */
 static void
 narrow(struct siem_state *st, const cJSON *arr, const struct ts *end)
 {
-	struct ts min = oldest(arr, end);
-	int64_t span = ts_diff_ticks(end, &min), cur;
+	struct ts lo, hi;
+	int64_t span, cur;
 
+	bounds(arr, end, &lo, &hi);
+	span = ts_diff_ticks(&hi, &lo);
 	cur = ts_diff_ticks(end, &st->since);
 	st->width = span / 10 * 7;
 	if (st->width >= cur / 2)
 		st->width = cur / 2;
+	if (st->width < 1)
+		st->width = 1;
+}
+
+/*
+ * After an answer that was not full: aim the next sub-window at 70 % of a
+ * page by the density just seen, so that a backlog is read in pages of
+ * even size, whatever its density; grow at most twofold at a time, as
+ * what comes next may be denser.
+ */
+static void
+adapt(struct siem_state *st, int got, int page_size)
+{
+	int64_t target = (int64_t)page_size * 7 / 10, w = st->width;
+
+	if ((int64_t)got * 2 <= target) {
+		if (w < INT64_MAX / 4)
+			st->width = w * 2;
+		return;
+	}
+	/* w * target / got without overflow */
+	st->width = w / got * target + w % got * target / got;
 	if (st->width < 1)
 		st->width = 1;
 }
@@ -186,10 +218,8 @@ siem_next(struct source *s, struct source_page *page)
 				/* Overlap one tick: see the file comment. */
 				st->since = end;
 				ts_add_ticks(&st->since, -1);
-				if (cJSON_GetArraySize(root) <
-				    (int)s->cfg->page_size / 4 &&
-				    st->width < INT64_MAX / 4)
-					st->width *= 2;
+				adapt(st, cJSON_GetArraySize(root),
+				    (int)s->cfg->page_size);
 			}
 			return 0;
 		}

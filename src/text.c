@@ -192,6 +192,23 @@ text_trim_esc(const char **s, size_t *n, const struct text_esc *e)
 }
 
 /*
+ * The code point of the well-formed k-byte character at p when scheme e
+ * writes it as \uXXXX, else 0.
+ */
+static unsigned
+uescape(const struct text_esc *e, const unsigned char *p, int k)
+{
+	if (!(e->flags & TEXT_ESC_UNICODE))
+		return 0;
+	if (k == 2 && p[0] == 0xC2 && p[1] <= 0x9F)
+		return p[1]; /* U+0080..U+009F */
+	if (k == 3 && p[0] == 0xE2 && p[1] == 0x80 &&
+	    (p[2] == 0xA8 || p[2] == 0xA9))
+		return 0x2000u | 0x28u | (p[2] & 1u); /* U+2028, U+2029 */
+	return 0;
+}
+
+/*
  * Length in bytes of the run at p (n bytes) of characters copied as they
  * are: ASCII the scheme leaves alone and well-formed UTF-8.  The run stops
  * before max_chars characters or max_bytes bytes are exceeded; *nchars
@@ -211,7 +228,8 @@ verbatim_run(const unsigned char *p, size_t n, const struct text_esc *e,
 			i++;
 		} else {
 			k = text_utf8_seq((const char *)p + i, n - i);
-			if (k < 0 || (size_t)k > lim - i)
+			if (k < 0 || (size_t)k > lim - i ||
+			    uescape(e, p + i, k) != 0)
 				break;
 			i += (size_t)k;
 		}
@@ -225,9 +243,12 @@ int
 text_escape(struct buf *out, const char *s, size_t n, const struct text_esc *e,
     size_t max_chars, size_t max_bytes, unsigned flags, size_t *added)
 {
+	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p, *end;
 	const char *piece;
+	char u[7];
 	size_t start = out->len, chars = 0, room = max_bytes, k, c, adv;
+	unsigned cp;
 	int rc = 0, seq;
 
 	if (flags & TEXT_TRIM)
@@ -254,6 +275,15 @@ text_escape(struct buf *out, const char *s, size_t n, const struct text_esc *e,
 			piece = TEXT_REPLACEMENT_UTF8;
 			k = 3;
 			adv = (size_t)-seq;
+		} else if ((cp = uescape(e, p, seq)) != 0) {
+			memcpy(u, "\\u", 2);
+			u[2] = hex[(cp >> 12) & 0xf];
+			u[3] = hex[(cp >> 8) & 0xf];
+			u[4] = hex[(cp >> 4) & 0xf];
+			u[5] = hex[cp & 0xf];
+			piece = u;
+			k = 6;
+			adv = (size_t)seq;
 		} else
 			break; /* a character that does not fit */
 		if (k > room)

@@ -21,6 +21,7 @@
 #include "cef.h"
 #include "check.h"
 #include "errcode.h"
+#include "hostile.h"
 #include "record.h"
 #include "text.h"
 #include "ts.h"
@@ -398,19 +399,19 @@ run(struct buf *out, const struct record *r, const struct cef_opts *o,
 static void
 test_mapping(void)
 {
-	const struct cef_mapping *m, *m2;
+	const struct pairs_map *m, *m2;
 	size_t i, j, n = cef_mapping_count();
 	int f, seen, labeled;
 	const char *k;
 
 	CHECK(n > 40);
 	CHECK(cef_mapping_get(n) == NULL);
-	CHECK(cef_mapping_get(0)->kind == CEF_HDR_SIGNATURE);
-	CHECK(cef_mapping_get(1)->kind == CEF_HDR_NAME);
-	CHECK(cef_mapping_get(2)->kind == CEF_HDR_SEVERITY);
+	CHECK(cef_mapping_get(0)->kind == PAIRS_HEADER);
+	CHECK(cef_mapping_get(1)->kind == PAIRS_HEADER);
+	CHECK(cef_mapping_get(2)->kind == PAIRS_HEADER);
 	for (i = 3; i < n; i++) {
 		m = cef_mapping_get(i);
-		CHECK(m->kind > CEF_HDR_SEVERITY);
+		CHECK(m->kind != PAIRS_HEADER);
 		for (k = m->key; *k != '\0'; k++)
 			CHECK(isalnum((unsigned char)*k));
 		/* each key once */
@@ -429,7 +430,7 @@ test_mapping(void)
 			CHECK(m->label != NULL && m->label[0] != '\0');
 		}
 		/* custom keys carry the mde prefix */
-		if (m->kind == CEF_TEXT && m->max_chars == 4000 &&
+		if (m->kind == PAIRS_TEXT && m->max_chars == 4000 &&
 		    strncmp(m->key, "cs", 2) != 0)
 			CHECK(strncmp(m->key, "mde", 3) == 0);
 	}
@@ -1172,7 +1173,7 @@ test_max_len(struct buf *out)
 	/* the smallest message: header and KEEP pairs only */
 	keep = r;
 	for (i = 0; i < cef_mapping_count(); i++)
-		if (cef_mapping_get(i)->prio != CEF_KEEP)
+		if (cef_mapping_get(i)->prio != PAIRS_KEEP)
 			keep.f[cef_mapping_get(i)->field].n = 0;
 	buf_clear(out);
 	CHECK(cef_format(out, &keep, &o) == 0);
@@ -1348,12 +1349,12 @@ static size_t
 keep_len(struct buf *out, const struct record *r)
 {
 	struct record keep = *r;
-	const struct cef_mapping *m;
+	const struct pairs_map *m;
 	size_t i;
 
 	for (i = 0; i < cef_mapping_count(); i++) {
 		m = cef_mapping_get(i);
-		if (m->prio != CEF_KEEP)
+		if (m->prio != PAIRS_KEEP)
 			keep.f[m->field].n = 0;
 	}
 	buf_clear(out);
@@ -1373,7 +1374,7 @@ test_random(struct buf *out)
 {
 	struct record r;
 	struct buf v[7], title;
-	const struct cef_mapping *m;
+	const struct pairs_map *m;
 	cJSON *e, *raw, *one;
 	char name[32];
 	size_t i, j, k, nmap = cef_mapping_count();
@@ -1395,7 +1396,7 @@ test_random(struct buf *out)
 		}
 		for (j = 0; j < 7; j++) {
 			m = cef_mapping_get(rnd(nmap));
-			if (m->kind != CEF_TEXT || r.f[m->field].n > 0 ||
+			if (m->kind != PAIRS_TEXT || r.f[m->field].n > 0 ||
 			    m->field == RF_SEVERITY)
 				continue;
 			rnd_text(&v[j]);
@@ -1440,6 +1441,63 @@ test_random(struct buf *out)
 		buf_reset(&v[j]);
 	buf_reset(&title);
 	record_reset(&r);
+}
+
+/* ---- the hostile corpus, for test_hostile_formats.py ---- */
+
+static void
+test_hostile(struct buf *out, const char *build)
+{
+	static const size_t limits[] = {0, 2048};
+	struct buf text;
+	struct record r;
+	struct cef_opts o = dflt;
+	const cJSON *it;
+	cJSON *doc, *p;
+	const char *why;
+	char path[512];
+	FILE *fp;
+	size_t i, n;
+	int rc;
+
+	buf_init(&text, 0);
+	CHECK(hostile_corpus(&text, build) == 0);
+	doc = cJSON_ParseWithLength(text.data, text.len);
+	CHECK(doc != NULL && cJSON_GetArraySize(doc) >= 200);
+	record_init(&r);
+	for (i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/tests/hostile.cef%s.txt",
+		    build, limits[i] ? ".2048" : "");
+		CHECK((fp = fopen(path, "wb")) != NULL);
+		if (fp == NULL)
+			break;
+		o.max_len = limits[i];
+		n = 0;
+		cJSON_ArrayForEach(it, doc)
+		{
+			CHECK(record_from_siem(&r, it, &why) == 0);
+			buf_clear(out);
+			rc = cef_format(out, &r, &o);
+			CHECK(rc == 0 || (rc == ERR_TOOBIG && o.max_len > 0));
+			if (rc != 0) {
+				CHECK(keep_len(out, &r) > o.max_len);
+				fputs("#TOOBIG\n", fp);
+				continue;
+			}
+			CHECK(o.max_len == 0 || out->len <= o.max_len);
+			p = parse_cef(out->data, out->len);
+			CHECK(p != NULL);
+			n += p != NULL;
+			cJSON_Delete(p);
+			fwrite(out->data, 1, out->len, fp);
+			fputc('\n', fp);
+		}
+		CHECK(n >= (o.max_len == 0 ? hostile_count() : 100));
+		CHECK(fclose(fp) == 0);
+	}
+	record_reset(&r);
+	cJSON_Delete(doc);
+	buf_reset(&text);
 }
 
 /* ---- errors ---- */
@@ -1494,6 +1552,7 @@ main(void)
 	test_limits(&out);
 	test_max_len(&out);
 	test_random(&out);
+	test_hostile(&out, build);
 	test_errors();
 	buf_reset(&out);
 	buf_reset(&tmp);

@@ -16,13 +16,14 @@
 
 /* A small scheme: '"' escaped, TAB a blank, LF escaped, NUL dropped. */
 static const struct text_esc test_esc = {{
-    ['"'] = "\\\"",
-    ['\t'] = " ",
-    ['\n'] = "\\n",
-    [0x01] = " ",
-}};
+                                             ['"'] = "\\\"",
+                                             ['\t'] = " ",
+                                             ['\n'] = "\\n",
+                                             [0x01] = " ",
+                                         },
+    0};
 
-static const struct text_esc none_esc = {{NULL}};
+static const struct text_esc none_esc = {{NULL}, 0};
 
 /* Escape s (n bytes) with limits; returns the output as a C string. */
 static const char *
@@ -213,6 +214,45 @@ test_escape(struct buf *b)
 	CHECK_STR(buf_str(b), "k=v\\n");
 }
 
+/* TEXT_ESC_UNICODE: C1 controls and U+2028/U+2029 as \uXXXX, whole. */
+static const struct text_esc uni_esc = {{['"'] = "\\\""}, TEXT_ESC_UNICODE};
+
+static void
+test_unicode(struct buf *b)
+{
+	static const char in[] = "a\xc2\x80"
+	                         "b\xc2\x9f"
+	                         "c\xc2\xa0"
+	                         "d\xe2\x80\xa8"
+	                         "e\xe2\x80\xa9"
+	                         "f\xe2\x80\xaa"
+	                         "\"";
+	size_t added;
+
+	buf_clear(b);
+	CHECK(text_escape(b, in, sizeof(in) - 1, &uni_esc, TEXT_NOLIMIT,
+	          TEXT_NOLIMIT, 0, &added) == 0);
+	CHECK_STR(buf_str(b),
+	    "a\\u0080b\\u009fc\xc2\xa0"
+	    "d\\u2028e\\u2029f\xe2\x80\xaa\\\"");
+	/* without the flag they are copied */
+	CHECK_STR(FIX(b, "\xc2\x85\xe2\x80\xa8"), "\xc2\x85\xe2\x80\xa8");
+	/* a byte limit never splits \u2028 */
+	buf_clear(b);
+	CHECK(text_escape(b, "x\xe2\x80\xa8", 4, &uni_esc, TEXT_NOLIMIT, 6, 0,
+	          &added) == 0);
+	CHECK_STR(buf_str(b), "x");
+	buf_clear(b);
+	CHECK(text_escape(b, "x\xe2\x80\xa8", 4, &uni_esc, TEXT_NOLIMIT, 7, 0,
+	          &added) == 0);
+	CHECK_STR(buf_str(b), "x\\u2028");
+	/* and a character limit counts it as one character */
+	buf_clear(b);
+	CHECK(text_escape(b, "\xe2\x80\xa9yz", 5, &uni_esc, 2, TEXT_NOLIMIT, 0,
+	          &added) == 0);
+	CHECK_STR(buf_str(b), "\\u2029y");
+}
+
 static void
 test_cap(void)
 {
@@ -240,6 +280,7 @@ main(void)
 	test_prefix();
 	test_trim();
 	test_escape(&b);
+	test_unicode(&b);
 	test_cap();
 	buf_reset(&b);
 	return check_done();

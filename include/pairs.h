@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the formatters (CEF, LEEF, JSON) share: a mapping table from
+ * record fields to keys, the rules that turn a field into the text a key
+ * carries (booleans, integers, times, addresses, ids), and the writer
+ * that appends a record's pairs in table order and, when the message
+ * would exceed its size limit, shortens it by priority: bulky values
+ * dropped first, then the longest low-priority values cut down to a
+ * common length, then low- and high-priority pairs dropped from the end
+ * of the table.  Ids and times are never touched.
+ *
+ * A format supplies only what is its own: how one pair is written
+ * (separator, key, escaping) and its header and tail.  The writer does
+ * not allocate; out is the only storage used.
+ */
+#ifndef PAIRS_H
+#define PAIRS_H
+
+#include <stddef.h>
+
+#include "record.h"
+
+struct buf;
+struct text_esc;
+
+#define PAIRS_MAX 96 /* rows a mapping table may have */
+#define PAIRS_TMP 32 /* scratch a derived value needs */
+#define PAIRS_SHORTID_MAX 40 /* PAIRS_SHORTID / PAIRS_LONGID bound */
+#define PAIRS_CUT_MIN 32 /* a shortened value keeps this many bytes */
+
+/* What a row writes for its field. */
+enum pairs_kind {
+	PAIRS_HEADER, /* written in the header by the format */
+	PAIRS_TEXT, /* the text, escaped, cut at max_chars */
+	PAIRS_SHORTID, /* text, only when <= PAIRS_SHORTID_MAX chars */
+	PAIRS_LONGID, /* text, only when longer */
+	PAIRS_BOOL, /* record_bool(): the format's true/false */
+	PAIRS_INT, /* -?(0|[1-9][0-9]*), at most 18 digits */
+	PAIRS_EPOCH_MS, /* ISO 8601 text as epoch milliseconds */
+	PAIRS_ALERT_EPOCH_MS, /* r->alert_time as epoch milliseconds */
+	PAIRS_ISO_TIME, /* ISO 8601 text as YYYY-MM-DDTHH:MM:SS.fffffffZ */
+	PAIRS_ALERT_ISO_TIME, /* r->alert_time in the same form */
+	PAIRS_IPV4, /* only when the value is an IPv4 address */
+	PAIRS_IPV6, /* only when it is an IPv6 address */
+	PAIRS_IP, /* only when it is either */
+	PAIRS_NOTIP, /* only when it is neither */
+	PAIRS_HOST_IP, /* the device's address: see pairs_value() */
+	PAIRS_CUSTOM, /* the format's own rule (raw field value) */
+};
+
+/*
+ * How a pair fares when a message must be shortened: KEEP pairs (ids and
+ * times) are never shortened or dropped; BULK pairs are dropped first,
+ * never cut; LOW pairs are cut (longest first, down to a common length,
+ * at least PAIRS_CUT_MIN bytes), then dropped; HIGH pairs are never cut
+ * and dropped only when no LOW pair is left.  Drops go from the end of
+ * the table backwards.
+ */
+enum pairs_prio {
+	PAIRS_KEEP,
+	PAIRS_HIGH,
+	PAIRS_LOW,
+	PAIRS_BULK,
+};
+
+struct pairs_map {
+	enum record_field field; /* RF__COUNT: none (PAIRS_CUSTOM only) */
+	const char *key; /* output key, or header field name */
+	const char *label_key; /* CEF custom labels ("cs6Label"), or NULL */
+	const char *label; /* its value ("Sha256") */
+	unsigned max_chars; /* per-key limit in characters, 0: none */
+	enum pairs_kind kind;
+	enum pairs_prio prio;
+};
+
+/*
+ * One format's way of writing pairs.  add() appends row m's pair for
+ * value p[0..n) (the raw field for PAIRS_CUSTOM, which may be empty):
+ * the separator unless first is set, the key, the value with at most cap
+ * bytes of it written (TEXT_NOLIMIT: no cut).  It sets *vlen to the bytes
+ * the value took, or appends nothing and sets *vlen = 0 when the value
+ * comes out empty.  Returns 0 or a buf error (out restored).
+ */
+struct pairs_ops {
+	const struct pairs_map *map;
+	size_t nmap; /* <= PAIRS_MAX */
+	/* blanks trimmed before classifying ids and addresses; NULL: spaces */
+	const struct text_esc *blanks;
+	const char *btrue, *bfalse; /* PAIRS_BOOL texts */
+	int lead_sep; /* the first pair has a separator too */
+	int (*add)(struct buf *out, const struct record *r,
+	    const struct pairs_map *m, const char *p, size_t n, size_t cap,
+	    int first, size_t *vlen, const void *ctx);
+	const void *ctx;
+};
+
+/*
+ * The text row m of ops gives record r, in (*p, *n), or 0 when the row
+ * writes nothing for this record (absent, empty, or not of the row's
+ * kind).  Derived values (numbers, times) are written into tmp.  Header
+ * and custom rows give the raw field (possibly empty).  PAIRS_HOST_IP
+ * gives the first address of InternalIPv4List (else InternalIPv6List)
+ * that is not loopback, link-local or unspecified.
+ */
+int pairs_value(const struct record *r, const struct pairs_map *m,
+    const struct pairs_ops *ops, char tmp[PAIRS_TMP], const char **p,
+    size_t *n);
+
+/*
+ * Append r's pairs per ops after a message that began at out->len ==
+ * start (its header already written).  max (0: no limit) bounds the
+ * whole message from start, including tail bytes the caller appends
+ * afterwards: tail when the message was not shortened, tail_cut when it
+ * was (a format may mark a shortened message).  *cut is set to 1 when
+ * values were shortened or pairs dropped, else 0.  Returns 0; ERR_TOOBIG
+ * when the header and the KEEP pairs alone do not fit, or out's own cap
+ * is reached; ERR_NOMEM.  On error the pairs are removed again (out is
+ * as on entry).
+ */
+int pairs_write(struct buf *out, size_t start, const struct record *r,
+    const struct pairs_ops *ops, size_t max, size_t tail, size_t tail_cut,
+    int *cut);
+
+/*
+ * AF_INET or AF_INET6 when p[0..n) is an IPv4 or IPv6 address in the
+ * notation inet_pton(3) accepts (no zone, no prefix length), else 0.
+ */
+int pairs_ip_family(const char *p, size_t n);
+
+#endif

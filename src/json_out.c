@@ -1,0 +1,324 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * JSON lines formatter (include/json_out.h): turns a canonical record into
+ * one JSON object, between normalisation and the spool.
+ *
+ * The object is {"schema_version":1,"source_api":"...", members in table
+ * order, ["truncated":true]}.  Strings go through text_escape() with the
+ * JSON scheme below, so every value is valid UTF-8 and escaped as RFC 8259
+ * requires (plus DEL, C1 controls, U+2028 and U+2029); values are not
+ * trimmed.  The evidence array of an updatable alert is written from the
+ * cJSON tree the record borrows, by the small serialiser here, with the
+ * same string escaping (cJSON's own printer would allocate and pass
+ * invalid UTF-8 through).  Size limits work as for CEF and LEEF
+ * (include/pairs.h); "truncated" says that a limit shortened the object.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "buf.h"
+#include "errcode.h"
+#include "json_out.h"
+#include "pairs.h"
+#include "record.h"
+#include "text.h"
+
+#define DEPTH_MAX 1000 /* as CJSON_NESTING_LIMIT: what a parse can give */
+#define TRUNCATED ",\"truncated\":true}"
+
+/*
+ * The mapping, in output order; key NULL is the field's JSON name.  The
+ * evidence row has no field (RF__COUNT) and writes r->evidence.
+ */
+static const struct pairs_map map[] = {
+    {RF_ALERT_ID, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_KEEP},
+    {RF_FULL_ID, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_KEEP},
+    {RF_ALERT_TIME, NULL, NULL, NULL, 0, PAIRS_ALERT_ISO_TIME, PAIRS_KEEP},
+    {RF_LAST_PROCESSED_TIME, NULL, NULL, NULL, 0, PAIRS_ISO_TIME, PAIRS_KEEP},
+    {RF_LAST_UPDATE_TIME, NULL, NULL, NULL, 0, PAIRS_ISO_TIME, PAIRS_KEEP},
+    {RF_DEVICE_ID, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_KEEP},
+    {RF_INCIDENT_ID, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_KEEP},
+
+    {RF_SEVERITY, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_HIGH},
+    {RF_CATEGORY, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_HIGH},
+    {RF_IOA_DEFINITION_ID, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_HIGH},
+    {RF_SOURCE, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_HIGH},
+    {RF_SERVICE_SOURCE, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_HIGH},
+    {RF_STATUS, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_HIGH},
+    {RF_CLASSIFICATION, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_HIGH},
+    {RF_DETERMINATION, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_HIGH},
+    {RF_ASSIGNED_TO, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_HIGH},
+    {RF_CREATED_TIME, NULL, NULL, NULL, 0, PAIRS_ISO_TIME, PAIRS_HIGH},
+    {RF_COMPUTER_DNS_NAME, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_HIGH},
+    {RF_MACHINE_NAME, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_HIGH},
+    {RF_MACHINE_DOMAIN, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_HIGH},
+    {RF_IP_ADDRESS, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_HIGH},
+    {RF_USER_NAME, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_HIGH},
+    {RF_USER_DOMAIN, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_HIGH},
+    {RF_SHA1, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_HIGH},
+    {RF_SHA256, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_HIGH},
+    {RF_MD5, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_HIGH},
+    {RF_FILE_HASH, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_HIGH},
+    {RF_THREAT_NAME, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_HIGH},
+    {RF_THREAT_FAMILY, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_HIGH},
+    {RF_THREAT_CATEGORY, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_HIGH},
+    {RF_ACTOR, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_HIGH},
+    {RF_REMEDIATION_ACTION, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_HIGH},
+    {RF_REMEDIATION_IS_SUCCESS, NULL, NULL, NULL, 0, PAIRS_BOOL, PAIRS_HIGH},
+    {RF_WAS_EXECUTING, NULL, NULL, NULL, 0, PAIRS_BOOL, PAIRS_HIGH},
+    {RF_ALERT_PART, NULL, NULL, NULL, 0, PAIRS_INT, PAIRS_HIGH},
+    {RF_REPORT_ID, NULL, NULL, NULL, 0, PAIRS_INT, PAIRS_HIGH},
+    {RF_MACHINE_GROUP, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_HIGH},
+    {RF_IOC_UNIQUE_ID, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_HIGH},
+    {RF_EXTERNAL_ID, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_HIGH},
+
+    {RF_ALERT_TITLE, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_LOW},
+    {RF_DESCRIPTION, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_LOW},
+    {RF_FILE_NAME, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_LOW},
+    {RF_FILE_PATH, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_LOW},
+    {RF_COMMAND_LINE, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_LOW},
+    {RF_URL, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_LOW},
+    {RF_IOC_NAME, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_LOW},
+    {RF_IOC_VALUE, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_LOW},
+    {RF_CREATOR_IOC_NAME, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_LOW},
+    {RF_CREATOR_IOC_VALUE, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_LOW},
+    {RF_LOGON_USERS, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_LOW},
+    {RF_INTERNAL_IPV4_LIST, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_LOW},
+    {RF_INTERNAL_IPV6_LIST, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_LOW},
+    {RF_DEVICE_TAGS, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_LOW},
+    {RF_CLOUD_TAGS, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_LOW},
+    {RF_MITRE_TECHNIQUES, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_LOW},
+    {RF_LINK_TO_WDATP, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_LOW},
+    {RF_INCIDENT_LINK_TO_WDATP, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_LOW},
+    {RF_LINK_TO_MTP, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_LOW},
+    {RF_INCIDENT_LINK_TO_MTP, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_LOW},
+
+    {RF__COUNT, "evidence", NULL, NULL, 0, PAIRS_CUSTOM, PAIRS_BULK},
+};
+
+#define NMAP (sizeof(map) / sizeof(map[0]))
+
+_Static_assert(NMAP <= PAIRS_MAX, "JSON mapping too long for pairs.c");
+
+/* RFC 8259 string escaping, plus DEL; C1, U+2028, U+2029 by the flag. */
+/* clang-format off */
+static const struct text_esc json_esc = { {
+	[0x00] = "\\u0000", [0x01] = "\\u0001", [0x02] = "\\u0002",
+	[0x03] = "\\u0003", [0x04] = "\\u0004", [0x05] = "\\u0005",
+	[0x06] = "\\u0006", [0x07] = "\\u0007", [0x08] = "\\u0008",
+	[0x09] = "\\t", [0x0a] = "\\n", [0x0b] = "\\u000b",
+	[0x0c] = "\\u000c", [0x0d] = "\\r", [0x0e] = "\\u000e",
+	[0x0f] = "\\u000f", [0x10] = "\\u0010", [0x11] = "\\u0011",
+	[0x12] = "\\u0012", [0x13] = "\\u0013", [0x14] = "\\u0014",
+	[0x15] = "\\u0015", [0x16] = "\\u0016", [0x17] = "\\u0017",
+	[0x18] = "\\u0018", [0x19] = "\\u0019", [0x1a] = "\\u001a",
+	[0x1b] = "\\u001b", [0x1c] = "\\u001c", [0x1d] = "\\u001d",
+	[0x1e] = "\\u001e", [0x1f] = "\\u001f",
+	['"'] = "\\\"", ['\\'] = "\\\\", [0x7f] = "\\u007f",
+}, TEXT_ESC_UNICODE };
+/* clang-format on */
+
+size_t
+json_out_mapping_count(void)
+{
+	return NMAP;
+}
+
+const struct pairs_map *
+json_out_mapping_get(size_t i)
+{
+	return i < NMAP ? &map[i] : NULL;
+}
+
+const char *
+json_out_key(const struct pairs_map *m)
+{
+	return m->key != NULL ? m->key : record_field_json(m->field);
+}
+
+const char *
+json_out_source_api(enum record_origin origin)
+{
+	switch (origin) {
+	case RECORD_ALERTS:
+		return "alerts";
+	case RECORD_GRAPH:
+		return "graph";
+	default:
+		return "siem";
+	}
+}
+
+/* A JSON string: quoted, escaped, at most cap bytes inside the quotes. */
+static int
+put_string(struct buf *out, const char *s, size_t n, size_t cap, size_t *added)
+{
+	size_t start = out->len, a;
+	int rc;
+
+	if ((rc = buf_addc(out, '"')) != 0 ||
+	    (rc = text_escape(
+	         out, s, n, &json_esc, TEXT_NOLIMIT, cap, 0, &a)) != 0 ||
+	    (rc = buf_addc(out, '"')) != 0) {
+		buf_truncate(out, start);
+		return rc;
+	}
+	if (added != NULL)
+		*added = a;
+	return 0;
+}
+
+/* The shortest of %.15g and %.17g that reads back as v. */
+static int
+put_number(struct buf *out, double v)
+{
+	char tmp[32];
+
+	if (!isfinite(v))
+		return buf_adds(out, "null");
+	if (v >= -9007199254740992.0 && v <= 9007199254740992.0 &&
+	    (double)(long long)v == v)
+		return buf_add_i64(out, (long long)v);
+	snprintf(tmp, sizeof(tmp), "%.15g", v);
+	if (strtod(tmp, NULL) != v)
+		snprintf(tmp, sizeof(tmp), "%.17g", v);
+	return buf_adds(out, tmp);
+}
+
+static int put_value(struct buf *out, const cJSON *v, int depth);
+
+/* The members or elements of container v between open and close. */
+static int
+put_children(struct buf *out, const cJSON *v, int depth, char open, char close)
+{
+	const cJSON *c;
+	const char *k;
+	int rc;
+
+	if ((rc = buf_addc(out, open)) != 0)
+		return rc;
+	for (c = v->child; c != NULL; c = c->next) {
+		if (c != v->child && (rc = buf_addc(out, ',')) != 0)
+			return rc;
+		if (open == '{') {
+			k = c->string != NULL ? c->string : "";
+			if ((rc = put_string(
+			         out, k, strlen(k), TEXT_NOLIMIT, NULL)) != 0 ||
+			    (rc = buf_addc(out, ':')) != 0)
+				return rc;
+		}
+		if ((rc = put_value(out, c, depth + 1)) != 0)
+			return rc;
+	}
+	return buf_addc(out, close);
+}
+
+static int
+put_value(struct buf *out, const cJSON *v, int depth)
+{
+	if (depth > DEPTH_MAX)
+		return buf_adds(out, "null");
+	switch (v->type & 0xff) {
+	case cJSON_False:
+		return buf_adds(out, "false");
+	case cJSON_True:
+		return buf_adds(out, "true");
+	case cJSON_Number:
+		return put_number(out, v->valuedouble);
+	case cJSON_String:
+		if (v->valuestring == NULL)
+			return buf_adds(out, "null");
+		return put_string(out, v->valuestring, strlen(v->valuestring),
+		    TEXT_NOLIMIT, NULL);
+	case cJSON_Array:
+		return put_children(out, v, depth, '[', ']');
+	case cJSON_Object:
+		return put_children(out, v, depth, '{', '}');
+	default:
+		return buf_adds(out, "null"); /* cJSON_NULL, Raw, Invalid */
+	}
+}
+
+/* Append row m's member; text values cut to cap bytes inside the quotes. */
+static int
+add_pair(struct buf *out, const struct record *r, const struct pairs_map *m,
+    const char *p, size_t n, size_t cap, int first, size_t *vlen,
+    const void *ctx)
+{
+	size_t start = out->len, v;
+	const char *k = json_out_key(m);
+	int rc;
+
+	(void)ctx;
+	*vlen = 0;
+	if ((!first && (rc = buf_addc(out, ',')) != 0) ||
+	    (rc = buf_addc(out, '"')) != 0 || (rc = buf_adds(out, k)) != 0 ||
+	    (rc = buf_add(out, "\":", 2)) != 0)
+		goto fail;
+	v = out->len;
+	switch (m->kind) {
+	case PAIRS_BOOL:
+	case PAIRS_INT:
+		rc = buf_add(out, p, n);
+		break;
+	case PAIRS_CUSTOM:
+		if (r->evidence == NULL) {
+			buf_truncate(out, start);
+			return 0;
+		}
+		rc = put_value(out, r->evidence, 0);
+		break;
+	default:
+		if ((rc = put_string(out, p, n, cap, &v)) != 0)
+			goto fail;
+		if (v == 0) {
+			buf_truncate(out, start);
+			return 0;
+		}
+		*vlen = v;
+		return 0;
+	}
+	if (rc != 0)
+		goto fail;
+	*vlen = out->len - v;
+	return 0;
+fail:
+	buf_truncate(out, start);
+	return rc;
+}
+
+static const struct pairs_ops ops = {
+    .map = map,
+    .nmap = NMAP,
+    .blanks = NULL,
+    .btrue = "true",
+    .bfalse = "false",
+    .lead_sep = 1,
+    .add = add_pair,
+    .ctx = NULL,
+};
+
+int
+json_out_format(
+    struct buf *out, const struct record *r, const struct json_out_opts *o)
+{
+	size_t start = out->len;
+	int rc, cut;
+
+	if ((rc = buf_adds(out, "{\"schema_version\":")) != 0 ||
+	    (rc = buf_add_i64(out, JSON_OUT_SCHEMA_VERSION)) != 0 ||
+	    (rc = buf_adds(out, ",\"source_api\":\"")) != 0 ||
+	    (rc = buf_adds(out, json_out_source_api(r->origin))) != 0 ||
+	    (rc = buf_addc(out, '"')) != 0 ||
+	    (rc = pairs_write(out, start, r, &ops, o->max_len, 1,
+	         sizeof(TRUNCATED) - 1, &cut)) != 0 ||
+	    (rc = cut ? buf_adds(out, TRUNCATED) : buf_addc(out, '}')) != 0) {
+		buf_truncate(out, start);
+		return rc;
+	}
+	return 0;
+}

@@ -1,0 +1,380 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The pair writer shared by the formatters (include/pairs.h).  A format's
+ * mapping table says which field goes under which key, of which kind and
+ * priority; this file turns fields into values and writes the pairs
+ * through the format's add() in one pass.  Only a message over its size
+ * limit takes a second pass, with per-row caps worked out from the
+ * lengths the first pass measured, so the common case costs one walk over
+ * the table and no allocation.
+ */
+#include <arpa/inet.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "buf.h"
+#include "errcode.h"
+#include "pairs.h"
+#include "record.h"
+#include "text.h"
+#include "ts.h"
+
+/* Decimal text of v at the end of tmp; returns its start. */
+static const char *
+i64_text(int64_t v, char tmp[PAIRS_TMP], size_t *n)
+{
+	char *p = tmp + PAIRS_TMP;
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		*--p = '-';
+	*n = (size_t)(tmp + PAIRS_TMP - p);
+	return p;
+}
+
+/* A JSON-shaped integer: -?(0|[1-9][0-9]*), at most 18 digits. */
+static int
+is_int(const char *p, size_t n)
+{
+	size_t i = 0;
+
+	if (n > 0 && p[0] == '-')
+		i++;
+	if (i == n || n - i > 18 || (p[i] == '0' && n - i > 1))
+		return 0;
+	for (; i < n; i++)
+		if (p[i] < '0' || p[i] > '9')
+			return 0;
+	return 1;
+}
+
+static int
+ip_parse(const char *p, size_t n, unsigned char addr[16])
+{
+	char tmp[64];
+
+	if (n == 0 || n >= sizeof(tmp) || memchr(p, '\0', n) != NULL)
+		return 0;
+	memcpy(tmp, p, n);
+	tmp[n] = '\0';
+	if (inet_pton(AF_INET, tmp, addr) == 1)
+		return AF_INET;
+	if (inet_pton(AF_INET6, tmp, addr) == 1)
+		return AF_INET6;
+	return 0;
+}
+
+int
+pairs_ip_family(const char *p, size_t n)
+{
+	unsigned char addr[16];
+
+	return ip_parse(p, n, addr);
+}
+
+/* Loopback, link-local or unspecified: says nothing about the device. */
+static int
+ip_local(int fam, const unsigned char *a)
+{
+	static const unsigned char zero[16];
+
+	if (fam == AF_INET)
+		return a[0] == 127 || a[0] == 0 || (a[0] == 169 && a[1] == 254);
+	if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)
+		return 1;
+	return memcmp(a, zero, 15) == 0 && (a[15] == 0 || a[15] == 1);
+}
+
+static int
+is_sep(char c)
+{
+	return c == ',' || c == ';' || c == ' ' || c == '\t' || c == '\r' ||
+	    c == '\n';
+}
+
+/* First usable address of family fam in a list like "a, b; c d". */
+static int
+first_ip(const struct strv *v, int fam, const char **p, size_t *n)
+{
+	unsigned char addr[16];
+	size_t i = 0, j;
+
+	while (i < v->n) {
+		while (i < v->n && is_sep(v->p[i]))
+			i++;
+		for (j = i; j < v->n && !is_sep(v->p[j]); j++)
+			;
+		if (j > i && ip_parse(v->p + i, j - i, addr) == fam &&
+		    !ip_local(fam, addr)) {
+			*p = v->p + i;
+			*n = j - i;
+			return 1;
+		}
+		i = j;
+	}
+	return 0;
+}
+
+static void
+trim(const struct pairs_ops *ops, const char **p, size_t *n)
+{
+	if (ops->blanks != NULL)
+		text_trim_esc(p, n, ops->blanks);
+	else
+		text_trim(p, n);
+}
+
+/* The kinds that classify the (trimmed) text itself. */
+static int
+classify(const struct pairs_map *m, const struct pairs_ops *ops, const char **p,
+    size_t *n)
+{
+	int fam;
+
+	trim(ops, p, n);
+	if (*n == 0)
+		return 0;
+	switch (m->kind) {
+	case PAIRS_SHORTID:
+		return text_prefix_chars(*p, *n, PAIRS_SHORTID_MAX) == *n;
+	case PAIRS_LONGID:
+		return text_prefix_chars(*p, *n, PAIRS_SHORTID_MAX) < *n;
+	default:
+		break;
+	}
+	fam = pairs_ip_family(*p, *n);
+	switch (m->kind) {
+	case PAIRS_IPV4:
+		return fam == AF_INET;
+	case PAIRS_IPV6:
+		return fam == AF_INET6;
+	case PAIRS_IP:
+		return fam != 0;
+	default:
+		return fam == 0;
+	}
+}
+
+static int
+time_value(const struct record *r, const struct pairs_map *m,
+    char tmp[PAIRS_TMP], const char **p, size_t *n)
+{
+	struct ts t;
+
+	if (m->kind == PAIRS_ALERT_EPOCH_MS ||
+	    m->kind == PAIRS_ALERT_ISO_TIME) {
+		if (!r->has_alert_time)
+			return 0;
+		t = r->alert_time;
+	} else if (*n == 0 || ts_parse(*p, *n, &t) != 0)
+		return 0;
+	if (m->kind == PAIRS_EPOCH_MS || m->kind == PAIRS_ALERT_EPOCH_MS) {
+		*p = i64_text(ts_epoch_ms(&t), tmp, n);
+		return 1;
+	}
+	ts_format7(&t, tmp);
+	*p = tmp;
+	*n = strlen(tmp);
+	return 1;
+}
+
+int
+pairs_value(const struct record *r, const struct pairs_map *m,
+    const struct pairs_ops *ops, char tmp[PAIRS_TMP], const char **p, size_t *n)
+{
+	int b;
+
+	*p = "";
+	*n = 0;
+	if ((unsigned)m->field < RF__COUNT && r->f[m->field].n > 0) {
+		*p = r->f[m->field].p;
+		*n = r->f[m->field].n;
+	}
+	switch (m->kind) {
+	case PAIRS_HEADER:
+	case PAIRS_CUSTOM:
+		return 1;
+	case PAIRS_TEXT:
+		return *n > 0;
+	case PAIRS_BOOL:
+		if ((b = record_bool(r, m->field)) < 0)
+			return 0;
+		*p = b ? ops->btrue : ops->bfalse;
+		*n = strlen(*p);
+		return 1;
+	case PAIRS_INT:
+		return is_int(*p, *n);
+	case PAIRS_EPOCH_MS:
+	case PAIRS_ALERT_EPOCH_MS:
+	case PAIRS_ISO_TIME:
+	case PAIRS_ALERT_ISO_TIME:
+		return time_value(r, m, tmp, p, n);
+	case PAIRS_HOST_IP:
+		return first_ip(&r->f[RF_INTERNAL_IPV4_LIST], AF_INET, p, n) ||
+		    first_ip(&r->f[RF_INTERNAL_IPV6_LIST], AF_INET6, p, n);
+	default:
+		return classify(m, ops, p, n);
+	}
+}
+
+/* Append every pair with its cap; record lengths per row. */
+static int
+add_all(struct buf *out, const struct record *r, const struct pairs_ops *ops,
+    const size_t cap[], size_t vlen[], size_t plen[])
+{
+	const struct pairs_map *m;
+	char tmp[PAIRS_TMP];
+	const char *p;
+	size_t body = out->len, before, n, i;
+	int first, rc;
+
+	for (i = 0; i < ops->nmap; i++) {
+		m = &ops->map[i];
+		vlen[i] = plen[i] = 0;
+		if (m->kind == PAIRS_HEADER || cap[i] == 0 ||
+		    !pairs_value(r, m, ops, tmp, &p, &n))
+			continue;
+		first = !ops->lead_sep && out->len == body;
+		before = out->len;
+		if ((rc = ops->add(out, r, m, p, n, cap[i], first, &vlen[i],
+		         ops->ctx)) != 0)
+			return rc;
+		if (vlen[i] == 0) {
+			buf_truncate(out, before);
+			continue;
+		}
+		/* every pair counts one separator, the first one too */
+		plen[i] = out->len - before + (first ? 1 : 0);
+	}
+	return 0;
+}
+
+/* Message length for the pairs in plen after fixed bytes. */
+static size_t
+msg_len(const struct pairs_ops *ops, size_t fixed, const size_t plen[])
+{
+	size_t i, sum = 0;
+	int any = 0;
+
+	for (i = 0; i < ops->nmap; i++) {
+		sum += plen[i];
+		any |= plen[i] > 0;
+	}
+	return fixed + sum - (any && !ops->lead_sep ? 1 : 0);
+}
+
+/*
+ * Largest cap >= PAIRS_CUT_MIN such that cutting every LOW value longer
+ * than cap down to cap saves at least excess bytes ("longest first": the
+ * values end up levelled), or 0 when even PAIRS_CUT_MIN does not save
+ * enough.
+ */
+static size_t
+water_level(const struct pairs_ops *ops, const size_t vlen[],
+    const size_t plen[], size_t excess)
+{
+	size_t l[PAIRS_MAX], k = 0, i, j, sum = 0, next, t;
+
+	for (i = 0; i < ops->nmap; i++) {
+		if (ops->map[i].prio != PAIRS_LOW || plen[i] == 0 ||
+		    vlen[i] <= PAIRS_CUT_MIN)
+			continue;
+		for (j = k++; j > 0 && l[j - 1] < vlen[i]; j--)
+			l[j] = l[j - 1];
+		l[j] = vlen[i];
+	}
+	for (j = 0; j < k; j++) {
+		sum += l[j];
+		next = j + 1 < k ? l[j + 1] : PAIRS_CUT_MIN;
+		t = (j + 1) * next;
+		if (sum >= t && sum - t >= excess)
+			return (sum - excess) / (j + 1);
+	}
+	return 0;
+}
+
+/* The last row of priority prio that has a pair, or nmap. */
+static size_t
+last_of(const struct pairs_ops *ops, const size_t plen[], enum pairs_prio prio)
+{
+	size_t i;
+
+	for (i = ops->nmap; i-- > 0;)
+		if (ops->map[i].prio == prio && plen[i] > 0)
+			return i;
+	return ops->nmap;
+}
+
+/*
+ * Caps that make the message fit max bytes, from the first pass's
+ * lengths: drop BULK pairs; level the LOW values; if that is not enough,
+ * drop pairs from the end of the table (LOW, then HIGH) and level the
+ * rest again.  ERR_TOOBIG when only KEEP pairs are left and it still
+ * does not fit.
+ */
+static int
+plan(const struct pairs_ops *ops, size_t fixed, size_t max, const size_t vlen[],
+    size_t plen[], size_t cap[])
+{
+	size_t len, c, i;
+
+	for (;;) {
+		if ((len = msg_len(ops, fixed, plen)) <= max)
+			return 0;
+		if ((i = last_of(ops, plen, PAIRS_BULK)) == ops->nmap) {
+			if ((c = water_level(ops, vlen, plen, len - max)) > 0) {
+				for (i = 0; i < ops->nmap; i++)
+					if (ops->map[i].prio == PAIRS_LOW &&
+					    plen[i] > 0 && vlen[i] > c)
+						cap[i] = c;
+				return 0;
+			}
+			if ((i = last_of(ops, plen, PAIRS_LOW)) == ops->nmap &&
+			    (i = last_of(ops, plen, PAIRS_HIGH)) == ops->nmap)
+				return ERR_TOOBIG;
+		}
+		cap[i] = 0;
+		plen[i] = 0;
+	}
+}
+
+int
+pairs_write(struct buf *out, size_t start, const struct record *r,
+    const struct pairs_ops *ops, size_t max, size_t tail, size_t tail_cut,
+    int *cut)
+{
+	size_t cap[PAIRS_MAX], vlen[PAIRS_MAX], plen[PAIRS_MAX];
+	size_t body = out->len, i;
+	int rc;
+
+	*cut = 0;
+	if (ops->nmap > PAIRS_MAX)
+		return ERR_CONFIG;
+	for (i = 0; i < ops->nmap; i++)
+		cap[i] = TEXT_NOLIMIT;
+	if ((rc = add_all(out, r, ops, cap, vlen, plen)) != 0)
+		goto fail;
+	if (max == 0 || out->len - start + tail <= max)
+		return 0;
+
+	/* Rare: rebuild the pairs with caps that make the message fit. */
+	if ((rc = plan(ops, body - start + tail_cut, max, vlen, plen, cap)) !=
+	    0)
+		goto fail;
+	buf_truncate(out, body);
+	if ((rc = add_all(out, r, ops, cap, vlen, plen)) != 0)
+		goto fail;
+	if (out->len - start + tail_cut > max) {
+		rc = ERR_TOOBIG;
+		goto fail;
+	}
+	*cut = 1;
+	return 0;
+fail:
+	buf_truncate(out, body);
+	return rc;
+}

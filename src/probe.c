@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * --test-connection (include/probe.h).  Uses the same HTTP client, token
+ * cache, source and sink as the daemon, so what passes here works there;
+ * nothing is fetched into the spool and no state is written.
+ */
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "config.h"
+#include "cycle.h"
+#include "errcode.h"
+#include "http.h"
+#include "probe.h"
+#include "sink.h"
+#include "source.h"
+#include "token.h"
+#include "url.h"
+
+struct hint {
+	const char *needle;
+	const char *fix;
+};
+
+/* Likely fixes, matched against the error text (first match wins). */
+static const struct hint hints[] = {
+	{"AADSTS7000215", "the client secret is wrong or expired: create a "
+	    "new secret in the app registration (Certificates & secrets) and "
+	    "use its Value, not its Secret ID"},
+	{"AADSTS7000222", "the client secret has expired: create a new one"},
+	{"AADSTS90002", "the tenant was not found: check [azure] tenant_id "
+	    "and [source] cloud"},
+	{"AADSTS700016", "the application was not found in this tenant: "
+	    "check [azure] client_id and tenant_id"},
+	{"AADSTS700027", "the certificate is not registered with the app, or "
+	    "the key does not match it: upload certificate_file to the app "
+	    "registration"},
+	{"AADSTS700024", "the client assertion is outside its valid time: "
+	    "check this machine's clock (NTP)"},
+	{"AADSTS500011", "the API is unknown in this tenant: check "
+	    "[source] audience"},
+	{"proxy refused", "check the user and password in [source] proxy"},
+	{"certificate verification failed", "the server certificate is not "
+	    "trusted: set the CA bundle ([source] ca_file for a TLS-"
+	    "inspecting proxy, [output] tls_ca_file for the collector)"},
+	{"hostname mismatch", "the certificate does not name this host: "
+	    "check [output] host or tls_server_name"},
+	{"Connection refused", "nothing listens there: check the host, the "
+	    "port and the firewall"},
+	{"connection refused", "nothing listens there: check the host, the "
+	    "port and the firewall"},
+	{"cannot resolve", "the name does not resolve: check the host name, "
+	    "[source] region and DNS"},
+	{"timed out", "no answer: check the network path, the firewall and "
+	    "[source] proxy"},
+	{"HTTP 401", "the token was refused: check that the app has the API "
+	    "permission for this api and that [source] audience matches it"},
+	{"HTTP 403", "the app lacks the permission or admin consent: grant "
+	    "SecurityAlert.Read.All (Graph) or Alert.Read.All "
+	    "(WindowsDefenderATP) as an application permission and grant "
+	    "admin consent"},
+	{"HTTP 404", "wrong endpoint: check [source] url and region"},
+	{NULL, NULL},
+};
+
+static void
+report(FILE *out, int ok, const char *step, const char *detail)
+{
+	const struct hint *h;
+
+	fprintf(out, "%-6s %s: %s\n", ok ? "ok" : "FAIL", step, detail);
+	if (ok)
+		return;
+	for (h = hints; h->needle != NULL; h++) {
+		if (strstr(detail, h->needle) != NULL) {
+			fprintf(out, "       likely fix: %s\n", h->fix);
+			return;
+		}
+	}
+}
+
+static int
+resolve(FILE *out, const char *what, const char *host)
+{
+	struct addrinfo hints_ai, *res = NULL;
+	char detail[512];
+	int rc;
+
+	memset(&hints_ai, 0, sizeof(hints_ai));
+	hints_ai.ai_socktype = SOCK_STREAM;
+	rc = getaddrinfo(host, NULL, &hints_ai, &res);
+	if (rc == 0) {
+		snprintf(detail, sizeof(detail), "%s resolves", host);
+		freeaddrinfo(res);
+	} else {
+		snprintf(detail, sizeof(detail), "cannot resolve %s: %s", host,
+		    gai_strerror(rc));
+	}
+	fprintf(out, "%-6s resolve %s: %s\n", rc == 0 ? "ok" : "FAIL", what,
+	    detail);
+	return rc == 0 ? 0 : -1;
+}
+
+static int
+step_resolve(const struct config *c, FILE *out)
+{
+	char host[256];
+	int bad = 0;
+
+	if (c->proxy != NULL || getenv("https_proxy") != NULL) {
+		fprintf(out, "%-6s resolve: through a proxy, which resolves "
+		    "the names\n", "skip");
+	} else {
+		if (url_host(c->login_url, host, sizeof(host)) == 0)
+			bad |= resolve(out, "sign-in host", host);
+		if (url_host(c->url, host, sizeof(host)) == 0)
+			bad |= resolve(out, "API host", host);
+	}
+	if (c->host != NULL && (c->transport == TRANSPORT_TCP ||
+	    c->transport == TRANSPORT_TLS || c->transport == TRANSPORT_UDP))
+		bad |= resolve(out, "collector", c->host);
+	return bad;
+}
+
+static int
+step_api(const struct config *c, struct http *h, FILE *out)
+{
+	struct token *t = cycle_token_new(c, h);
+	struct source *s = NULL;
+	const char *bearer;
+	char detail[1200];
+	long count = 0;
+	int rc;
+
+	if (t == NULL) {
+		report(out, 0, "sign in", "cannot set up the sign-in");
+		return -1;
+	}
+	if ((rc = token_get(t, &bearer)) != 0) {
+		report(out, 0, "sign in", token_error(t));
+		fprintf(out, "%-6s read one record: needs a token\n", "skip");
+		token_free(t);
+		return -1;
+	}
+	snprintf(detail, sizeof(detail), "token for %s from %s", c->audience,
+	    c->login_url);
+	report(out, 1, "sign in", detail);
+	if ((s = source_new(c, h, t, NULL)) == NULL) {
+		report(out, 0, "read one record", "cannot set up the source");
+		token_free(t);
+		return -1;
+	}
+	rc = source_probe(s, &count);
+	if (rc == 0)
+		snprintf(detail, sizeof(detail), "%s answered (%ld record%s "
+		    "in the last 24 h sample)", c->url, count,
+		    count == 1 ? "" : "s");
+	else
+		snprintf(detail, sizeof(detail), "%s", source_error(s));
+	report(out, rc == 0, "read one record", detail);
+	source_free(s);
+	token_free(t);
+	return rc == 0 ? 0 : -1;
+}
+
+static int
+step_collector(const struct config *c, FILE *out)
+{
+	struct sink *s = sink_new(c, NULL);
+	char why[600], detail[800];
+	int rc;
+
+	if (s == NULL) {
+		report(out, 0, "collector", "cannot set up the output");
+		return -1;
+	}
+	rc = sink_probe(s, why, sizeof(why));
+	if (rc == 0)
+		snprintf(detail, sizeof(detail), "%s %s:%d accepts a "
+		    "connection", config_transport_name(c->transport),
+		    c->host != NULL ? c->host : "-", c->port);
+	else
+		snprintf(detail, sizeof(detail), "%s", why);
+	report(out, rc == 0, "collector", detail);
+	sink_free(s);
+	return rc == 0 ? 0 : -1;
+}
+
+int
+probe_run(const struct config *c, FILE *out)
+{
+	struct http_opts ho;
+	struct http *h;
+	int bad = 0;
+
+	bad |= step_resolve(c, out);
+	cycle_http_opts(c, NULL, &ho);
+	if ((h = http_new(&ho)) == NULL)
+		return -1;
+	bad |= step_api(c, h, out);
+	http_free(h);
+	bad |= step_collector(c, out);
+	fprintf(out, "%s\n", bad ? "test-connection: FAILED" :
+	    "test-connection: all steps passed");
+	return bad ? -1 : 0;
+}
