@@ -10,7 +10,7 @@ CC      ?= cc
 # Debian packages that provide what we build and test with.
 BUILD_PKGS = libcurl4-openssl-dev libcjson-dev libssl-dev libinih-dev \
 	     pkg-config gcc make
-TEST_PKGS  = python3 openssl liblognorm-utils
+TEST_PKGS  = python3 openssl liblognorm-utils systemd
 PC_MODULES = libcurl libcjson inih libssl libcrypto
 
 WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -95,7 +95,7 @@ install: all
 	install -m 0755 $(BUILD)/mdesiemd $(DESTDIR)$(PREFIX)/sbin/mdesiemd
 	install -m 0644 conf/mdesiem.conf.example \
 	    $(DESTDIR)$(PREFIX)/share/doc/mdesiem/mdesiem.conf.example
-	test -e $(DESTDIR)/etc/mdesiem/mdesiem.conf || install -m 0640 \
+	test -e $(DESTDIR)/etc/mdesiem/mdesiem.conf || install -m 0644 \
 	    conf/mdesiem.conf.example $(DESTDIR)/etc/mdesiem/mdesiem.conf
 	sed 's|@SBINDIR@|$(PREFIX)/sbin|g' systemd/mdesiemd.service > \
 	    $(DESTDIR)$(PREFIX)/lib/systemd/system/mdesiemd.service
