@@ -12,10 +12,10 @@
 #include <stddef.h>
 
 struct buf {
-	char *data;	/* NUL-terminated when non-NULL (len excludes NUL) */
+	char *data; /* NUL-terminated when non-NULL (len excludes NUL) */
 	size_t len;
 	size_t cap;
-	size_t max;	/* hard cap on len; 0 means SIZE_MAX/2 */
+	size_t max; /* hard cap on len; 0 means SIZE_MAX/2 */
 };
 
 /* Initialise an empty buffer that will refuse to grow past max bytes. */

@@ -34,54 +34,54 @@ struct config {
 	/* [azure] */
 	char *tenant_id;
 	char *client_id;
-	char *client_secret;		/* secret: wiped on free */
-	char *client_secret_file;	/* as written (for -n -v) */
+	char *client_secret; /* secret: wiped on free */
+	char *client_secret_file; /* as written (for -n -v) */
 	char *certificate_file;
 	char *private_key_file;
 	enum config_assertion_alg assertion_alg; /* with certificate_file */
-	char *login_url;		/* effective: per cloud when unset */
+	char *login_url; /* effective: per cloud when unset */
 
 	/* [source] */
 	enum config_api api;
-	char *url;			/* effective: per api/region/cloud */
-	char *region;			/* NULL: none */
+	char *url; /* effective: per api/region/cloud */
+	char *region; /* NULL: none */
 	enum config_cloud cloud;
-	char *audience;			/* effective: per api/cloud */
-	int64_t poll_interval;		/* seconds */
-	int64_t page_size;		/* effective: per api when unset */
-	char *start_from;		/* as written: duration or ISO time */
-	int64_t overlap;		/* seconds */
+	char *audience; /* effective: per api/cloud */
+	int64_t poll_interval; /* seconds */
+	int64_t page_size; /* effective: per api when unset */
+	char *start_from; /* as written: duration or ISO time */
+	int64_t overlap; /* seconds */
 	char *filter;
-	char **machine_groups;		/* NULL-terminated, may be NULL */
+	char **machine_groups; /* NULL-terminated, may be NULL */
 	char *proxy;
 	char *ca_file;
-	int64_t timeout;		/* seconds */
+	int64_t timeout; /* seconds */
 
 	/* [output] */
 	enum config_format format;
-	int leef_version;		/* 1 or 2 */
+	int leef_version; /* 1 or 2 */
 	char leef_delimiter;
 	enum config_transport transport;
 	char *host;
-	int port;			/* effective: 514 / 6514 for tls */
-	enum config_framing framing;	/* effective: lf, octet for tls */
+	int port; /* effective: 514 / 6514 for tls */
+	enum config_framing framing; /* effective: lf, octet for tls */
 	enum config_header header;
-	int facility;			/* numeric syslog facility 0..23 */
-	char *hostname;			/* effective: gethostname() */
+	int facility; /* numeric syslog facility 0..23 */
+	char *hostname; /* effective: gethostname() */
 	char *app_name;
-	int64_t max_message_size;	/* bytes; effective: 2048 for udp */
+	int64_t max_message_size; /* bytes; effective: 2048 for udp */
 	char *tls_ca_file;
 	char *tls_cert_file;
 	char *tls_key_file;
 	char *tls_server_name;
-	char *vendor;			/* CEF/LEEF header: "Microsoft" */
-	char *product;			/* "Microsoft Defender ATP" */
-	char *product_version;		/* "2.0" (the mapping version) */
+	char *vendor; /* CEF/LEEF header: "Microsoft" */
+	char *product; /* "Microsoft Defender ATP" */
+	char *product_version; /* "2.0" (the mapping version) */
 
 	/* [state] */
 	char *state_dir;
-	uint64_t spool_max_size;	/* bytes */
-	int64_t shutdown_grace;		/* seconds */
+	uint64_t spool_max_size; /* bytes */
+	int64_t shutdown_grace; /* seconds */
 
 	/* [metrics] */
 	char *textfile_dir;
@@ -108,8 +108,7 @@ struct config *config_load(const char *path, FILE *err);
  * that does exist is still checked for its mode).  config_load(path, err)
  * is config_load_opts(path, err, 0).
  */
-struct config *config_load_opts(const char *path, FILE *err,
-    int check_only);
+struct config *config_load_opts(const char *path, FILE *err, int check_only);
 
 /* Free c and wipe its secrets.  config_free(NULL) is a no-op. */
 void config_free(struct config *c);

@@ -52,8 +52,7 @@ int cursor_seen(const struct cursor *c, const char *key, size_t n);
  * Remember key with the record's ordering time t.  Returns 0 or
  * ERR_NOMEM.  Adding a key twice keeps one entry.
  */
-int cursor_add(struct cursor *c, const char *key, size_t n,
-    const struct ts *t);
+int cursor_add(struct cursor *c, const char *key, size_t n, const struct ts *t);
 
 /* Forget keys whose time is before t (t = position - overlap). */
 void cursor_prune(struct cursor *c, const struct ts *t);

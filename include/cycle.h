@@ -15,11 +15,11 @@ struct config;
 struct cycle;
 
 struct cycle_stats {
-	unsigned long fetched;		/* records read from the API */
-	unsigned long spooled;		/* messages made durable */
-	unsigned long delivered;	/* messages written to the collector */
-	unsigned long duplicates;	/* dropped by the dedup set */
-	unsigned long bad_records;	/* could not be normalised */
+	unsigned long fetched; /* records read from the API */
+	unsigned long spooled; /* messages made durable */
+	unsigned long delivered; /* messages written to the collector */
+	unsigned long duplicates; /* dropped by the dedup set */
+	unsigned long bad_records; /* could not be normalised */
 	unsigned long pages;
 };
 
@@ -28,8 +28,8 @@ struct cycle_stats {
  * client, token cache, source, sink, spool (recovered) and cursor
  * (reconciled with the spool).  Returns NULL after logging why.
  */
-struct cycle *cycle_new(const struct config *c,
-    const volatile sig_atomic_t *stop);
+struct cycle *cycle_new(
+    const struct config *c, const volatile sig_atomic_t *stop);
 void cycle_free(struct cycle *cy);
 
 /*
@@ -70,8 +70,8 @@ struct http_opts;
 struct token;
 
 /* HTTP client options and the token cache the configuration calls for. */
-void cycle_http_opts(const struct config *c,
-    const volatile sig_atomic_t *stop, struct http_opts *o);
+void cycle_http_opts(const struct config *c, const volatile sig_atomic_t *stop,
+    struct http_opts *o);
 struct token *cycle_token_new(const struct config *c, struct http *h);
 
 struct status;

@@ -18,9 +18,9 @@ struct ts;
 struct frame_opts {
 	enum config_header header;
 	enum config_framing framing;
-	int use_framing;	/* 0 for datagram/local transports */
-	int facility;		/* 0..23 */
-	char hostname[256];	/* sanitised copies */
+	int use_framing; /* 0 for datagram/local transports */
+	int facility; /* 0..23 */
+	char hostname[256]; /* sanitised copies */
 	char app_name[49];
 	char procid[16];
 };
@@ -32,8 +32,8 @@ void frame_opts_init(struct frame_opts *o, const struct config *c);
  * Append the syslog header for one message with syslog severity sev
  * (0..7) stamped with time now.  Returns 0 or a buf error.
  */
-int frame_header(struct buf *out, const struct frame_opts *o, int sev,
-    const struct ts *now);
+int frame_header(
+    struct buf *out, const struct frame_opts *o, int sev, const struct ts *now);
 
 /*
  * Append msg (header + payload, len bytes) to out with the transport
@@ -41,8 +41,8 @@ int frame_header(struct buf *out, const struct frame_opts *o, int sev,
  * must hold no LF: the formatters guarantee it), msg alone otherwise.
  * Returns 0 or a buf error.
  */
-int frame_wrap(struct buf *out, const struct frame_opts *o, const char *msg,
-    size_t len);
+int frame_wrap(
+    struct buf *out, const struct frame_opts *o, const char *msg, size_t len);
 
 /* Map a canonical severity ("High", ...) to a syslog severity 0..7. */
 int frame_severity(const char *sev, size_t n);

@@ -17,19 +17,19 @@
 struct http;
 
 struct http_opts {
-	long timeout;			/* seconds for a whole request */
-	const char *ca_file;		/* extra CA bundle, or NULL */
-	const char *proxy;		/* proxy URL, or NULL: environment */
-	size_t max_body;		/* hard cap on a response body */
+	long timeout; /* seconds for a whole request */
+	const char *ca_file; /* extra CA bundle, or NULL */
+	const char *proxy; /* proxy URL, or NULL: environment */
+	size_t max_body; /* hard cap on a response body */
 	const volatile sig_atomic_t *stop; /* nonzero aborts, or NULL */
 	const char *user_agent;
 };
 
 struct http_resp {
-	long status;		/* HTTP status, 0 when none was received */
-	struct buf body;	/* response body (capped) */
-	long retry_after;	/* seconds from Retry-After, -1 if absent */
-	char error[256];	/* transport error text when status == 0 */
+	long status; /* HTTP status, 0 when none was received */
+	struct buf body; /* response body (capped) */
+	long retry_after; /* seconds from Retry-After, -1 if absent */
+	char error[256]; /* transport error text when status == 0 */
 };
 
 /* Process-wide libcurl set-up and clean-up; call once from main. */

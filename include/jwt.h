@@ -30,8 +30,8 @@ struct jwt_key;
  * with a one-line reason in err (naming the file, never key material).
  * The key is wiped when freed.
  */
-struct jwt_key *jwt_key_load(const char *cert_file, const char *key_file,
-    char *err, size_t errlen);
+struct jwt_key *jwt_key_load(
+    const char *cert_file, const char *key_file, char *err, size_t errlen);
 void jwt_key_free(struct jwt_key *k);
 
 /*
@@ -42,9 +42,9 @@ void jwt_key_free(struct jwt_key *k);
  * when OpenSSL cannot sign with the key (err says why).  On failure out
  * may hold part of a token: wipe it.
  */
-int jwt_assertion(const struct jwt_key *k, enum jwt_alg alg,
-    const char *aud, const char *client_id, time_t now, struct buf *out,
-    char *err, size_t errlen);
+int jwt_assertion(const struct jwt_key *k, enum jwt_alg alg, const char *aud,
+    const char *client_id, time_t now, struct buf *out, char *err,
+    size_t errlen);
 
 /* Append base64url (RFC 4648 section 5, no padding) of n bytes of p. */
 int jwt_b64url(struct buf *out, const void *p, size_t n);

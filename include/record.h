@@ -26,74 +26,72 @@ struct cJSON;
  * SiemName is the SIEM API key (the normaliser's lookup key for api=siem);
  * json_name is the stable snake_case key of the JSON output.
  */
-#define RECORD_FIELDS(X)                                                      \
-	X(ALERT_TIME, "AlertTime", "alert_time")                              \
-	X(COMPUTER_DNS_NAME, "ComputerDnsName", "computer_dns_name")          \
-	X(ALERT_TITLE, "AlertTitle", "alert_title")                           \
-	X(CATEGORY, "Category", "category")                                   \
-	X(SEVERITY, "Severity", "severity")                                   \
-	X(ALERT_ID, "AlertId", "alert_id")                                    \
-	X(ACTOR, "Actor", "actor")                                            \
-	X(LINK_TO_WDATP, "LinkToWDATP", "link_to_wdatp")                      \
-	X(IOC_NAME, "IocName", "ioc_name")                                    \
-	X(IOC_VALUE, "IocValue", "ioc_value")                                 \
-	X(CREATOR_IOC_NAME, "CreatorIocName", "creator_ioc_name")             \
-	X(CREATOR_IOC_VALUE, "CreatorIocValue", "creator_ioc_value")          \
-	X(SHA1, "Sha1", "sha1")                                               \
-	X(FILE_NAME, "FileName", "file_name")                                 \
-	X(FILE_PATH, "FilePath", "file_path")                                 \
-	X(IP_ADDRESS, "IpAddress", "ip_address")                              \
-	X(URL, "Url", "url")                                                  \
-	X(IOA_DEFINITION_ID, "IoaDefinitionId", "ioa_definition_id")          \
-	X(USER_NAME, "UserName", "user_name")                                 \
-	X(ALERT_PART, "AlertPart", "alert_part")                              \
-	X(FULL_ID, "FullId", "full_id")                                       \
+#define RECORD_FIELDS(X) \
+	X(ALERT_TIME, "AlertTime", "alert_time") \
+	X(COMPUTER_DNS_NAME, "ComputerDnsName", "computer_dns_name") \
+	X(ALERT_TITLE, "AlertTitle", "alert_title") \
+	X(CATEGORY, "Category", "category") \
+	X(SEVERITY, "Severity", "severity") \
+	X(ALERT_ID, "AlertId", "alert_id") \
+	X(ACTOR, "Actor", "actor") \
+	X(LINK_TO_WDATP, "LinkToWDATP", "link_to_wdatp") \
+	X(IOC_NAME, "IocName", "ioc_name") \
+	X(IOC_VALUE, "IocValue", "ioc_value") \
+	X(CREATOR_IOC_NAME, "CreatorIocName", "creator_ioc_name") \
+	X(CREATOR_IOC_VALUE, "CreatorIocValue", "creator_ioc_value") \
+	X(SHA1, "Sha1", "sha1") \
+	X(FILE_NAME, "FileName", "file_name") \
+	X(FILE_PATH, "FilePath", "file_path") \
+	X(IP_ADDRESS, "IpAddress", "ip_address") \
+	X(URL, "Url", "url") \
+	X(IOA_DEFINITION_ID, "IoaDefinitionId", "ioa_definition_id") \
+	X(USER_NAME, "UserName", "user_name") \
+	X(ALERT_PART, "AlertPart", "alert_part") \
+	X(FULL_ID, "FullId", "full_id") \
 	X(LAST_PROCESSED_TIME, "LastProcessedTimeUtc", "last_processed_time") \
-	X(THREAT_CATEGORY, "ThreatCategory", "threat_category")               \
-	X(THREAT_FAMILY, "ThreatFamily", "threat_family")                     \
-	X(THREAT_NAME, "ThreatName", "threat_name")                           \
-	X(REMEDIATION_ACTION, "RemediationAction", "remediation_action")      \
-	X(REMEDIATION_IS_SUCCESS, "RemediationIsSuccess",                     \
-	    "remediation_is_success")                                         \
-	X(SOURCE, "Source", "detection_source")                               \
-	X(MD5, "Md5", "md5")                                                  \
-	X(SHA256, "Sha256", "sha256")                                         \
-	X(WAS_EXECUTING, "WasExecutingWhileDetected",                         \
-	    "was_executing_while_detected")                                   \
-	X(USER_DOMAIN, "UserDomain", "user_domain")                           \
-	X(LOGON_USERS, "LogOnUsers", "logon_users")                           \
-	X(MACHINE_DOMAIN, "MachineDomain", "machine_domain")                  \
-	X(MACHINE_NAME, "MachineName", "machine_name")                        \
-	X(INTERNAL_IPV4_LIST, "InternalIPv4List", "internal_ipv4_list")       \
-	X(INTERNAL_IPV6_LIST, "InternalIPv6List", "internal_ipv6_list")       \
-	X(FILE_HASH, "FileHash", "file_hash")                                 \
-	X(DEVICE_ID, "DeviceID", "device_id")                                 \
-	X(MACHINE_GROUP, "MachineGroup", "machine_group")                     \
-	X(DESCRIPTION, "Description", "description")                          \
-	X(DEVICE_TAGS, "DeviceCreatedMachineTags", "device_created_tags")     \
-	X(CLOUD_TAGS, "CloudCreatedMachineTags", "cloud_created_tags")        \
-	X(COMMAND_LINE, "CommandLine", "command_line")                        \
-	X(INCIDENT_LINK_TO_WDATP, "IncidentLinkToWDATP",                      \
-	    "incident_link_to_wdatp")                                         \
-	X(REPORT_ID, "ReportID", "report_id")                                 \
-	X(LINK_TO_MTP, "LinkToMTP", "link_to_mtp")                            \
-	X(INCIDENT_LINK_TO_MTP, "IncidentLinkToMTP", "incident_link_to_mtp")  \
-	X(EXTERNAL_ID, "ExternalId", "external_id")                           \
-	X(IOC_UNIQUE_ID, "IocUniqueId", "ioc_unique_id")                      \
-	X(STATUS, "Status", "status")                                         \
-	X(CLASSIFICATION, "Classification", "classification")                 \
-	X(DETERMINATION, "Determination", "determination")                    \
-	X(INCIDENT_ID, "IncidentId", "incident_id")                           \
-	X(CREATED_TIME, "AlertCreationTime", "alert_creation_time")           \
-	X(LAST_UPDATE_TIME, "LastUpdateTime", "last_update_time")             \
-	X(SERVICE_SOURCE, "ServiceSource", "service_source")                  \
-	X(MITRE_TECHNIQUES, "MitreTechniques", "mitre_techniques")            \
+	X(THREAT_CATEGORY, "ThreatCategory", "threat_category") \
+	X(THREAT_FAMILY, "ThreatFamily", "threat_family") \
+	X(THREAT_NAME, "ThreatName", "threat_name") \
+	X(REMEDIATION_ACTION, "RemediationAction", "remediation_action") \
+	X(REMEDIATION_IS_SUCCESS, "RemediationIsSuccess", \
+	    "remediation_is_success") \
+	X(SOURCE, "Source", "detection_source") \
+	X(MD5, "Md5", "md5") \
+	X(SHA256, "Sha256", "sha256") \
+	X(WAS_EXECUTING, "WasExecutingWhileDetected", \
+	    "was_executing_while_detected") \
+	X(USER_DOMAIN, "UserDomain", "user_domain") \
+	X(LOGON_USERS, "LogOnUsers", "logon_users") \
+	X(MACHINE_DOMAIN, "MachineDomain", "machine_domain") \
+	X(MACHINE_NAME, "MachineName", "machine_name") \
+	X(INTERNAL_IPV4_LIST, "InternalIPv4List", "internal_ipv4_list") \
+	X(INTERNAL_IPV6_LIST, "InternalIPv6List", "internal_ipv6_list") \
+	X(FILE_HASH, "FileHash", "file_hash") \
+	X(DEVICE_ID, "DeviceID", "device_id") \
+	X(MACHINE_GROUP, "MachineGroup", "machine_group") \
+	X(DESCRIPTION, "Description", "description") \
+	X(DEVICE_TAGS, "DeviceCreatedMachineTags", "device_created_tags") \
+	X(CLOUD_TAGS, "CloudCreatedMachineTags", "cloud_created_tags") \
+	X(COMMAND_LINE, "CommandLine", "command_line") \
+	X(INCIDENT_LINK_TO_WDATP, "IncidentLinkToWDATP", \
+	    "incident_link_to_wdatp") \
+	X(REPORT_ID, "ReportID", "report_id") \
+	X(LINK_TO_MTP, "LinkToMTP", "link_to_mtp") \
+	X(INCIDENT_LINK_TO_MTP, "IncidentLinkToMTP", "incident_link_to_mtp") \
+	X(EXTERNAL_ID, "ExternalId", "external_id") \
+	X(IOC_UNIQUE_ID, "IocUniqueId", "ioc_unique_id") \
+	X(STATUS, "Status", "status") \
+	X(CLASSIFICATION, "Classification", "classification") \
+	X(DETERMINATION, "Determination", "determination") \
+	X(INCIDENT_ID, "IncidentId", "incident_id") \
+	X(CREATED_TIME, "AlertCreationTime", "alert_creation_time") \
+	X(LAST_UPDATE_TIME, "LastUpdateTime", "last_update_time") \
+	X(SERVICE_SOURCE, "ServiceSource", "service_source") \
+	X(MITRE_TECHNIQUES, "MitreTechniques", "mitre_techniques") \
 	X(ASSIGNED_TO, "AssignedTo", "assigned_to")
 
 #define RECORD_ENUM_(e, s, j) RF_##e,
-enum record_field {
-	RECORD_FIELDS(RECORD_ENUM_) RF__COUNT
-};
+enum record_field { RECORD_FIELDS(RECORD_ENUM_) RF__COUNT };
 #undef RECORD_ENUM_
 
 /* A borrowed string: p points at n bytes (not necessarily NUL-ended). */
@@ -110,16 +108,16 @@ enum record_origin {
 };
 
 struct record {
-	struct strv f[RF__COUNT];	/* n == 0: absent or empty */
+	struct strv f[RF__COUNT]; /* n == 0: absent or empty */
 	enum record_origin origin;
-	struct ts order_time;		/* the cursor field's value */
-	struct ts alert_time;		/* AlertTime / createdDateTime */
+	struct ts order_time; /* the cursor field's value */
+	struct ts alert_time; /* AlertTime / createdDateTime */
 	int has_alert_time;
-	struct strv dedup_key;		/* FullId, or id + last update */
-	const struct cJSON *raw;	/* the source object (JSON output) */
-	const struct cJSON *evidence;	/* every evidence item (graph,
+	struct strv dedup_key; /* FullId, or id + last update */
+	const struct cJSON *raw; /* the source object (JSON output) */
+	const struct cJSON *evidence; /* every evidence item (graph,
 					   alerts), or NULL */
-	struct buf scratch;		/* storage for derived values */
+	struct buf scratch; /* storage for derived values */
 };
 
 /* Initialise an empty record (once); record_reset() frees it. */
@@ -137,8 +135,8 @@ void record_clear(struct record *r);
  * ERR_NOMEM when the scratch storage cannot grow.  On failure the record
  * is left cleared.
  */
-int record_from_siem(struct record *r, const struct cJSON *obj,
-    const char **why);
+int record_from_siem(
+    struct record *r, const struct cJSON *obj, const char **why);
 
 /* SIEM API key for field f ("AlertTitle"), and JSON output key. */
 const char *record_field_name(enum record_field f);

@@ -41,8 +41,8 @@ struct sink_ops {
  * A sink for the configured transport, not yet connected.  stop, when not
  * NULL, interrupts backoff waits.  Returns NULL on allocation failure.
  */
-struct sink *sink_new(const struct config *c,
-    const volatile sig_atomic_t *stop);
+struct sink *sink_new(
+    const struct config *c, const volatile sig_atomic_t *stop);
 void sink_free(struct sink *s);
 
 /*
@@ -67,8 +67,7 @@ int sink_flush(struct sink *s);
  * *stop, which may be NULL); wait = 0: it returns ERR_SINK at once while
  * the backoff runs, so the caller can go on fetching into the spool.
  */
-void sink_set_wait(struct sink *s, int wait,
-    const volatile sig_atomic_t *stop);
+void sink_set_wait(struct sink *s, int wait, const volatile sig_atomic_t *stop);
 
 /* Nonzero while the collector is unreachable. */
 int sink_is_down(const struct sink *s);

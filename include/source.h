@@ -22,10 +22,10 @@ struct record;
 struct token;
 
 struct source_page {
-	struct cJSON *root;		/* owned: the parsed body */
-	const struct cJSON *items;	/* the array of raw records */
-	struct ts commit_to;		/* cursor value once this page and */
-	int has_commit;			/*   all before it are delivered */
+	struct cJSON *root; /* owned: the parsed body */
+	const struct cJSON *items; /* the array of raw records */
+	struct ts commit_to; /* cursor value once this page and */
+	int has_commit; /*   all before it are delivered */
 };
 
 struct source_stats {
@@ -39,8 +39,8 @@ struct source;
 
 struct source_ops {
 	const char *name;
-	int (*begin)(struct source *s, const struct ts *since,
-	    const struct ts *until);
+	int (*begin)(
+	    struct source *s, const struct ts *since, const struct ts *until);
 	int (*next)(struct source *s, struct source_page *page);
 	int (*normalize)(struct source *s, const struct cJSON *item,
 	    struct record *r, const char **why);
@@ -56,8 +56,8 @@ struct source *source_new(const struct config *c, struct http *h,
 void source_free(struct source *s);
 
 /* Start reading the window [since, until]. */
-int source_begin(struct source *s, const struct ts *since,
-    const struct ts *until);
+int source_begin(
+    struct source *s, const struct ts *since, const struct ts *until);
 
 /*
  * The next page of the window.  Returns 0 with *page filled (the caller

@@ -38,9 +38,9 @@ struct spool_pos {
 
 /* What recovery found and did, for the caller's log lines. */
 struct spool_recovery {
-	uint64_t truncated_bytes;	/* uncommitted or torn tail dropped */
-	uint64_t corrupt_bytes;		/* skipped inside segments */
-	struct buf *last_commit;	/* payload of the last COMMIT, or empty */
+	uint64_t truncated_bytes; /* uncommitted or torn tail dropped */
+	uint64_t corrupt_bytes; /* skipped inside segments */
+	struct buf *last_commit; /* payload of the last COMMIT, or empty */
 };
 
 /*
@@ -48,8 +48,8 @@ struct spool_recovery {
  * rec->last_commit must be an initialised buf; it receives the payload of
  * the newest COMMIT entry.  Returns NULL with err filled on failure.
  */
-struct spool *spool_open(const char *dir, struct spool_recovery *rec,
-    char *err, size_t errlen);
+struct spool *spool_open(
+    const char *dir, struct spool_recovery *rec, char *err, size_t errlen);
 void spool_close(struct spool *sp);
 
 /*
@@ -91,10 +91,10 @@ int spool_save(struct spool *sp, struct spool_pos pos);
 int spool_rewind(struct spool *sp);
 
 /* Encode / walk a COMMIT payload: sequence, cursor position, keys. */
-int spool_commit_begin(struct buf *b, uint64_t seq, int has_pos,
-    const struct ts *pos);
-int spool_commit_key(struct buf *b, const char *key, size_t n,
-    const struct ts *t);
+int spool_commit_begin(
+    struct buf *b, uint64_t seq, int has_pos, const struct ts *pos);
+int spool_commit_key(
+    struct buf *b, const char *key, size_t n, const struct ts *t);
 /*
  * Decode payload into seq, has_pos and pos; calls key(arg, ...) for every key.
  * Returns 0 or ERR_PARSE.

@@ -27,36 +27,36 @@ struct buf;
  * "never"; counters are totals since the daemon started.
  */
 struct status {
-	char api[16];			/* "siem", "alerts", "graph" */
+	char api[16]; /* "siem", "alerts", "graph" */
 	long pid;
-	int running;			/* 0 in the last write before exit */
+	int running; /* 0 in the last write before exit */
 	int64_t started;
-	int64_t updated;		/* when this was written */
-	int64_t poll_interval;		/* seconds, to judge staleness */
+	int64_t updated; /* when this was written */
+	int64_t poll_interval; /* seconds, to judge staleness */
 
-	int64_t last_fetch_ok;		/* last window read completely */
-	int64_t last_delivery_ok;	/* last spool drained to collector */
-	int64_t last_success;		/* last cycle with both */
-	char cursor[40];		/* cursor position as text, or "" */
-	int64_t lag_secs;		/* now - end of the last window read
+	int64_t last_fetch_ok; /* last window read completely */
+	int64_t last_delivery_ok; /* last spool drained to collector */
+	int64_t last_success; /* last cycle with both */
+	char cursor[40]; /* cursor position as text, or "" */
+	int64_t lag_secs; /* now - end of the last window read
 					   completely; -1 unknown */
 
 	uint64_t spool_bytes;
 	uint64_t spool_messages;
-	int spool_full;			/* fetching paused: spool at limit */
+	int spool_full; /* fetching paused: spool at limit */
 
-	uint64_t fetched;		/* records read from the API */
-	uint64_t delivered;		/* messages written to the collector */
-	uint64_t duplicates;		/* dropped by the dedup set */
-	uint64_t bad_records;		/* could not be parsed or normalised */
-	uint64_t retries;		/* requests or sends tried again */
-	uint64_t throttled;		/* HTTP 429 answers */
-	uint64_t token_renewals;	/* access tokens obtained */
-	uint64_t reconnects;		/* connections to the collector */
+	uint64_t fetched; /* records read from the API */
+	uint64_t delivered; /* messages written to the collector */
+	uint64_t duplicates; /* dropped by the dedup set */
+	uint64_t bad_records; /* could not be parsed or normalised */
+	uint64_t retries; /* requests or sends tried again */
+	uint64_t throttled; /* HTTP 429 answers */
+	uint64_t token_renewals; /* access tokens obtained */
+	uint64_t reconnects; /* connections to the collector */
 
-	int collector_up;		/* the last send succeeded */
-	int fetch_ok;			/* the last fetch succeeded */
-	char last_error[512];		/* "" when none; never a secret */
+	int collector_up; /* the last send succeeded */
+	int fetch_ok; /* the last fetch succeeded */
+	char last_error[512]; /* "" when none; never a secret */
 	int64_t last_error_at;
 };
 
@@ -95,8 +95,8 @@ int status_load(const char *state_dir, struct status *st);
  * the lag passes lag_threshold seconds (<= 0: 3 poll intervals plus 5
  * minutes).  Each reason is printed on a "degraded: ..." line.
  */
-int status_print(const struct status *st, time_t now, long lag_threshold,
-    FILE *out);
+int status_print(
+    const struct status *st, time_t now, long lag_threshold, FILE *out);
 
 /*
  * `mdesiemd --status`: status_load() and status_print() at the current

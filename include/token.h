@@ -17,14 +17,14 @@ enum token_endpoint { TOKEN_V1 = 0, TOKEN_V2 };
 
 struct token_opts {
 	enum token_endpoint endpoint;
-	const char *login_url;		/* "https://login.microsoftonline.com" */
+	const char *login_url; /* "https://login.microsoftonline.com" */
 	const char *tenant_id;
 	const char *client_id;
-	const char *client_secret;	/* secret, or NULL with a certificate */
-	const char *audience;		/* resource (v1) / scope base (v2) */
-	const char *certificate_file;	/* PEM certificate, or NULL */
-	const char *private_key_file;	/* its PEM RSA key, or NULL */
-	int assertion_rs256;		/* RS256 + x5t, else PS256 + x5t#S256 */
+	const char *client_secret; /* secret, or NULL with a certificate */
+	const char *audience; /* resource (v1) / scope base (v2) */
+	const char *certificate_file; /* PEM certificate, or NULL */
+	const char *private_key_file; /* its PEM RSA key, or NULL */
+	int assertion_rs256; /* RS256 + x5t, else PS256 + x5t#S256 */
 };
 
 struct token;

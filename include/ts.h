@@ -14,8 +14,8 @@
 #define TS_STRLEN 29 /* "YYYY-MM-DDTHH:MM:SS.fffffffZ" + NUL */
 
 struct ts {
-	int64_t sec;	/* seconds since 1970-01-01T00:00:00Z */
-	int32_t tick;	/* 0 .. 9999999, units of 100 ns */
+	int64_t sec; /* seconds since 1970-01-01T00:00:00Z */
+	int32_t tick; /* 0 .. 9999999, units of 100 ns */
 };
 
 /*

@@ -61,20 +61,20 @@ struct cycle {
 	struct cef_opts cef;
 	struct leef_opts leef;
 	struct json_out_opts json;
-	struct buf msg;			/* header + formatted message */
-	struct buf framed;		/* the same, framed for the wire */
-	struct buf commit;		/* COMMIT payload of the page */
+	struct buf msg; /* header + formatted message */
+	struct buf framed; /* the same, framed for the wire */
+	struct buf commit; /* COMMIT payload of the page */
 	char state_path[PATH_MAX];
 	int full_warned;
 	struct cycle_stats stats;
 	/* for status.json */
 	int fetch_ok;
-	struct ts window_end;		/* end of the last window read whole */
+	struct ts window_end; /* end of the last window read whole */
 	int has_window;
 	time_t last_fetch_ok, last_delivery_ok;
 	char last_error[512];
 	time_t last_error_at;
-	void (*tick)(void *);		/* liveness (watchdog) callback */
+	void (*tick)(void *); /* liveness (watchdog) callback */
 	void *tick_arg;
 };
 
@@ -102,9 +102,9 @@ static int
 save_cursor(struct cycle *cy)
 {
 	if (cursor_save(cy->cursor, cy->state_path, api_name(cy),
-	    cy->cfg->tenant_id) != 0) {
-		log_error("cannot write %s: %s", cy->state_path,
-		    strerror(errno));
+	        cy->cfg->tenant_id) != 0) {
+		log_error(
+		    "cannot write %s: %s", cy->state_path, strerror(errno));
 		return ERR_IO;
 	}
 	return 0;
@@ -119,16 +119,17 @@ load_cursor(struct cycle *cy)
 	cursor_free(cy->cursor);
 	if ((cy->cursor = cursor_new()) == NULL)
 		return ERR_NOMEM;
-	rc = cursor_load(cy->cursor, cy->state_path, api_name(cy),
-	    cy->cfg->tenant_id, &why);
+	rc = cursor_load(
+	    cy->cursor, cy->state_path, api_name(cy), cy->cfg->tenant_id, &why);
 	if (rc == ERR_NOTFOUND)
 		return 0;
 	if (rc == ERR_IO)
-		log_error("cannot read %s: %s", cy->state_path,
-		    strerror(errno));
+		log_error(
+		    "cannot read %s: %s", cy->state_path, strerror(errno));
 	else if (rc != 0)
 		log_error("%s: %s; move it away to start over from "
-		    "[source] start_from", cy->state_path, why);
+		          "[source] start_from",
+		    cy->state_path, why);
 	return rc;
 }
 
@@ -162,21 +163,22 @@ reconcile(struct cycle *cy, const struct buf *last)
 	if (last->len == 0)
 		return 0;
 	if (spool_commit_decode(last->data, last->len, &seq, &has_pos, &pos,
-	    skip_key, NULL) != 0) {
+	        skip_key, NULL) != 0) {
 		log_warning("spool: the last commit record is unreadable; "
-		    "its page may be delivered again");
+		            "its page may be delivered again");
 		return 0;
 	}
 	if (seq <= cursor_seq(cy->cursor))
 		return 0;
 	if (spool_commit_decode(last->data, last->len, &seq, &has_pos, &pos,
-	    add_key, cy->cursor) != 0)
+	        add_key, cy->cursor) != 0)
 		return ERR_NOMEM;
 	if (has_pos)
 		cursor_advance(cy->cursor, &pos);
 	cursor_set_seq(cy->cursor, seq);
 	log_info("spool: recovered the cursor of the last committed page "
-	    "(commit %llu)", (unsigned long long)seq);
+	         "(commit %llu)",
+	    (unsigned long long)seq);
 	return save_cursor(cy);
 }
 
@@ -205,7 +207,8 @@ open_state(struct cycle *cy)
 		return ERR_IO;
 	}
 	if (rec.truncated_bytes > 0)
-		log_warning("spool: dropped %llu bytes after the last commit "
+		log_warning(
+		    "spool: dropped %llu bytes after the last commit "
 		    "(a page cut short by a crash or power loss); those "
 		    "records are fetched again",
 		    (unsigned long long)rec.truncated_bytes);
@@ -224,15 +227,15 @@ struct token *
 cycle_token_new(const struct config *c, struct http *h)
 {
 	struct token_opts o = {
-		.endpoint = c->api == API_SIEM ? TOKEN_V1 : TOKEN_V2,
-		.login_url = c->login_url,
-		.tenant_id = c->tenant_id,
-		.client_id = c->client_id,
-		.client_secret = c->client_secret,
-		.audience = c->audience,
-		.certificate_file = c->certificate_file,
-		.private_key_file = c->private_key_file,
-		.assertion_rs256 = c->assertion_alg == ASSERTION_RS256,
+	    .endpoint = c->api == API_SIEM ? TOKEN_V1 : TOKEN_V2,
+	    .login_url = c->login_url,
+	    .tenant_id = c->tenant_id,
+	    .client_id = c->client_id,
+	    .client_secret = c->client_secret,
+	    .audience = c->audience,
+	    .certificate_file = c->certificate_file,
+	    .private_key_file = c->private_key_file,
+	    .assertion_rs256 = c->assertion_alg == ASSERTION_RS256,
 	};
 
 	return token_new(&o, h);
@@ -259,7 +262,7 @@ cycle_new(const struct config *c, const volatile sig_atomic_t *stop)
 	if (c->format == FORMAT_LEEF && c->leef_version == 2 &&
 	    !leef_delimiter_ok(c->leef_delimiter)) {
 		log_error("[output] leef_delimiter: use TAB (x09) or an ASCII "
-		    "punctuation character other than '=' and '|'");
+		          "punctuation character other than '=' and '|'");
 		return NULL;
 	}
 	cycle_http_opts(c, stop, &ho);
@@ -285,7 +288,8 @@ cycle_new(const struct config *c, const volatile sig_atomic_t *stop)
 	    (cy->source = source_new(c, cy->http, cy->token, stop)) == NULL ||
 	    (cy->sink = sink_new(c, stop)) == NULL) {
 		log_error("cannot set up the %s source and %s output: out of "
-		    "memory or unsupported", config_api_name(c->api),
+		          "memory or unsupported",
+		    config_api_name(c->api),
 		    config_transport_name(c->transport));
 		cycle_free(cy);
 		return NULL;
@@ -345,8 +349,8 @@ drain_batch(struct cycle *cy)
 			break;
 		buf_clear(&cy->framed);
 		if ((rc = frame_wrap(&cy->framed, &cy->fopts, msg, len)) != 0 ||
-		    (rc = sink_write(cy->sink, cy->framed.data,
-		    cy->framed.len)) != 0)
+		    (rc = sink_write(
+		         cy->sink, cy->framed.data, cy->framed.len)) != 0)
 			break;
 		bytes += len;
 		n++;
@@ -366,8 +370,8 @@ drain_batch(struct cycle *cy)
 		return 0;
 	cy->stats.delivered += (unsigned long)n;
 	if (spool_save(cy->spool, start) != 0) {
-		log_error("cannot save the spool read position: %s",
-		    strerror(errno));
+		log_error(
+		    "cannot save the spool read position: %s", strerror(errno));
 		return ERR_IO;
 	}
 	return 1;
@@ -440,8 +444,8 @@ int
 cycle_finish(struct cycle *cy)
 {
 	if (spool_save(cy->spool, spool_tell(cy->spool)) != 0) {
-		log_error("cannot save the spool read position: %s",
-		    strerror(errno));
+		log_error(
+		    "cannot save the spool read position: %s", strerror(errno));
 		return ERR_IO;
 	}
 	return 0;
@@ -469,7 +473,8 @@ window_start(struct cycle *cy, const struct ts *now, struct ts *since)
 	if (ts_parse(sf, strlen(sf), since) == 0)
 		return 0;
 	log_error("[source] start_from: \"%s\" is neither a duration nor a "
-	    "time", sf);
+	          "time",
+	    sf);
 	return ERR_CONFIG;
 }
 
@@ -481,8 +486,8 @@ raw_id(const cJSON *item)
 	size_t i;
 
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		const cJSON *v = cJSON_GetObjectItemCaseSensitive(item,
-		    keys[i]);
+		const cJSON *v =
+		    cJSON_GetObjectItemCaseSensitive(item, keys[i]);
 
 		if (cJSON_IsString(v) && strlen(v->valuestring) < 200)
 			return v->valuestring;
@@ -529,8 +534,7 @@ process_item(struct cycle *cy, const cJSON *item, const struct ts *now)
 		log_warning("skipping bad record %s: %s", raw_id(item), why);
 		return 0;
 	}
-	if (cursor_seen(cy->cursor, cy->rec.dedup_key.p,
-	    cy->rec.dedup_key.n)) {
+	if (cursor_seen(cy->cursor, cy->rec.dedup_key.p, cy->rec.dedup_key.n)) {
 		cy->stats.duplicates++;
 		return 0;
 	}
@@ -538,14 +542,15 @@ process_item(struct cycle *cy, const cJSON *item, const struct ts *now)
 	if (rc == ERR_TOOBIG) {
 		cy->stats.bad_records++;
 		log_warning("skipping record %s: it does not fit "
-		    "[output] max_message_size", raw_id(item));
+		            "[output] max_message_size",
+		    raw_id(item));
 		return 0;
 	}
 	if (rc != 0 ||
 	    (rc = spool_append(cy->spool, sev, cy->msg.data, cy->msg.len)) != 0)
 		return rc;
 	if ((rc = spool_commit_key(&cy->commit, cy->rec.dedup_key.p,
-	    cy->rec.dedup_key.n, &cy->rec.order_time)) != 0)
+	         cy->rec.dedup_key.n, &cy->rec.order_time)) != 0)
 		return rc;
 	return cursor_add(cy->cursor, cy->rec.dedup_key.p, cy->rec.dedup_key.n,
 	    &cy->rec.order_time);
@@ -559,24 +564,24 @@ warn_full(struct cycle *cy, int rc)
 	cy->full_warned = 1;
 	if (rc == ERR_FULL)
 		log_warning("spool: the disk is full; fetching is paused "
-		    "until delivery frees space (nothing is dropped)");
+		            "until delivery frees space (nothing is dropped)");
 	else
 		log_warning("spool: %llu bytes reached [state] spool_max_size; "
-		    "fetching is paused until the collector drains it "
-		    "(nothing is dropped)",
+		            "fetching is paused until the collector drains it "
+		            "(nothing is dropped)",
 		    (unsigned long long)spool_bytes(cy->spool));
 }
 
 /* Make the page durable: spool COMMIT, then the cursor file. */
 static int
-commit_page(struct cycle *cy, const struct source_page *page,
-    unsigned long before)
+commit_page(
+    struct cycle *cy, const struct source_page *page, unsigned long before)
 {
 	struct ts keep;
 	int rc;
 
-	if ((rc = spool_commit(cy->spool, cy->commit.data,
-	    cy->commit.len)) != 0)
+	if ((rc = spool_commit(cy->spool, cy->commit.data, cy->commit.len)) !=
+	    0)
 		return rc;
 	cy->stats.spooled += cy->stats.fetched - before;
 	cursor_set_seq(cy->cursor, cursor_seq(cy->cursor) + 1);
@@ -636,10 +641,12 @@ fetch_done(struct cycle *cy, const struct ts *until, int rc)
 		return 0;
 	cy->fetch_ok = 0;
 	if (rc != ERR_STOPPED && rc != ERR_IO) {
-		snprintf(cy->last_error, sizeof(cy->last_error), "fetching from "
-		    "the %s API failed: %s", api_name(cy),
-		    source_error(cy->source)[0] ? source_error(cy->source) :
-		    errcode_str(rc));
+		snprintf(cy->last_error, sizeof(cy->last_error),
+		    "fetching from "
+		    "the %s API failed: %s",
+		    api_name(cy),
+		    source_error(cy->source)[0] ? source_error(cy->source)
+		                                : errcode_str(rc));
 		cy->last_error_at = time(NULL);
 		log_error("%s", cy->last_error);
 	}
@@ -702,8 +709,9 @@ cycle_status(const struct cycle *cy, struct status *st)
 	st->fetch_ok = cy->fetch_ok;
 	st->last_fetch_ok = cy->last_fetch_ok;
 	st->last_delivery_ok = cy->last_delivery_ok;
-	st->last_success = cy->last_fetch_ok < cy->last_delivery_ok ?
-	    cy->last_fetch_ok : cy->last_delivery_ok;
+	st->last_success = cy->last_fetch_ok < cy->last_delivery_ok
+	    ? cy->last_fetch_ok
+	    : cy->last_delivery_ok;
 	st->cursor[0] = '\0';
 	if (cursor_has_position(cy->cursor))
 		ts_format7(cursor_position(cy->cursor), st->cursor);
@@ -712,7 +720,6 @@ cycle_status(const struct cycle *cy, struct status *st)
 		ts_now(&now);
 		st->lag_secs = now.sec - cy->window_end.sec;
 	}
-	snprintf(st->last_error, sizeof(st->last_error), "%s",
-	    cy->last_error);
+	snprintf(st->last_error, sizeof(st->last_error), "%s", cy->last_error);
 	st->last_error_at = cy->last_error_at;
 }

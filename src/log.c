@@ -26,7 +26,10 @@ static unsigned long log_repeats;
 static time_t log_last_time;
 
 static const char *const level_names[] = {
-	"error", "warning", "info", "debug",
+    "error",
+    "warning",
+    "info",
+    "debug",
 };
 
 void
@@ -104,8 +107,10 @@ flush_repeats(void)
 
 	if (log_repeats == 0)
 		return;
-	snprintf(line, sizeof(line), "(the previous message was repeated "
-	    "%lu more times)", log_repeats);
+	snprintf(line, sizeof(line),
+	    "(the previous message was repeated "
+	    "%lu more times)",
+	    log_repeats);
 	emit(log_last_level, line);
 	log_repeats = 0;
 }

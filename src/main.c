@@ -101,15 +101,15 @@ static int
 parse_args(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
-		{"once", no_argument, NULL, 'o'},
-		{"check-config", no_argument, NULL, 'n'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"version", no_argument, NULL, 'V'},
-		{"help", no_argument, NULL, 'h'},
-		{"config", required_argument, NULL, 'c'},
-		{"status", no_argument, NULL, 's'},
-		{"test-connection", no_argument, NULL, 't'},
-		{NULL, 0, NULL, 0},
+	    {"once", no_argument, NULL, 'o'},
+	    {"check-config", no_argument, NULL, 'n'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"config", required_argument, NULL, 'c'},
+	    {"status", no_argument, NULL, 's'},
+	    {"test-connection", no_argument, NULL, 't'},
+	    {NULL, 0, NULL, 0},
 	};
 	int ch;
 
@@ -222,13 +222,13 @@ log_totals(const struct cycle *cy, const char *what)
 	const struct cycle_stats *st = cycle_stats(cy);
 
 	log_info("%s: %lu fetched, %lu delivered, %lu duplicates dropped, "
-	    "%lu bad records, %llu bytes in the spool", what, st->fetched,
-	    st->delivered, st->duplicates, st->bad_records,
+	         "%lu bad records, %llu bytes in the spool",
+	    what, st->fetched, st->delivered, st->duplicates, st->bad_records,
 	    (unsigned long long)cycle_spool_bytes(cy));
 }
 
 struct liveness {
-	long interval_ms;		/* 0: no watchdog */
+	long interval_ms; /* 0: no watchdog */
 	struct timespec last;
 };
 
@@ -243,7 +243,8 @@ watchdog_tick(void *arg)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if ((now.tv_sec - lv->last.tv_sec) * 1000 +
-	    (now.tv_nsec - lv->last.tv_nsec) / 1000000 >= lv->interval_ms) {
+	        (now.tv_nsec - lv->last.tv_nsec) / 1000000 >=
+	    lv->interval_ms) {
 		notify_watchdog();
 		lv->last = now;
 	}
@@ -251,8 +252,8 @@ watchdog_tick(void *arg)
 
 /* status.json, the Prometheus file, and systemd's STATUS= line. */
 static void
-publish(const struct cycle *cy, const struct config *c, time_t started,
-    int running)
+publish(
+    const struct cycle *cy, const struct config *c, time_t started, int running)
 {
 	static int warned;
 	struct status st;
@@ -265,17 +266,17 @@ publish(const struct cycle *cy, const struct config *c, time_t started,
 	st.updated = time(NULL);
 	st.poll_interval = c->poll_interval;
 	if ((status_write(c->state_dir, &st) != 0 ||
-	    (c->textfile_dir != NULL &&
-	    status_write_metrics(c->textfile_dir, &st) != 0)) && !warned) {
+	        (c->textfile_dir != NULL &&
+	            status_write_metrics(c->textfile_dir, &st) != 0)) &&
+	    !warned) {
 		warned = 1;
 		log_warning("cannot write the status or metrics file: %s",
 		    strerror(errno));
 	}
 	notify_status("%llu fetched, %llu delivered, %llu in the spool, "
-	    "collector %s%s", (unsigned long long)st.fetched,
-	    (unsigned long long)st.delivered,
-	    (unsigned long long)st.spool_bytes,
-	    st.collector_up ? "up" : "DOWN",
+	              "collector %s%s",
+	    (unsigned long long)st.fetched, (unsigned long long)st.delivered,
+	    (unsigned long long)st.spool_bytes, st.collector_up ? "up" : "DOWN",
 	    st.fetch_ok ? "" : ", fetching FAILS");
 }
 
@@ -287,8 +288,9 @@ wind_down(struct cycle *cy, const struct config *c)
 
 	if (rc != 0 && cycle_spool_bytes(cy) > 0)
 		log_warning("%llu bytes stay in the spool for the next run: "
-		    "the collector did not take them within [state] "
-		    "shutdown_grace", (unsigned long long)cycle_spool_bytes(cy));
+		            "the collector did not take them within [state] "
+		            "shutdown_grace",
+		    (unsigned long long)cycle_spool_bytes(cy));
 	if (cycle_finish(cy) != 0)
 		rc = ERR_IO;
 	return rc;
@@ -319,13 +321,15 @@ load_for_reload(const char *path, const struct config *old)
 	free(text);
 	if (c != NULL && strcmp(c->state_dir, old->state_dir) != 0) {
 		log_error("reload: [state] directory: cannot change while "
-		    "running; restart the daemon to use %s", c->state_dir);
+		          "running; restart the daemon to use %s",
+		    c->state_dir);
 		config_free(c);
 		return NULL;
 	}
 	if (c == NULL)
 		log_error("reload: %s has errors; the running configuration "
-		    "stays in force", path);
+		          "stays in force",
+		    path);
 	return c;
 }
 
@@ -347,7 +351,8 @@ reload(struct cycle **cy, struct config **c, const char *path)
 	cycle_free(*cy);
 	*cy = NULL;
 	if ((ncy = cycle_new(nc, &stop_requested)) == NULL) {
-		log_error("reload: the new configuration cannot start; going on "
+		log_error(
+		    "reload: the new configuration cannot start; going on "
 		    "with the old one");
 		config_free(nc);
 		if ((*cy = cycle_new(*c, &stop_requested)) == NULL)
@@ -414,7 +419,7 @@ run(struct config **cp, const char *path, int once)
 			log_totals(cy, "counters");
 		}
 		if (cycle_idle(cy, (long)c->poll_interval * 1000,
-		    &wake_requested) != 0)
+		        &wake_requested) != 0)
 			wake_requested = 0;
 	}
 	notify_stopping();
@@ -431,8 +436,7 @@ run(struct config **cp, const char *path, int once)
 static int
 inspect(const struct options *o)
 {
-	struct config *c = config_load_opts(o->config_path, stderr,
-	    o->status);
+	struct config *c = config_load_opts(o->config_path, stderr, o->status);
 	int rc;
 
 	if (c == NULL)
@@ -462,8 +466,10 @@ main(int argc, char **argv)
 		return check_config(&o);
 	if (o.status || o.test_connection)
 		return inspect(&o);
-	log_setup(isatty(STDERR_FILENO) || getenv("INVOCATION_ID") == NULL ?
-	    LOG_TO_STDERR : LOG_TO_SYSLOG, LOG_LVL_INFO);
+	log_setup(isatty(STDERR_FILENO) || getenv("INVOCATION_ID") == NULL
+	        ? LOG_TO_STDERR
+	        : LOG_TO_SYSLOG,
+	    LOG_LVL_INFO);
 	if ((c = config_load(o.config_path, stderr)) == NULL)
 		return EXIT_CONFIG;
 	log_set_level(o.verbose ? LOG_LVL_DEBUG : c->log_level);

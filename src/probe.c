@@ -27,43 +27,57 @@ struct hint {
 
 /* Likely fixes, matched against the error text (first match wins). */
 static const struct hint hints[] = {
-	{"AADSTS7000215", "the client secret is wrong or expired: create a "
-	    "new secret in the app registration (Certificates & secrets) and "
-	    "use its Value, not its Secret ID"},
-	{"AADSTS7000222", "the client secret has expired: create a new one"},
-	{"AADSTS90002", "the tenant was not found: check [azure] tenant_id "
-	    "and [source] cloud"},
-	{"AADSTS700016", "the application was not found in this tenant: "
-	    "check [azure] client_id and tenant_id"},
-	{"AADSTS700027", "the certificate is not registered with the app, or "
-	    "the key does not match it: upload certificate_file to the app "
-	    "registration"},
-	{"AADSTS700024", "the client assertion is outside its valid time: "
-	    "check this machine's clock (NTP)"},
-	{"AADSTS500011", "the API is unknown in this tenant: check "
-	    "[source] audience"},
-	{"proxy refused", "check the user and password in [source] proxy"},
-	{"certificate verification failed", "the server certificate is not "
-	    "trusted: set the CA bundle ([source] ca_file for a TLS-"
-	    "inspecting proxy, [output] tls_ca_file for the collector)"},
-	{"hostname mismatch", "the certificate does not name this host: "
-	    "check [output] host or tls_server_name"},
-	{"Connection refused", "nothing listens there: check the host, the "
-	    "port and the firewall"},
-	{"connection refused", "nothing listens there: check the host, the "
-	    "port and the firewall"},
-	{"cannot resolve", "the name does not resolve: check the host name, "
-	    "[source] region and DNS"},
-	{"timed out", "no answer: check the network path, the firewall and "
-	    "[source] proxy"},
-	{"HTTP 401", "the token was refused: check that the app has the API "
-	    "permission for this api and that [source] audience matches it"},
-	{"HTTP 403", "the app lacks the permission or admin consent: grant "
-	    "SecurityAlert.Read.All (Graph) or Alert.Read.All "
-	    "(WindowsDefenderATP) as an application permission and grant "
-	    "admin consent"},
-	{"HTTP 404", "wrong endpoint: check [source] url and region"},
-	{NULL, NULL},
+    {"AADSTS7000215",
+        "the client secret is wrong or expired: create a "
+        "new secret in the app registration (Certificates & secrets) and "
+        "use its Value, not its Secret ID"},
+    {"AADSTS7000222", "the client secret has expired: create a new one"},
+    {"AADSTS90002",
+        "the tenant was not found: check [azure] tenant_id "
+        "and [source] cloud"},
+    {"AADSTS700016",
+        "the application was not found in this tenant: "
+        "check [azure] client_id and tenant_id"},
+    {"AADSTS700027",
+        "the certificate is not registered with the app, or "
+        "the key does not match it: upload certificate_file to the app "
+        "registration"},
+    {"AADSTS700024",
+        "the client assertion is outside its valid time: "
+        "check this machine's clock (NTP)"},
+    {"AADSTS500011",
+        "the API is unknown in this tenant: check "
+        "[source] audience"},
+    {"proxy refused", "check the user and password in [source] proxy"},
+    {"certificate verification failed",
+        "the server certificate is not "
+        "trusted: set the CA bundle ([source] ca_file for a TLS-"
+        "inspecting proxy, [output] tls_ca_file for the collector)"},
+    {"hostname mismatch",
+        "the certificate does not name this host: "
+        "check [output] host or tls_server_name"},
+    {"Connection refused",
+        "nothing listens there: check the host, the "
+        "port and the firewall"},
+    {"connection refused",
+        "nothing listens there: check the host, the "
+        "port and the firewall"},
+    {"cannot resolve",
+        "the name does not resolve: check the host name, "
+        "[source] region and DNS"},
+    {"timed out",
+        "no answer: check the network path, the firewall and "
+        "[source] proxy"},
+    {"HTTP 401",
+        "the token was refused: check that the app has the API "
+        "permission for this api and that [source] audience matches it"},
+    {"HTTP 403",
+        "the app lacks the permission or admin consent: grant "
+        "SecurityAlert.Read.All (Graph) or Alert.Read.All "
+        "(WindowsDefenderATP) as an application permission and grant "
+        "admin consent"},
+    {"HTTP 404", "wrong endpoint: check [source] url and region"},
+    {NULL, NULL},
 };
 
 static void
@@ -111,16 +125,19 @@ step_resolve(const struct config *c, FILE *out)
 	int bad = 0;
 
 	if (c->proxy != NULL || getenv("https_proxy") != NULL) {
-		fprintf(out, "%-6s resolve: through a proxy, which resolves "
-		    "the names\n", "skip");
+		fprintf(out,
+		    "%-6s resolve: through a proxy, which resolves "
+		    "the names\n",
+		    "skip");
 	} else {
 		if (url_host(c->login_url, host, sizeof(host)) == 0)
 			bad |= resolve(out, "sign-in host", host);
 		if (url_host(c->url, host, sizeof(host)) == 0)
 			bad |= resolve(out, "API host", host);
 	}
-	if (c->host != NULL && (c->transport == TRANSPORT_TCP ||
-	    c->transport == TRANSPORT_TLS || c->transport == TRANSPORT_UDP))
+	if (c->host != NULL &&
+	    (c->transport == TRANSPORT_TCP || c->transport == TRANSPORT_TLS ||
+	        c->transport == TRANSPORT_UDP))
 		bad |= resolve(out, "collector", c->host);
 	return bad;
 }
@@ -155,9 +172,10 @@ step_api(const struct config *c, struct http *h, FILE *out)
 	}
 	rc = source_probe(s, &count);
 	if (rc == 0)
-		snprintf(detail, sizeof(detail), "%s answered (%ld record%s "
-		    "in the last 24 h sample)", c->url, count,
-		    count == 1 ? "" : "s");
+		snprintf(detail, sizeof(detail),
+		    "%s answered (%ld record%s "
+		    "in the last 24 h sample)",
+		    c->url, count, count == 1 ? "" : "s");
 	else
 		snprintf(detail, sizeof(detail), "%s", source_error(s));
 	report(out, rc == 0, "read one record", detail);
@@ -179,8 +197,10 @@ step_collector(const struct config *c, FILE *out)
 	}
 	rc = sink_probe(s, why, sizeof(why));
 	if (rc == 0)
-		snprintf(detail, sizeof(detail), "%s %s:%d accepts a "
-		    "connection", config_transport_name(c->transport),
+		snprintf(detail, sizeof(detail),
+		    "%s %s:%d accepts a "
+		    "connection",
+		    config_transport_name(c->transport),
 		    c->host != NULL ? c->host : "-", c->port);
 	else
 		snprintf(detail, sizeof(detail), "%s", why);
@@ -203,7 +223,8 @@ probe_run(const struct config *c, FILE *out)
 	bad |= step_api(c, h, out);
 	http_free(h);
 	bad |= step_collector(c, out);
-	fprintf(out, "%s\n", bad ? "test-connection: FAILED" :
-	    "test-connection: all steps passed");
+	fprintf(out, "%s\n",
+	    bad ? "test-connection: FAILED"
+	        : "test-connection: all steps passed");
 	return bad ? -1 : 0;
 }

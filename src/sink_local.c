@@ -81,8 +81,10 @@ local_open(struct sink *s, char *why, size_t whylen)
 		return ERR_SINK;
 	}
 	if (!S_ISSOCK(st.st_mode)) {
-		snprintf(why, whylen, "no local syslog daemon: %s is not a "
-		    "socket", _PATH_LOG);
+		snprintf(why, whylen,
+		    "no local syslog daemon: %s is not a "
+		    "socket",
+		    _PATH_LOG);
 		return ERR_SINK;
 	}
 	openlog(s->ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
@@ -91,8 +93,8 @@ local_open(struct sink *s, char *why, size_t whylen)
 }
 
 static int
-local_write(struct sink *s, const char *data, size_t len, char *why,
-    size_t whylen)
+local_write(
+    struct sink *s, const char *data, size_t len, char *why, size_t whylen)
 {
 	int pri, sev = LOG_NOTICE;
 	size_t used, h;
@@ -124,9 +126,9 @@ local_close(struct sink *s)
 }
 
 const struct sink_ops sink_local_ops = {
-	.name = "local",
-	.open = local_open,
-	.write = local_write,
-	.close = local_close,
-	.per_message = 1,
+    .name = "local",
+    .open = local_open,
+    .write = local_write,
+    .close = local_close,
+    .per_message = 1,
 };

@@ -21,8 +21,8 @@ stdout_open(struct sink *s, char *why, size_t whylen)
 }
 
 static int
-stdout_write(struct sink *s, const char *data, size_t len, char *why,
-    size_t whylen)
+stdout_write(
+    struct sink *s, const char *data, size_t len, char *why, size_t whylen)
 {
 	while (len > 0) {
 		ssize_t n = write(s->fd, data, len);
@@ -47,9 +47,9 @@ stdout_close(struct sink *s)
 }
 
 const struct sink_ops sink_stdout_ops = {
-	.name = "stdout",
-	.open = stdout_open,
-	.write = stdout_write,
-	.close = stdout_close,
-	.per_message = 0,
+    .name = "stdout",
+    .open = stdout_open,
+    .write = stdout_write,
+    .close = stdout_close,
+    .per_message = 0,
 };

@@ -41,8 +41,8 @@
 
 /* Remember what the collector sent that explains a later failure. */
 static void
-on_msg(int write_p, int version, int content_type, const void *buf,
-    size_t len, SSL *ssl, void *arg)
+on_msg(int write_p, int version, int content_type, const void *buf, size_t len,
+    SSL *ssl, void *arg)
 {
 	struct sink *s = arg;
 	const unsigned char *p = buf;
@@ -78,11 +78,13 @@ load_files(struct sink *s, SSL_CTX *ctx, char *why, size_t whylen)
 	const char *r;
 
 	if (s->tls_ca_file != NULL) {
-		if (SSL_CTX_load_verify_locations(ctx, s->tls_ca_file,
-		    NULL) != 1) {
+		if (SSL_CTX_load_verify_locations(ctx, s->tls_ca_file, NULL) !=
+		    1) {
 			r = ssl_reason();
-			snprintf(why, whylen, "cannot load [output] tls_ca_file "
-			    "%s: %s", s->tls_ca_file, r ? r : "unknown error");
+			snprintf(why, whylen,
+			    "cannot load [output] tls_ca_file "
+			    "%s: %s",
+			    s->tls_ca_file, r ? r : "unknown error");
 			return ERR_SINK;
 		}
 	} else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
@@ -95,17 +97,22 @@ load_files(struct sink *s, SSL_CTX *ctx, char *why, size_t whylen)
 		return 0;
 	if (SSL_CTX_use_certificate_chain_file(ctx, s->tls_cert_file) != 1) {
 		r = ssl_reason();
-		snprintf(why, whylen, "cannot load [output] tls_cert_file %s: "
-		    "%s", s->tls_cert_file, r ? r : "unknown error");
+		snprintf(why, whylen,
+		    "cannot load [output] tls_cert_file %s: "
+		    "%s",
+		    s->tls_cert_file, r ? r : "unknown error");
 		return ERR_SINK;
 	}
-	if (s->tls_key_file == NULL || SSL_CTX_use_PrivateKey_file(ctx,
-	    s->tls_key_file, SSL_FILETYPE_PEM) != 1 ||
+	if (s->tls_key_file == NULL ||
+	    SSL_CTX_use_PrivateKey_file(
+	        ctx, s->tls_key_file, SSL_FILETYPE_PEM) != 1 ||
 	    SSL_CTX_check_private_key(ctx) != 1) {
 		r = ssl_reason();
-		snprintf(why, whylen, "cannot use [output] tls_key_file %s "
-		    "with tls_cert_file: %s", s->tls_key_file ?
-		    s->tls_key_file : "(none)", r ? r : "unknown error");
+		snprintf(why, whylen,
+		    "cannot use [output] tls_key_file %s "
+		    "with tls_cert_file: %s",
+		    s->tls_key_file ? s->tls_key_file : "(none)",
+		    r ? r : "unknown error");
 		return ERR_SINK;
 	}
 	return 0;
@@ -156,16 +163,16 @@ make_ssl(struct sink *s, char *why, size_t whylen)
 	SSL_set_msg_callback_arg(ssl, s);
 	if (is_ip_literal(s->tls_name)) {
 		/* RFC 6066: no SNI for addresses; match an iPAddress SAN. */
-		ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl),
-		    s->tls_name) == 1;
+		ok = X509_VERIFY_PARAM_set1_ip_asc(
+		         SSL_get0_param(ssl), s->tls_name) == 1;
 	} else {
 		SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
 		ok = SSL_set1_host(ssl, s->tls_name) == 1 &&
 		    SSL_set_tlsext_host_name(ssl, s->tls_name) == 1;
 	}
 	if (!ok || SSL_set_fd(ssl, s->fd) != 1) {
-		snprintf(why, whylen, "cannot set up TLS for \"%s\"",
-		    s->tls_name);
+		snprintf(
+		    why, whylen, "cannot set up TLS for \"%s\"", s->tls_name);
 		return ERR_SINK;
 	}
 	SSL_set_connect_state(ssl);
@@ -217,7 +224,7 @@ alert_name(int desc, char *tmp, size_t tmplen)
 {
 	const char *name;
 
-	if (desc == 116)	/* RFC 8446 section 6.2 */
+	if (desc == 116) /* RFC 8446 section 6.2 */
 		return "certificate required";
 	name = SSL_alert_desc_string_long(desc);
 	if (name == NULL || strcmp(name, "unknown") == 0) {
@@ -235,16 +242,22 @@ alert_reason(struct sink *s, char *why, size_t whylen)
 	const char *alert = alert_name(s->tls_alert, tmp, sizeof(tmp));
 
 	if (s->tls_cert_requested && s->tls_cert_file == NULL)
-		snprintf(why, whylen, "the collector requires a TLS client "
+		snprintf(why, whylen,
+		    "the collector requires a TLS client "
 		    "certificate (set [output] tls_cert_file and tls_key_file)"
-		    "; it sent alert \"%s\"", alert);
+		    "; it sent alert \"%s\"",
+		    alert);
 	else if (s->tls_cert_requested)
-		snprintf(why, whylen, "the collector refused our TLS client "
+		snprintf(why, whylen,
+		    "the collector refused our TLS client "
 		    "certificate with alert \"%s\" (check [output] "
-		    "tls_cert_file and tls_key_file)", alert);
+		    "tls_cert_file and tls_key_file)",
+		    alert);
 	else
-		snprintf(why, whylen, "TLS handshake failed: the collector "
-		    "sent alert \"%s\"", alert);
+		snprintf(why, whylen,
+		    "TLS handshake failed: the collector "
+		    "sent alert \"%s\"",
+		    alert);
 }
 
 /* A handshake error from OpenSSL that says "this is not TLS". */
@@ -255,9 +268,9 @@ not_tls(unsigned long e)
 
 	return ERR_GET_LIB(e) == ERR_LIB_SSL &&
 	    (r == SSL_R_WRONG_VERSION_NUMBER ||
-	    r == SSL_R_PACKET_LENGTH_TOO_LONG ||
-	    r == SSL_R_RECORD_LENGTH_MISMATCH ||
-	    r == SSL_R_UNEXPECTED_EOF_WHILE_READING);
+	        r == SSL_R_PACKET_LENGTH_TOO_LONG ||
+	        r == SSL_R_RECORD_LENGTH_MISMATCH ||
+	        r == SSL_R_UNEXPECTED_EOF_WHILE_READING);
 }
 
 /* One clear reason for a failed handshake; err from SSL_get_error(). */
@@ -270,26 +283,33 @@ handshake_error(struct sink *s, int err, char *why, size_t whylen)
 
 	if (vr == X509_V_ERR_HOSTNAME_MISMATCH ||
 	    vr == X509_V_ERR_IP_ADDRESS_MISMATCH) {
-		snprintf(why, whylen, "TLS certificate verification failed: "
+		snprintf(why, whylen,
+		    "TLS certificate verification failed: "
 		    "hostname mismatch: certificate is not valid for \"%s\" "
-		    "(check [output] host or tls_server_name)", s->tls_name);
+		    "(check [output] host or tls_server_name)",
+		    s->tls_name);
 	} else if (vr != X509_V_OK) {
-		snprintf(why, whylen, "TLS certificate verification failed: "
-		    "%s (%s)", X509_verify_cert_error_string(vr),
-		    s->tls_ca_file != NULL ? "check [output] tls_ca_file" :
-		    "the system CA store does not trust it: set [output] "
-		    "tls_ca_file");
+		snprintf(why, whylen,
+		    "TLS certificate verification failed: "
+		    "%s (%s)",
+		    X509_verify_cert_error_string(vr),
+		    s->tls_ca_file != NULL
+		        ? "check [output] tls_ca_file"
+		        : "the system CA store does not trust it: set [output] "
+		          "tls_ca_file");
 	} else if (s->tls_alert >= 0) {
 		alert_reason(s, why, whylen);
 	} else if (r != NULL) {
 		snprintf(why, whylen, "TLS handshake failed: %s%s", r,
 		    not_tls(e) ? " (is the collector listening for TLS on this "
-		    "port?)" : "");
+		                 "port?)"
+		               : "");
 	} else if (err == SSL_ERROR_SYSCALL && errno != 0) {
-		snprintf(why, whylen, "TLS handshake failed: %s",
-		    strerror(errno));
+		snprintf(
+		    why, whylen, "TLS handshake failed: %s", strerror(errno));
 	} else {
-		snprintf(why, whylen, "TLS handshake failed: connection "
+		snprintf(why, whylen,
+		    "TLS handshake failed: connection "
 		    "closed by the collector (is it listening for TLS on this "
 		    "port?)");
 	}
@@ -310,11 +330,14 @@ handshake(struct sink *s, char *why, size_t whylen)
 		err = SSL_get_error(s->tls, rc);
 		if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE)
 			break;
-		if (wait_fd(s->fd, err == SSL_ERROR_WANT_READ ? POLLIN :
-		    POLLOUT, deadline) != 0) {
-			snprintf(why, whylen, "TLS handshake timed out after "
+		if (wait_fd(s->fd,
+		        err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
+		        deadline) != 0) {
+			snprintf(why, whylen,
+			    "TLS handshake timed out after "
 			    "%ld s (is the collector listening for TLS on this "
-			    "port?)", s->io_timeout);
+			    "port?)",
+			    s->io_timeout);
 			s->tls_broken = 1;
 			return ERR_SINK;
 		}
@@ -368,8 +391,9 @@ tls_close(struct sink *s)
 		 * the collector's; not after a fatal error, nor into a
 		 * connection the collector has already reset.
 		 */
-		if (!s->tls_broken && !(poll(&pfd, 1, 0) == 1 &&
-		    (pfd.revents & (POLLERR | POLLHUP)))) {
+		if (!s->tls_broken &&
+		    !(poll(&pfd, 1, 0) == 1 &&
+		        (pfd.revents & (POLLERR | POLLHUP)))) {
 			ERR_clear_error();
 			SSL_shutdown(s->tls);
 		}
@@ -395,8 +419,8 @@ tls_open(struct sink *s, char *why, size_t whylen)
 	s->tls_alert = -1;
 	s->tls_broken = 1;
 	if ((rc = make_ctx(s, why, whylen)) != 0 ||
-	    (rc = sink_tcp_connect(s, SOCK_STREAM, &s->fd, why,
-	    whylen)) != 0 || (rc = make_ssl(s, why, whylen)) != 0)
+	    (rc = sink_tcp_connect(s, SOCK_STREAM, &s->fd, why, whylen)) != 0 ||
+	    (rc = make_ssl(s, why, whylen)) != 0)
 		goto out;
 	if (set_nonblock(s->fd, 1) != 0) {
 		snprintf(why, whylen, "fcntl: %s", strerror(errno));
@@ -455,8 +479,8 @@ tls_peer_closed(struct sink *s, char *why, size_t whylen)
 }
 
 static int
-tls_write(struct sink *s, const char *data, size_t len, char *why,
-    size_t whylen)
+tls_write(
+    struct sink *s, const char *data, size_t len, char *why, size_t whylen)
 {
 	const char *r;
 	int n, err;
@@ -466,8 +490,8 @@ tls_write(struct sink *s, const char *data, size_t len, char *why,
 	while (len > 0) {
 		ERR_clear_error();
 		errno = 0;
-		n = SSL_write(s->tls, data, (int)(len < WRITE_CHUNK ? len :
-		    WRITE_CHUNK));
+		n = SSL_write(
+		    s->tls, data, (int)(len < WRITE_CHUNK ? len : WRITE_CHUNK));
 		if (n > 0) {
 			data += n;
 			len -= (size_t)n;
@@ -479,12 +503,13 @@ tls_write(struct sink *s, const char *data, size_t len, char *why,
 		    errno == EAGAIN)
 			snprintf(why, whylen, "send failed: timed out");
 		else if (err == SSL_ERROR_SYSCALL && errno != 0)
-			snprintf(why, whylen, "send failed: %s",
-			    strerror(errno));
+			snprintf(
+			    why, whylen, "send failed: %s", strerror(errno));
 		else if ((r = ssl_reason()) != NULL)
 			snprintf(why, whylen, "send failed: %s", r);
 		else
-			snprintf(why, whylen, "connection closed by the "
+			snprintf(why, whylen,
+			    "connection closed by the "
 			    "collector");
 		ERR_clear_error();
 		return ERR_SINK;
@@ -493,9 +518,9 @@ tls_write(struct sink *s, const char *data, size_t len, char *why,
 }
 
 const struct sink_ops sink_tls_ops = {
-	.name = "tls",
-	.open = tls_open,
-	.write = tls_write,
-	.close = tls_close,
-	.per_message = 0,
+    .name = "tls",
+    .open = tls_open,
+    .write = tls_write,
+    .close = tls_close,
+    .per_message = 0,
 };

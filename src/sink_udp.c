@@ -35,14 +35,15 @@ note_refused(struct sink *s)
 	s->dropped++;
 	if (!s->refused)
 		log_debug("collector %s refused a UDP datagram (port "
-		    "unreachable): it was lost; UDP delivery is not "
-		    "acknowledged, so going on", s->where);
+		          "unreachable): it was lost; UDP delivery is not "
+		          "acknowledged, so going on",
+		    s->where);
 	s->refused = 1;
 }
 
 static int
-udp_write(struct sink *s, const char *data, size_t len, char *why,
-    size_t whylen)
+udp_write(
+    struct sink *s, const char *data, size_t len, char *why, size_t whylen)
 {
 	int tries = 0;
 	ssize_t n;
@@ -50,8 +51,8 @@ udp_write(struct sink *s, const char *data, size_t len, char *why,
 	if (len > s->max_message) {
 		s->dropped++;
 		log_warning("dropping a %zu-byte message: longer than "
-		    "[output] max_message_size (%zu) for udp", len,
-		    s->max_message);
+		            "[output] max_message_size (%zu) for udp",
+		    len, s->max_message);
 		return 0;
 	}
 	for (;;) {
@@ -71,12 +72,13 @@ udp_write(struct sink *s, const char *data, size_t len, char *why,
 		if (errno == EMSGSIZE) {
 			s->dropped++;
 			log_warning("dropping a %zu-byte message: too large "
-			    "for a UDP datagram here (lower [output] "
-			    "max_message_size)", len);
+			            "for a UDP datagram here (lower [output] "
+			            "max_message_size)",
+			    len);
 			return 0;
 		}
-		snprintf(why, whylen, "send failed: %s", errno == EAGAIN ?
-		    "timed out" : strerror(errno));
+		snprintf(why, whylen, "send failed: %s",
+		    errno == EAGAIN ? "timed out" : strerror(errno));
 		return ERR_SINK;
 	}
 	return 0;
@@ -91,9 +93,9 @@ udp_close(struct sink *s)
 }
 
 const struct sink_ops sink_udp_ops = {
-	.name = "udp",
-	.open = udp_open,
-	.write = udp_write,
-	.close = udp_close,
-	.per_message = 1,
+    .name = "udp",
+    .open = udp_open,
+    .write = udp_write,
+    .close = udp_close,
+    .per_message = 1,
 };

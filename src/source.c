@@ -147,8 +147,8 @@ source_next(struct source *s, struct source_page *page)
 }
 
 int
-source_normalize(struct source *s, const cJSON *item, struct record *r,
-    const char **why)
+source_normalize(
+    struct source *s, const cJSON *item, struct record *r, const char **why)
 {
 	return s->ops->normalize(s, item, r, why);
 }
@@ -273,7 +273,8 @@ pace_wait(struct source *s)
 	lim = pace_limit_get(s->pace, which);
 	if (ms >= 5000)
 		log_info("pacing requests to the %s API (at most %u per "
-		    "%lld s): waiting %lld s", s->ops->name, lim->limit,
+		         "%lld s): waiting %lld s",
+		    s->ops->name, lim->limit,
 		    (long long)(lim->window_ms / 1000),
 		    (long long)((ms + 999) / 1000));
 	return nap_ms((long)ms, s->stop);
@@ -292,8 +293,8 @@ fetch_once(struct source *s, const char *url, const char *host,
 	if ((rc = pace_wait(s)) != 0)
 		return rc;
 	if ((rc = token_get(s->token, &bearer)) != 0) {
-		snprintf(s->error, sizeof(s->error), "%s",
-		    token_error(s->token));
+		snprintf(
+		    s->error, sizeof(s->error), "%s", token_error(s->token));
 		s->resp.retry_after = token_retry_after(s->token);
 		return rc;
 	}
@@ -302,19 +303,21 @@ fetch_once(struct source *s, const char *url, const char *host,
 	pace_note(s->pace, pace_now_ms());
 	if (rc != 0) {
 		snprintf(s->error, sizeof(s->error), "cannot reach %s: %s",
-		    host, rc == ERR_TOOBIG ? "response too large" :
-		    s->resp.error);
+		    host,
+		    rc == ERR_TOOBIG ? "response too large" : s->resp.error);
 		return rc;
 	}
 	if (s->resp.status == 200) {
 		if (s->resp.body.len > 0)
 			repair_surrogates(s->resp.body.data, s->resp.body.len);
-		*out = cJSON_ParseWithLength(buf_str(&s->resp.body),
-		    s->resp.body.len);
+		*out = cJSON_ParseWithLength(
+		    buf_str(&s->resp.body), s->resp.body.len);
 		if (*out != NULL)
 			return 0;
-		snprintf(s->error, sizeof(s->error), "malformed JSON from %s "
-		    "(%zu bytes)", host, s->resp.body.len);
+		snprintf(s->error, sizeof(s->error),
+		    "malformed JSON from %s "
+		    "(%zu bytes)",
+		    host, s->resp.body.len);
 		return ERR_PARSE;
 	}
 	api_message(&s->resp.body, msg, sizeof(msg));
@@ -340,8 +343,8 @@ retry_delay_ms(struct source *s, int rc, int attempt)
 	long ms;
 
 	if (rc == ERR_THROTTLED) {
-		long ra = s->resp.retry_after >= 0 ? s->resp.retry_after :
-		    RETRY_AFTER_DEFAULT;
+		long ra = s->resp.retry_after >= 0 ? s->resp.retry_after
+		                                   : RETRY_AFTER_DEFAULT;
 
 		return (ra > RETRY_AFTER_MAX ? RETRY_AFTER_MAX : ra) * 1000L;
 	}
@@ -352,8 +355,8 @@ retry_delay_ms(struct source *s, int rc, int attempt)
 }
 
 int
-source_fetch_json(struct source *s, const char *url,
-    const char *const *headers, cJSON **out)
+source_fetch_json(
+    struct source *s, const char *url, const char *const *headers, cJSON **out)
 {
 	char host[256] = "the API";
 	int attempt = 0, renewed = 0, throttled = 0, rc;
@@ -411,8 +414,8 @@ source_probe(struct source *s, long *count)
 	ts_add_sec(&t, -86400);
 	ts_format7(&t, since);
 	if (s->cfg->api == API_SIEM)
-		rc = buf_printf(&url, "%s%csinceTimeUtc=%s&limit=1", base, sep,
-		    since);
+		rc = buf_printf(
+		    &url, "%s%csinceTimeUtc=%s&limit=1", base, sep, since);
 	else
 		rc = buf_printf(&url, "%s%c$top=1", base, sep);
 	if (rc != 0)
@@ -422,10 +425,12 @@ source_probe(struct source *s, long *count)
 	s->probe = 0;
 	if (rc != 0)
 		goto out;
-	items = cJSON_IsArray(root) ? root :
-	    cJSON_GetObjectItemCaseSensitive(root, "value");
+	items = cJSON_IsArray(root)
+	    ? root
+	    : cJSON_GetObjectItemCaseSensitive(root, "value");
 	if (!cJSON_IsArray(items)) {
-		snprintf(s->error, sizeof(s->error), "the answer holds no "
+		snprintf(s->error, sizeof(s->error),
+		    "the answer holds no "
 		    "list of records");
 		rc = ERR_PARSE;
 		goto out;

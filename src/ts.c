@@ -61,8 +61,8 @@ digits(const char *s, size_t n, size_t at, size_t count, int *out)
 static int
 days_in_month(int y, int m)
 {
-	static const int dm[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30,
-	    31};
+	static const int dm[] = {
+	    31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 
 	return m == 2 ? 28 + leap : dm[m - 1];
@@ -101,14 +101,14 @@ ts_parse(const char *s, size_t n, struct ts *out)
 	size_t i = 19;
 
 	if (n < 19 || digits(s, n, 0, 4, &y) || s[4] != '-' ||
-	    digits(s, n, 5, 2, &mo) || s[7] != '-' ||
-	    digits(s, n, 8, 2, &d) || (s[10] != 'T' && s[10] != 't' &&
-	    s[10] != ' ') || digits(s, n, 11, 2, &h) || s[13] != ':' ||
+	    digits(s, n, 5, 2, &mo) || s[7] != '-' || digits(s, n, 8, 2, &d) ||
+	    (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+	    digits(s, n, 11, 2, &h) || s[13] != ':' ||
 	    digits(s, n, 14, 2, &mi) || s[16] != ':' ||
 	    digits(s, n, 17, 2, &se))
 		return ERR_PARSE;
-	if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) ||
-	    h > 23 || mi > 59 || se > 60)
+	if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 ||
+	    mi > 59 || se > 60)
 		return ERR_PARSE;
 	if (i < n && s[i] == '.') {
 		i++;

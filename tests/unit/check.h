@@ -12,29 +12,29 @@
 
 static int check_pass, check_fail;
 
-#define CHECK(cond)                                                           \
-	do {                                                                  \
-		if (cond) {                                                   \
-			check_pass++;                                         \
-		} else {                                                      \
-			check_fail++;                                         \
-			fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__,         \
-			    __LINE__, #cond);                                 \
-		}                                                             \
+#define CHECK(cond) \
+	do { \
+		if (cond) { \
+			check_pass++; \
+		} else { \
+			check_fail++; \
+			fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, \
+			    __LINE__, #cond); \
+		} \
 	} while (0)
 
-#define CHECK_STR(got, want)                                                  \
-	do {                                                                  \
-		const char *g_ = (got), *w_ = (want);                         \
-		if (g_ != NULL && w_ != NULL && strcmp(g_, w_) == 0) {        \
-			check_pass++;                                         \
-		} else {                                                      \
-			check_fail++;                                         \
-			fprintf(stderr,                                       \
-			    "FAIL %s:%d: %s\n  got:  [%s]\n  want: [%s]\n",   \
-			    __FILE__, __LINE__, #got, g_ ? g_ : "(null)",     \
-			    w_ ? w_ : "(null)");                              \
-		}                                                             \
+#define CHECK_STR(got, want) \
+	do { \
+		const char *g_ = (got), *w_ = (want); \
+		if (g_ != NULL && w_ != NULL && strcmp(g_, w_) == 0) { \
+			check_pass++; \
+		} else { \
+			check_fail++; \
+			fprintf(stderr, \
+			    "FAIL %s:%d: %s\n  got:  [%s]\n  want: [%s]\n", \
+			    __FILE__, __LINE__, #got, g_ ? g_ : "(null)", \
+			    w_ ? w_ : "(null)"); \
+		} \
 	} while (0)
 
 static inline int

@@ -48,8 +48,8 @@ main(void)
 	CHECK(!url_is_allowed("http://user@evil.com/x"));
 	CHECK(!url_is_allowed("ftp://127.0.0.1/x"));
 	CHECK(!url_is_allowed("nonsense"));
-	CHECK(url_host("https://u:p@h.example:8443/p?q", host,
-	    sizeof(host)) == 0);
+	CHECK(url_host("https://u:p@h.example:8443/p?q", host, sizeof(host)) ==
+	    0);
 	CHECK_STR(host, "h.example");
 	CHECK(url_host("http://[::1]:80/", host, sizeof(host)) == 0);
 	CHECK_STR(host, "::1");

@@ -15,8 +15,7 @@
 #include "ts.h"
 
 static struct ts
-P(const char *s)
-{
+P(const char *s) {
 	struct ts t;
 
 	ts_parse(s, strlen(s), &t);
@@ -27,7 +26,8 @@ static void
 test_keys(void)
 {
 	struct cursor *c = cursor_new();
-	struct ts t1 = P("2020-01-01T00:00:00Z"), t2 = P("2020-01-01T01:00:00Z");
+	struct ts t1 = P("2020-01-01T00:00:00Z"),
+	          t2 = P("2020-01-01T01:00:00Z");
 	char key[64];
 	int i, all = 1;
 
@@ -84,8 +84,7 @@ test_file(void)
 	CHECK(cursor_save(c, path, "siem", "t1") == 0);
 	CHECK(stat(path, &st) == 0 && (st.st_mode & 077) == 0);
 	CHECK(cursor_load(d, path, "siem", "t1", &why) == 0);
-	CHECK(cursor_has_position(d) &&
-	    ts_cmp(cursor_position(d), &t) == 0);
+	CHECK(cursor_has_position(d) && ts_cmp(cursor_position(d), &t) == 0);
 	CHECK(cursor_seen(d, "k1", 2) && cursor_seen(d, "k\"2\\", 4));
 	CHECK(cursor_count(d) == 2);
 	/* Another tenant's state is refused, not silently reused. */

@@ -102,8 +102,8 @@ test_udp(void)
 	memset(big, 'x', sizeof(big));
 	CHECK(sink_write(s, big, sizeof(big)) == 0);
 	CHECK(sink_dropped(s) == 1);
-	CHECK(recv(fd, buf, sizeof(buf), MSG_DONTWAIT) == -1 &&
-	    errno == EAGAIN);
+	CHECK(
+	    recv(fd, buf, sizeof(buf), MSG_DONTWAIT) == -1 && errno == EAGAIN);
 	CHECK(sink_write(s, big, 100) == 0);
 	CHECK(recv(fd, buf, sizeof(buf), 0) == 100);
 
@@ -172,8 +172,8 @@ test_tls_not_tls(void)
 		n = read_for(cfd, buf, sizeof(buf), 300);
 		buf[0] = n > 0 ? buf[0] : 0;
 		(void)!write(cfd, "HELLO\n", 6);
-		_exit(buf[0] == 0x16 && memmem(buf, n, "CEF:", 4) == NULL ?
-		    0 : 1);
+		_exit(buf[0] == 0x16 && memmem(buf, n, "CEF:", 4) == NULL ? 0
+		                                                          : 1);
 	}
 	CHECK(sink_flush(s) == ERR_SINK);
 	{

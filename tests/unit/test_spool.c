@@ -104,7 +104,7 @@ test_basic(void)
 	sp = reopen(sp, &rec, &last);
 	CHECK(rec.truncated_bytes == 0 && last.len == payload.len);
 	CHECK(spool_commit_decode(last.data, last.len, &seq, &has, &got,
-	    count_keys, &klen) == 0);
+	          count_keys, &klen) == 0);
 	CHECK(seq == 1 && has && got.sec == pos.sec && got.tick == pos.tick);
 	CHECK(klen == 6);
 	CHECK(read_all(sp, seen, sizeof(seen)) == 2);

@@ -657,8 +657,8 @@ make_cert(const char *name, char *crt, char *key, size_t len)
 }
 
 static struct token *
-cert_token(struct http *h, enum token_endpoint ep, int port,
-    const char *tenant, const char *crt, const char *key, int rs256)
+cert_token(struct http *h, enum token_endpoint ep, int port, const char *tenant,
+    const char *crt, const char *key, int rs256)
 {
 	struct token_opts o;
 	char login[64];
@@ -762,8 +762,8 @@ test_sim_certificate(struct http *h, int port, int skewed)
 	CHECK(api_status(h, port, b) == 200);
 	CHECK_STR(last_assertion(port, "alg"), "RS256");
 	CHECK_STR(last_assertion(port, "thumbprint"), "x5t");
-	snprintf(aud, sizeof(aud), "http://127.0.0.1:%d/" TENANT "/oauth2/token",
-	    port);
+	snprintf(aud, sizeof(aud),
+	    "http://127.0.0.1:%d/" TENANT "/oauth2/token", port);
 	CHECK_STR(last_assertion(port, "aud"), aud);
 	token_free(t);
 
@@ -788,11 +788,11 @@ test_sim_certificate(struct http *h, int port, int skewed)
 
 	/* Local problems never reach Entra. */
 	check_cert_refused(
-	    cert_token(h, TOKEN_V2, port, TENANT, crt_a, key_b, 0),
-	    ERR_CONFIG, "cannot use the sign-in certificate: ");
+	    cert_token(h, TOKEN_V2, port, TENANT, crt_a, key_b, 0), ERR_CONFIG,
+	    "cannot use the sign-in certificate: ");
 	check_cert_refused(
-	    cert_token(h, TOKEN_V2, port, TENANT, crt_a, key_b, 0),
-	    ERR_CONFIG, "does not belong to the certificate in");
+	    cert_token(h, TOKEN_V2, port, TENANT, crt_a, key_b, 0), ERR_CONFIG,
+	    "does not belong to the certificate in");
 	check_cert_refused(cert_token(h, TOKEN_V2, port, TENANT, crt_a,
 	                       "/nonexistent/key.pem", 0),
 	    ERR_CONFIG,
@@ -906,8 +906,8 @@ main(void)
 	sim = start_sim("sim", NULL);
 	sim_short = start_sim("short", "8");
 	sim_cert = start_sim_with("cert", "--client-cert", crt_a, NULL, NULL);
-	sim_skew = start_sim_with("skew", "--client-cert", crt_a,
-	    "--assertion-skew", "900");
+	sim_skew = start_sim_with(
+	    "skew", "--client-cert", crt_a, "--assertion-skew", "900");
 	CHECK(sim_cert > 0 && sim_skew > 0);
 	if (sim_cert > 0 && sim_skew > 0)
 		test_sim_certificate(h, sim_cert, sim_skew);

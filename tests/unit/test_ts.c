@@ -7,8 +7,7 @@
 #include "ts.h"
 
 static struct ts
-P(const char *s)
-{
+P(const char *s) {
 	struct ts t = {-1, -1};
 
 	CHECK(ts_parse(s, strlen(s), &t) == 0);
@@ -44,8 +43,8 @@ test_parse(void)
 	CHECK(P("2020-09-30T14:09:20").sec == P("2020-09-30T14:09:20Z").sec);
 	CHECK(P("2020-09-30T16:09:20+02:00").sec ==
 	    P("2020-09-30T14:09:20Z").sec);
-	CHECK(P("2020-09-30T12:09:20-0200").sec ==
-	    P("2020-09-30T14:09:20Z").sec);
+	CHECK(
+	    P("2020-09-30T12:09:20-0200").sec == P("2020-09-30T14:09:20Z").sec);
 	CHECK(P("2020-09-30 14:09:20Z").sec == P("2020-09-30T14:09:20Z").sec);
 	CHECK(P("1970-01-01T00:00:00Z").sec == 0);
 	CHECK(P("2024-02-29T00:00:00Z").sec == 1709164800);
