@@ -25,7 +25,7 @@ reopen(struct spool *sp, struct spool_recovery *rec, struct buf *last)
 	char err[256];
 
 	spool_close(sp);
-	buf_init(last, 0);
+	buf_reset(last); /* callers buf_init() it once */
 	rec->last_commit = last;
 	sp = spool_open(dir, rec, err, sizeof(err));
 	if (sp == NULL)
@@ -82,6 +82,7 @@ test_basic(void)
 	size_t klen = 0;
 	struct stat st;
 
+	buf_init(&last, 0);
 	sp = reopen(sp, &rec, &last);
 	CHECK(sp != NULL && spool_bytes(sp) == 0);
 	buf_init(&payload, 0);
@@ -141,6 +142,7 @@ test_corrupt(void)
 	struct ts pos = {1, 0};
 	int fd;
 
+	buf_init(&last, 0);
 	sp = reopen(sp, &rec, &last);
 	read_all(sp, seen, sizeof(seen));
 	spool_save(sp, spool_tell(sp));
@@ -188,6 +190,7 @@ test_many(void)
 	struct dirent *de;
 	int segs = 0;
 
+	buf_init(&last, 0);
 	sp = reopen(sp, &rec, &last);
 	while (spool_next(sp, &sev, &m, &len) == 0)
 		;
