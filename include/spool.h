@@ -87,6 +87,13 @@ struct spool_pos spool_tell(const struct spool *sp);
  */
 int spool_save(struct spool *sp, struct spool_pos pos);
 
+/*
+ * When the reader has read everything committed, move writing to a fresh
+ * segment and delete the drained one (frees disk space at once, e.g.
+ * after the disk filled up).  Returns 0 or ERR_IO.
+ */
+int spool_compact(struct spool *sp);
+
 /* Move the reader back to the last saved position. */
 int spool_rewind(struct spool *sp);
 

@@ -45,6 +45,7 @@
 #include "token.h"
 
 #define DRAIN_BATCH 256
+#define CYCLE_CURSOR_LAGS 1	/* page spooled, cursor file not written */
 #define DRAIN_BATCH_BYTES (256 * 1024)
 
 struct cycle {
@@ -66,6 +67,8 @@ struct cycle {
 	struct buf commit; /* COMMIT payload of the page */
 	char state_path[PATH_MAX];
 	int full_warned;
+	int cursor_dirty;		/* cursor file behind the spool */
+	int disk_full;			/* ENOSPC: wait for an empty spool */
 	struct cycle_stats stats;
 	/* for status.json */
 	int fetch_ok;
@@ -391,8 +394,13 @@ cycle_drain(struct cycle *cy, long wait_ms)
 		sink_set_wait(cy->sink, 0, NULL);
 		while ((rc = drain_batch(cy)) == 1)
 			tick(cy);
-		if (rc == 0)
+		if (rc == 0) {
 			cy->last_delivery_ok = time(NULL);
+			/* A full disk gets its space back once all is sent. */
+			if (cy->disk_full && spool_compact(cy->spool) != 0)
+				log_error("spool: cannot start a new segment: %s",
+				    strerror(errno));
+		}
 		if (rc != ERR_SINK || wait_ms < 0)
 			return rc;
 		clock_gettime(CLOCK_MONOTONIC, &now);
@@ -559,6 +567,8 @@ process_item(struct cycle *cy, const cJSON *item, const struct ts *now)
 static void
 warn_full(struct cycle *cy, int rc)
 {
+	if (rc == ERR_FULL)
+		cy->disk_full = 1;
 	if (cy->full_warned)
 		return;
 	cy->full_warned = 1;
@@ -592,7 +602,17 @@ commit_page(
 		ts_add_sec(&keep, -cy->cfg->overlap);
 		cursor_prune(cy->cursor, &keep);
 	}
-	return save_cursor(cy);
+	if (save_cursor(cy) != 0) {
+		/*
+		 * The page is durable in the spool; only the cursor file
+		 * lags.  Keep the cursor in memory (it is ahead and right),
+		 * pause fetching until the file can be written again.
+		 */
+		cy->cursor_dirty = 1;
+		warn_full(cy, ERR_FULL);
+		return CYCLE_CURSOR_LAGS;
+	}
+	return 0;
 }
 
 static int
@@ -613,6 +633,13 @@ run_page(struct cycle *cy, struct source_page *page, const struct ts *now)
 	}
 	if (rc == 0)
 		rc = commit_page(cy, page, before);
+	if (rc == CYCLE_CURSOR_LAGS)
+		return ERR_FULL;
+	if (rc == 0 && cy->full_warned) {
+		log_info("spool: room again; fetching resumes");
+		cy->full_warned = 0;
+		cy->disk_full = 0;
+	}
 	if (rc != 0) {
 		/* Nothing of this page stays: it is fetched again. */
 		spool_abort(cy->spool);
@@ -660,13 +687,18 @@ cycle_fetch(struct cycle *cy)
 	struct ts now, since;
 	int rc;
 
+	if (cy->cursor_dirty) {
+		if (cursor_save(cy->cursor, cy->state_path, api_name(cy),
+		        cy->cfg->tenant_id) != 0)
+			return 0; /* still no room: stay paused */
+		cy->cursor_dirty = 0;
+	}
+	/* After a full disk, wait until the collector has emptied the spool. */
+	if (cy->disk_full && spool_bytes(cy->spool) > 0)
+		return 0;
 	if (spool_bytes(cy->spool) >= cy->cfg->spool_max_size) {
 		warn_full(cy, 0);
 		return 0;
-	}
-	if (cy->full_warned) {
-		log_info("spool: below its limit again; fetching resumes");
-		cy->full_warned = 0;
 	}
 	ts_now(&now);
 	if ((rc = window_start(cy, &now, &since)) != 0 ||

@@ -835,6 +835,12 @@ spool_next(struct spool *sp, int *sev, const char **msg, size_t *len)
 	}
 }
 
+/*
+ * Segments wholly before pos are deleted BEFORE pos is written: that frees
+ * space on a full disk, and a crash in between is harmless, since a read
+ * position in a deleted segment resumes at the start of the first one
+ * left, which is exactly where pos is or before it.
+ */
 int
 spool_save(struct spool *sp, struct spool_pos pos)
 {
@@ -842,6 +848,19 @@ spool_save(struct spool *sp, struct spool_pos pos)
 	uint64_t s;
 	int n;
 
+	for (s = sp->saved.seg; s < pos.seg; s++) {
+		char seg[PATH_MAX];
+		uint64_t size = file_size(sp, s);
+
+		sp->bytes_before_w -=
+		    size <= sp->bytes_before_w ? size : sp->bytes_before_w;
+		if (seg_path(sp, s, seg, sizeof(seg)) == 0)
+			unlink(seg);
+	}
+	if (pos.seg > sp->saved.seg) {
+		sp->saved.seg = pos.seg;
+		sp->saved.off = 0;
+	}
 	n = snprintf(path, sizeof(path), "%s/read.pos", sp->dir);
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return ERR_IO;
@@ -849,17 +868,30 @@ spool_save(struct spool *sp, struct spool_pos pos)
 	    text, sizeof(text), "%" PRIu64 " %" PRIu64 "\n", pos.seg, pos.off);
 	if (statefile_write(path, text, (size_t)n) != 0)
 		return ERR_IO;
-	for (s = sp->saved.seg; s < pos.seg; s++) {
-		char seg[PATH_MAX];
-
-		sp->bytes_before_w -= file_size(sp, s) <= sp->bytes_before_w
-		    ? file_size(sp, s)
-		    : sp->bytes_before_w;
-		if (seg_path(sp, s, seg, sizeof(seg)) == 0)
-			unlink(seg);
-	}
 	sp->saved = pos;
 	return 0;
+}
+
+int
+spool_compact(struct spool *sp)
+{
+	struct spool_pos next;
+	int rc;
+
+	if (sp->rseg != sp->wseg || sp->roff != sp->committed ||
+	    sp->wsize != sp->committed || sp->committed == 0)
+		return 0;
+	/* Everything written was read: start an empty segment. */
+	close(sp->wfd);
+	sp->wfd = -1;
+	sp->bytes_before_w += sp->committed;
+	if ((rc = open_writer(sp, sp->wseg + 1)) != 0)
+		return rc;
+	next.seg = sp->wseg;
+	next.off = 0;
+	if ((rc = open_reader(sp, next.seg, 0)) != 0)
+		return rc;
+	return spool_save(sp, next);
 }
 
 /* --- COMMIT payloads --- */
