@@ -6,7 +6,7 @@
  * On disk: segment files spool/NNNNNNNNNNNNNNNNNNNN.seg of entries
  *   magic "MDSQ" | u32 length | u32 crc32 | u8 type | u8 severity | u16 0 |
  *   payload
- * (little endian; the CRC covers type, severity, length and payload).
+ * (little endian; the CRC-32C covers type, severity, length and payload).
  * A page of records is appended as DATA entries followed by one COMMIT
  * entry that carries the page's dedup keys and cursor position; the
  * segment is fdatasync'd after the COMMIT, and only then is the cursor
@@ -70,6 +70,13 @@ void spool_abort(struct spool *sp);
 
 /* Committed bytes not yet consumed by the reader's saved position. */
 uint64_t spool_bytes(const struct spool *sp);
+
+/*
+ * Committed bytes the reader has not read yet (what still waits for the
+ * collector), as opposed to spool_bytes(), which also counts what was
+ * sent but is kept for a re-send.
+ */
+uint64_t spool_pending(const struct spool *sp);
 
 /*
  * Next committed DATA entry at the reader position.  Returns 0 with

@@ -20,6 +20,13 @@ int statefile_read(const char *path, struct buf *b);
 /* Replace path with len bytes of data atomically; mode 0600. 0 or ERR_IO. */
 int statefile_write(const char *path, const void *data, size_t len);
 
+/*
+ * The same without fsync: atomic against a process crash (the old or the
+ * new file), not against power loss, where an older version may come
+ * back.  For positions where an older value is still correct.
+ */
+int statefile_write_nosync(const char *path, const void *data, size_t len);
+
 /* Create directory path (mode 0700) if it does not exist. 0 or ERR_IO. */
 int statefile_mkdir(const char *path);
 

@@ -202,24 +202,37 @@ void
 cursor_prune(struct cursor *c, const struct ts *t)
 {
 	struct buf np;
-	size_t i, kept = 0;
+	size_t i, kept = 0, off = 0;
 
+	/*
+	 * Most calls prune nothing (a window the cursor has not moved past
+	 * yet): find that out before copying the pool.
+	 */
+	for (i = 0; i < c->nents; i++) {
+		if (ts_cmp(&c->ents[i].t, t) < 0)
+			break;
+	}
+	if (i == c->nents)
+		return;
 	buf_init(&np, 0);
+	for (i = 0; i < c->nents; i++) {
+		const struct kent *k = &c->ents[i];
+
+		if (ts_cmp(&k->t, t) >= 0 &&
+		    buf_add(&np, c->pool.data + k->off, k->len) != 0) {
+			buf_reset(&np);
+			return; /* keep everything: pruning is optional */
+		}
+	}
+	/* The copy is complete: only now move the entries over to it. */
 	for (i = 0; i < c->nents; i++) {
 		struct kent k = c->ents[i];
 
 		if (ts_cmp(&k.t, t) < 0)
 			continue;
-		if (buf_add(&np, c->pool.data + k.off, k.len) != 0) {
-			buf_reset(&np);
-			return; /* keep everything: pruning is optional */
-		}
-		k.off = np.len - k.len;
+		k.off = off;
+		off += k.len;
 		c->ents[kept++] = k;
-	}
-	if (kept == c->nents) {
-		buf_reset(&np);
-		return;
 	}
 	buf_reset(&c->pool);
 	c->pool = np;
@@ -347,7 +360,7 @@ add_json_string(struct buf *b, const char *s, size_t n)
 		return rc;
 	for (i = 0; i < n; i++) {
 		unsigned char ch = (unsigned char)s[i];
-		char esc[6] = {'\\', 'u', '0', '0', 0, 0};
+		char esc[6];
 		size_t elen = 2;
 
 		if (ch >= 0x20 && ch != '"' && ch != '\\')
@@ -355,6 +368,7 @@ add_json_string(struct buf *b, const char *s, size_t n)
 		if ((rc = buf_add(b, s + run, i - run)) != 0)
 			return rc;
 		run = i + 1;
+		memcpy(esc, "\\u00", 4);
 		switch (ch) {
 		case '"':
 		case '\\':

@@ -220,7 +220,7 @@ open_state(struct cycle *cy)
 		    (unsigned long long)rec.corrupt_bytes);
 	rc = reconcile(cy, &last);
 	buf_reset(&last);
-	if (rc == 0 && spool_bytes(cy->spool) > 0)
+	if (rc == 0 && spool_pending(cy->spool) > 0)
 		log_info("spool: %llu bytes wait for delivery",
 		    (unsigned long long)spool_bytes(cy->spool));
 	return rc;
@@ -331,7 +331,7 @@ cycle_stats(const struct cycle *cy)
 uint64_t
 cycle_spool_bytes(const struct cycle *cy)
 {
-	return spool_bytes(cy->spool);
+	return spool_pending(cy->spool);
 }
 
 /* --- delivery: spool -> sink --- */
@@ -425,7 +425,7 @@ cycle_idle(struct cycle *cy, long ms, const volatile sig_atomic_t *wake)
 	for (;;) {
 		long left, step;
 
-		if (spool_bytes(cy->spool) > 0 &&
+		if (spool_pending(cy->spool) > 0 &&
 		    sink_retry_in_ms(cy->sink) == 0)
 			cycle_drain(cy, -1);
 		clock_gettime(CLOCK_MONOTONIC, &now);
@@ -434,7 +434,7 @@ cycle_idle(struct cycle *cy, long ms, const volatile sig_atomic_t *wake)
 		if (left <= 0)
 			return 0;
 		step = left;
-		if (spool_bytes(cy->spool) > 0) {
+		if (spool_pending(cy->spool) > 0) {
 			long retry = sink_retry_in_ms(cy->sink);
 
 			if (retry + 1 < step)
@@ -694,7 +694,7 @@ cycle_fetch(struct cycle *cy)
 		cy->cursor_dirty = 0;
 	}
 	/* After a full disk, wait until the collector has emptied the spool. */
-	if (cy->disk_full && spool_bytes(cy->spool) > 0)
+	if (cy->disk_full && spool_pending(cy->spool) > 0)
 		return 0;
 	if (spool_bytes(cy->spool) >= cy->cfg->spool_max_size) {
 		warn_full(cy, 0);
@@ -735,7 +735,7 @@ cycle_status(const struct cycle *cy, struct status *st)
 	st->throttled = ss->throttled;
 	st->token_renewals = token_renewals(cy->token);
 	st->reconnects = sink_reconnects(cy->sink);
-	st->spool_bytes = spool_bytes(cy->spool);
+	st->spool_bytes = spool_pending(cy->spool);
 	st->spool_full = cy->full_warned;
 	st->collector_up = !sink_is_down(cy->sink);
 	st->fetch_ok = cy->fetch_ok;

@@ -28,13 +28,15 @@ nap_ms(long ms, const volatile sig_atomic_t *stop)
 		if (stop != NULL && *stop)
 			return ERR_STOPPED;
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		left = (end.tv_sec - now.tv_sec) * 1000 +
-		    (end.tv_nsec - now.tv_nsec) / 1000000;
+		left = (end.tv_sec - now.tv_sec) * 1000000000L +
+		    (end.tv_nsec - now.tv_nsec);
 		if (left <= 0)
 			return 0;
-		if (left > 200)
-			left = 200;
-		step.tv_nsec = left * 1000000L;
+		/* A signal ends nanosleep early, so a stop is seen at once. */
+		if (left > 1000000000L)
+			left = 1000000000L;
+		step.tv_sec = left / 1000000000L;
+		step.tv_nsec = left % 1000000000L;
 		nanosleep(&step, NULL);
 	}
 }

@@ -82,8 +82,8 @@ fsync_dir_of(const char *path)
 	return rc;
 }
 
-int
-statefile_write(const char *path, const void *data, size_t len)
+static int
+replace(const char *path, const void *data, size_t len, int sync)
 {
 	char tmp[PATH_MAX];
 	int fd, n, saved;
@@ -96,7 +96,7 @@ statefile_write(const char *path, const void *data, size_t len)
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return ERR_IO;
-	if (write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+	if (write_all(fd, data, len) != 0 || (sync && fsync(fd) != 0)) {
 		saved = errno;
 		close(fd);
 		unlink(tmp);
@@ -109,7 +109,21 @@ statefile_write(const char *path, const void *data, size_t len)
 		errno = saved;
 		return ERR_IO;
 	}
+	if (!sync)
+		return 0;
 	return fsync_dir_of(path) == 0 ? 0 : ERR_IO;
+}
+
+int
+statefile_write(const char *path, const void *data, size_t len)
+{
+	return replace(path, data, len, 1);
+}
+
+int
+statefile_write_nosync(const char *path, const void *data, size_t len)
+{
+	return replace(path, data, len, 0);
 }
 
 int

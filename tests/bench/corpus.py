@@ -168,7 +168,7 @@ def _graph_alert(d):
 
 
 def _write(path, lines):
-    tmp = path + ".tmp"
+    tmp = "%s.tmp.%d" % (path, os.getpid())
     with open(tmp, "wb") as f:
         for line in lines:
             f.write(line)

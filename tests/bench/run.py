@@ -39,6 +39,7 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 import corpus  # noqa: E402
 
 BUILD = os.path.join(TOP, os.environ.get("BUILD", "build"))
@@ -285,6 +286,8 @@ def windows_file(wd, source, siem_path, graph_path, tag):
     """The floor's requests: SIEM windows of at most one page each; for
     Graph one window, paged with $top along @odata.nextLink."""
     path = os.path.join(wd, "windows-%s-%s.txt" % (source, tag))
+    if os.path.exists(path):
+        return path
     if source == "siem":
         times = corpus.order_times(siem_path, "LastProcessedTimeUtc")
         wins = corpus.windows(times, PAGE_SIZE)
