@@ -37,6 +37,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
@@ -49,10 +50,15 @@
 #define MAX_RESTARTS 3
 #define MAX_PAGES 1000000 /* per window: a server paging in circles */
 #define ORIGIN_MAX 300
+#define SUBWINDOW_TICKS (3600LL * TS_TICKS_PER_SEC) /* first width: 1 h */
 
 struct odata_state {
 	const struct source_odata_api *api;
+	struct ts since;	/* the current sub-window */
 	struct ts until;
+	struct ts final;	/* end of the whole window */
+	int64_t width;		/* ticks of the next sub-window */
+	int sub_done;		/* start the next sub-window on next() */
 	struct buf filter; /* "$filter=..." URL-encoded */
 	struct buf url; /* the request being made */
 	struct buf next; /* @odata.nextLink to follow, or empty */
@@ -166,42 +172,73 @@ restart_pass(struct odata_state *st)
 	buf_clear(&st->first);
 }
 
-int
-source_odata_begin(struct source *s, const struct source_odata_api *api,
-    const struct ts *since, const struct ts *until)
+/* The $filter of the sub-window [st->since, st->until]. */
+static int
+build_filter(struct source *s, struct odata_state *st)
 {
-	struct odata_state *st = state(s);
 	char a[TS_STRLEN], b[TS_STRLEN];
 	int rc;
 
-	if (st == NULL)
-		return ERR_NOMEM;
-	st->api = api;
-	st->until = *until;
-	st->done = ts_cmp(since, until) > 0;
-	st->restarts = 0;
-	st->pages = 0;
-	restart_pass(st);
-	if (origin_of(s->cfg->url, st->origin, sizeof(st->origin)) != 0) {
-		snprintf(s->error, sizeof(s->error),
-		    "[source] url %s has no usable scheme and host",
-		    s->cfg->url);
-		return ERR_CONFIG;
-	}
-	ts_format7(since, a);
-	ts_format7(until, b);
+	ts_format7(&st->since, a);
+	ts_format7(&st->until, b);
 	/* The plain text goes to url first, then encoded into filter. */
 	buf_clear(&st->url);
 	buf_clear(&st->filter);
 	if (s->cfg->filter != NULL && s->cfg->filter[0] != '\0' &&
 	    (rc = buf_printf(&st->url, "(%s) and ", s->cfg->filter)) != 0)
 		return rc;
-	if ((rc = buf_printf(&st->url, "%s ge %s and %s le %s", api->time_field,
-	         a, api->time_field, b)) != 0 ||
+	if ((rc = buf_printf(&st->url, "%s ge %s and %s le %s",
+	         st->api->time_field, a, st->api->time_field, b)) != 0 ||
 	    (rc = buf_adds(&st->filter, "$filter=")) != 0 ||
 	    (rc = http_urlencode(&st->filter, st->url.data, st->url.len)) != 0)
 		return rc == ERR_TOOBIG ? ERR_CONFIG : rc;
 	return 0;
+}
+
+/*
+ * A long window (a first run's backlog, a day of downtime) is read as
+ * consecutive sub-windows, oldest first, each committed on its own: the
+ * cursor advances as the backlog is read and the dedup set stays small.
+ * The width adapts: it doubles after a sub-window that fit in one page.
+ */
+static int
+start_sub(struct source *s, struct odata_state *st)
+{
+	int64_t left = ts_diff_ticks(&st->final, &st->since);
+
+	st->until = st->since;
+	ts_add_ticks(&st->until, st->width < left ? st->width : left);
+	st->sub_done = 0;
+	st->done = 0;
+	st->pages = 0;
+	st->restarts = 0;
+	restart_pass(st);
+	return build_filter(s, st);
+}
+
+int
+source_odata_begin(struct source *s, const struct source_odata_api *api,
+    const struct ts *since, const struct ts *until)
+{
+	struct odata_state *st = state(s);
+
+	if (st == NULL)
+		return ERR_NOMEM;
+	st->api = api;
+	st->since = *since;
+	st->final = *until;
+	st->width = SUBWINDOW_TICKS;
+	if (origin_of(s->cfg->url, st->origin, sizeof(st->origin)) != 0) {
+		snprintf(s->error, sizeof(s->error),
+		    "[source] url %s has no usable scheme and host",
+		    s->cfg->url);
+		return ERR_CONFIG;
+	}
+	if (ts_cmp(since, until) > 0) {
+		st->done = 1;
+		return 0;
+	}
+	return start_sub(s, st);
 }
 
 static int
@@ -392,9 +429,20 @@ advance(struct source *s, struct odata_state *st, struct source_page *page,
 		    st->api->label, st->skip);
 		return;
 	}
-	st->done = 1;
 	page->commit_to = st->until;
 	page->has_commit = 1;
+	if (ts_cmp(&st->until, &st->final) >= 0) {
+		st->done = 1;
+		return;
+	}
+	/* Next sub-window; the one-tick overlap is dropped by the dedup. */
+	if (st->offset < (uint64_t)s->cfg->page_size &&
+	    st->width < INT64_MAX / 4)
+		st->width *= 2;
+	st->since = st->until;
+	ts_add_ticks(&st->since, -1);
+	st->sub_done = 1;
+	st->done = 1;
 }
 
 int
@@ -407,6 +455,8 @@ source_odata_next(struct source *s, struct source_page *page)
 
 	if (st == NULL)
 		return ERR_NOMEM;
+	if (st->sub_done && (rc = start_sub(s, st)) != 0)
+		return rc;
 	for (;;) {
 		if (st->done)
 			return 1;
