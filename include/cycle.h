@@ -81,9 +81,11 @@ void cycle_status(const struct cycle *cy, struct status *st);
 
 /*
  * Call fn(arg) regularly while working or waiting (between pages, drain
- * batches and sleep steps): the systemd watchdog ping.
+ * batches, and at least every every_ms (at most 1000) while idle): the
+ * systemd watchdog ping.
  */
-void cycle_set_tick(struct cycle *cy, void (*fn)(void *), void *arg);
+void cycle_set_tick(
+    struct cycle *cy, void (*fn)(void *), void *arg, long every_ms);
 
 /* Totals since cycle_new(). */
 const struct cycle_stats *cycle_stats(const struct cycle *cy);

@@ -78,6 +78,7 @@ struct cycle {
 	char last_error[512];
 	time_t last_error_at;
 	void (*tick)(void *); /* liveness (watchdog) callback */
+	long tick_ms; /* call it at least this often (idle) */
 	void *tick_arg;
 };
 
@@ -89,10 +90,12 @@ tick(struct cycle *cy)
 }
 
 void
-cycle_set_tick(struct cycle *cy, void (*fn)(void *), void *arg)
+cycle_set_tick(
+    struct cycle *cy, void (*fn)(void *), void *arg, long every_ms)
 {
 	cy->tick = fn;
 	cy->tick_arg = arg;
+	cy->tick_ms = every_ms > 0 && every_ms < 1000 ? every_ms : 1000;
 }
 
 static const char *
@@ -273,6 +276,7 @@ cycle_new(const struct config *c, const volatile sig_atomic_t *stop)
 		return NULL;
 	cy->cfg = c;
 	cy->stop = stop;
+	cy->tick_ms = 1000;
 	record_init(&cy->rec);
 	buf_init(&cy->msg, 0);
 	buf_init(&cy->framed, 0);
@@ -441,8 +445,8 @@ cycle_idle(struct cycle *cy, long ms, const volatile sig_atomic_t *wake)
 				step = retry + 1;
 		}
 		tick(cy);
-		if (step > 1000)
-			step = 1000; /* keep the liveness callback going */
+		if (step > cy->tick_ms)
+			step = cy->tick_ms; /* keep the liveness callback going */
 		if (nap_ms(step, wake) != 0)
 			return ERR_STOPPED;
 	}

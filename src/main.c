@@ -385,7 +385,7 @@ run(struct config **cp, const char *path, int once)
 		return EXIT_RUNTIME;
 	lv.interval_ms = notify_watchdog_interval_ms();
 	clock_gettime(CLOCK_MONOTONIC, &lv.last);
-	cycle_set_tick(cy, watchdog_tick, &lv);
+	cycle_set_tick(cy, watchdog_tick, &lv, lv.interval_ms);
 	log_info("mdesiemd %s started: %s API, %s output to %s",
 	    MDESIEM_VERSION, config_api_name(c->api),
 	    config_transport_name(c->transport),
@@ -408,7 +408,7 @@ run(struct config **cp, const char *path, int once)
 			if (reload(&cy, cp, path) != 0)
 				return EXIT_RUNTIME;
 			c = *cp;
-			cycle_set_tick(cy, watchdog_tick, &lv);
+			cycle_set_tick(cy, watchdog_tick, &lv, lv.interval_ms);
 		}
 		cycle_fetch(cy);
 		if (cycle_stats(cy)->delivered != before)
