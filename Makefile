@@ -63,7 +63,7 @@ $(BUILD)/mdesiemd: $(BUILD)/main.o $(BUILD)/libmdesiem.a
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
 
-$(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/check.h $(BUILD)/libmdesiem.a
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(wildcard tests/unit/*.h) $(BUILD)/libmdesiem.a
 	@echo "  TEST    $@"
 	$(Q)$(CC) $(CFLAGS_ALL) -iquote tests/unit $(LDFLAGS_ALL) -o $@ $< \
 	    $(BUILD)/libmdesiem.a $(LIBS)

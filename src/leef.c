@@ -198,6 +198,7 @@ add_pair(struct buf *out, const struct record *r, const struct pairs_map *m,
 	size_t lim = m->max_chars ? m->max_chars : TEXT_NOLIMIT;
 	int rc, sev;
 
+	(void)r;
 	*vlen = 0;
 	if ((!first && (rc = buf_addc(out, ctx->delim)) != 0) ||
 	    (rc = buf_adds(out, m->key)) != 0 || (rc = buf_addc(out, '=')) != 0)
@@ -217,7 +218,6 @@ add_pair(struct buf *out, const struct record *r, const struct pairs_map *m,
 		return 0;
 	}
 	*vlen = added;
-	(void)r;
 	return 0;
 fail:
 	buf_truncate(out, start);

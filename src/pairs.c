@@ -19,21 +19,24 @@
 #include "text.h"
 #include "ts.h"
 
+_Static_assert(PAIRS_TMP >= TS_STRLEN, "PAIRS_TMP too small for a time");
+_Static_assert(PAIRS_TMP >= 21, "PAIRS_TMP too small for an int64");
+
 /* Decimal text of v at the end of tmp; returns its start. */
 static const char *
 i64_text(int64_t v, char tmp[PAIRS_TMP], size_t *n)
 {
-	char *p = tmp + PAIRS_TMP;
 	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	size_t i = PAIRS_TMP;
 
 	do {
-		*--p = (char)('0' + u % 10);
+		tmp[--i] = (char)('0' + u % 10);
 		u /= 10;
 	} while (u != 0);
 	if (v < 0)
-		*--p = '-';
-	*n = (size_t)(tmp + PAIRS_TMP - p);
-	return p;
+		tmp[--i] = '-';
+	*n = PAIRS_TMP - i;
+	return tmp + i;
 }
 
 /* A JSON-shaped integer: -?(0|[1-9][0-9]*), at most 18 digits. */
