@@ -37,8 +37,8 @@ struct cursor {
 	struct ts pos;
 	struct kent *ents;
 	size_t nents, capents;
-	size_t *index;		/* entry number + 1; 0 = empty slot */
-	size_t nindex;		/* power of two */
+	size_t *index; /* entry number + 1; 0 = empty slot */
+	size_t nindex; /* power of two */
 	struct buf pool;
 };
 
@@ -288,7 +288,7 @@ load_json(struct cursor *c, const cJSON *root, const char *api,
 	}
 	if (cJSON_IsString(pos)) {
 		if (ts_parse(pos->valuestring, strlen(pos->valuestring),
-		    &c->pos) != 0) {
+		        &c->pos) != 0) {
 			*why = "position is not a time";
 			return ERR_PARSE;
 		}

@@ -45,7 +45,7 @@
 #include "token.h"
 
 #define DRAIN_BATCH 256
-#define CYCLE_CURSOR_LAGS 1	/* page spooled, cursor file not written */
+#define CYCLE_CURSOR_LAGS 1 /* page spooled, cursor file not written */
 #define DRAIN_BATCH_BYTES (256 * 1024)
 
 struct cycle {
@@ -67,8 +67,8 @@ struct cycle {
 	struct buf commit; /* COMMIT payload of the page */
 	char state_path[PATH_MAX];
 	int full_warned;
-	int cursor_dirty;		/* cursor file behind the spool */
-	int disk_full;			/* ENOSPC: wait for an empty spool */
+	int cursor_dirty; /* cursor file behind the spool */
+	int disk_full; /* ENOSPC: wait for an empty spool */
 	struct cycle_stats stats;
 	/* for status.json */
 	int fetch_ok;
@@ -90,8 +90,7 @@ tick(struct cycle *cy)
 }
 
 void
-cycle_set_tick(
-    struct cycle *cy, void (*fn)(void *), void *arg, long every_ms)
+cycle_set_tick(struct cycle *cy, void (*fn)(void *), void *arg, long every_ms)
 {
 	cy->tick = fn;
 	cy->tick_arg = arg;
@@ -402,7 +401,8 @@ cycle_drain(struct cycle *cy, long wait_ms)
 			cy->last_delivery_ok = time(NULL);
 			/* A full disk gets its space back once all is sent. */
 			if (cy->disk_full && spool_compact(cy->spool) != 0)
-				log_error("spool: cannot start a new segment: %s",
+				log_error(
+				    "spool: cannot start a new segment: %s",
 				    strerror(errno));
 		}
 		if (rc != ERR_SINK || wait_ms < 0)
@@ -446,7 +446,8 @@ cycle_idle(struct cycle *cy, long ms, const volatile sig_atomic_t *wake)
 		}
 		tick(cy);
 		if (step > cy->tick_ms)
-			step = cy->tick_ms; /* keep the liveness callback going */
+			step =
+			    cy->tick_ms; /* keep the liveness callback going */
 		if (nap_ms(step, wake) != 0)
 			return ERR_STOPPED;
 	}

@@ -35,8 +35,8 @@ frame_opts_init(struct frame_opts *o, const struct config *c)
 {
 	memset(o, 0, sizeof(*o));
 	/* local: sink_local.c takes the PRI and strips this header. */
-	o->header = c->transport == TRANSPORT_LOCAL ? HEADER_RFC3164 :
-	    c->header;
+	o->header =
+	    c->transport == TRANSPORT_LOCAL ? HEADER_RFC3164 : c->header;
 	o->framing = c->framing;
 	o->use_framing = c->transport == TRANSPORT_TCP ||
 	    c->transport == TRANSPORT_TLS || c->transport == TRANSPORT_STDOUT;
@@ -53,7 +53,10 @@ frame_severity(const char *sev, size_t n)
 		const char *name;
 		int sev;
 	} map[] = {
-		{"high", 3}, {"medium", 4}, {"low", 5}, {"informational", 6},
+	    {"high", 3},
+	    {"medium", 4},
+	    {"low", 5},
+	    {"informational", 6},
 	};
 	size_t i;
 
@@ -97,8 +100,8 @@ header_5424(
 }
 
 static int
-header_3164(struct buf *out, const struct frame_opts *o, int pri,
-    const struct ts *now)
+header_3164(
+    struct buf *out, const struct frame_opts *o, int pri, const struct ts *now)
 {
 	static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May",
 	    "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
@@ -114,8 +117,8 @@ header_3164(struct buf *out, const struct frame_opts *o, int pri,
 }
 
 int
-frame_header(struct buf *out, const struct frame_opts *o, int sev,
-    const struct ts *now)
+frame_header(
+    struct buf *out, const struct frame_opts *o, int sev, const struct ts *now)
 {
 	int pri = o->facility * 8 + (sev & 7);
 
@@ -130,8 +133,8 @@ frame_header(struct buf *out, const struct frame_opts *o, int sev,
 }
 
 int
-frame_wrap(struct buf *out, const struct frame_opts *o, const char *msg,
-    size_t len)
+frame_wrap(
+    struct buf *out, const struct frame_opts *o, const char *msg, size_t len)
 {
 	int rc;
 

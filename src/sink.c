@@ -55,17 +55,16 @@ copy_transport_opts(struct sink *s, const struct config *c)
 {
 	const char *name;
 
-	s->max_message = c->max_message_size > 0 ?
-	    (size_t)c->max_message_size : 2048;
+	s->max_message =
+	    c->max_message_size > 0 ? (size_t)c->max_message_size : 2048;
 	s->facility = c->facility;
 	if (c->transport == TRANSPORT_LOCAL)
 		snprintf(s->where, sizeof(s->where), "local syslog (/dev/log)");
 	else if (strchr(s->host, ':') != NULL)
-		snprintf(s->where, sizeof(s->where), "[%s]:%d", s->host,
-		    s->port);
+		snprintf(
+		    s->where, sizeof(s->where), "[%s]:%d", s->host, s->port);
 	else
-		snprintf(s->where, sizeof(s->where), "%s:%d", s->host,
-		    s->port);
+		snprintf(s->where, sizeof(s->where), "%s:%d", s->host, s->port);
 	snprintf(s->ident, sizeof(s->ident), "%s",
 	    c->app_name != NULL ? c->app_name : "mdesiemd");
 	name = c->tls_server_name != NULL ? c->tls_server_name : c->host;
@@ -174,7 +173,6 @@ sink_discard(struct sink *s)
 	buf_clear(&s->lens);
 }
 
-
 /* Sleep until t in short steps, so a stop request is noticed. */
 static int
 wait_until(struct sink *s, const struct timespec *t)
@@ -204,20 +202,22 @@ mark_down(struct sink *s, const char *why)
 		clock_gettime(CLOCK_MONOTONIC, &s->down_since);
 		s->backoff_ms = BACKOFF_MIN_MS;
 		log_warning("collector %s unavailable: %s; retrying with "
-		    "backoff", s->where, why);
+		            "backoff",
+		    s->where, why);
 	} else {
 		s->backoff_ms *= 2;
 		if (s->backoff_ms > BACKOFF_MAX_MS)
 			s->backoff_ms = BACKOFF_MAX_MS;
-		log_debug("collector %s still unavailable: %s", s->where,
-		    why);
+		log_debug("collector %s still unavailable: %s", s->where, why);
 	}
 	/* +-20 % jitter so that many daemons do not reconnect in step. */
 	jitter = s->backoff_ms / 5;
 	s->rnd = s->rnd * 1103515245u + 12345u;
 	clock_gettime(CLOCK_MONOTONIC, &s->next_try);
-	s->next_try.tv_nsec += (s->backoff_ms - jitter +
-	    (long)((s->rnd >> 8) % (unsigned)(2 * jitter + 1))) * 1000000L;
+	s->next_try.tv_nsec +=
+	    (s->backoff_ms - jitter +
+	        (long)((s->rnd >> 8) % (unsigned)(2 * jitter + 1))) *
+	    1000000L;
 	s->next_try.tv_sec += s->next_try.tv_nsec / 1000000000L;
 	s->next_try.tv_nsec %= 1000000000L;
 }
@@ -231,8 +231,8 @@ mark_up(struct sink *s, size_t queued)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	log_info("collector %s is back after %ld s; delivering %zu bytes "
-	    "that waited", s->where,
-	    (long)(now.tv_sec - s->down_since.tv_sec), queued);
+	         "that waited",
+	    s->where, (long)(now.tv_sec - s->down_since.tv_sec), queued);
 	s->down = 0;
 	s->reconnects++;
 }
@@ -280,8 +280,8 @@ write_each(struct sink *s, char *why, size_t whylen)
 
 	for (i = 0; i < n; i++) {
 		memcpy(&len, s->lens.data + i * sizeof(len), sizeof(len));
-		if ((rc = s->ops->write(s, s->batch.data + off, len, why,
-		    whylen)) != 0)
+		if ((rc = s->ops->write(
+		         s, s->batch.data + off, len, why, whylen)) != 0)
 			break;
 		off += len;
 	}
@@ -305,8 +305,8 @@ sink_flush(struct sink *s)
 	if (s->ops->per_message)
 		rc = write_each(s, why, sizeof(why));
 	else
-		rc = s->ops->write(s, s->batch.data, s->batch.len, why,
-		    sizeof(why));
+		rc = s->ops->write(
+		    s, s->batch.data, s->batch.len, why, sizeof(why));
 	if (rc != 0) {
 		s->ops->close(s);
 		s->connected = 0;

@@ -38,8 +38,8 @@ connect_timeout(int fd, const struct sockaddr *sa, socklen_t len, long secs)
 			errno = ETIMEDOUT;
 			return -1;
 		}
-		if (rc < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err,
-		    &elen) != 0)
+		if (rc < 0 ||
+		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) != 0)
 			return -1;
 		if (err != 0) {
 			errno = err;
@@ -50,8 +50,8 @@ connect_timeout(int fd, const struct sockaddr *sa, socklen_t len, long secs)
 }
 
 int
-sink_tcp_connect(struct sink *s, int socktype, int *fdp, char *why,
-    size_t whylen)
+sink_tcp_connect(
+    struct sink *s, int socktype, int *fdp, char *why, size_t whylen)
 {
 	struct addrinfo hints, *res = NULL, *ai;
 	char port[16];
@@ -73,8 +73,8 @@ sink_tcp_connect(struct sink *s, int socktype, int *fdp, char *why,
 		    ai->ai_protocol);
 		if (fd < 0)
 			continue;
-		if (connect_timeout(fd, ai->ai_addr, ai->ai_addrlen,
-		    s->io_timeout) == 0)
+		if (connect_timeout(
+		        fd, ai->ai_addr, ai->ai_addrlen, s->io_timeout) == 0)
 			break;
 		snprintf(why, whylen, "%s", strerror(errno));
 		close(fd);
@@ -113,8 +113,8 @@ peer_closed(int fd)
 }
 
 static int
-tcp_write(struct sink *s, const char *data, size_t len, char *why,
-    size_t whylen)
+tcp_write(
+    struct sink *s, const char *data, size_t len, char *why, size_t whylen)
 {
 	if (peer_closed(s->fd)) {
 		snprintf(why, whylen, "connection closed by the collector");
@@ -145,9 +145,9 @@ tcp_close(struct sink *s)
 }
 
 const struct sink_ops sink_tcp_ops = {
-	.name = "tcp",
-	.open = tcp_open,
-	.write = tcp_write,
-	.close = tcp_close,
-	.per_message = 0,
+    .name = "tcp",
+    .open = tcp_open,
+    .write = tcp_write,
+    .close = tcp_close,
+    .per_message = 0,
 };

@@ -54,11 +54,11 @@
 
 struct odata_state {
 	const struct source_odata_api *api;
-	struct ts since;	/* the current sub-window */
+	struct ts since; /* the current sub-window */
 	struct ts until;
-	struct ts final;	/* end of the whole window */
-	int64_t width;		/* ticks of the next sub-window */
-	int sub_done;		/* start the next sub-window on next() */
+	struct ts final; /* end of the whole window */
+	int64_t width; /* ticks of the next sub-window */
+	int sub_done; /* start the next sub-window on next() */
 	struct buf filter; /* "$filter=..." URL-encoded */
 	struct buf url; /* the request being made */
 	struct buf next; /* @odata.nextLink to follow, or empty */

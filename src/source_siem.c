@@ -30,12 +30,12 @@
 #include "source_impl.h"
 
 struct siem_state {
-	struct ts since;	/* start of the next sub-window */
-	struct ts until;	/* end of the whole window */
-	int64_t width;		/* ticks of the next sub-window */
+	struct ts since; /* start of the next sub-window */
+	struct ts until; /* end of the whole window */
+	int64_t width; /* ticks of the next sub-window */
 	int done;
 	struct buf url;
-	struct buf groups;	/* "&machinegroups=.." pre-encoded */
+	struct buf groups; /* "&machinegroups=.." pre-encoded */
 };
 
 static struct siem_state *
@@ -49,8 +49,7 @@ state(struct source *s)
 			return NULL;
 		buf_init(&st->url, 0);
 		buf_init(&st->groups, 0);
-		for (g = s->cfg->machine_groups; g != NULL && *g != NULL;
-		    g++) {
+		for (g = s->cfg->machine_groups; g != NULL && *g != NULL; g++) {
 			if (buf_adds(&st->groups, "&machinegroups=") != 0 ||
 			    http_urlencode(&st->groups, *g, strlen(*g)) != 0) {
 				buf_reset(&st->groups);
@@ -91,8 +90,8 @@ siem_begin(struct source *s, const struct ts *since, const struct ts *until)
 }
 
 static int
-build_url(struct source *s, struct siem_state *st, const struct ts *end,
-    int limited)
+build_url(
+    struct source *s, struct siem_state *st, const struct ts *end, int limited)
 {
 	char a[TS_STRLEN], b[TS_STRLEN];
 	const char *base = s->cfg->url;
@@ -101,10 +100,11 @@ build_url(struct source *s, struct siem_state *st, const struct ts *end,
 	ts_format7(end, b);
 	buf_clear(&st->url);
 	if (buf_printf(&st->url, "%s%csinceTimeUtc=%s&untilTimeUtc=%s", base,
-	    strchr(base, '?') ? '&' : '?', a, b) != 0)
+	        strchr(base, '?') ? '&' : '?', a, b) != 0)
 		return ERR_NOMEM;
-	if (limited && buf_printf(&st->url, "&limit=%lld",
-	    (long long)s->cfg->page_size) != 0)
+	if (limited &&
+	    buf_printf(&st->url, "&limit=%lld", (long long)s->cfg->page_size) !=
+	        0)
 		return ERR_NOMEM;
 	if (buf_add(&st->url, st->groups.data, st->groups.len) != 0)
 		return ERR_NOMEM;
@@ -202,7 +202,8 @@ siem_next(struct source *s, struct source_page *page)
 			return rc;
 		if (!cJSON_IsArray(root)) {
 			cJSON_Delete(root);
-			snprintf(s->error, sizeof(s->error), "the SIEM API "
+			snprintf(s->error, sizeof(s->error),
+			    "the SIEM API "
 			    "answered with JSON that is not an array");
 			return ERR_PARSE;
 		}
@@ -226,24 +227,25 @@ siem_next(struct source *s, struct source_page *page)
 		s->stats.splits++;
 		narrow(st, root, &end);
 		log_debug("SIEM API window of %lld ms was full; narrowing to "
-		    "%lld ms", (long long)(ts_diff_ticks(&end, &st->since) /
-		    10000), (long long)(st->width / 10000));
+		          "%lld ms",
+		    (long long)(ts_diff_ticks(&end, &st->since) / 10000),
+		    (long long)(st->width / 10000));
 		cJSON_Delete(root);
 	}
 }
 
 static int
-siem_normalize(struct source *s, const cJSON *item, struct record *r,
-    const char **why)
+siem_normalize(
+    struct source *s, const cJSON *item, struct record *r, const char **why)
 {
 	(void)s;
 	return record_from_siem(r, item, why);
 }
 
 const struct source_ops source_siem_ops = {
-	.name = "siem",
-	.begin = siem_begin,
-	.next = siem_next,
-	.normalize = siem_normalize,
-	.free_state = siem_free_state,
+    .name = "siem",
+    .begin = siem_begin,
+    .next = siem_next,
+    .normalize = siem_normalize,
+    .free_state = siem_free_state,
 };

@@ -398,27 +398,27 @@ test_graph_rules(struct record *r)
 	                                                             ":\"m"
 	                                                             "5b\""
 	                                                             "}}"
-	                                                             "," EV("ip"
-	                                                                    "Ev"
-	                                                                    "id"
-	                                                                    "en"
-	                                                                    "c"
-	                                                                    "e") ",\"ipAddress\":\"10.0.0.1\"}," EV(
-	                                                                 "ipEvi"
-	                                                                 "denc"
-	                                                                 "e") ",\"verdict\":\"suspicious\",\"ipAddress\":"
-	                                                                      "\"10.0.0.2\"}," EV(
-	                                                                          "ipEvidence") ",\"verdict\":\"malicious\",\"ipAddress\":"
-	                                                                                        "\"2001:db8::3\"}," EV("urlEvidence") ",\"url\":\"http://u1.example\"}," EV(
-	                                                                                            "userEvidence") ",\"userAccount\":{\"accountName\":\"alice\","
-	                                                                                                            "\"domainName\":\"CONTOSO\"}}," EV(
-	                                                                                                                "deviceEvidence") ",\"deviceDnsName\":\"ws1.corp.contoso.com\","
-	                                                                                                                                  "\"loggedOnUsers\":[{\"accountName\":\"alice\",\"domainName\":"
-	                                                                                                                                  "\"CONTOSO\"},{\"accountName\":\"bob\"},{\"domainName\":\"X\"}],"
-	                                                                                                                                  "\"tags\":[\"VIP\",\"\",\"Tier0\"]}," EV(
-	                                                                                                                                      "deviceEvidence") ",\"deviceDnsName\":\"second\"},"
-	                                                                                                                                                        "{\"@odata.type\":\"#microsoft.graph.security.mailboxEvidence\"},"
-	                                                                                                                                                        "7]}",
+	                                                             "," EV(
+	                                                                 "ip"
+	                                                                 "Ev"
+	                                                                 "id"
+	                                                                 "en"
+	                                                                 "c"
+	                                                                 "e") ",\"ipAddress\":\"10.0.0.1\"}," EV("ipEvi"
+	                                                                                                         "denc"
+	                                                                                                         "e") ",\"verdict\":\"suspicious\",\"ipAddress\":"
+	                                                                                                              "\"10.0.0.2\"}," EV(
+	                                                                                                                  "ipEvidence") ",\"verdict\":\"malicious\",\"ipAddress\":"
+	                                                                                                                                "\"2001:db8::3\"}," EV("urlEvidence") ",\"url\":\"http://u1.example\"}," EV(
+	                                                                                                                                    "userEvidence") ",\"userAccount\":{\"accountName\":\"alice\","
+	                                                                                                                                                    "\"domainName\":\"CONTOSO\"}}," EV(
+	                                                                                                                                                        "deviceEvidence") ",\"deviceDnsName\":\"ws1.corp.contoso.com\","
+	                                                                                                                                                                          "\"loggedOnUsers\":[{\"accountName\":\"alice\",\"domainName\":"
+	                                                                                                                                                                          "\"CONTOSO\"},{\"accountName\":\"bob\"},{\"domainName\":\"X\"}],"
+	                                                                                                                                                                          "\"tags\":[\"VIP\",\"\",\"Tier0\"]}," EV(
+	                                                                                                                                                                              "deviceEvidence") ",\"deviceDnsName\":\"second\"},"
+	                                                                                                                                                                                                "{\"@odata.type\":\"#microsoft.graph.security.mailboxEvidence\"},"
+	                                                                                                                                                                                                "7]}",
 	        1, &why) == 0);
 	CHECK_STR(fv(r, RF_SEVERITY), "High");
 	CHECK_STR(fv(r, RF_FILE_NAME), "b.exe");
