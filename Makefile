@@ -124,10 +124,11 @@ BENCH_ARGS ?=
 
 bench-tools: $(BENCH_BINS)
 
-$(BENCH_TOOLS): $(BUILD)/bench/%: tests/bench/%.c
+$(BENCH_TOOLS): $(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libmdesiem.a
 	@mkdir -p $(BUILD)/bench
 	@echo "  CC      $@"
-	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(LIBS)
+	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(BUILD)/libmdesiem.a \
+	    $(LIBS)
 
 # The whole archive: formatters the micro-benchmark only names weakly.
 $(BUILD)/bench/microbench: tests/bench/microbench.c $(BUILD)/libmdesiem.a

@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "errcode.h"
+#include "jsonfix.h"
 #include "log.h"
 #include "nap.h"
 #include "pace.h"
@@ -197,65 +198,6 @@ api_message(const struct buf *body, char *out, size_t outlen)
 	}
 }
 
-static long
-hex4(const char *p)
-{
-	long v = 0;
-	int i;
-
-	for (i = 0; i < 4; i++) {
-		char c = p[i];
-
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= c - '0';
-		else if (c >= 'a' && c <= 'f')
-			v |= c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			v |= c - 'A' + 10;
-		else
-			return -1;
-	}
-	return v;
-}
-
-/*
- * cJSON rejects a whole document for one unpaired UTF-16 surrogate escape
- * ("\ud800"), which Defender can emit for a broken file name.  Rewrite
- * each unpaired one in place to "\ufffd" (same length), so the record
- * arrives with U+FFFD instead of the page being lost.  Outside strings
- * valid JSON has no backslash, so skipping escape by escape is exact.
- */
-static void
-repair_surrogates(char *p, size_t n)
-{
-	char *end = p + n;
-
-	while ((p = memchr(p, '\\', (size_t)(end - p))) != NULL) {
-		long u, lo;
-
-		if (end - p < 6 || p[1] != 'u') {
-			p += 2;
-			if (p >= end)
-				break;
-			continue;
-		}
-		u = hex4(p + 2);
-		if (u < 0xD800 || u > 0xDFFF) {
-			p += 6;
-			continue;
-		}
-		if (u <= 0xDBFF && end - p >= 12 && p[6] == '\\' &&
-		    p[7] == 'u' && (lo = hex4(p + 8)) >= 0xDC00 &&
-		    lo <= 0xDFFF) {
-			p += 12;
-			continue;
-		}
-		memcpy(p + 2, "fffd", 4);
-		p += 6;
-	}
-}
-
 /*
  * Wait until the API's rate limits allow one more request.  A wait that
  * long gets a log line: it is the reason a backlog drains slowly.
@@ -309,7 +251,7 @@ fetch_once(struct source *s, const char *url, const char *host,
 	}
 	if (s->resp.status == 200) {
 		if (s->resp.body.len > 0)
-			repair_surrogates(s->resp.body.data, s->resp.body.len);
+			jsonfix_surrogates(s->resp.body.data, s->resp.body.len);
 		*out = cJSON_ParseWithLength(
 		    buf_str(&s->resp.body), s->resp.body.len);
 		if (*out != NULL)

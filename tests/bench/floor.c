@@ -26,6 +26,8 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
+#include "jsonfix.h"
+
 #define BATCH (256 * 1024)
 
 struct body {
@@ -193,62 +195,6 @@ connect_sink(int port)
 	return fd;
 }
 
-static int
-hex4(const char *p)
-{
-	int v = 0, i;
-
-	for (i = 0; i < 4; i++) {
-		char c = p[i];
-
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= c - '0';
-		else if (c >= 'a' && c <= 'f')
-			v |= c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			v |= c - 'A' + 10;
-		else
-			return -1;
-	}
-	return v;
-}
-
-/*
- * cJSON refuses a whole page for one unpaired UTF-16 surrogate escape,
- * which Defender can send; rewriting them to U+FFFD in place is part of
- * the work any cJSON-based reader must do.
- */
-static void
-repair_surrogates(char *p, size_t n)
-{
-	char *end = p + n;
-
-	while ((p = memchr(p, '\\', (size_t)(end - p))) != NULL) {
-		int u, lo;
-
-		if (end - p < 6 || p[1] != 'u') {
-			p += 2;
-			if (p >= end)
-				break;
-			continue;
-		}
-		u = hex4(p + 2);
-		if (u < 0xD800 || u > 0xDFFF) {
-			p += 6;
-			continue;
-		}
-		if (u <= 0xDBFF && end - p >= 12 && p[6] == '\\' &&
-		    p[7] == 'u' && (lo = hex4(p + 8)) >= 0xDC00 &&
-		    lo <= 0xDFFF) {
-			p += 12;
-			continue;
-		}
-		memcpy(p + 2, "fffd", 4);
-		p += 6;
-	}
-}
-
 /* Parse one page, emit its records; returns the next link or NULL. */
 static char *
 page(struct out *o, struct body *b, int graph)
@@ -258,7 +204,7 @@ page(struct out *o, struct body *b, int graph)
 	char *link = NULL;
 
 	if (b->len > 0)
-		repair_surrogates(b->p, b->len);
+		jsonfix_surrogates(b->p, b->len);
 	items = root = cJSON_ParseWithLength(b->p, b->len);
 	if (root == NULL)
 		fail("malformed JSON page");

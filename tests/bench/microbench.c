@@ -25,6 +25,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "jsonfix.h"
+
 #include "buf.h"
 #include "cef.h"
 #include "record.h"
@@ -62,61 +64,6 @@ fail(const char *what)
 	exit(1);
 }
 
-static int
-hex4(const char *p)
-{
-	int v = 0, i;
-
-	for (i = 0; i < 4; i++) {
-		char c = p[i];
-
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= c - '0';
-		else if (c >= 'a' && c <= 'f')
-			v |= c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			v |= c - 'A' + 10;
-		else
-			return -1;
-	}
-	return v;
-}
-
-/*
- * cJSON refuses unpaired UTF-16 surrogate escapes; the daemon rewrites
- * them to U+FFFD before parsing a page (source.c), and so do we.
- */
-static void
-repair_surrogates(char *p, size_t n)
-{
-	char *end = p + n;
-
-	while ((p = memchr(p, '\\', (size_t)(end - p))) != NULL) {
-		int u, lo;
-
-		if (end - p < 6 || p[1] != 'u') {
-			p += 2;
-			if (p >= end)
-				break;
-			continue;
-		}
-		u = hex4(p + 2);
-		if (u < 0xD800 || u > 0xDFFF) {
-			p += 6;
-			continue;
-		}
-		if (u <= 0xDBFF && end - p >= 12 && p[6] == '\\' &&
-		    p[7] == 'u' && (lo = hex4(p + 8)) >= 0xDC00 &&
-		    lo <= 0xDFFF) {
-			p += 12;
-			continue;
-		}
-		memcpy(p + 2, "fffd", 4);
-		p += 6;
-	}
-}
-
 static void
 load(struct corpus *c, const char *path)
 {
@@ -131,7 +78,7 @@ load(struct corpus *c, const char *path)
 	while ((len = getline(&line, &cap, f)) > 0) {
 		cJSON *item;
 
-		repair_surrogates(line, (size_t)len);
+		jsonfix_surrogates(line, (size_t)len);
 		if ((item = cJSON_ParseWithLength(line, (size_t)len)) == NULL)
 			fail("a corpus line is not JSON");
 		if (c->n == alloc) {
