@@ -129,7 +129,8 @@ class Collector:
             return msgs
         with open(self.out, "rb") as f:
             for line in f:
-                if line.strip():
+                # The collector may be writing the last line right now.
+                if line.strip() and line.endswith(b"\n"):
                     msgs.append(base64.b64decode(json.loads(line)["b64"]))
         return msgs
 
