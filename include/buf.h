@@ -10,6 +10,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <string.h>
 
 struct buf {
 	char *data; /* NUL-terminated when non-NULL (len excludes NUL) */
@@ -34,12 +35,17 @@ void buf_clear(struct buf *b);
  * Make room for n more bytes (plus the terminating NUL).  Returns 0,
  * ERR_TOOBIG past the cap, or ERR_NOMEM.  On failure b is unchanged.
  */
-int buf_reserve(struct buf *b, size_t n);
+static inline int buf_reserve(struct buf *b, size_t n);
+int buf_reserve_grow(struct buf *b, size_t n);
 
 /* Append n bytes / one byte / a C string.  Same returns as buf_reserve(). */
-int buf_add(struct buf *b, const void *p, size_t n);
-int buf_addc(struct buf *b, char c);
+static inline int buf_add(struct buf *b, const void *p, size_t n);
+static inline int buf_addc(struct buf *b, char c);
 int buf_adds(struct buf *b, const char *s);
+
+/* The growing paths of buf_add() and buf_addc(). */
+int buf_add_grow(struct buf *b, const void *p, size_t n);
+int buf_addc_grow(struct buf *b, char c);
 
 /* Append a formatted string.  Same returns as buf_reserve(). */
 int buf_printf(struct buf *b, const char *fmt, ...)
@@ -55,5 +61,40 @@ void buf_truncate(struct buf *b, size_t len);
 
 /* The contents as a C string; "" for an empty, never-grown buffer. */
 const char *buf_str(const struct buf *b);
+
+/*
+ * The formatters append a few bytes at a time, millions of times: the
+ * case where the storage already has room is inline.  cap never exceeds
+ * max + 1 (buf_reserve()), so room in the storage is room under the cap.
+ */
+static inline int
+buf_reserve(struct buf *b, size_t n)
+{
+	return n < b->cap - b->len ? 0 : buf_reserve_grow(b, n);
+}
+
+static inline int
+buf_add(struct buf *b, const void *p, size_t n)
+{
+	if (n < b->cap - b->len) {
+		if (n > 0)
+			memcpy(b->data + b->len, p, n);
+		b->len += n;
+		b->data[b->len] = '\0';
+		return 0;
+	}
+	return buf_add_grow(b, p, n);
+}
+
+static inline int
+buf_addc(struct buf *b, char c)
+{
+	if (b->cap - b->len > 1) {
+		b->data[b->len++] = c;
+		b->data[b->len] = '\0';
+		return 0;
+	}
+	return buf_addc_grow(b, c);
+}
 
 #endif

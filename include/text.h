@@ -30,20 +30,43 @@ struct buf;
 /* struct text_esc flags */
 #define TEXT_ESC_UNICODE 0x1 /* C1 controls, U+2028, U+2029 as \uXXXX */
 
+#define TEXT_SPECIAL_MAX 4 /* printable bytes a scheme may replace */
+#define TEXT_REP_MAX 6 /* longest replacement: "\\u0000" */
+
 /*
  * An escaping scheme: for each ASCII byte, the text that replaces it in
  * the output, or NULL to copy it.  A byte whose replacement is exactly
  * " " is a blank, like the space itself: TEXT_TRIM removes blanks at both
  * ends (so a value " x\t" becomes "x" when TAB is replaced by a space).
- * Other replacement texts must not end in a space.  Bytes >= 0x80 are
+ * Other replacement texts must not end in a space, and no replacement
+ * is longer than TEXT_REP_MAX bytes.  Bytes >= 0x80 are
  * never looked up: valid UTF-8 is copied, invalid sequences become U+FFFD;
  * with TEXT_ESC_UNICODE (JSON), the C1 controls U+0080..U+009F and the
  * JavaScript line breaks U+2028 and U+2029 are written as \u0085 etc.
+ *
+ * special lists every printable byte (0x20..0x7E) that rep replaces, at
+ * most TEXT_SPECIAL_MAX of them: text_escape() copies the other printable
+ * bytes without a table look, many at a time.  text_esc_complete()
+ * checks a scheme against this rule.
  */
 struct text_esc {
 	const char *rep[128];
 	unsigned flags;
+	char special[TEXT_SPECIAL_MAX + 1];
 };
+
+/*
+ * 1 when e->special names exactly the printable bytes e->rep replaces
+ * and no replacement is longer than TEXT_REP_MAX, else 0.
+ */
+int text_esc_complete(const struct text_esc *e);
+
+/*
+ * Add printable byte c to scheme e with replacement rep (a scheme built
+ * at run time, like LEEF's with its delimiter).  Returns 0, or -1 when
+ * special is full.
+ */
+int text_esc_set(struct text_esc *e, unsigned char c, const char *rep);
 
 /*
  * Length of the UTF-8 sequence at s (n >= 1 bytes available): k > 0 when

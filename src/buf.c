@@ -49,7 +49,7 @@ buf_clear(struct buf *b)
 }
 
 int
-buf_reserve(struct buf *b, size_t n)
+buf_reserve_grow(struct buf *b, size_t n)
 {
 	size_t need, ncap;
 	char *p;
@@ -62,6 +62,9 @@ buf_reserve(struct buf *b, size_t n)
 	ncap = b->cap ? b->cap : 256;
 	while (ncap < need)
 		ncap = ncap > SIZE_MAX / 2 ? need : ncap * 2;
+	/* never past the cap: buf_add()'s fast path relies on it */
+	if (b->max < SIZE_MAX && ncap - 1 > b->max)
+		ncap = b->max + 1;
 	p = realloc(b->data, ncap);
 	if (p == NULL)
 		return ERR_NOMEM;
@@ -71,11 +74,11 @@ buf_reserve(struct buf *b, size_t n)
 }
 
 int
-buf_add(struct buf *b, const void *p, size_t n)
+buf_add_grow(struct buf *b, const void *p, size_t n)
 {
 	int rc;
 
-	if ((rc = buf_reserve(b, n)) != 0)
+	if ((rc = buf_reserve_grow(b, n)) != 0)
 		return rc;
 	if (n > 0)
 		memcpy(b->data + b->len, p, n);
@@ -85,13 +88,11 @@ buf_add(struct buf *b, const void *p, size_t n)
 }
 
 int
-buf_addc(struct buf *b, char c)
+buf_addc_grow(struct buf *b, char c)
 {
 	int rc;
 
-	if (b->len >= b->max)
-		return ERR_TOOBIG;
-	if (b->len + 1 >= b->cap && (rc = buf_reserve(b, 1)) != 0)
+	if ((rc = buf_reserve_grow(b, 1)) != 0)
 		return rc;
 	b->data[b->len++] = c;
 	b->data[b->len] = '\0';

@@ -165,7 +165,7 @@ static const struct text_esc hdr_esc = { {
 	[0x18] = " ", [0x19] = " ", [0x1a] = " ", [0x1b] = " ",
 	[0x1c] = " ", [0x1d] = " ", [0x1e] = " ", [0x1f] = " ",
 	['\\'] = "\\\\", ['|'] = "\\|", [0x7f] = " ",
-}, 0 };
+}, 0, "\\|" };
 
 /* Extension values: \ = LF CR escaped, other controls a space. */
 static const struct text_esc ext_esc = { {
@@ -178,7 +178,7 @@ static const struct text_esc ext_esc = { {
 	[0x18] = " ", [0x19] = " ", [0x1a] = " ", [0x1b] = " ",
 	[0x1c] = " ", [0x1d] = " ", [0x1e] = " ", [0x1f] = " ",
 	['\\'] = "\\\\", ['='] = "\\=", [0x7f] = " ",
-}, 0 };
+}, 0, "\\=" };
 /* clang-format on */
 
 size_t
@@ -214,6 +214,20 @@ cef_severity(const char *s, size_t n)
 	return 0;
 }
 
+/* Append " key=" (no space for the first pair) to out, which has room. */
+static inline void
+put_key(struct buf *out, const char *key, int first)
+{
+	char *d = out->data + out->len;
+
+	if (!first)
+		*d++ = ' ';
+	d = stpcpy(d, key);
+	*d++ = '=';
+	*d = '\0';
+	out->len = (size_t)(d - out->data);
+}
+
 /*
  * Append row m's pair (with its label): value escaped and cut to the
  * row's limit and to cap bytes.
@@ -230,22 +244,24 @@ add_pair(struct buf *out, const struct record *r, const struct pairs_map *m,
 	(void)r;
 	(void)ctx;
 	*vlen = 0;
-	if ((!first && (rc = buf_addc(out, ' ')) != 0) ||
-	    (rc = buf_adds(out, m->key)) != 0 ||
-	    (rc = buf_addc(out, '=')) != 0 ||
-	    (rc = text_escape(
+	/* room for the key and the label pair; the value reserves its own */
+	if ((rc = buf_reserve(out, 4 * (CEF_KEY_MAX + 1))) != 0)
+		return rc;
+	put_key(out, m->key, first);
+	if ((rc = text_escape(
 	         out, p, n, &ext_esc, lim, cap, TEXT_TRIM, &added)) != 0)
 		goto fail;
 	if (added == 0) {
 		buf_truncate(out, start);
 		return 0;
 	}
-	if (m->label_key != NULL &&
-	    ((rc = buf_addc(out, ' ')) != 0 ||
-	        (rc = buf_adds(out, m->label_key)) != 0 ||
-	        (rc = buf_addc(out, '=')) != 0 ||
-	        (rc = buf_adds(out, m->label)) != 0))
-		goto fail;
+	if (m->label_key != NULL) {
+		if ((rc = buf_reserve(out, 4 * (CEF_KEY_MAX + 1))) != 0)
+			goto fail;
+		put_key(out, m->label_key, 0);
+		out->len = (size_t)(stpcpy(out->data + out->len, m->label) -
+		    out->data);
+	}
 	*vlen = added;
 	return 0;
 fail:

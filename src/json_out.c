@@ -119,7 +119,7 @@ static const struct text_esc json_esc = { {
 	[0x1b] = "\\u001b", [0x1c] = "\\u001c", [0x1d] = "\\u001d",
 	[0x1e] = "\\u001e", [0x1f] = "\\u001f",
 	['"'] = "\\\"", ['\\'] = "\\\\", [0x7f] = "\\u007f",
-}, TEXT_ESC_UNICODE };
+}, TEXT_ESC_UNICODE, "\"\\" };
 /* clang-format on */
 
 size_t

@@ -144,7 +144,7 @@ static const struct text_esc hdr_esc = { {
 	[0x18] = " ", [0x19] = " ", [0x1a] = " ", [0x1b] = " ",
 	[0x1c] = " ", [0x1d] = " ", [0x1e] = " ", [0x1f] = " ",
 	['|'] = " ", [0x7f] = " ",
-}, 0 };
+}, 0, "|" };
 
 /* Values: every control character a space; the delimiter is added. */
 static const struct text_esc val_esc = { {
@@ -157,7 +157,7 @@ static const struct text_esc val_esc = { {
 	[0x18] = " ", [0x19] = " ", [0x1a] = " ", [0x1b] = " ",
 	[0x1c] = " ", [0x1d] = " ", [0x1e] = " ", [0x1f] = " ",
 	[0x7f] = " ",
-}, 0 };
+}, 0, "" };
 /* clang-format on */
 
 /* What one event's pairs need: the delimiter and its value scheme. */
@@ -315,7 +315,8 @@ leef_format(struct buf *out, const struct record *r, const struct leef_opts *o)
 	if (!leef_delimiter_ok(ctx.delim))
 		return ERR_CONFIG;
 	ctx.esc = val_esc;
-	ctx.esc.rep[(unsigned char)ctx.delim] = " ";
+	if (text_esc_set(&ctx.esc, (unsigned char)ctx.delim, " ") != 0)
+		return ERR_CONFIG;
 	ops.blanks = &ctx.esc;
 	if ((rc = add_header(out, r, o)) == 0 &&
 	    (rc = pairs_write(out, start, r, &ops, o->max_len, 0, 0, &cut)) ==

@@ -142,10 +142,12 @@ classify(const struct pairs_map *m, const struct pairs_ops *ops, const char **p,
 	if (*n == 0)
 		return 0;
 	switch (m->kind) {
-	case PAIRS_SHORTID:
-		return text_prefix_chars(*p, *n, PAIRS_SHORTID_MAX) == *n;
+	case PAIRS_SHORTID: /* n bytes are at most n characters */
+		return *n <= PAIRS_SHORTID_MAX ||
+		    text_prefix_chars(*p, *n, PAIRS_SHORTID_MAX) == *n;
 	case PAIRS_LONGID:
-		return text_prefix_chars(*p, *n, PAIRS_SHORTID_MAX) < *n;
+		return *n > PAIRS_SHORTID_MAX &&
+		    text_prefix_chars(*p, *n, PAIRS_SHORTID_MAX) < *n;
 	default:
 		break;
 	}
@@ -238,7 +240,12 @@ add_all(struct buf *out, const struct record *r, const struct pairs_ops *ops,
 	for (i = 0; i < ops->nmap; i++) {
 		m = &ops->map[i];
 		vlen[i] = plen[i] = 0;
-		if (m->kind == PAIRS_HEADER || cap[i] == 0 ||
+		/* most rows are text, and many fields are empty */
+		if (m->kind == PAIRS_TEXT) {
+			if ((n = r->f[m->field].n) == 0 || cap[i] == 0)
+				continue;
+			p = r->f[m->field].p;
+		} else if (m->kind == PAIRS_HEADER || cap[i] == 0 ||
 		    !pairs_value(r, m, ops, tmp, &p, &n))
 			continue;
 		first = !ops->lead_sep && out->len == body;

@@ -219,14 +219,15 @@ set_value(struct record *r, enum record_field f, const cJSON *c, size_t soff[])
 	v->p = NULL;
 	v->n = 0;
 	soff[f] = SIZE_MAX;
-	if (cJSON_IsString(c) && c->valuestring != NULL) {
+	/* the type tests of cJSON_IsString() and friends, without a call */
+	if ((c->type & 0xff) == cJSON_String && c->valuestring != NULL) {
 		v->p = c->valuestring;
 		v->n = strlen(c->valuestring);
 		if (is_bool_field(f) && (b = parse_bool(v->p, v->n)) >= 0)
 			set_bool(v, b);
-	} else if (cJSON_IsBool(c)) {
-		set_bool(v, cJSON_IsTrue(c));
-	} else if (cJSON_IsNumber(c)) {
+	} else if ((c->type & (cJSON_True | cJSON_False)) != 0) {
+		set_bool(v, (c->type & cJSON_True) != 0);
+	} else if ((c->type & 0xff) == cJSON_Number) {
 		if (is_bool_field(f) &&
 		    (c->valuedouble == 0 || c->valuedouble == 1)) {
 			set_bool(v, c->valuedouble == 1);

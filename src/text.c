@@ -12,6 +12,9 @@
 #include "buf.h"
 #include "text.h"
 
+/* Values up to this size take the one-pass path of text_escape(). */
+#define TEXT_FAST_MAX (64 * 1024)
+
 int
 text_utf8_seq(const char *s, size_t n)
 {
@@ -208,67 +211,343 @@ uescape(const struct text_esc *e, const unsigned char *p, int k)
 	return 0;
 }
 
-/*
- * Length in bytes of the run at p (n bytes) of characters copied as they
- * are: ASCII the scheme leaves alone and well-formed UTF-8.  The run stops
- * before max_chars characters or max_bytes bytes are exceeded; *nchars
- * gets its number of characters.
- */
-static size_t
-verbatim_run(const unsigned char *p, size_t n, const struct text_esc *e,
-    size_t max_chars, size_t max_bytes, size_t *nchars)
+int
+text_esc_complete(const struct text_esc *e)
 {
-	size_t i = 0, c = 0, lim = n < max_bytes ? n : max_bytes;
-	int k;
+	size_t ns = strnlen(e->special, sizeof(e->special));
+	unsigned c;
 
-	while (i < lim && c < max_chars) {
-		if (p[i] < 0x80) {
-			if (e->rep[p[i]] != NULL)
-				break;
-			i++;
-		} else {
-			k = text_utf8_seq((const char *)p + i, n - i);
-			if (k < 0 || (size_t)k > lim - i ||
-			    uescape(e, p + i, k) != 0)
-				break;
-			i += (size_t)k;
-		}
-		c++;
-	}
-	*nchars = c;
-	return i;
+	if (ns > TEXT_SPECIAL_MAX)
+		return 0;
+	for (c = 0; c < 0x80; c++)
+		if (e->rep[c] != NULL && strlen(e->rep[c]) > TEXT_REP_MAX)
+			return 0;
+	for (c = 0x20; c < 0x7f; c++)
+		if ((e->rep[c] != NULL) !=
+		    (memchr(e->special, (int)c, ns) != NULL))
+			return 0;
+	return 1;
 }
 
 int
-text_escape(struct buf *out, const char *s, size_t n, const struct text_esc *e,
-    size_t max_chars, size_t max_bytes, unsigned flags, size_t *added)
+text_esc_set(struct text_esc *e, unsigned char c, const char *rep)
+{
+	size_t ns = strnlen(e->special, sizeof(e->special));
+
+	if (c >= 0x80 || (rep != NULL && strlen(rep) > TEXT_REP_MAX))
+		return -1;
+	if (c >= 0x20 && c < 0x7f && memchr(e->special, c, ns) == NULL) {
+		if (ns >= TEXT_SPECIAL_MAX)
+			return -1;
+		e->special[ns] = (char)c;
+		e->special[ns + 1] = '\0';
+	}
+	e->rep[c] = rep;
+	return 0;
+}
+
+/* Copy n < 16 bytes with fixed-size moves (no call for a few bytes). */
+static inline void
+copy_short(char *d, const unsigned char *p, size_t n)
+{
+	uint64_t a, b;
+	uint32_t c, e;
+
+	if (n >= 8) {
+		memcpy(&a, p, 8);
+		memcpy(&b, p + n - 8, 8);
+		memcpy(d, &a, 8);
+		memcpy(d + n - 8, &b, 8);
+	} else if (n >= 4) {
+		memcpy(&c, p, 4);
+		memcpy(&e, p + n - 4, 4);
+		memcpy(d, &c, 4);
+		memcpy(d + n - 4, &e, 4);
+	} else {
+		while (n-- > 0)
+			*d++ = (char)*p++;
+	}
+}
+
+/*
+ * Formatting is mostly copying plain bytes: printable ASCII that is not
+ * one of the scheme's special bytes.  plain_run() finds where such a run
+ * ends; text_escape() copies the run in one piece and looks only at the
+ * byte after it.
+ */
+#if defined(__SSE2__) && defined(__x86_64__)
+#include <emmintrin.h>
+
+/*
+ * 16 bytes at a time, and short values with two overlapping loads that
+ * stay inside p[0..n).  Each load's bytes are tested at once: one
+ * range test catches controls, DEL and every byte >= 0x80, then come
+ * the special bytes (an unused slot is NUL, a control anyway).
+ */
+struct plain {
+	__m128i one, lo, s0, s1, s2, s3;
+};
+
+static inline __m128i
+bcast(char c)
+{
+	return _mm_set1_epi32((int)((unsigned char)c * 0x01010101u));
+}
+
+static inline void
+plain_init(struct plain *l, const struct text_esc *e)
+{
+	l->one = _mm_set1_epi8(1);
+	l->lo = _mm_set1_epi8(0x21);
+	l->s0 = bcast(e->special[0]);
+	l->s1 = bcast(e->special[1]);
+	l->s2 = bcast(e->special[2]);
+	l->s3 = bcast(e->special[3]);
+}
+
+static inline unsigned
+look(__m128i x, const struct plain *l)
+{
+	/* x + 1 is in 0x21..0x7F (signed > 0x20) exactly for 0x20..0x7E */
+	__m128i c = _mm_cmplt_epi8(_mm_add_epi8(x, l->one), l->lo);
+
+	c = _mm_or_si128(c, _mm_cmpeq_epi8(x, l->s0));
+	c = _mm_or_si128(c, _mm_cmpeq_epi8(x, l->s1));
+	c = _mm_or_si128(c, _mm_cmpeq_epi8(x, l->s2));
+	c = _mm_or_si128(c, _mm_cmpeq_epi8(x, l->s3));
+	return (unsigned)_mm_movemask_epi8(c);
+}
+
+static inline __m128i
+load64(const unsigned char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return _mm_cvtsi64_si128((long long)v);
+}
+
+static inline __m128i
+load32(const unsigned char *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return _mm_cvtsi32_si128((int)v);
+}
+
+static inline __m128i
+load128(const unsigned char *p)
+{
+	return _mm_loadu_si128((const __m128i *)(const void *)p);
+}
+
+static inline void
+store128(char *d, __m128i x)
+{
+	_mm_storeu_si128((__m128i *)(void *)d, x);
+}
+
+/* Number of plain bytes at the start of p[0..n). */
+static inline size_t
+plain_run(const unsigned char *p, size_t n, const struct plain *l)
+{
+	size_t i, k;
+	unsigned m;
+
+	if (n < 4) {
+		for (i = 0; i < n; i++)
+			if (look(_mm_cvtsi32_si128(p[i]), l) & 1)
+				break;
+		return i;
+	}
+	if (n < 16) {
+		/* bytes 0..k-1 in lanes 0..k-1, bytes n-k..n-1 in k..2k-1 */
+		k = n < 8 ? 4 : 8;
+		m = look(k == 4
+		        ? _mm_unpacklo_epi32(load32(p), load32(p + n - 4))
+		        : _mm_unpacklo_epi64(load64(p), load64(p + n - 8)),
+		    l);
+		if ((m & ((1u << k) - 1)) != 0)
+			return (size_t)__builtin_ctz(m);
+		m >>= k;
+		return m != 0 ? n - k + (size_t)__builtin_ctz(m) : n;
+	}
+	for (i = 0; i + 16 <= n; i += 16)
+		if ((m = look(load128(p + i), l)) != 0)
+			return i + (size_t)__builtin_ctz(m);
+	if (i == n)
+		return n;
+	/* the last 16 bytes; those before i are known to be plain */
+	m = look(load128(p + n - 16), l);
+	return m != 0 ? n - 16 + (size_t)__builtin_ctz(m) : n;
+}
+
+/*
+ * Copy the plain run at p (n bytes available) to d, which has 16 bytes
+ * of room past what is copied; returns the run's length.  Long runs are
+ * copied by the same loads that test them.
+ */
+static inline size_t
+plain_copy(char *d, const unsigned char *p, size_t n, const struct plain *l)
+{
+	size_t i = 0, k;
+	unsigned m;
+	__m128i x;
+
+	for (; n - i >= 16; i += 16) {
+		x = load128(p + i);
+		store128(d + i, x);
+		if ((m = look(x, l)) != 0)
+			return i + (size_t)__builtin_ctz(m);
+	}
+	k = plain_run(p + i, n - i, l);
+	copy_short(d + i, p + i, k);
+	return i + k;
+}
+#else
+struct plain {
+	const char *special;
+};
+
+static inline void
+plain_init(struct plain *l, const struct text_esc *e)
+{
+	l->special = e->special;
+}
+
+static inline size_t
+plain_run(const unsigned char *p, size_t n, const struct plain *l)
+{
+	const unsigned char *sp = (const unsigned char *)l->special;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p[i] < 0x20 || p[i] >= 0x7f || p[i] == sp[0] ||
+		    p[i] == sp[1] || p[i] == sp[2] || p[i] == sp[3])
+			break;
+	return i;
+}
+
+static inline size_t
+plain_copy(char *d, const unsigned char *p, size_t n, const struct plain *l)
+{
+	size_t k = plain_run(p, n, l);
+
+	memcpy(d, p, k);
+	return k;
+}
+#endif
+
+/* Write \\uXXXX for code point cp (below U+10000) to d[0..6). */
+static inline void
+put_u(char *d, unsigned cp)
 {
 	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p, *end;
+
+	d[0] = '\\';
+	d[1] = 'u';
+	d[2] = hex[(cp >> 12) & 0xf];
+	d[3] = hex[(cp >> 8) & 0xf];
+	d[4] = hex[(cp >> 4) & 0xf];
+	d[5] = hex[cp & 0xf];
+}
+
+/*
+ * Escape p[0..n) to d, which has room for the worst case (every byte
+ * TEXT_REP_MAX bytes, plus 16); no limit can apply.  Returns the bytes
+ * written.
+ */
+static inline size_t
+escape_unlimited(char *d, const unsigned char *p, size_t n,
+    const struct text_esc *e, const struct plain *l)
+{
+	const unsigned char *end = p + n;
+	const char *r, *d0 = d;
+	size_t k;
+	unsigned cp;
+	int seq;
+
+	while (p < end) {
+		k = plain_copy(d, p, (size_t)(end - p), l);
+		p += k;
+		d += k;
+		if (p == end)
+			break;
+		if (*p < 0x80) {
+			if ((r = e->rep[*p]) == NULL)
+				*d++ =
+				    (char)*p; /* a control the scheme keeps */
+			else
+				while (*r != '\0')
+					*d++ = *r++;
+			p++;
+		} else if ((seq = text_utf8_seq(
+		                (const char *)p, (size_t)(end - p))) < 0) {
+			memcpy(d, TEXT_REPLACEMENT_UTF8, 3);
+			d += 3;
+			p += -seq;
+		} else if ((cp = uescape(e, p, seq)) != 0) {
+			put_u(d, cp);
+			d += 6;
+			p += seq;
+		} else {
+			copy_short(d, p, (size_t)seq); /* well-formed UTF-8 */
+			d += seq;
+			p += seq;
+		}
+	}
+	return (size_t)(d - d0);
+}
+
+/* Could c be a blank of e (see text_trim_esc())? */
+static inline int
+edge(unsigned char c, const struct text_esc *e)
+{
+	return c <= 0x20 || c >= 0x80 || e->rep[c] != NULL;
+}
+
+/*
+ * The general case of text_escape(), for values a limit may cut or that
+ * are too large for the one-pass path: every character is counted.
+ */
+static __attribute__((noinline)) int
+escape_limited(struct buf *out, const unsigned char *p, size_t n,
+    const struct text_esc *e, size_t max_chars, size_t max_bytes,
+    unsigned flags, size_t *added)
+{
+	const unsigned char *end = p + n;
 	const char *piece;
-	char u[7];
-	size_t start = out->len, chars = 0, room = max_bytes, k, c, adv;
+	struct plain l;
+	char u[6];
+	size_t start = out->len, chars = 0, room = max_bytes, k, adv;
 	unsigned cp;
 	int rc = 0, seq;
 
-	if (flags & TEXT_TRIM)
-		text_trim_esc(&s, &n, e);
-	p = (const unsigned char *)s;
-	end = p + n;
+	plain_init(&l, e);
 	while (p < end && chars < max_chars && room > 0) {
-		k = verbatim_run(
-		    p, (size_t)(end - p), e, max_chars - chars, room, &c);
-		if (k > 0) {
+		/* a run of plain bytes: one byte, one character */
+		k = (size_t)(end - p);
+		if (k > max_chars - chars)
+			k = max_chars - chars;
+		if (k > room)
+			k = room;
+		if ((k = plain_run(p, k, &l)) > 0) {
 			if ((rc = buf_add(out, p, k)) != 0)
 				goto fail;
 			p += k;
-			chars += c;
+			chars += k;
 			room -= k;
-			continue;
+			if (p == end || chars == max_chars || room == 0)
+				break;
 		}
+		/* then one character that needed a look */
 		if (*p < 0x80) {
-			piece = e->rep[*p];
-			k = strlen(piece);
+			if ((piece = e->rep[*p]) == NULL) {
+				piece = (const char *)p; /* kept as it is */
+				k = 1;
+			} else
+				k = strlen(piece);
 			adv = 1;
 		} else if ((seq = text_utf8_seq(
 		                (const char *)p, (size_t)(end - p))) < 0) {
@@ -276,18 +555,16 @@ text_escape(struct buf *out, const char *s, size_t n, const struct text_esc *e,
 			k = 3;
 			adv = (size_t)-seq;
 		} else if ((cp = uescape(e, p, seq)) != 0) {
-			memcpy(u, "\\u", 2);
-			u[2] = hex[(cp >> 12) & 0xf];
-			u[3] = hex[(cp >> 8) & 0xf];
-			u[4] = hex[(cp >> 4) & 0xf];
-			u[5] = hex[cp & 0xf];
+			put_u(u, cp);
 			piece = u;
 			k = 6;
 			adv = (size_t)seq;
-		} else
-			break; /* a character that does not fit */
+		} else {
+			piece = (const char *)p; /* well-formed UTF-8 */
+			k = adv = (size_t)seq;
+		}
 		if (k > room)
-			break;
+			break; /* a character that does not fit */
 		if ((rc = buf_add(out, piece, k)) != 0)
 			goto fail;
 		p += adv;
@@ -308,4 +585,32 @@ text_escape(struct buf *out, const char *s, size_t n, const struct text_esc *e,
 fail:
 	buf_truncate(out, start);
 	return rc;
+}
+
+int
+text_escape(struct buf *out, const char *s, size_t n, const struct text_esc *e,
+    size_t max_chars, size_t max_bytes, unsigned flags, size_t *added)
+{
+	const unsigned char *p;
+	struct plain l;
+	size_t k;
+
+	if ((flags & TEXT_TRIM) && n > 0 &&
+	    (edge((unsigned char)s[0], e) || edge((unsigned char)s[n - 1], e)))
+		text_trim_esc(&s, &n, e);
+	p = (const unsigned char *)s;
+	/* The common case: no limit can cut the value, and the buffer has
+	 * room for the worst case.  Then no byte needs counting. */
+	if (n > max_chars || n > TEXT_FAST_MAX ||
+	    n * TEXT_REP_MAX + 16 > max_bytes ||
+	    buf_reserve(out, n * TEXT_REP_MAX + 16) != 0)
+		return escape_limited(
+		    out, p, n, e, max_chars, max_bytes, flags, added);
+	plain_init(&l, e);
+	k = escape_unlimited(out->data + out->len, p, n, e, &l);
+	out->len += k;
+	out->data[out->len] = '\0';
+	if (added != NULL)
+		*added = k;
+	return 0;
 }

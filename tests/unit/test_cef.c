@@ -421,6 +421,10 @@ test_mapping(void)
 			if (m->label_key && m2->label_key)
 				CHECK(strcmp(m->label_key, m2->label_key) != 0);
 		}
+		CHECK(strlen(m->key) <= CEF_KEY_MAX);
+		if (m->label_key != NULL)
+			CHECK(strlen(m->label_key) <= CEF_KEY_MAX &&
+			    strlen(m->label) <= CEF_KEY_MAX);
 		labeled = needs_label(m->key);
 		CHECK(labeled == (m->label_key != NULL));
 		if (m->label_key != NULL) {
@@ -1531,6 +1535,41 @@ open_out(const char *dir, const char *file)
 	return fp;
 }
 
+/*
+ * Every printable ASCII byte inside a header field and an extension
+ * value: only the bytes CEF escapes are changed (the escaper copies the
+ * others without looking them up, so a byte missing from its list of
+ * special bytes would come through raw).
+ */
+static void
+test_every_byte(struct buf *out)
+{
+	struct record r;
+	char title[4], name[4], want[256];
+	const char *he, *ve;
+	unsigned c;
+
+	record_init(&r);
+	for (c = 0x20; c < 0x7f; c++) {
+		base(&r);
+		snprintf(title, sizeof(title), "T%cT", (char)c);
+		snprintf(name, sizeof(name), "a%ca", (char)c);
+		setn(&r, RF_ALERT_TITLE, title, 3);
+		setn(&r, RF_FILE_NAME, name, 3);
+		he = c == '\\' ? "\\\\" : c == '|' ? "\\|" : NULL;
+		ve = c == '\\' ? "\\\\" : c == '=' ? "\\=" : NULL;
+		snprintf(want, sizeof(want),
+		    "CEF:0|Microsoft|Microsoft Defender ATP|2.0|sig|T%s%sT|8|"
+		    "fname=a%s%sa",
+		    he ? he : "", he ? "" : (char[]){(char)c, 0}, ve ? ve : "",
+		    ve ? "" : (char[]){(char)c, 0});
+		buf_clear(out);
+		CHECK(cef_format(out, &r, &dflt) == 0);
+		check_same("every byte", buf_str(out), want);
+	}
+	record_reset(&r);
+}
+
 int
 main(void)
 {
@@ -1554,6 +1593,7 @@ main(void)
 	test_random(&out);
 	test_hostile(&out, build);
 	test_errors();
+	test_every_byte(&out);
 	buf_reset(&out);
 	buf_reset(&tmp);
 	if (lines_fp != NULL)

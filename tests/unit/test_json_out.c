@@ -829,6 +829,37 @@ test_hostile(struct buf *out)
 	buf_reset(&text);
 }
 
+/*
+ * Every printable ASCII byte in a string: only '"' and '\' are escaped.
+ * The escaper copies other bytes without a table look, so a byte missing
+ * from the scheme's list of special bytes would come through raw.
+ */
+static void
+test_every_byte(struct buf *out)
+{
+	struct record r;
+	char name[4], want[32];
+	unsigned c, bad = 0;
+
+	record_init(&r);
+	for (c = 0x20; c < 0x7f; c++) {
+		base(&r);
+		snprintf(name, sizeof(name), "a%ca", (char)c);
+		setn(&r, RF_FILE_NAME, name, 3);
+		snprintf(want, sizeof(want), "\"file_name\":\"a%s%ca\"",
+		    c == '"' || c == '\\' ? "\\" : "", (char)c);
+		buf_clear(out);
+		if (json_out_format(out, &r, &dflt) != 0 ||
+		    strstr(buf_str(out), want) == NULL) {
+			if (bad++ == 0)
+				fprintf(stderr, "byte 0x%02x: %s\n", c,
+				    buf_str(out));
+		}
+	}
+	CHECK(bad == 0);
+	record_reset(&r);
+}
+
 int
 main(void)
 {
@@ -846,6 +877,7 @@ main(void)
 	test_max_len(&out);
 	test_random(&out);
 	test_hostile(&out);
+	test_every_byte(&out);
 	buf_reset(&out);
 	return check_done();
 }

@@ -799,6 +799,52 @@ test_delimiters(struct buf *out)
 	record_reset(&r);
 }
 
+/*
+ * Every printable ASCII byte in the event id and in a value, with every
+ * delimiter: only '|' (header) and the delimiter (values) are replaced.
+ * The escaper copies other bytes without a table look, so a byte missing
+ * from a scheme's list of special bytes would come through raw.
+ */
+static void
+test_every_byte(struct buf *out)
+{
+	struct leef_opts o = caret;
+	struct record r;
+	char sig[4], name[4], want_h[16], want_v[32];
+	unsigned c, d, bad;
+
+	record_init(&r);
+	for (d = 0; d < 0x7f; d++) {
+		if (!leef_delimiter_ok((char)d))
+			continue;
+		o.delimiter = (char)d;
+		bad = 0;
+		for (c = 0x20; c < 0x7f; c++) {
+			base(&r);
+			snprintf(sig, sizeof(sig), "s%cs", (char)c);
+			snprintf(name, sizeof(name), "a%ca", (char)c);
+			setn(&r, RF_IOA_DEFINITION_ID, sig, 3);
+			setn(&r, RF_FILE_NAME, name, 3);
+			snprintf(want_h, sizeof(want_h), "|s%cs|",
+			    c == '|' ? ' ' : (char)c);
+			snprintf(want_v, sizeof(want_v), "%cfileName=a%ca",
+			    (char)d, c == d ? ' ' : (char)c);
+			buf_clear(out);
+			if (leef_format(out, &r, &o) != 0 ||
+			    strstr(buf_str(out), want_h) == NULL ||
+			    strstr(buf_str(out), want_v) == NULL) {
+				if (bad++ == 0)
+					fprintf(stderr,
+					    "delimiter 0x%02x byte 0x%02x: "
+					    "%s\n",
+					    d, c, buf_str(out));
+			}
+		}
+		CHECK(bad == 0);
+	}
+	record_reset(&r);
+}
+
 static void
 test_severity(struct buf *out)
 {
@@ -1246,6 +1292,7 @@ main(void)
 	test_max_len(&out);
 	test_random(&out);
 	test_hostile(&out);
+	test_every_byte(&out);
 	buf_reset(&out);
 	return check_done();
 }

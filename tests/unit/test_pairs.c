@@ -162,7 +162,7 @@ test_host_ip(void)
 
 /* ---- the writer, with a toy format: key=value, ',' between ---- */
 
-static const struct text_esc plain = {{NULL}, 0};
+static const struct text_esc plain = {{NULL}, 0, ""};
 
 static int
 toy_add(struct buf *out, const struct record *r, const struct pairs_map *m,

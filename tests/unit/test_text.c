@@ -21,9 +21,9 @@ static const struct text_esc test_esc = {{
                                              ['\n'] = "\\n",
                                              [0x01] = " ",
                                          },
-    0};
+    0, "\""};
 
-static const struct text_esc none_esc = {{NULL}, 0};
+static const struct text_esc none_esc = {{NULL}, 0, ""};
 
 /* Escape s (n bytes) with limits; returns the output as a C string. */
 static const char *
@@ -215,7 +215,8 @@ test_escape(struct buf *b)
 }
 
 /* TEXT_ESC_UNICODE: C1 controls and U+2028/U+2029 as \uXXXX, whole. */
-static const struct text_esc uni_esc = {{['"'] = "\\\""}, TEXT_ESC_UNICODE};
+static const struct text_esc uni_esc = {
+    {['"'] = "\\\""}, TEXT_ESC_UNICODE, "\""};
 
 static void
 test_unicode(struct buf *b)
@@ -268,6 +269,207 @@ test_cap(void)
 	buf_reset(&b);
 }
 
+/*
+ * The escaper's rules written out one character at a time, with no fast
+ * path: the oracle text_escape() is compared with.
+ */
+static void
+ref_escape(struct buf *b, const char *s, size_t n, const struct text_esc *e,
+    size_t max_chars, size_t max_bytes, unsigned flags)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p;
+	const char *piece;
+	size_t i = 0, chars = 0, room = max_bytes, start = b->len, k, adv;
+	uint32_t cp;
+	char u[7];
+	int seq;
+
+	if (flags & TEXT_TRIM)
+		text_trim_esc(&s, &n, e);
+	p = (const unsigned char *)s;
+	while (i < n && chars < max_chars) {
+		seq = text_utf8_seq(s + i, n - i);
+		text_utf8_decode(s + i, n - i, &cp);
+		if (seq < 0) {
+			piece = R;
+			k = 3;
+			adv = (size_t)-seq;
+		} else if (seq == 1 && e->rep[p[i]] != NULL) {
+			piece = e->rep[p[i]];
+			k = strlen(piece);
+			adv = 1;
+		} else if ((e->flags & TEXT_ESC_UNICODE) &&
+		    ((cp >= 0x80 && cp <= 0x9f) || cp == 0x2028 ||
+		        cp == 0x2029)) {
+			u[0] = '\\';
+			u[1] = 'u';
+			u[2] = hex[(cp >> 12) & 0xf];
+			u[3] = hex[(cp >> 8) & 0xf];
+			u[4] = hex[(cp >> 4) & 0xf];
+			u[5] = hex[cp & 0xf];
+			piece = u;
+			k = 6;
+			adv = (size_t)seq;
+		} else {
+			piece = s + i;
+			k = adv = (size_t)seq;
+		}
+		if (k > room)
+			break;
+		buf_add(b, piece, k);
+		room -= k;
+		chars++;
+		i += adv;
+	}
+	if (i < n && (flags & TEXT_TRIM)) {
+		k = b->len;
+		while (k > start && b->data[k - 1] == ' ')
+			k--;
+		buf_truncate(b, k);
+	}
+}
+
+static uint32_t
+rnd(uint32_t *state)
+{
+	uint32_t x = *state;
+
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	return *state = x;
+}
+
+/* Four special bytes, a blank, DEL kept as it is. */
+static const struct text_esc four_esc = {{
+                                             ['\\'] = "\\\\",
+                                             ['='] = "\\=",
+                                             ['|'] = "\\|",
+                                             ['^'] = " ",
+                                             ['\n'] = "\\n",
+                                             ['\t'] = " ",
+                                         },
+    0, "\\=|^"};
+
+/*
+ * Random values built from pieces that exercise every path (plain runs
+ * longer and shorter than 16 bytes, specials, controls, UTF-8 of each
+ * length, C1 and U+2028, every kind of ill-formed sequence), escaped with
+ * random limits: the output must be the oracle's, byte for byte.
+ */
+static void
+test_differential(void)
+{
+	static const char *const pieces[] = {
+	    "a",
+	    "b",
+	    "0123456789abcdef",
+	    "Zz",
+	    " ",
+	    "  ",
+	    "\"",
+	    "\\",
+	    "=",
+	    "|",
+	    "^",
+	    "\t",
+	    "\n",
+	    "\x01",
+	    "\x02",
+	    "\x1f",
+	    "\x7f",
+	    "\xc3\xa9",
+	    "\xc2\x85",
+	    "\xe2\x80\xa8",
+	    "\xe2\x80\xa9",
+	    "\xe6\x97\xa5",
+	    "\xf0\x9f\x98\x80",
+	    "\xff",
+	    "\xc3",
+	    "\xed\xa0\x80",
+	    "\xe2\x80",
+	    "\xf4\x90\x80\x80",
+	    "\xc0\xaf",
+	    "\x80",
+	    "C:\\Users\\alice\\Downloads",
+	    "https://x.example/a=b?c|d",
+	};
+	static const struct text_esc *const schemes[] = {
+	    &test_esc, &uni_esc, &none_esc, &four_esc};
+	struct buf in, got, want;
+	uint32_t st = 0x9e3779b9u;
+	size_t si, iter, np, j, mc, mb, bad;
+	unsigned flags;
+	int rc;
+
+	buf_init(&in, 0);
+	buf_init(&got, 0);
+	buf_init(&want, 0);
+	for (si = 0; si < sizeof(schemes) / sizeof(schemes[0]); si++) {
+		CHECK(text_esc_complete(schemes[si]));
+		bad = 0;
+		for (iter = 0; iter < 20000; iter++) {
+			buf_clear(&in);
+			np = rnd(&st) % 24;
+			for (j = 0; j < np; j++)
+				buf_adds(&in,
+				    pieces[rnd(&st) %
+				        (sizeof(pieces) / sizeof(pieces[0]))]);
+			mc = rnd(&st) % 3 == 0 ? rnd(&st) % 40 : TEXT_NOLIMIT;
+			mb = rnd(&st) % 3 == 0 ? rnd(&st) % 90 : TEXT_NOLIMIT;
+			flags = rnd(&st) % 2 ? TEXT_TRIM : 0;
+			buf_clear(&got);
+			buf_clear(&want);
+			rc = text_escape(&got, in.data, in.len, schemes[si], mc,
+			    mb, flags, NULL);
+			ref_escape(
+			    &want, in.data, in.len, schemes[si], mc, mb, flags);
+			if (rc != 0 || got.len != want.len ||
+			    memcmp(got.data, want.data, got.len) != 0) {
+				if (bad++ == 0)
+					fprintf(stderr,
+					    "scheme %zu, in [%s] chars %zu "
+					    "bytes %zu flags %u:\n  got  [%s]\n"
+					    "  want [%s]\n",
+					    si, in.data, mc, mb, flags,
+					    buf_str(&got), buf_str(&want));
+			}
+		}
+		CHECK(bad == 0);
+	}
+	buf_reset(&in);
+	buf_reset(&got);
+	buf_reset(&want);
+}
+
+/* A scheme missing a special byte is caught; text_esc_set() adds one. */
+static void
+test_special(struct buf *b)
+{
+	struct text_esc e = test_esc;
+	size_t i;
+
+	e.special[0] = '\0';
+	CHECK(!text_esc_complete(&e));
+	e = none_esc;
+	CHECK(text_esc_set(&e, '^', " ") == 0);
+	CHECK(text_esc_set(&e, '^', " ") == 0); /* listed once */
+	CHECK_STR(e.special, "^");
+	CHECK(text_esc_set(&e, '\t', " ") == 0); /* a control: no entry */
+	CHECK_STR(e.special, "^");
+	CHECK(text_esc_complete(&e));
+	buf_clear(b);
+	CHECK(text_escape(b, "a^b\tc", 5, &e, TEXT_NOLIMIT, TEXT_NOLIMIT, 0,
+	          NULL) == 0);
+	CHECK_STR(buf_str(b), "a b c");
+	for (i = 0; i < 3; i++)
+		CHECK(text_esc_set(&e, (unsigned char)("!#$"[i]), "x") == 0);
+	CHECK(text_esc_set(&e, '%', "x") == -1); /* five: full */
+	CHECK(text_esc_set(&e, 0x80, "x") == -1);
+	CHECK(text_esc_complete(&e));
+}
+
 int
 main(void)
 {
@@ -282,6 +484,8 @@ main(void)
 	test_escape(&b);
 	test_unicode(&b);
 	test_cap();
+	test_differential();
+	test_special(&b);
 	buf_reset(&b);
 	return check_done();
 }
