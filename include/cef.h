@@ -28,7 +28,6 @@ struct buf;
 #define CEF_DEFAULT_VERSION "2.0"
 
 #define CEF_EXTERNALID_MAX 40 /* externalId is 40 characters in CEF */
-#define CEF_KEY_MAX 31 /* longest key, label key or label */
 
 struct cef_opts {
 	const char *vendor; /* NULL or "": CEF_DEFAULT_VENDOR */

@@ -73,13 +73,23 @@ struct pairs_map {
 	enum pairs_prio prio;
 };
 
+#define PAIRS_KEY_MAX 31 /* longest key, label key or label (kv style) */
+
 /*
- * One format's way of writing pairs.  add() appends row m's pair for
- * value p[0..n) (the raw field for PAIRS_CUSTOM, which may be empty):
- * the separator unless first is set, the key, the value with at most cap
- * bytes of it written (TEXT_NOLIMIT: no cut).  It sets *vlen to the bytes
- * the value took, or appends nothing and sets *vlen = 0 when the value
- * comes out empty.  Returns 0 or a buf error (out restored).
+ * One format's way of writing pairs.
+ *
+ * The key=value style (CEF, LEEF), when esc is set: pairs.c writes each
+ * pair itself as [sep]key=value, the value trimmed, escaped by esc and
+ * cut at the row's max_chars, followed by sep label_key=label for rows
+ * that have a label.  A PAIRS_CUSTOM row's value text comes from
+ * custom(), which writes it into tmp (or returns 0 for none).
+ *
+ * Otherwise add() appends row m's pair for value p[0..n) (the raw field
+ * for PAIRS_CUSTOM, which may be empty): the separator unless first is
+ * set, the key, the value with at most cap bytes of it written
+ * (TEXT_NOLIMIT: no cut).  It sets *vlen to the bytes the value took, or
+ * appends nothing and sets *vlen = 0 when the value comes out empty.
+ * Returns 0 or a buf error (out restored).
  */
 struct pairs_ops {
 	const struct pairs_map *map;
@@ -88,6 +98,11 @@ struct pairs_ops {
 	const struct text_esc *blanks;
 	const char *btrue, *bfalse; /* PAIRS_BOOL texts */
 	int lead_sep; /* the first pair has a separator too */
+	const struct text_esc *esc; /* key=value style: value scheme */
+	char sep; /* key=value style: between pairs */
+	int (*custom)(const struct record *r, const struct pairs_map *m,
+	    const char *p, size_t n, char tmp[PAIRS_TMP], const char **vp,
+	    size_t *vn);
 	int (*add)(struct buf *out, const struct record *r,
 	    const struct pairs_map *m, const char *p, size_t n, size_t cap,
 	    int first, size_t *vlen, const void *ctx);

@@ -214,61 +214,6 @@ cef_severity(const char *s, size_t n)
 	return 0;
 }
 
-/* Append " key=" (no space for the first pair) to out, which has room. */
-static inline void
-put_key(struct buf *out, const char *key, int first)
-{
-	char *d = out->data + out->len;
-
-	if (!first)
-		*d++ = ' ';
-	d = stpcpy(d, key);
-	*d++ = '=';
-	*d = '\0';
-	out->len = (size_t)(d - out->data);
-}
-
-/*
- * Append row m's pair (with its label): value escaped and cut to the
- * row's limit and to cap bytes.
- */
-static int
-add_pair(struct buf *out, const struct record *r, const struct pairs_map *m,
-    const char *p, size_t n, size_t cap, int first, size_t *vlen,
-    const void *ctx)
-{
-	size_t start = out->len, added;
-	size_t lim = m->max_chars ? m->max_chars : TEXT_NOLIMIT;
-	int rc;
-
-	(void)r;
-	(void)ctx;
-	*vlen = 0;
-	/* room for the key and the label pair; the value reserves its own */
-	if ((rc = buf_reserve(out, 4 * (CEF_KEY_MAX + 1))) != 0)
-		return rc;
-	put_key(out, m->key, first);
-	if ((rc = text_escape(
-	         out, p, n, &ext_esc, lim, cap, TEXT_TRIM, &added)) != 0)
-		goto fail;
-	if (added == 0) {
-		buf_truncate(out, start);
-		return 0;
-	}
-	if (m->label_key != NULL) {
-		if ((rc = buf_reserve(out, 4 * (CEF_KEY_MAX + 1))) != 0)
-			goto fail;
-		put_key(out, m->label_key, 0);
-		out->len = (size_t)(stpcpy(out->data + out->len, m->label) -
-		    out->data);
-	}
-	*vlen = added;
-	return 0;
-fail:
-	buf_truncate(out, start);
-	return rc;
-}
-
 static const struct pairs_ops ops = {
     .map = map,
     .nmap = NMAP,
@@ -276,7 +221,10 @@ static const struct pairs_ops ops = {
     .btrue = "1",
     .bfalse = "0",
     .lead_sep = 0,
-    .add = add_pair,
+    .esc = &ext_esc,
+    .sep = ' ',
+    .custom = NULL,
+    .add = NULL,
     .ctx = NULL,
 };
 

@@ -298,6 +298,7 @@ static const struct pairs_ops ops = {
     .btrue = "true",
     .bfalse = "false",
     .lead_sep = 1,
+    .esc = NULL, /* JSON writes its own pairs */
     .add = add_pair,
     .ctx = NULL,
 };

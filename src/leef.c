@@ -187,41 +187,19 @@ leef_delimiter_ok(char c)
 	    c != '\0';
 }
 
-/* Append row m's pair: value sanitised, cut to its limit and cap bytes. */
+/* sev: the CEF numbers, with 0 (unknown) as 1 */
 static int
-add_pair(struct buf *out, const struct record *r, const struct pairs_map *m,
-    const char *p, size_t n, size_t cap, int first, size_t *vlen,
-    const void *arg)
+sev_value(const struct record *r, const struct pairs_map *m, const char *p,
+    size_t n, char tmp[PAIRS_TMP], const char **vp, size_t *vn)
 {
-	const struct leef_ctx *ctx = arg;
-	size_t start = out->len, added;
-	size_t lim = m->max_chars ? m->max_chars : TEXT_NOLIMIT;
-	int rc, sev;
+	int sev = cef_severity(p, n);
 
 	(void)r;
-	*vlen = 0;
-	if ((!first && (rc = buf_addc(out, ctx->delim)) != 0) ||
-	    (rc = buf_adds(out, m->key)) != 0 || (rc = buf_addc(out, '=')) != 0)
-		goto fail;
-	if (m->kind == PAIRS_CUSTOM) {
-		/* sev: the CEF numbers, with 0 (unknown) as 1 */
-		sev = cef_severity(p, n);
-		added = out->len;
-		if ((rc = buf_add_i64(out, sev > 0 ? sev : 1)) != 0)
-			goto fail;
-		added = out->len - added;
-	} else if ((rc = text_escape(out, p, n, &ctx->esc, lim, cap, TEXT_TRIM,
-	                &added)) != 0)
-		goto fail;
-	if (added == 0) {
-		buf_truncate(out, start);
-		return 0;
-	}
-	*vlen = added;
-	return 0;
-fail:
-	buf_truncate(out, start);
-	return rc;
+	(void)m;
+	tmp[0] = (char)('0' + (sev > 0 ? sev : 1));
+	*vp = tmp;
+	*vn = 1;
+	return 1;
 }
 
 /* A header field, sanitised, trimmed, limited; dflt when nothing is left. */
@@ -303,8 +281,11 @@ leef_format(struct buf *out, const struct record *r, const struct leef_opts *o)
 	    .btrue = "true",
 	    .bfalse = "false",
 	    .lead_sep = 0,
-	    .add = add_pair,
-	    .ctx = &ctx,
+	    .esc = NULL,
+	    .sep = 0,
+	    .custom = sev_value,
+	    .add = NULL,
+	    .ctx = NULL,
 	};
 	size_t start = out->len;
 	int rc, cut;
@@ -318,6 +299,8 @@ leef_format(struct buf *out, const struct record *r, const struct leef_opts *o)
 	if (text_esc_set(&ctx.esc, (unsigned char)ctx.delim, " ") != 0)
 		return ERR_CONFIG;
 	ops.blanks = &ctx.esc;
+	ops.esc = &ctx.esc;
+	ops.sep = ctx.delim;
 	if ((rc = add_header(out, r, o)) == 0 &&
 	    (rc = pairs_write(out, start, r, &ops, o->max_len, 0, 0, &cut)) ==
 	        0)

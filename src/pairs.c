@@ -131,10 +131,21 @@ trim(const struct pairs_ops *ops, const char **p, size_t *n)
 		text_trim(p, n);
 }
 
+/*
+ * The address family of the last text classified: one field feeds
+ * several address rows (src, c6a2, mdeIpAddress), and inet_pton() is the
+ * dearest step of a row.
+ */
+struct ipmemo {
+	const char *p;
+	size_t n;
+	int fam;
+};
+
 /* The kinds that classify the (trimmed) text itself. */
 static int
 classify(const struct pairs_map *m, const struct pairs_ops *ops, const char **p,
-    size_t *n)
+    size_t *n, struct ipmemo *memo)
 {
 	int fam;
 
@@ -151,7 +162,14 @@ classify(const struct pairs_map *m, const struct pairs_ops *ops, const char **p,
 	default:
 		break;
 	}
-	fam = pairs_ip_family(*p, *n);
+	if (memo->p == *p && memo->n == *n)
+		fam = memo->fam;
+	else {
+		fam = pairs_ip_family(*p, *n);
+		memo->p = *p;
+		memo->n = *n;
+		memo->fam = fam;
+	}
 	switch (m->kind) {
 	case PAIRS_IPV4:
 		return fam == AF_INET;
@@ -187,9 +205,10 @@ time_value(const struct record *r, const struct pairs_map *m,
 	return 1;
 }
 
-int
-pairs_value(const struct record *r, const struct pairs_map *m,
-    const struct pairs_ops *ops, char tmp[PAIRS_TMP], const char **p, size_t *n)
+static int
+value_of(const struct record *r, const struct pairs_map *m,
+    const struct pairs_ops *ops, char tmp[PAIRS_TMP], const char **p, size_t *n,
+    struct ipmemo *memo)
 {
 	int b;
 
@@ -222,8 +241,64 @@ pairs_value(const struct record *r, const struct pairs_map *m,
 		return first_ip(&r->f[RF_INTERNAL_IPV4_LIST], AF_INET, p, n) ||
 		    first_ip(&r->f[RF_INTERNAL_IPV6_LIST], AF_INET6, p, n);
 	default:
-		return classify(m, ops, p, n);
+		return classify(m, ops, p, n, memo);
 	}
+}
+
+int
+pairs_value(const struct record *r, const struct pairs_map *m,
+    const struct pairs_ops *ops, char tmp[PAIRS_TMP], const char **p, size_t *n)
+{
+	struct ipmemo memo = {NULL, 0, 0};
+
+	return value_of(r, m, ops, tmp, p, n, &memo);
+}
+
+/*
+ * [sep]key=value[sep label_key=label] for row m (the key=value style of
+ * struct pairs_ops), at most cap bytes of value; *vlen as add() sets it.
+ */
+static int
+add_kv(struct buf *out, const struct pairs_map *m, const char *p, size_t n,
+    size_t cap, int first, const struct pairs_ops *ops, size_t *vlen)
+{
+	size_t start = out->len, added;
+	char *d;
+	int rc;
+
+	*vlen = 0;
+	/* one reservation for the key and the label pair */
+	if ((rc = buf_reserve(out, 4 * (PAIRS_KEY_MAX + 1))) != 0)
+		return rc;
+	d = out->data + out->len;
+	if (!first)
+		*d++ = ops->sep;
+	d = stpcpy(d, m->key);
+	*d++ = '=';
+	out->len = (size_t)(d - out->data);
+	if ((rc = text_escape(out, p, n, ops->esc,
+	         m->max_chars ? m->max_chars : TEXT_NOLIMIT, cap, TEXT_TRIM,
+	         &added)) != 0) {
+		buf_truncate(out, start);
+		return rc;
+	}
+	if (added == 0) {
+		buf_truncate(out, start);
+		return 0;
+	}
+	if (m->label_key != NULL) {
+		if ((rc = buf_reserve(out, 4 * (PAIRS_KEY_MAX + 1))) != 0) {
+			buf_truncate(out, start);
+			return rc;
+		}
+		d = out->data + out->len;
+		*d++ = ops->sep;
+		d = stpcpy(d, m->label_key);
+		*d++ = '=';
+		out->len = (size_t)(stpcpy(d, m->label) - out->data);
+	}
+	*vlen = added;
+	return 0;
 }
 
 /* Append every pair with its cap; record lengths per row. */
@@ -232,6 +307,7 @@ add_all(struct buf *out, const struct record *r, const struct pairs_ops *ops,
     const size_t cap[], size_t vlen[], size_t plen[])
 {
 	const struct pairs_map *m;
+	struct ipmemo memo = {NULL, 0, 0};
 	char tmp[PAIRS_TMP];
 	const char *p;
 	size_t body = out->len, before, n, i;
@@ -246,12 +322,20 @@ add_all(struct buf *out, const struct record *r, const struct pairs_ops *ops,
 				continue;
 			p = r->f[m->field].p;
 		} else if (m->kind == PAIRS_HEADER || cap[i] == 0 ||
-		    !pairs_value(r, m, ops, tmp, &p, &n))
+		    !value_of(r, m, ops, tmp, &p, &n, &memo))
 			continue;
 		first = !ops->lead_sep && out->len == body;
 		before = out->len;
-		if ((rc = ops->add(out, r, m, p, n, cap[i], first, &vlen[i],
-		         ops->ctx)) != 0)
+		if (ops->esc == NULL)
+			rc = ops->add(
+			    out, r, m, p, n, cap[i], first, &vlen[i], ops->ctx);
+		else if (m->kind == PAIRS_CUSTOM &&
+		    (ops->custom == NULL ||
+		        !ops->custom(r, m, p, n, tmp, &p, &n)))
+			continue;
+		else
+			rc = add_kv(out, m, p, n, cap[i], first, ops, &vlen[i]);
+		if (rc != 0)
 			return rc;
 		if (vlen[i] == 0) {
 			buf_truncate(out, before);

@@ -288,21 +288,23 @@ struct plain {
 	__m128i one, lo, s0, s1, s2, s3;
 };
 
-static inline __m128i
-bcast(char c)
-{
-	return _mm_set1_epi32((int)((unsigned char)c * 0x01010101u));
-}
-
 static inline void
 plain_init(struct plain *l, const struct text_esc *e)
 {
+	uint32_t sp;
+	__m128i x;
+
+	/* special[0..3] each spread over all 16 lanes of its own vector */
+	memcpy(&sp, e->special, 4);
+	x = _mm_cvtsi32_si128((int)sp);
+	x = _mm_unpacklo_epi8(x, x);
+	x = _mm_unpacklo_epi16(x, x);
 	l->one = _mm_set1_epi8(1);
 	l->lo = _mm_set1_epi8(0x21);
-	l->s0 = bcast(e->special[0]);
-	l->s1 = bcast(e->special[1]);
-	l->s2 = bcast(e->special[2]);
-	l->s3 = bcast(e->special[3]);
+	l->s0 = _mm_shuffle_epi32(x, 0x00);
+	l->s1 = _mm_shuffle_epi32(x, 0x55);
+	l->s2 = _mm_shuffle_epi32(x, 0xaa);
+	l->s3 = _mm_shuffle_epi32(x, 0xff);
 }
 
 static inline unsigned

@@ -421,10 +421,10 @@ test_mapping(void)
 			if (m->label_key && m2->label_key)
 				CHECK(strcmp(m->label_key, m2->label_key) != 0);
 		}
-		CHECK(strlen(m->key) <= CEF_KEY_MAX);
+		CHECK(strlen(m->key) <= PAIRS_KEY_MAX);
 		if (m->label_key != NULL)
-			CHECK(strlen(m->label_key) <= CEF_KEY_MAX &&
-			    strlen(m->label) <= CEF_KEY_MAX);
+			CHECK(strlen(m->label_key) <= PAIRS_KEY_MAX &&
+			    strlen(m->label) <= PAIRS_KEY_MAX);
 		labeled = needs_label(m->key);
 		CHECK(labeled == (m->label_key != NULL));
 		if (m->label_key != NULL) {

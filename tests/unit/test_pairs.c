@@ -28,14 +28,15 @@ setn(struct record *r, enum record_field f, const char *s)
 /* ---- value kinds ---- */
 
 static const struct pairs_ops kinds_ops = {
-    NULL,
-    0,
-    NULL,
-    "T",
-    "F",
-    0,
-    NULL,
-    NULL,
+    .map = NULL,
+    .nmap = 0,
+    .blanks = NULL,
+    .btrue = "T",
+    .bfalse = "F",
+    .lead_sep = 0,
+    .esc = NULL,
+    .add = NULL,
+    .ctx = NULL,
 };
 
 /* The value row (f, kind) gives r, or "(none)". */
@@ -200,14 +201,15 @@ static const struct pairs_map toy_map[] = {
 };
 
 static struct pairs_ops toy = {
-    toy_map,
-    sizeof(toy_map) / sizeof(toy_map[0]),
-    NULL,
-    "1",
-    "0",
-    0,
-    toy_add,
-    NULL,
+    .map = toy_map,
+    .nmap = sizeof(toy_map) / sizeof(toy_map[0]),
+    .blanks = NULL,
+    .btrue = "1",
+    .bfalse = "0",
+    .lead_sep = 0,
+    .esc = NULL,
+    .add = toy_add,
+    .ctx = NULL,
 };
 
 /* Header "H|", pairs, tail "" : the message for max (0: none). */
@@ -345,11 +347,82 @@ test_writer(void)
 	record_reset(&r);
 }
 
+/* ---- the key=value style that pairs.c writes itself ---- */
+
+static int
+toy_custom(const struct record *r, const struct pairs_map *m, const char *p,
+    size_t n, char tmp[PAIRS_TMP], const char **vp, size_t *vn)
+{
+	(void)r;
+	(void)m;
+	if (n == 0)
+		return 0;
+	tmp[0] = '#';
+	tmp[1] = p[0];
+	*vp = tmp;
+	*vn = 2;
+	return 1;
+}
+
+static const struct text_esc kv_esc = {{['|'] = "\\|", ['\n'] = " "}, 0, "|"};
+
+static const struct pairs_map kv_map[] = {
+    {RF_ALERT_ID, "id", NULL, NULL, 0, PAIRS_TEXT, PAIRS_KEEP},
+    {RF_SHA256, "cs6", "cs6Label", "Sha256", 0, PAIRS_TEXT, PAIRS_HIGH},
+    {RF_SEVERITY, "sev", NULL, NULL, 0, PAIRS_CUSTOM, PAIRS_HIGH},
+    {RF_DESCRIPTION, "d", NULL, NULL, 4, PAIRS_TEXT, PAIRS_LOW},
+};
+
+static void
+test_kv(void)
+{
+	struct pairs_ops ops = {
+	    .map = kv_map,
+	    .nmap = sizeof(kv_map) / sizeof(kv_map[0]),
+	    .blanks = &kv_esc,
+	    .btrue = "1",
+	    .bfalse = "0",
+	    .lead_sep = 0,
+	    .esc = &kv_esc,
+	    .sep = '^',
+	    .custom = toy_custom,
+	    .add = NULL,
+	    .ctx = NULL,
+	};
+	struct record r;
+	struct buf b;
+	int cut;
+
+	record_init(&r);
+	buf_init(&b, 0);
+	setn(&r, RF_ALERT_ID, "a|1");
+	setn(&r, RF_SHA256, " h\n");
+	setn(&r, RF_SEVERITY, "High");
+	setn(&r, RF_DESCRIPTION, "abcdefgh");
+	CHECK(pairs_write(&b, 0, &r, &ops, 0, 0, 0, &cut) == 0);
+	CHECK_STR(buf_str(&b), "id=a\\|1^cs6=h^cs6Label=Sha256^sev=#H^d=abcd");
+	CHECK(cut == 0);
+	/* an empty value writes neither its pair nor its label */
+	buf_clear(&b);
+	setn(&r, RF_SHA256, "\n \n");
+	setn(&r, RF_SEVERITY, "");
+	CHECK(pairs_write(&b, 0, &r, &ops, 0, 0, 0, &cut) == 0);
+	CHECK_STR(buf_str(&b), "id=a\\|1^d=abcd");
+	/* over a limit, the low pair is cut first */
+	buf_clear(&b);
+	CHECK(pairs_write(&b, 0, &r, &ops, 10, 0, 0, &cut) == 0);
+	CHECK_STR(buf_str(&b), "id=a\\|1");
+	CHECK(cut == 1);
+	buf_reset(&b);
+	record_reset(&r);
+}
+
 int
 main(void)
 {
 	test_kinds();
 	test_host_ip();
 	test_writer();
+	test_kv();
 	return check_done();
 }
