@@ -29,12 +29,26 @@ struct buf;
 
 #define CEF_EXTERNALID_MAX 40 /* externalId is 40 characters in CEF */
 
+/* "CEF:0|" and three header fields of at most 63, 63 and 31 characters,
+ * each character at most 4 bytes, each field closed by '|'. */
+#define CEF_PREFIX_MAX (6 + (63 + 63 + 31) * 4 + 3)
+
 struct cef_opts {
 	const char *vendor; /* NULL or "": CEF_DEFAULT_VENDOR */
 	const char *product; /* NULL or "": CEF_DEFAULT_PRODUCT */
 	const char *version; /* NULL or "": CEF_DEFAULT_VERSION */
 	size_t max_len; /* bytes available for the message, 0: any */
+	/* "CEF:0|vendor|product|version|" made by cef_opts_prepare(), the
+	 * same for every message; prefix_len 0: made for each message */
+	size_t prefix_len;
+	char prefix[CEF_PREFIX_MAX];
 };
+
+/*
+ * Render o's constant header part once, so that cef_format() copies it.
+ * Call it again after changing vendor, product or version.
+ */
+void cef_opts_prepare(struct cef_opts *o);
 
 /*
  * Append the CEF message for r to out.  When the message would exceed

@@ -280,6 +280,40 @@ cef_signature(const struct record *r, char tmp[CEF_SIG_FALLBACK_LEN],
 	*n = CEF_SIG_FALLBACK_LEN;
 }
 
+/* "CEF:0|vendor|product|version|" */
+static int
+add_prefix(struct buf *out, const struct cef_opts *o)
+{
+	int rc;
+
+	rc = buf_add(out, "CEF:0|", 6);
+	if (rc == 0)
+		rc = add_opt(out, o->vendor, CEF_DEFAULT_VENDOR, VENDOR_MAX);
+	if (rc == 0)
+		rc = add_opt(out, o->product, CEF_DEFAULT_PRODUCT, PRODUCT_MAX);
+	if (rc == 0)
+		rc = add_opt(out, o->version, CEF_DEFAULT_VERSION, VERSION_MAX);
+	return rc;
+}
+
+_Static_assert(CEF_PREFIX_MAX >= 6 + (VENDOR_MAX + PRODUCT_MAX + VERSION_MAX) *
+                       4 + 3,
+    "CEF_PREFIX_MAX too small for the header limits");
+
+void
+cef_opts_prepare(struct cef_opts *o)
+{
+	struct buf b;
+
+	o->prefix_len = 0;
+	buf_init(&b, sizeof(o->prefix) - 1);
+	if (add_prefix(&b, o) == 0) {
+		memcpy(o->prefix, b.data, b.len);
+		o->prefix_len = b.len;
+	}
+	buf_reset(&b);
+}
+
 static int
 add_header(struct buf *out, const struct record *r, const struct cef_opts *o)
 {
@@ -290,13 +324,10 @@ add_header(struct buf *out, const struct record *r, const struct cef_opts *o)
 	size_t n;
 	int rc;
 
-	rc = buf_add(out, "CEF:0|", 6);
-	if (rc == 0)
-		rc = add_opt(out, o->vendor, CEF_DEFAULT_VENDOR, VENDOR_MAX);
-	if (rc == 0)
-		rc = add_opt(out, o->product, CEF_DEFAULT_PRODUCT, PRODUCT_MAX);
-	if (rc == 0)
-		rc = add_opt(out, o->version, CEF_DEFAULT_VERSION, VERSION_MAX);
+	if (o->prefix_len > 0)
+		rc = buf_add(out, o->prefix, o->prefix_len);
+	else
+		rc = add_prefix(out, o);
 	if (rc != 0)
 		return rc;
 	cef_signature(r, tmp, &sig, &n);

@@ -284,6 +284,7 @@ cycle_new(const struct config *c, const volatile sig_atomic_t *stop)
 	cy->cef.vendor = c->vendor;
 	cy->cef.product = c->product;
 	cy->cef.version = c->product_version;
+	cef_opts_prepare(&cy->cef);
 	cy->leef.vendor = c->vendor;
 	cy->leef.product = c->product;
 	cy->leef.version = c->product_version;

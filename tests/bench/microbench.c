@@ -137,6 +137,7 @@ fmt_setup(const char *name, struct fmt_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->cef.max_len = 8192;
+	cef_opts_prepare(&o->cef); /* as the daemon does, once */
 	if (strcmp(name, "cef") == 0) {
 		o->fmt = FMT_CEF;
 		return 0;

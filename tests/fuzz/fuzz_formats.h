@@ -223,7 +223,7 @@ static void
 fuzz_formats(const struct record *r, struct buf *out, uint32_t h)
 {
 	static const char delims[] = "^\t#;~|!\\";
-	struct cef_opts co = {NULL, NULL, NULL, 0};
+	struct cef_opts co = {.vendor = NULL};
 	struct leef_opts lo = {NULL, NULL, NULL, 2, '^', 0};
 	struct json_out_opts jo = {0};
 	size_t max, k;
@@ -232,6 +232,8 @@ fuzz_formats(const struct record *r, struct buf *out, uint32_t h)
 	for (pass = 0; pass < 2; pass++) {
 		max = pass == 0 ? 0 : 64 + h % 4096;
 		co.max_len = lo.max_len = jo.max_len = max;
+		if (pass == 1)
+			cef_opts_prepare(&co); /* the daemon's way */
 		buf_clear(out);
 		rc = cef_format(out, r, &co);
 		fuzz_rc(rc, max, "cef_format");

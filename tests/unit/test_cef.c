@@ -37,7 +37,7 @@
 #define HDR "CEF:0|Microsoft|Microsoft Defender ATP|2.0|sig|T|8|"
 
 static FILE *lines_fp, *exp_fp;
-static const struct cef_opts dflt = {NULL, NULL, NULL, 0};
+static const struct cef_opts dflt = {.vendor = NULL};
 static const char *const dflt_hdr[6] = {
     "Microsoft", "Microsoft Defender ATP", "2.0", "sig", "T", "8"};
 
@@ -785,7 +785,8 @@ static void
 test_header(struct buf *out, struct buf *tmp)
 {
 	struct record r;
-	struct cef_opts o = {"Ven|dor\\", "Pro\r\nduct", "1=2\t", 0};
+	struct cef_opts o = {
+	    .vendor = "Ven|dor\\", .product = "Pro\r\nduct", .version = "1=2\t"};
 	const char *h[6];
 	struct buf want, in, val;
 
@@ -1413,7 +1414,7 @@ test_random(struct buf *out)
 		}
 		k = rnd(2) == 0 ? 0 : 120 + rnd(3000);
 		{
-			struct cef_opts o = {NULL, NULL, NULL, k};
+			struct cef_opts o = {.max_len = k};
 			cJSON *p;
 
 			buf_clear(out);
@@ -1570,6 +1571,46 @@ test_every_byte(struct buf *out)
 	record_reset(&r);
 }
 
+/* A prepared header part gives the same messages as one made each time. */
+static void
+test_prepared(struct buf *out, struct buf *tmp)
+{
+	static const struct {
+		const char *v, *p, *ver;
+	} cases[] = {
+	    {NULL, NULL, NULL},
+	    {"", "", ""},
+	    {"Ven|dor\\", "Pro\r\nduct", "1=2\t"},
+	    {"\xff\xfe", " \xe6\x97\xa5 ", "\\\\\\\\"},
+	};
+	struct cef_opts o;
+	struct record r;
+	size_t i;
+
+	record_init(&r);
+	base(&r);
+	SET(&r, RF_FILE_NAME, "f");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&o, 0, sizeof(o));
+		o.vendor = cases[i].v;
+		o.product = cases[i].p;
+		o.version = cases[i].ver;
+		buf_clear(tmp);
+		CHECK(cef_format(tmp, &r, &o) == 0);
+		cef_opts_prepare(&o);
+		CHECK(o.prefix_len > 0);
+		buf_clear(out);
+		CHECK(cef_format(out, &r, &o) == 0);
+		check_same("prepared", buf_str(out), buf_str(tmp));
+	}
+	/* the longest fields fit the prepared part */
+	memset(&o, 0, sizeof(o));
+	o.vendor = rep(tmp, "\xf0\x9f\x98\x80", 100);
+	cef_opts_prepare(&o);
+	CHECK(o.prefix_len > 0 && o.prefix_len <= sizeof(o.prefix));
+	record_reset(&r);
+}
+
 int
 main(void)
 {
@@ -1594,6 +1635,7 @@ main(void)
 	test_hostile(&out, build);
 	test_errors();
 	test_every_byte(&out);
+	test_prepared(&out, &tmp);
 	buf_reset(&out);
 	buf_reset(&tmp);
 	if (lines_fp != NULL)
