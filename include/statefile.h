@@ -27,6 +27,16 @@ int statefile_write(const char *path, const void *data, size_t len);
  */
 int statefile_write_nosync(const char *path, const void *data, size_t len);
 
+/*
+ * What both build on: write through the temporary file tmp (NULL: path
+ * with ".tmp" appended; it must be in path's directory), which gets mode
+ * exactly; with sync, fsync the file before the rename and the directory
+ * after it.  0 or ERR_IO (errno kept); a failed write leaves no
+ * temporary file.
+ */
+int statefile_replace(const char *path, const char *tmp, const void *data,
+    size_t len, unsigned mode, int sync);
+
 /* Create directory path (mode 0700) if it does not exist. 0 or ERR_IO. */
 int statefile_mkdir(const char *path);
 

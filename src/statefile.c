@@ -82,21 +82,28 @@ fsync_dir_of(const char *path)
 	return rc;
 }
 
-static int
-replace(const char *path, const void *data, size_t len, int sync)
+int
+statefile_replace(const char *path, const char *tmp, const void *data,
+    size_t len, unsigned mode, int sync)
 {
-	char tmp[PATH_MAX];
+	char own[PATH_MAX];
 	int fd, n, saved;
 
-	n = snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if (n < 0 || (size_t)n >= sizeof(tmp)) {
-		errno = ENAMETOOLONG;
-		return ERR_IO;
+	if (tmp == NULL) {
+		n = snprintf(own, sizeof(own), "%s.tmp", path);
+		if (n < 0 || (size_t)n >= sizeof(own)) {
+			errno = ENAMETOOLONG;
+			return ERR_IO;
+		}
+		tmp = own;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+	    (mode_t)mode);
 	if (fd < 0)
 		return ERR_IO;
-	if (write_all(fd, data, len) != 0 || (sync && fsync(fd) != 0)) {
+	/* the mode exactly, whatever the umask */
+	if (fchmod(fd, (mode_t)mode) != 0 || write_all(fd, data, len) != 0 ||
+	    (sync && fsync(fd) != 0)) {
 		saved = errno;
 		close(fd);
 		unlink(tmp);
@@ -117,13 +124,13 @@ replace(const char *path, const void *data, size_t len, int sync)
 int
 statefile_write(const char *path, const void *data, size_t len)
 {
-	return replace(path, data, len, 1);
+	return statefile_replace(path, NULL, data, len, 0600, 1);
 }
 
 int
 statefile_write_nosync(const char *path, const void *data, size_t len)
 {
-	return replace(path, data, len, 0);
+	return statefile_replace(path, NULL, data, len, 0600, 0);
 }
 
 int

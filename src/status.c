@@ -297,60 +297,21 @@ status_format_metrics(const struct status *st, struct buf *out)
 	return rc;
 }
 
-static int
-write_all(int fd, const char *p, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		if ((n = write(fd, p, len)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /*
- * Like statefile_write(), but readable by all: node_exporter reads it as
- * its own user.  The temporary name does not end in ".prom", so the
+ * Like statefile_write(), but readable by all (0644): node_exporter reads
+ * it as its own user.  The temporary name does not end in ".prom", so the
  * collector never reads a half-written file.
  */
 static int
 replace_public(const char *dir, const char *path, const struct buf *b)
 {
 	char tmp[PATH_MAX];
-	int fd, saved, rc;
+	int rc;
 
 	if ((rc = join(tmp, sizeof(tmp), dir, "." STATUS_PROM_FILE ".tmp")) !=
 	    0)
 		return rc;
-	fd = open(
-	    tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0)
-		return ERR_IO;
-	if (fchmod(fd, 0644) != 0 || write_all(fd, b->data, b->len) != 0 ||
-	    fsync(fd) != 0) {
-		saved = errno;
-		close(fd);
-		unlink(tmp);
-		errno = saved;
-		return ERR_IO;
-	}
-	if (close(fd) != 0 || rename(tmp, path) != 0) {
-		saved = errno;
-		unlink(tmp);
-		errno = saved;
-		return ERR_IO;
-	}
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return ERR_IO;
-	rc = fsync(fd) == 0 ? 0 : ERR_IO;
-	close(fd);
-	return rc;
+	return statefile_replace(path, tmp, b->data, b->len, 0644, 1);
 }
 
 int
