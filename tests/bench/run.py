@@ -19,7 +19,8 @@ did not deliver every detection or a program failed.
     tests/bench/run [--quick] [--runs N] [--backlogs 50000,200000]
                     [--formats cef,leef,json] [--sources siem,graph]
                     [--no-micro] [--no-idle] [--idle-seconds 60]
-    tests/bench/run --profile 10000     (one siem/cef run under callgrind)
+    tests/bench/run --profile 10000 [--sources graph] [--formats leef]
+                                        (one run under callgrind)
 """
 
 import argparse
@@ -469,24 +470,28 @@ def callgrind_per_record(mb, corpus_path, fmt, nrec):
 
 # -- profile ---------------------------------------------------------------
 
-def profile(wd, n):
-    """One siem/cef run of n detections under callgrind; prints the
-    functions with the largest inclusive instruction counts per
+def profile(wd, n, source, fmt):
+    """One run of n detections (source, format) under callgrind; prints
+    the functions with the largest inclusive instruction counts per
     detection.  The output file stays in the build directory for
     callgrind_annotate or kcachegrind."""
-    siem_path, _ = corpus.make(BENCH, n)
+    siem_path, graph_path = corpus.make(BENCH, n, graph=source == "graph")
+    field = "lastUpdateDateTime" if source == "graph" else \
+        "LastProcessedTimeUtc"
     out = os.path.join(BENCH, "callgrind.mdesiemd.out")
-    srv = Server(wd, siem_path, None)
+    srv = Server(wd, siem_path, graph_path)
     sink = Sink(wd)
     try:
         conf = os.path.join(wd, "profile.conf")
         state = tempfile.mkdtemp(prefix="state-", dir=wd)
-        write_config(conf, srv, sink.port, "siem", "cef", state,
-                     start_from_for(siem_path, "LastProcessedTimeUtc"))
+        write_config(conf, srv, sink.port, source, fmt, state,
+                     start_from_for(graph_path if source == "graph"
+                                    else siem_path, field))
         p = subprocess.run(["valgrind", "--tool=callgrind",
                             "--callgrind-out-file=" + out, DAEMON, "-c",
                             conf, "--once"], stdout=subprocess.DEVNULL,
-                           stderr=subprocess.PIPE, text=True)
+                           stderr=subprocess.PIPE, text=True,
+                           env=daemon_env())
         if p.returncode != 0:
             raise RuntimeError("profiled run failed: %s" % p.stderr[-500:])
     finally:
@@ -494,8 +499,8 @@ def profile(wd, n):
         srv.close()
     ann = subprocess.run(["callgrind_annotate", "--inclusive=yes", out],
                          stdout=subprocess.PIPE, text=True).stdout
-    print("callgrind, siem/cef, %d detections: inclusive instructions per "
-          "detection (%s)" % (n, out))
+    print("callgrind, %s/%s, %d detections: inclusive instructions per "
+          "detection (%s)" % (source, fmt, n, out))
     seen = set()
     for line in ann.splitlines():
         m = re.match(r"\s*([\d,]+)\s+\(\s*[\d.]+%\)\s+(\S+)", line)
@@ -597,8 +602,9 @@ def parse_args(argv):
     p.add_argument("--keep", action="store_true",
                    help="keep the work directory (logs, configurations)")
     p.add_argument("--profile", type=int, metavar="N",
-                   help="only profile one siem/cef run of N detections "
-                   "under callgrind")
+                   help="only profile one run of N detections under "
+                   "callgrind (the first of --sources and --formats; "
+                   "default siem/cef)")
     a = p.parse_args(argv)
     quick = {"runs": 1, "backlogs": "5000", "formats": "cef",
              "sources": "siem"}
@@ -690,7 +696,7 @@ def main(argv=None):
     rows, failures, micro_res, idle_res = [], [], None, None
     if args.profile:
         try:
-            profile(wd, args.profile)
+            profile(wd, args.profile, args.sources[0], args.formats[0])
         finally:
             shutil.rmtree(wd, ignore_errors=True)
         return 0
