@@ -296,8 +296,8 @@ add_prefix(struct buf *out, const struct cef_opts *o)
 	return rc;
 }
 
-_Static_assert(CEF_PREFIX_MAX >= 6 + (VENDOR_MAX + PRODUCT_MAX + VERSION_MAX) *
-                       4 + 3,
+_Static_assert(
+    CEF_PREFIX_MAX >= 6 + (VENDOR_MAX + PRODUCT_MAX + VERSION_MAX) * 4 + 3,
     "CEF_PREFIX_MAX too small for the header limits");
 
 void

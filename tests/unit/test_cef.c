@@ -21,7 +21,8 @@
 #include "cef.h"
 #include "check.h"
 #include "errcode.h"
-#include "hostile.h"
+#include "fixture.h"
+#include "formats.h"
 #include "record.h"
 #include "text.h"
 #include "ts.h"
@@ -43,15 +44,6 @@ static const char *const dflt_hdr[6] = {
 
 /* ---- input helpers ---- */
 
-static void
-setn(struct record *r, enum record_field f, const char *s, size_t n)
-{
-	r->f[f].p = s;
-	r->f[f].n = n;
-}
-
-#define SET(r, f, lit) setn(r, f, lit, sizeof(lit) - 1)
-
 /* Field f = n copies of unit, stored in b. */
 static void
 setb(struct record *r, enum record_field f, struct buf *b, const char *unit,
@@ -71,36 +63,6 @@ base(struct record *r)
 	SET(r, RF_ALERT_TITLE, "T");
 	SET(r, RF_IOA_DEFINITION_ID, "sig");
 	SET(r, RF_SEVERITY, "High");
-}
-
-/* n copies of unit into b (cleared first); returns the text. */
-static const char *
-rep(struct buf *b, const char *unit, size_t n)
-{
-	buf_clear(b);
-	while (n-- > 0)
-		buf_adds(b, unit);
-	return buf_str(b);
-}
-
-static char *
-slurp(const char *path, size_t *len)
-{
-	char chunk[4096];
-	struct buf b;
-	FILE *fp;
-	size_t n;
-
-	buf_init(&b, 0);
-	if ((fp = fopen(path, "rb")) == NULL)
-		return NULL;
-	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-		buf_add(&b, chunk, n);
-	fclose(fp);
-	*len = b.len;
-	if (b.data == NULL)
-		return calloc(1, 1);
-	return b.data;
 }
 
 /* ---- a strict CEF reader, independent of cef.c ---- */
@@ -456,11 +418,9 @@ test_mapping(void)
 static void
 golden(struct buf *out, const char *json, const char *cef, cJSON *e)
 {
-	size_t jlen = 0, glen = 0;
-	char *jtext = slurp(json, &jlen), *gold = slurp(cef, &glen);
-	cJSON *doc = jtext ? cJSON_ParseWithLength(jtext, jlen) : NULL;
-	const cJSON *obj =
-	    cJSON_IsArray(doc) ? cJSON_GetArrayItem(doc, 0) : doc;
+	size_t glen = 0;
+	char *gold = slurp(cef, &glen);
+	cJSON *doc = load(json);
 	struct record r;
 	const char *why = NULL;
 
@@ -470,7 +430,7 @@ golden(struct buf *out, const char *json, const char *cef, cJSON *e)
 		goto out;
 	}
 	record_init(&r);
-	CHECK(record_from_siem(&r, obj, &why) == 0);
+	CHECK(record_from_siem(&r, first_item(doc), &why) == 0);
 	run(out, &r, &dflt, NULL, e);
 	e = NULL;
 	/* the golden file holds the message and a newline */
@@ -483,7 +443,6 @@ golden(struct buf *out, const char *json, const char *cef, cJSON *e)
 out:
 	cJSON_Delete(e);
 	cJSON_Delete(doc);
-	free(jtext);
 	free(gold);
 }
 
@@ -785,8 +744,9 @@ static void
 test_header(struct buf *out, struct buf *tmp)
 {
 	struct record r;
-	struct cef_opts o = {
-	    .vendor = "Ven|dor\\", .product = "Pro\r\nduct", .version = "1=2\t"};
+	struct cef_opts o = {.vendor = "Ven|dor\\",
+	    .product = "Pro\r\nduct",
+	    .version = "1=2\t"};
 	const char *h[6];
 	struct buf want, in, val;
 
@@ -1269,69 +1229,39 @@ test_max_len(struct buf *out)
 
 /* ---- random bytes: any value in, a parseable message out ---- */
 
-static unsigned long long rng_state = 0x9E3779B97F4A7C15ULL;
-
-static size_t
-rnd(size_t n)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return (size_t)(rng_state % n);
-}
-
-#define P(lit) \
-	{ \
-		lit, sizeof(lit) - 1 \
-	}
-static const struct {
-	const char *s;
-	size_t n;
-} pieces[] = {
-    P("a"),
-    P("Zz"),
-    P("0"),
-    P(" "),
-    P("  "),
-    P("="),
-    P("\\"),
-    P("|"),
-    P("\n"),
-    P("\r"),
-    P("\t"),
-    P("\x01"),
-    P("\x1f"),
-    P("\x7f"),
-    P("\0"),
-    P("\xc3\xa9"),
-    P("\xe6\x97\xa5"),
-    P("\xf0\x9f\x98\x80"),
-    P("\xed\xa0\x80"),
-    P("\xc0\xaf"),
-    P("\xff"),
-    P("\xe2\x82"),
-    P("\xf4\x90\x80\x80"),
-    P("\x80"),
-    P("cs1="),
-    P(" x="),
-    P("CEF:0|"),
-    P("\\n"),
-    P("\\="),
-    P("word "),
+static const struct piece pieces[] = {
+    PIECE("a"),
+    PIECE("Zz"),
+    PIECE("0"),
+    PIECE(" "),
+    PIECE("  "),
+    PIECE("="),
+    PIECE("\\"),
+    PIECE("|"),
+    PIECE("\n"),
+    PIECE("\r"),
+    PIECE("\t"),
+    PIECE("\x01"),
+    PIECE("\x1f"),
+    PIECE("\x7f"),
+    PIECE("\0"),
+    PIECE("\xc3\xa9"),
+    PIECE("\xe6\x97\xa5"),
+    PIECE("\xf0\x9f\x98\x80"),
+    PIECE("\xed\xa0\x80"),
+    PIECE("\xc0\xaf"),
+    PIECE("\xff"),
+    PIECE("\xe2\x82"),
+    PIECE("\xf4\x90\x80\x80"),
+    PIECE("\x80"),
+    PIECE("cs1="),
+    PIECE(" x="),
+    PIECE("CEF:0|"),
+    PIECE("\\n"),
+    PIECE("\\="),
+    PIECE("word "),
 };
-#undef P
-
-static void
-rnd_text(struct buf *b)
-{
-	size_t len = rnd(8) == 0 ? rnd(5000) : rnd(100), i;
-
-	buf_clear(b);
-	while (b->len < len) {
-		i = rnd(sizeof(pieces) / sizeof(pieces[0]));
-		buf_add(b, pieces[i].s, pieces[i].n);
-	}
-}
+static const size_t npieces = sizeof(pieces) / sizeof(pieces[0]);
 
 static void
 add_hex(cJSON *obj, const char *k, const struct buf *b)
@@ -1395,7 +1325,7 @@ test_random(struct buf *out)
 		raw = cJSON_AddObjectToObject(e, "raw");
 		base(&r);
 		if (rnd(4) == 0) {
-			rnd_text(&title);
+			rnd_text(&title, pieces, npieces);
 			setn(&r, RF_ALERT_TITLE, title.data, title.len);
 			add_hex(e, "raw_name", &title);
 		}
@@ -1404,7 +1334,7 @@ test_random(struct buf *out)
 			if (m->kind != PAIRS_TEXT || r.f[m->field].n > 0 ||
 			    m->field == RF_SEVERITY)
 				continue;
-			rnd_text(&v[j]);
+			rnd_text(&v[j], pieces, npieces);
 			setn(&r, m->field, buf_str(&v[j]), v[j].len);
 			one = cJSON_AddObjectToObject(raw, m->key);
 			add_hex(one, "hex", &v[j]);
@@ -1450,59 +1380,35 @@ test_random(struct buf *out)
 
 /* ---- the hostile corpus, for test_hostile_formats.py ---- */
 
+/* cef_format with dflt and a size limit. */
+static int
+hostile_format(
+    struct buf *out, const struct record *r, const void *opts, size_t max_len)
+{
+	struct cef_opts o = *(const struct cef_opts *)opts;
+
+	o.max_len = max_len;
+	return cef_format(out, r, &o);
+}
+
+static size_t
+hostile_keep_len(struct buf *out, const struct record *r, const void *opts)
+{
+	(void)opts;
+	return keep_len(out, r);
+}
+
 static void
 test_hostile(struct buf *out, const char *build)
 {
-	static const size_t limits[] = {0, 2048};
-	struct buf text;
-	struct record r;
-	struct cef_opts o = dflt;
-	const cJSON *it;
-	cJSON *doc, *p;
-	const char *why;
-	char path[512];
-	FILE *fp;
-	size_t i, n;
-	int rc;
+	static const struct hostile_fmt f = {
+	    hostile_format, parse_cef, hostile_keep_len};
+	static const struct hostile_run runs[] = {
+	    {"cef", &dflt, 0},
+	    {"cef.2048", &dflt, 2048},
+	};
 
-	buf_init(&text, 0);
-	CHECK(hostile_corpus(&text, build) == 0);
-	doc = cJSON_ParseWithLength(text.data, text.len);
-	CHECK(doc != NULL && cJSON_GetArraySize(doc) >= 200);
-	record_init(&r);
-	for (i = 0; i < 2; i++) {
-		snprintf(path, sizeof(path), "%s/tests/hostile.cef%s.txt",
-		    build, limits[i] ? ".2048" : "");
-		CHECK((fp = fopen(path, "wb")) != NULL);
-		if (fp == NULL)
-			break;
-		o.max_len = limits[i];
-		n = 0;
-		cJSON_ArrayForEach(it, doc)
-		{
-			CHECK(record_from_siem(&r, it, &why) == 0);
-			buf_clear(out);
-			rc = cef_format(out, &r, &o);
-			CHECK(rc == 0 || (rc == ERR_TOOBIG && o.max_len > 0));
-			if (rc != 0) {
-				CHECK(keep_len(out, &r) > o.max_len);
-				fputs("#TOOBIG\n", fp);
-				continue;
-			}
-			CHECK(o.max_len == 0 || out->len <= o.max_len);
-			p = parse_cef(out->data, out->len);
-			CHECK(p != NULL);
-			n += p != NULL;
-			cJSON_Delete(p);
-			fwrite(out->data, 1, out->len, fp);
-			fputc('\n', fp);
-		}
-		CHECK(n >= (o.max_len == 0 ? hostile_count() : 100));
-		CHECK(fclose(fp) == 0);
-	}
-	record_reset(&r);
-	cJSON_Delete(doc);
-	buf_reset(&text);
+	hostile_runs(out, build, &f, runs, sizeof(runs) / sizeof(runs[0]));
 }
 
 /* ---- errors ---- */
@@ -1614,11 +1520,9 @@ test_prepared(struct buf *out, struct buf *tmp)
 int
 main(void)
 {
-	const char *build = getenv("BUILD");
+	const char *build = build_dir();
 	struct buf out, tmp;
 
-	if (build == NULL || *build == '\0')
-		build = "build";
 	lines_fp = open_out(build, "cef_lines.txt");
 	exp_fp = open_out(build, "cef_expected.jsonl");
 	CHECK(lines_fp != NULL && exp_fp != NULL);

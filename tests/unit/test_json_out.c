@@ -23,7 +23,8 @@
 #include "buf.h"
 #include "check.h"
 #include "errcode.h"
-#include "hostile.h"
+#include "fixture.h"
+#include "formats.h"
 #include "json_out.h"
 #include "record.h"
 #include "record_alert.h"
@@ -33,7 +34,6 @@
 #define DATA "tests/data/"
 #define R "\xEF\xBF\xBD" /* U+FFFD */
 
-static const char *build = "build";
 static const struct json_out_opts dflt = {0};
 
 /*
@@ -61,48 +61,10 @@ static const char *const stable_keys[] = {"alert_id", "full_id", "alert_time",
 /* ---- helpers ---- */
 
 static void
-setn(struct record *r, enum record_field f, const char *s, size_t n)
-{
-	r->f[f].p = s;
-	r->f[f].n = n;
-}
-
-#define SET(r, f, lit) setn(r, f, lit, sizeof(lit) - 1)
-
-static void
 base(struct record *r)
 {
 	record_clear(r);
 	SET(r, RF_FULL_ID, "F");
-}
-
-static const char *
-rep(struct buf *b, const char *unit, size_t n)
-{
-	buf_clear(b);
-	while (n-- > 0)
-		buf_adds(b, unit);
-	return buf_str(b);
-}
-
-static char *
-slurp(const char *path, size_t *len)
-{
-	char chunk[4096];
-	struct buf b;
-	FILE *fp;
-	size_t n;
-
-	buf_init(&b, 0);
-	if ((fp = fopen(path, "rb")) == NULL)
-		return NULL;
-	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-		buf_add(&b, chunk, n);
-	fclose(fp);
-	*len = b.len;
-	if (b.data == NULL)
-		return calloc(1, 1);
-	return b.data;
 }
 
 /*
@@ -207,87 +169,29 @@ test_mapping(void)
 
 /* ---- golden files ---- */
 
-enum src { SRC_SIEM, SRC_GRAPH, SRC_ALERTS };
-
-static int
-normalize(enum src src, struct record *r, const cJSON *obj)
-{
-	const char *why = NULL;
-
-	switch (src) {
-	case SRC_GRAPH:
-		return record_from_graph(r, obj, &why);
-	case SRC_ALERTS:
-		return record_from_alerts(r, obj, &why);
-	default:
-		return record_from_siem(r, obj, &why);
-	}
-}
-
-static const cJSON *
-first_item(const cJSON *doc)
-{
-	const cJSON *v = cJSON_GetObjectItem(doc, "value");
-
-	if (cJSON_IsArray(v))
-		return cJSON_GetArrayItem(v, 0);
-	return cJSON_IsArray(doc) ? cJSON_GetArrayItem(doc, 0) : doc;
-}
-
-static void
-compare_golden(const char *path, const struct buf *out)
-{
-	size_t glen = 0;
-	char *gold;
-	FILE *fp;
-	const char *upd = getenv("UPDATE_GOLDEN");
-
-	if (upd != NULL && *upd == '1') {
-		CHECK((fp = fopen(path, "wb")) != NULL);
-		if (fp != NULL) {
-			fwrite(out->data, 1, out->len, fp);
-			fputc('\n', fp);
-			fclose(fp);
-		}
-		return;
-	}
-	gold = slurp(path, &glen);
-	CHECK(gold != NULL && glen == out->len + 1 &&
-	    memcmp(gold, out->data, out->len) == 0 && gold[out->len] == '\n');
-	if (gold == NULL || glen != out->len + 1 ||
-	    memcmp(gold, out->data, out->len) != 0)
-		fprintf(stderr, "golden %s differs; got:\n%s\n", path,
-		    buf_str(out));
-	free(gold);
-}
-
 /*
  * Format the fixture's first record, compare with the golden file, and
  * check that every field the record holds comes back: text fields equal,
  * the evidence equal to the source array.
  */
 static void
-golden(struct buf *out, enum src src, const char *json, const char *path,
-    const char *api)
+golden(struct buf *out, enum record_origin origin, const char *json,
+    const char *path, const char *api)
 {
-	size_t jlen = 0;
-	char *jtext = slurp(json, &jlen);
-	cJSON *doc = jtext ? cJSON_ParseWithLength(jtext, jlen) : NULL, *p;
+	cJSON *doc = load(json), *p;
 	const struct pairs_map *m;
 	struct record r;
 	const char *v;
 	size_t i;
 
 	CHECK(doc != NULL);
-	if (doc == NULL) {
-		free(jtext);
+	if (doc == NULL)
 		return;
-	}
 	record_init(&r);
-	CHECK(normalize(src, &r, first_item(doc)) == 0);
+	CHECK(normalize(origin, &r, first_item(doc)) == 0);
 	p = fmt_parse(out, &r, &dflt);
 	CHECK(p != NULL);
-	compare_golden(path, out);
+	CHECK(compare_golden(path, out));
 	CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(p, "schema_version")) ==
 	    JSON_OUT_SCHEMA_VERSION);
 	CHECK_STR(str(p, "source_api"), api);
@@ -307,32 +211,28 @@ golden(struct buf *out, enum src src, const char *json, const char *path,
 	cJSON_Delete(p);
 	record_reset(&r);
 	cJSON_Delete(doc);
-	free(jtext);
 }
 
 static void
 test_golden(struct buf *out)
 {
 	struct record r;
-	size_t len = 0;
-	char *t;
 	cJSON *doc, *p;
 	const char *why;
 
-	golden(out, SRC_SIEM, DATA "cef/siem-api-detections-example.json",
+	golden(out, RECORD_SIEM, DATA "cef/siem-api-detections-example.json",
 	    DATA "json/siem-example.json", "siem");
-	golden(out, SRC_SIEM,
+	golden(out, RECORD_SIEM,
 	    DATA "cef/siem-api-detection-2017-legacy-example.json",
 	    DATA "json/siem-2017-example.json", "siem");
-	golden(out, SRC_GRAPH, DATA "alerts/graph-alerts-v2-example.json",
+	golden(out, RECORD_GRAPH, DATA "alerts/graph-alerts-v2-example.json",
 	    DATA "json/graph-example.json", "graph");
-	golden(out, SRC_ALERTS,
+	golden(out, RECORD_ALERTS,
 	    DATA "alerts/alert-api-single-alert-example.json",
 	    DATA "json/alerts-example.json", "alerts");
 
 	/* the 2020 example: types of the non-text members */
-	t = slurp(DATA "cef/siem-api-detections-example.json", &len);
-	doc = cJSON_ParseWithLength(t, len);
+	doc = load(DATA "cef/siem-api-detections-example.json");
 	record_init(&r);
 	CHECK(record_from_siem(&r, first_item(doc), &why) == 0);
 	p = fmt_parse(out, &r, &dflt);
@@ -352,7 +252,6 @@ test_golden(struct buf *out)
 	cJSON_Delete(p);
 	record_reset(&r);
 	cJSON_Delete(doc);
-	free(t);
 }
 
 /* ---- strings, numbers, booleans, times ---- */
@@ -675,62 +574,32 @@ test_max_len(struct buf *out)
 
 /* ---- random bytes ---- */
 
-static unsigned long long rng_state = 0x9E3779B97F4A7C15ULL;
-
-static size_t
-rnd(size_t n)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return (size_t)(rng_state % n);
-}
-
-#define P(lit) \
-	{ \
-		lit, sizeof(lit) - 1 \
-	}
-static const struct {
-	const char *s;
-	size_t n;
-} pieces[] = {
-    P("a"),
-    P(" "),
-    P("\""),
-    P("\\"),
-    P("\\u0000"),
-    P("\n"),
-    P("\r"),
-    P("\t"),
-    P("\x01"),
-    P("\x7f"),
-    P("\0"),
-    P("\xc2\x85"),
-    P("\xc3\xa9"),
-    P("\xe2\x80\xa8"),
-    P("\xe2\x80\xa9"),
-    P("\xf0\x9f\x98\x80"),
-    P("\xed\xa0\x80"),
-    P("\xc0\xaf"),
-    P("\xff"),
-    P("\xe2\x82"),
-    P("\x80"),
-    P("\"}],{"),
-    P("</script>"),
+static const struct piece pieces[] = {
+    PIECE("a"),
+    PIECE(" "),
+    PIECE("\""),
+    PIECE("\\"),
+    PIECE("\\u0000"),
+    PIECE("\n"),
+    PIECE("\r"),
+    PIECE("\t"),
+    PIECE("\x01"),
+    PIECE("\x7f"),
+    PIECE("\0"),
+    PIECE("\xc2\x85"),
+    PIECE("\xc3\xa9"),
+    PIECE("\xe2\x80\xa8"),
+    PIECE("\xe2\x80\xa9"),
+    PIECE("\xf0\x9f\x98\x80"),
+    PIECE("\xed\xa0\x80"),
+    PIECE("\xc0\xaf"),
+    PIECE("\xff"),
+    PIECE("\xe2\x82"),
+    PIECE("\x80"),
+    PIECE("\"}],{"),
+    PIECE("</script>"),
 };
-#undef P
-
-static void
-rnd_text(struct buf *b)
-{
-	size_t len = rnd(8) == 0 ? rnd(5000) : rnd(100), i;
-
-	buf_clear(b);
-	while (b->len < len) {
-		i = rnd(sizeof(pieces) / sizeof(pieces[0]));
-		buf_add(b, pieces[i].s, pieces[i].n);
-	}
-}
+static const size_t npieces = sizeof(pieces) / sizeof(pieces[0]);
 
 static void
 test_random(struct buf *out)
@@ -753,7 +622,7 @@ test_random(struct buf *out)
 			if (m->field == RF__COUNT || m->field == RF_FULL_ID ||
 			    r.f[m->field].n > 0)
 				continue;
-			rnd_text(&v[j]);
+			rnd_text(&v[j], pieces, npieces);
 			setn(&r, m->field, buf_str(&v[j]), v[j].len);
 		}
 		o.max_len = rnd(2) == 0 ? 0 : 80 + rnd(3000);
@@ -776,57 +645,27 @@ test_random(struct buf *out)
 
 /* ---- the hostile corpus, for test_hostile_formats.py ---- */
 
-static void
-test_hostile(struct buf *out)
+/* json_out_format with a size limit (its only option). */
+static int
+hostile_format(
+    struct buf *out, const struct record *r, const void *opts, size_t max_len)
 {
-	static const size_t limits[] = {0, 2048};
-	struct buf text;
-	struct record r;
-	struct json_out_opts o;
-	const cJSON *it;
-	cJSON *doc, *p;
-	const char *why;
-	char path[512];
-	FILE *fp;
-	size_t i, n;
-	int rc;
+	struct json_out_opts o = {.max_len = max_len};
 
-	buf_init(&text, 0);
-	CHECK(hostile_corpus(&text, build) == 0);
-	doc = cJSON_ParseWithLength(text.data, text.len);
-	CHECK(doc != NULL);
-	record_init(&r);
-	for (i = 0; i < 2; i++) {
-		snprintf(path, sizeof(path), "%s/tests/hostile.json%s.txt",
-		    build, limits[i] ? ".2048" : "");
-		CHECK((fp = fopen(path, "wb")) != NULL);
-		if (fp == NULL)
-			break;
-		o.max_len = limits[i];
-		n = 0;
-		cJSON_ArrayForEach(it, doc)
-		{
-			CHECK(record_from_siem(&r, it, &why) == 0);
-			buf_clear(out);
-			rc = json_out_format(out, &r, &o);
-			CHECK(rc == 0 || (rc == ERR_TOOBIG && o.max_len > 0));
-			if (rc != 0) {
-				fputs("#TOOBIG\n", fp);
-				continue;
-			}
-			p = parse_line(out->data, out->len);
-			CHECK(p != NULL);
-			n += p != NULL;
-			cJSON_Delete(p);
-			fwrite(out->data, 1, out->len, fp);
-			fputc('\n', fp);
-		}
-		CHECK(n >= (o.max_len == 0 ? hostile_count() : 100));
-		CHECK(fclose(fp) == 0);
-	}
-	record_reset(&r);
-	cJSON_Delete(doc);
-	buf_reset(&text);
+	(void)opts;
+	return json_out_format(out, r, &o);
+}
+
+static void
+test_hostile(struct buf *out, const char *build)
+{
+	static const struct hostile_fmt f = {hostile_format, parse_line, NULL};
+	static const struct hostile_run runs[] = {
+	    {"json", NULL, 0},
+	    {"json.2048", NULL, 2048},
+	};
+
+	hostile_runs(out, build, &f, runs, sizeof(runs) / sizeof(runs[0]));
 }
 
 /*
@@ -863,11 +702,8 @@ test_every_byte(struct buf *out)
 int
 main(void)
 {
-	const char *b = getenv("BUILD");
 	struct buf out;
 
-	if (b != NULL && *b != '\0')
-		build = b;
 	buf_init(&out, 0);
 	test_mapping();
 	test_golden(&out);
@@ -876,7 +712,7 @@ main(void)
 	test_evidence(&out);
 	test_max_len(&out);
 	test_random(&out);
-	test_hostile(&out);
+	test_hostile(&out, build_dir());
 	test_every_byte(&out);
 	buf_reset(&out);
 	return check_done();

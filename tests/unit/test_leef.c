@@ -23,7 +23,8 @@
 #include "cef.h"
 #include "check.h"
 #include "errcode.h"
-#include "hostile.h"
+#include "fixture.h"
+#include "formats.h"
 #include "leef.h"
 #include "record.h"
 #include "record_alert.h"
@@ -33,8 +34,6 @@
 #define DATA "tests/data/"
 #define R "\xEF\xBF\xBD" /* U+FFFD */
 #define HDR2 "LEEF:2.0|Microsoft|Microsoft Defender ATP|2.0|sig|^|"
-
-static const char *build = "build";
 
 /* The three variants every case runs in. */
 static const struct leef_opts caret = {NULL, NULL, NULL, 2, '^', 0};
@@ -55,50 +54,12 @@ static const char *const predefined[] = {"cat", "devTime", "devTimeFormat",
 /* ---- input helpers ---- */
 
 static void
-setn(struct record *r, enum record_field f, const char *s, size_t n)
-{
-	r->f[f].p = s;
-	r->f[f].n = n;
-}
-
-#define SET(r, f, lit) setn(r, f, lit, sizeof(lit) - 1)
-
-static void
 base(struct record *r)
 {
 	record_clear(r);
 	SET(r, RF_ALERT_TITLE, "T");
 	SET(r, RF_IOA_DEFINITION_ID, "sig");
 	SET(r, RF_SEVERITY, "High");
-}
-
-static const char *
-rep(struct buf *b, const char *unit, size_t n)
-{
-	buf_clear(b);
-	while (n-- > 0)
-		buf_adds(b, unit);
-	return buf_str(b);
-}
-
-static char *
-slurp(const char *path, size_t *len)
-{
-	char chunk[4096];
-	struct buf b;
-	FILE *fp;
-	size_t n;
-
-	buf_init(&b, 0);
-	if ((fp = fopen(path, "rb")) == NULL)
-		return NULL;
-	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-		buf_add(&b, chunk, n);
-	fclose(fp);
-	*len = b.len;
-	if (b.data == NULL)
-		return calloc(1, 1);
-	return b.data;
 }
 
 /* ---- a strict LEEF reader, independent of leef.c ---- */
@@ -378,8 +339,6 @@ test_mapping(void)
 
 /* ---- golden files ---- */
 
-enum src { SRC_SIEM, SRC_GRAPH, SRC_ALERTS };
-
 static const struct variant {
 	const char *ext;
 	const struct leef_opts *o;
@@ -389,76 +348,21 @@ static const struct variant {
     {"leef1", &v1},
 };
 
-static int
-normalize(enum src src, struct record *r, const cJSON *obj)
-{
-	const char *why = NULL;
-
-	switch (src) {
-	case SRC_GRAPH:
-		return record_from_graph(r, obj, &why);
-	case SRC_ALERTS:
-		return record_from_alerts(r, obj, &why);
-	default:
-		return record_from_siem(r, obj, &why);
-	}
-}
-
-/* The first record of a fixture: a bare object, an array or "value". */
-static const cJSON *
-first_item(const cJSON *doc)
-{
-	const cJSON *v = cJSON_GetObjectItem(doc, "value");
-
-	if (cJSON_IsArray(v))
-		return cJSON_GetArrayItem(v, 0);
-	return cJSON_IsArray(doc) ? cJSON_GetArrayItem(doc, 0) : doc;
-}
-
 static void
-compare_golden(const char *path, const struct buf *out)
+golden(struct buf *out, enum record_origin origin, const char *json,
+    const char *stem, const char *want_eventid, const char *want_key,
+    const char *want_val)
 {
-	size_t glen = 0;
-	char *gold;
-	FILE *fp;
-	const char *upd = getenv("UPDATE_GOLDEN");
-
-	if (upd != NULL && *upd == '1') {
-		CHECK((fp = fopen(path, "wb")) != NULL);
-		if (fp != NULL) {
-			fwrite(out->data, 1, out->len, fp);
-			fputc('\n', fp);
-			fclose(fp);
-		}
-		return;
-	}
-	gold = slurp(path, &glen);
-	CHECK(gold != NULL && glen == out->len + 1 &&
-	    memcmp(gold, out->data, out->len) == 0 && gold[out->len] == '\n');
-	if (gold == NULL || glen != out->len + 1 ||
-	    memcmp(gold, out->data, out->len) != 0)
-		fprintf(stderr, "golden %s differs; got:\n%s\n", path,
-		    buf_str(out));
-	free(gold);
-}
-
-static void
-golden(struct buf *out, enum src src, const char *json, const char *stem,
-    const char *want_eventid, const char *want_key, const char *want_val)
-{
-	size_t jlen = 0, i;
-	char *jtext = slurp(json, &jlen), path[256];
-	cJSON *doc = jtext ? cJSON_ParseWithLength(jtext, jlen) : NULL, *p;
+	cJSON *doc = load(json), *p;
 	struct record r;
+	char path[256];
+	size_t i;
 
 	CHECK(doc != NULL);
-	if (doc == NULL) {
-		fprintf(stderr, "cannot read %s\n", json);
-		free(jtext);
+	if (doc == NULL)
 		return;
-	}
 	record_init(&r);
-	CHECK(normalize(src, &r, first_item(doc)) == 0);
+	CHECK(normalize(origin, &r, first_item(doc)) == 0);
 	for (i = 0; i < sizeof(variants) / sizeof(variants[0]); i++) {
 		p = fmt_parse(out, &r, variants[i].o);
 		CHECK(p != NULL);
@@ -467,11 +371,10 @@ golden(struct buf *out, enum src src, const char *json, const char *stem,
 		cJSON_Delete(p);
 		snprintf(path, sizeof(path), DATA "leef/%s.%s", stem,
 		    variants[i].ext);
-		compare_golden(path, out);
+		CHECK(compare_golden(path, out));
 	}
 	record_reset(&r);
 	cJSON_Delete(doc);
-	free(jtext);
 }
 
 static void
@@ -480,18 +383,18 @@ test_golden(struct buf *out)
 	struct record r;
 	cJSON *p;
 
-	golden(out, SRC_SIEM, DATA "cef/siem-api-detections-example.json",
+	golden(out, RECORD_SIEM, DATA "cef/siem-api-detections-example.json",
 	    "siem-example", "b20af1d2-5990-4672-87f1-acc2a8ff7725", "fullId",
 	    "da637370718981685665_16349121:"
 	    "R4xEdgAvDb2LQl3BgHoA3NYqKmRSiIAG7dpxAJCYZhY=");
-	golden(out, SRC_SIEM,
+	golden(out, RECORD_SIEM,
 	    DATA "cef/siem-api-detection-2017-legacy-example.json",
 	    "siem-2017-example", "7f1c3609-a3ff-40e2-995b-c01770161d68",
 	    "identHostName", "desktop-bvccckk");
-	golden(out, SRC_GRAPH, DATA "alerts/graph-alerts-v2-example.json",
+	golden(out, RECORD_GRAPH, DATA "alerts/graph-alerts-v2-example.json",
 	    "graph-example", "e0da400f-affd-43ef-b1d5-afc2eb6f2756", "alertId",
 	    "da637551227677560813_-961444813");
-	golden(out, SRC_ALERTS,
+	golden(out, RECORD_ALERTS,
 	    DATA "alerts/alert-api-single-alert-example.json", "alerts-example",
 	    "17e10bbc-3a68-474a-8aad-faef14d43952", "alertId",
 	    "da637472900382838869_1364969609");
@@ -499,10 +402,7 @@ test_golden(struct buf *out)
 	/* the 2020 example, key by key */
 	record_init(&r);
 	{
-		size_t len = 0;
-		char *t =
-		    slurp(DATA "cef/siem-api-detections-example.json", &len);
-		cJSON *doc = cJSON_ParseWithLength(t, len);
+		cJSON *doc = load(DATA "cef/siem-api-detections-example.json");
 		const char *why;
 
 		CHECK(record_from_siem(&r, first_item(doc), &why) == 0);
@@ -549,7 +449,6 @@ test_golden(struct buf *out)
 		CHECK(attr_count(p) == 26);
 		cJSON_Delete(p);
 		cJSON_Delete(doc);
-		free(t);
 	}
 	record_reset(&r);
 }
@@ -1078,68 +977,38 @@ test_max_len(struct buf *out)
 
 /* ---- random bytes ---- */
 
-static unsigned long long rng_state = 0x2545F4914F6CDD1DULL;
-
-static size_t
-rnd(size_t n)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return (size_t)(rng_state % n);
-}
-
-#define P(lit) \
-	{ \
-		lit, sizeof(lit) - 1 \
-	}
-static const struct {
-	const char *s;
-	size_t n;
-} pieces[] = {
-    P("a"),
-    P("Zz"),
-    P("0"),
-    P(" "),
-    P("  "),
-    P("="),
-    P("\\"),
-    P("|"),
-    P("^"),
-    P(";"),
-    P("\n"),
-    P("\r"),
-    P("\t"),
-    P("\x01"),
-    P("\x7f"),
-    P("\0"),
-    P("\xc3\xa9"),
-    P("\xe6\x97\xa5"),
-    P("\xf0\x9f\x98\x80"),
-    P("\xed\xa0\x80"),
-    P("\xc0\xaf"),
-    P("\xff"),
-    P("\xe2\x82"),
-    P("\x80"),
-    P("sev=10"),
-    P("\tx="),
-    P("^cat="),
-    P("LEEF:2.0|"),
-    P("\xe2\x80\xa8"),
+static const struct piece pieces[] = {
+    PIECE("a"),
+    PIECE("Zz"),
+    PIECE("0"),
+    PIECE(" "),
+    PIECE("  "),
+    PIECE("="),
+    PIECE("\\"),
+    PIECE("|"),
+    PIECE("^"),
+    PIECE(";"),
+    PIECE("\n"),
+    PIECE("\r"),
+    PIECE("\t"),
+    PIECE("\x01"),
+    PIECE("\x7f"),
+    PIECE("\0"),
+    PIECE("\xc3\xa9"),
+    PIECE("\xe6\x97\xa5"),
+    PIECE("\xf0\x9f\x98\x80"),
+    PIECE("\xed\xa0\x80"),
+    PIECE("\xc0\xaf"),
+    PIECE("\xff"),
+    PIECE("\xe2\x82"),
+    PIECE("\x80"),
+    PIECE("sev=10"),
+    PIECE("\tx="),
+    PIECE("^cat="),
+    PIECE("LEEF:2.0|"),
+    PIECE("\xe2\x80\xa8"),
 };
-#undef P
-
-static void
-rnd_text(struct buf *b)
-{
-	size_t len = rnd(8) == 0 ? rnd(5000) : rnd(100), i;
-
-	buf_clear(b);
-	while (b->len < len) {
-		i = rnd(sizeof(pieces) / sizeof(pieces[0]));
-		buf_add(b, pieces[i].s, pieces[i].n);
-	}
-}
+static const size_t npieces = sizeof(pieces) / sizeof(pieces[0]);
 
 static void
 test_random(struct buf *out)
@@ -1153,6 +1022,7 @@ test_random(struct buf *out)
 	cJSON *p;
 	int rc;
 
+	rng_state = 0x2545F4914F6CDD1DULL; /* this suite's own sequence */
 	record_init(&r);
 	for (j = 0; j < 8; j++)
 		buf_init(&v[j], 0);
@@ -1162,7 +1032,7 @@ test_random(struct buf *out)
 			m = leef_mapping_get(rnd(nmap));
 			if (m->field == RF_SEVERITY || r.f[m->field].n > 0)
 				continue;
-			rnd_text(&v[j]);
+			rnd_text(&v[j], pieces, npieces);
 			setn(&r, m->field, buf_str(&v[j]), v[j].len);
 		}
 		o = caret;
@@ -1191,10 +1061,10 @@ test_random(struct buf *out)
 
 /* Length of r's event with only the pairs that are never dropped. */
 static size_t
-keep_len(struct buf *out, const struct record *r, const struct leef_opts *o)
+keep_len(struct buf *out, const struct record *r, const void *opts)
 {
 	struct record keep = *r;
-	struct leef_opts all = *o;
+	struct leef_opts all = *(const struct leef_opts *)opts;
 	const struct pairs_map *m;
 	size_t i;
 
@@ -1208,79 +1078,38 @@ keep_len(struct buf *out, const struct record *r, const struct leef_opts *o)
 	return out->len;
 }
 
-static void
-test_hostile(struct buf *out)
+/* leef_format with opts and a size limit. */
+static int
+hostile_format(
+    struct buf *out, const struct record *r, const void *opts, size_t max_len)
 {
-	static const struct {
-		const char *name;
-		const struct leef_opts *o;
-		size_t max;
-	} runs[] = {
+	struct leef_opts o = *(const struct leef_opts *)opts;
+
+	o.max_len = max_len;
+	return leef_format(out, r, &o);
+}
+
+static void
+test_hostile(struct buf *out, const char *build)
+{
+	static const struct hostile_fmt f = {
+	    hostile_format, parse_leef, keep_len};
+	static const struct hostile_run runs[] = {
 	    {"leef2", &caret, 0},
 	    {"leef2tab", &tab2, 0},
 	    {"leef1", &v1, 0},
 	    {"leef2.2048", &caret, 2048},
 	    {"leef2tab.1024", &tab2, 1024},
 	};
-	struct buf text;
-	struct record r;
-	struct leef_opts o;
-	const cJSON *it;
-	cJSON *doc, *p;
-	const char *why;
-	char path[512];
-	FILE *fp;
-	size_t i, n;
-	int rc;
 
-	buf_init(&text, 0);
-	CHECK(hostile_corpus(&text, build) == 0);
-	doc = cJSON_ParseWithLength(text.data, text.len);
-	CHECK(doc != NULL && cJSON_GetArraySize(doc) >= 200);
-	record_init(&r);
-	for (i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
-		snprintf(path, sizeof(path), "%s/tests/hostile.%s.txt", build,
-		    runs[i].name);
-		CHECK((fp = fopen(path, "wb")) != NULL);
-		if (fp == NULL)
-			break;
-		o = *runs[i].o;
-		o.max_len = runs[i].max;
-		n = 0;
-		cJSON_ArrayForEach(it, doc)
-		{
-			CHECK(record_from_siem(&r, it, &why) == 0);
-			buf_clear(out);
-			rc = leef_format(out, &r, &o);
-			CHECK(rc == 0 || (rc == ERR_TOOBIG && o.max_len > 0));
-			if (rc != 0) {
-				CHECK(keep_len(out, &r, &o) > o.max_len);
-				fputs("#TOOBIG\n", fp);
-				continue;
-			}
-			p = parse_leef(out->data, out->len);
-			CHECK(p != NULL);
-			n += p != NULL;
-			cJSON_Delete(p);
-			fwrite(out->data, 1, out->len, fp);
-			fputc('\n', fp);
-		}
-		CHECK(n >= (o.max_len == 0 ? hostile_count() : 100));
-		CHECK(fclose(fp) == 0);
-	}
-	record_reset(&r);
-	cJSON_Delete(doc);
-	buf_reset(&text);
+	hostile_runs(out, build, &f, runs, sizeof(runs) / sizeof(runs[0]));
 }
 
 int
 main(void)
 {
-	const char *b = getenv("BUILD");
 	struct buf out;
 
-	if (b != NULL && *b != '\0')
-		build = b;
 	buf_init(&out, 0);
 	test_mapping();
 	test_golden(&out);
@@ -1291,7 +1120,7 @@ main(void)
 	test_addresses(&out);
 	test_max_len(&out);
 	test_random(&out);
-	test_hostile(&out);
+	test_hostile(&out, build_dir());
 	test_every_byte(&out);
 	buf_reset(&out);
 	return check_done();

@@ -14,60 +14,11 @@
 #include "buf.h"
 #include "check.h"
 #include "errcode.h"
+#include "fixture.h"
 #include "record.h"
 #include "ts.h"
 
 #define DATA "tests/data/cef/"
-
-static cJSON *
-load(const char *path)
-{
-	char chunk[4096];
-	struct buf b;
-	FILE *fp;
-	size_t n;
-	cJSON *j = NULL;
-
-	buf_init(&b, 0);
-	if ((fp = fopen(path, "rb")) == NULL) {
-		fprintf(stderr, "cannot open %s\n", path);
-		return NULL;
-	}
-	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-		if (buf_add(&b, chunk, n) != 0)
-			break;
-	fclose(fp);
-	j = cJSON_ParseWithLength(buf_str(&b), b.len);
-	buf_reset(&b);
-	return j;
-}
-
-/* The field as a C string (copied into a static buffer), or NULL. */
-static const char *
-fv(const struct record *r, enum record_field f)
-{
-	static char tmp[4096];
-
-	if (r->f[f].n == 0)
-		return NULL;
-	if (r->f[f].n >= sizeof(tmp))
-		return "(too long)";
-	memcpy(tmp, r->f[f].p, r->f[f].n);
-	tmp[r->f[f].n] = '\0';
-	return tmp;
-}
-
-static const char *
-sv(const struct strv *v)
-{
-	static char tmp[4096];
-
-	if (v->n >= sizeof(tmp))
-		return "(too long)";
-	memcpy(tmp, v->p != NULL ? v->p : "", v->n);
-	tmp[v->n] = '\0';
-	return tmp;
-}
 
 static void
 test_names(void)

@@ -16,62 +16,12 @@
 #include "buf.h"
 #include "check.h"
 #include "errcode.h"
+#include "fixture.h"
 #include "record.h"
 #include "record_alert.h"
 #include "ts.h"
 
 #define DATA "tests/data/alerts/"
-
-static cJSON *
-load(const char *path)
-{
-	char chunk[4096];
-	struct buf b;
-	FILE *fp;
-	size_t n;
-	cJSON *j;
-
-	buf_init(&b, 0);
-	if ((fp = fopen(path, "rb")) == NULL) {
-		fprintf(stderr, "cannot open %s\n", path);
-		return NULL;
-	}
-	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-		if (buf_add(&b, chunk, n) != 0)
-			break;
-	fclose(fp);
-	j = cJSON_ParseWithLength(buf_str(&b), b.len);
-	buf_reset(&b);
-	return j;
-}
-
-/* The field as a C string (copied into a static buffer), or NULL. */
-static const char *
-fv(const struct record *r, enum record_field f)
-{
-	static char tmp[8192];
-
-	if (r->f[f].n == 0)
-		return NULL;
-	if (r->f[f].n >= sizeof(tmp))
-		return "(too long)";
-	memcpy(tmp, r->f[f].p, r->f[f].n);
-	tmp[r->f[f].n] = '\0';
-	return tmp;
-}
-
-static const char *
-key(const struct record *r)
-{
-	static char tmp[1024];
-
-	if (r->dedup_key.n >= sizeof(tmp))
-		return "(too long)";
-	memcpy(
-	    tmp, r->dedup_key.p != NULL ? r->dedup_key.p : "", r->dedup_key.n);
-	tmp[r->dedup_key.n] = '\0';
-	return tmp;
-}
 
 static void
 test_graph_fixture(struct record *r)
@@ -160,7 +110,7 @@ test_graph_fixture(struct record *r)
 	CHECK(fv(r, RF_FULL_ID) == NULL);
 	CHECK(fv(r, RF_IOC_NAME) == NULL);
 	CHECK(fv(r, RF_ALERT_PART) == NULL);
-	CHECK_STR(key(r),
+	CHECK_STR(sv(&r->dedup_key),
 	    "da637551227677560813_-961444813:"
 	    "2021-05-02T14:19:01.3266667Z");
 	ts_format7(&r->order_time, t);
@@ -234,7 +184,7 @@ test_alerts_fixture(struct record *r)
 	CHECK(fv(r, RF_LINK_TO_WDATP) == NULL);
 	CHECK(fv(r, RF_SERVICE_SOURCE) == NULL);
 	/* one fraction digit on the wire, seven in the key */
-	CHECK_STR(key(r),
+	CHECK_STR(sv(&r->dedup_key),
 	    "da637472900382838869_1364969609:"
 	    "2021-01-26T20:33:59.2000000Z");
 	ts_format7(&r->order_time, t);
@@ -304,23 +254,23 @@ test_versions(struct record *r)
 	          "{\"id\":\"x1\",\"lastUpdateTime\":"
 	          "\"2021-01-26T20:33:59.2Z\"}",
 	          0, &why) == 0);
-	snprintf(k1, sizeof(k1), "%s", key(r));
+	snprintf(k1, sizeof(k1), "%s", sv(&r->dedup_key));
 	CHECK(build(r, &j,
 	          "{\"id\":\"x1\",\"lastUpdateTime\":"
 	          "\"2021-01-26T20:33:59.2000000Z\"}",
 	          0, &why) == 0);
-	snprintf(k2, sizeof(k2), "%s", key(r));
+	snprintf(k2, sizeof(k2), "%s", sv(&r->dedup_key));
 	CHECK_STR(k1, k2);
 	CHECK(build(r, &j,
 	          "{\"id\":\"x1\",\"lastUpdateTime\":"
 	          "\"2021-01-26T20:33:59.2000001Z\"}",
 	          0, &why) == 0);
-	CHECK(strcmp(k1, key(r)) != 0);
+	CHECK(strcmp(k1, sv(&r->dedup_key)) != 0);
 	CHECK(build(r, &j,
 	          "{\"id\":\"x1\",\"lastUpdateDateTime\":"
 	          "\"2021-01-26T20:33:59Z\"}",
 	          1, &why) == 0);
-	CHECK_STR(key(r), "x1:2021-01-26T20:33:59.0000000Z");
+	CHECK_STR(sv(&r->dedup_key), "x1:2021-01-26T20:33:59.0000000Z");
 	cJSON_Delete(j);
 }
 
@@ -625,7 +575,7 @@ test_scratch_moves(struct record *r)
 		         5) == 0;
 	}
 	CHECK(ok);
-	CHECK_STR(key(r), "a:2024-01-02T03:04:05.5000000Z");
+	CHECK_STR(sv(&r->dedup_key), "a:2024-01-02T03:04:05.5000000Z");
 	buf_reset(&js);
 	cJSON_Delete(j);
 }
