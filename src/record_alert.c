@@ -484,8 +484,11 @@ set_user(struct build *b, const char *name, const char *domain)
 	set_str(b, RF_USER_DOMAIN, domain);
 }
 
+static void capitalise_severity(struct build *b);
+
+/* Graph: fields from the evidence, and the severity's case. */
 static int
-graph_evidence(struct build *b, const cJSON *evidence)
+graph_rules(struct build *b, const cJSON *obj, const cJSON *evidence)
 {
 	const cJSON *fd, *acct;
 	struct primary p;
@@ -522,11 +525,14 @@ graph_evidence(struct build *b, const cJSON *evidence)
 	acct = cJSON_GetObjectItemCaseSensitive(
 	    p.user != NULL ? p.user : p.process, "userAccount");
 	set_user(b, jstr(acct, "accountName"), jstr(acct, "domainName"));
+	capitalise_severity(b);
+	(void)obj;
 	return 0;
 }
 
-static void
-alerts_evidence(struct build *b, const cJSON *obj, const cJSON *evidence)
+/* Alert API: fields from the evidence and relatedUser. */
+static int
+alerts_rules(struct build *b, const cJSON *obj, const cJSON *evidence)
 {
 	const cJSON *ru = cJSON_GetObjectItemCaseSensitive(obj, "relatedUser");
 	struct primary p;
@@ -548,6 +554,7 @@ alerts_evidence(struct build *b, const cJSON *obj, const cJSON *evidence)
 	else if (p.user != NULL)
 		set_user(
 		    b, jstr(p.user, "accountName"), jstr(p.user, "domainName"));
+	return 0;
 }
 
 /* Graph's "low" -> "Low", so severities read as the SIEM API's. */
@@ -636,8 +643,22 @@ fail(struct record *r, int rc, const char **why)
 	return rc;
 }
 
-int
-record_from_graph(struct record *r, const cJSON *obj, const char **why)
+/* What differs between the two APIs' alerts. */
+struct shape {
+	const struct keymap *keys;
+	size_t nkeys;
+	int (*rules)(struct build *b, const cJSON *obj, const cJSON *evidence);
+	enum record_origin origin;
+};
+
+static const struct shape graph_shape = {graph_keys,
+    sizeof(graph_keys) / sizeof(graph_keys[0]), graph_rules, RECORD_GRAPH};
+static const struct shape alerts_shape = {alerts_keys,
+    sizeof(alerts_keys) / sizeof(alerts_keys[0]), alerts_rules, RECORD_ALERTS};
+
+static int
+from_alert(struct record *r, const cJSON *obj, const struct shape *sh,
+    const char **why)
 {
 	const cJSON *ev;
 	struct build b;
@@ -646,45 +667,29 @@ record_from_graph(struct record *r, const cJSON *obj, const char **why)
 	if ((rc = begin(&b, r, obj, why)) != 0)
 		return fail(r, rc, why);
 	ev = cJSON_GetObjectItemCaseSensitive(obj, "evidence");
-	if ((rc = walk(&b, obj, graph_keys,
-	         sizeof(graph_keys) / sizeof(graph_keys[0]))) != 0 ||
+	if ((rc = walk(&b, obj, sh->keys, sh->nkeys)) != 0 ||
 	    (rc = join_strings(&b, RF_MITRE_TECHNIQUES,
 	         cJSON_GetObjectItemCaseSensitive(obj, "mitreTechniques"),
 	         ", ")) != 0 ||
-	    (rc = graph_evidence(&b, ev)) != 0)
+	    (rc = sh->rules(&b, obj, ev)) != 0)
 		return fail(r, rc, why);
-	capitalise_severity(&b);
 	split_dns_name(&b);
 	if ((rc = finish(&b, why)) != 0)
 		return fail(r, rc, why);
 	r->raw = obj;
 	r->evidence = cJSON_IsArray(ev) ? ev : NULL;
-	r->origin = RECORD_GRAPH;
+	r->origin = sh->origin;
 	return 0;
+}
+
+int
+record_from_graph(struct record *r, const cJSON *obj, const char **why)
+{
+	return from_alert(r, obj, &graph_shape, why);
 }
 
 int
 record_from_alerts(struct record *r, const cJSON *obj, const char **why)
 {
-	const cJSON *ev;
-	struct build b;
-	int rc;
-
-	if ((rc = begin(&b, r, obj, why)) != 0)
-		return fail(r, rc, why);
-	ev = cJSON_GetObjectItemCaseSensitive(obj, "evidence");
-	if ((rc = walk(&b, obj, alerts_keys,
-	         sizeof(alerts_keys) / sizeof(alerts_keys[0]))) != 0 ||
-	    (rc = join_strings(&b, RF_MITRE_TECHNIQUES,
-	         cJSON_GetObjectItemCaseSensitive(obj, "mitreTechniques"),
-	         ", ")) != 0)
-		return fail(r, rc, why);
-	alerts_evidence(&b, obj, ev);
-	split_dns_name(&b);
-	if ((rc = finish(&b, why)) != 0)
-		return fail(r, rc, why);
-	r->raw = obj;
-	r->evidence = cJSON_IsArray(ev) ? ev : NULL;
-	r->origin = RECORD_ALERTS;
-	return 0;
+	return from_alert(r, obj, &alerts_shape, why);
 }
