@@ -12,6 +12,7 @@
 #define SOURCE_H
 
 #include <signal.h>
+#include <stddef.h>
 
 #include "ts.h"
 
@@ -21,9 +22,27 @@ struct http;
 struct record;
 struct token;
 
+/* Where one raw record lies in a page's text. */
+struct source_span {
+	size_t off;
+	size_t len;
+};
+
+/*
+ * One page of raw records, read with source_page_next(): either a parsed
+ * body (the SIEM API), or the body's text and the place of each record in
+ * it (the OData APIs), each record parsed only when it is read, since the
+ * cJSON tree of a whole page is several times the size of its text.
+ */
 struct source_page {
-	struct cJSON *root; /* owned: the parsed body */
-	const struct cJSON *items; /* the array of raw records */
+	struct cJSON *root; /* owned: the parsed body, or NULL */
+	const struct cJSON *items; /* its array of raw records */
+	const char *text; /* borrowed: the body, until the next */
+	const struct source_span *spans; /*   source_next() */
+	size_t nspans;
+	size_t nread; /* records read so far */
+	const struct cJSON *cur; /* the last record read from items */
+	struct cJSON *item; /* owned: the last record parsed from text */
 	struct ts commit_to; /* cursor value once this page and */
 	int has_commit; /*   all before it are delivered */
 };
@@ -71,6 +90,14 @@ int source_next(struct source *s, struct source_page *page);
 /* Normalise one item of a page.  0 or ERR_BADREC with *why. */
 int source_normalize(struct source *s, const struct cJSON *item,
     struct record *r, const char **why);
+
+/*
+ * The next raw record of page, in order: 1 with *item (borrowed, valid
+ * until the next call or source_page_reset()), 0 after the last one, or
+ * ERR_PARSE when a record of the text does not parse after all (nothing
+ * of the page should be kept then).
+ */
+int source_page_next(struct source_page *page, const struct cJSON **item);
 
 void source_page_reset(struct source_page *page);
 

@@ -631,12 +631,8 @@ run_page(struct cycle *cy, struct source_page *page, const struct ts *now)
 	cy->stats.pages++;
 	rc = spool_commit_begin(&cy->commit, cursor_seq(cy->cursor) + 1,
 	    page->has_commit, &page->commit_to);
-	cJSON_ArrayForEach(item, page->items)
-	{
-		if (rc != 0)
-			break;
+	while (rc == 0 && (rc = source_page_next(page, &item)) == 1)
 		rc = process_item(cy, item, now);
-	}
 	if (rc == 0)
 		rc = commit_page(cy, page, before);
 	if (rc == CYCLE_CURSOR_LAGS)
@@ -653,6 +649,11 @@ run_page(struct cycle *cy, struct source_page *page, const struct ts *now)
 			return ERR_IO;
 		if (rc == ERR_FULL)
 			warn_full(cy, rc);
+		else if (rc == ERR_PARSE)
+			log_error(
+			    "a record of the page could not be parsed on "
+			    "its own (out of memory?); nothing of the page "
+			    "is kept, it is fetched again");
 		else
 			log_error("spool: cannot append: %s",
 			    rc == ERR_IO ? strerror(errno) : errcode_str(rc));

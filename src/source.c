@@ -143,8 +143,12 @@ source_begin(struct source *s, const struct ts *since, const struct ts *until)
 int
 source_next(struct source *s, struct source_page *page)
 {
+	int rc;
+
 	memset(page, 0, sizeof(*page));
-	return s->ops->next(s, page);
+	if ((rc = s->ops->next(s, page)) == 0)
+		s->error[0] = '\0'; /* what was retried is over */
+	return rc;
 }
 
 int
@@ -154,10 +158,35 @@ source_normalize(
 	return s->ops->normalize(s, item, r, why);
 }
 
+int
+source_page_next(struct source_page *page, const cJSON **item)
+{
+	const struct source_span *sp;
+
+	if (page->items != NULL) {
+		if (page->nread++ == 0)
+			page->cur = page->items->child;
+		else if (page->cur != NULL)
+			page->cur = page->cur->next;
+		*item = page->cur;
+		return page->cur != NULL;
+	}
+	if (page->nread >= page->nspans)
+		return 0;
+	sp = &page->spans[page->nread++];
+	cJSON_Delete(page->item);
+	page->item = cJSON_ParseWithLength(page->text + sp->off, sp->len);
+	if (page->item == NULL)
+		return ERR_PARSE;
+	*item = page->item;
+	return 1;
+}
+
 void
 source_page_reset(struct source_page *page)
 {
 	cJSON_Delete(page->root);
+	cJSON_Delete(page->item);
 	memset(page, 0, sizeof(*page));
 }
 
@@ -222,10 +251,10 @@ pace_wait(struct source *s)
 	return nap_ms((long)ms, s->stop);
 }
 
-/* One attempt.  Returns 0 with *out, or an error with s->error set. */
+/* One attempt: 0 once take() has the body, or an error with s->error set. */
 static int
 fetch_once(struct source *s, const char *url, const char *host,
-    const char *const *headers, cJSON **out)
+    const char *const *headers, source_take_fn *take, void *arg)
 {
 	const char *bearer;
 	char msg[300];
@@ -252,10 +281,11 @@ fetch_once(struct source *s, const char *url, const char *host,
 	if (s->resp.status == 200) {
 		if (s->resp.body.len > 0)
 			jsonfix_surrogates(s->resp.body.data, s->resp.body.len);
-		*out = cJSON_ParseWithLength(
-		    buf_str(&s->resp.body), s->resp.body.len);
-		if (*out != NULL)
-			return 0;
+		rc = take(arg, buf_str(&s->resp.body), s->resp.body.len);
+		if (rc == ERR_NOMEM)
+			snprintf(s->error, sizeof(s->error), "out of memory");
+		if (rc != ERR_PARSE)
+			return rc;
 		snprintf(s->error, sizeof(s->error),
 		    "malformed JSON from %s "
 		    "(%zu bytes)",
@@ -297,15 +327,15 @@ retry_delay_ms(struct source *s, int rc, int attempt)
 }
 
 int
-source_fetch_json(
-    struct source *s, const char *url, const char *const *headers, cJSON **out)
+source_fetch(struct source *s, const char *url, const char *const *headers,
+    source_take_fn *take, void *arg)
 {
 	char host[256] = "the API";
 	int attempt = 0, renewed = 0, throttled = 0, rc;
 
 	url_host(url, host, sizeof(host));
 	for (;;) {
-		rc = fetch_once(s, url, host, headers, out);
+		rc = fetch_once(s, url, host, headers, take, arg);
 		if (rc == 0 || rc == ERR_STOPPED)
 			return rc;
 		if (s->probe && rc != ERR_AUTH)
@@ -337,6 +367,22 @@ source_fetch_json(
 				return ERR_STOPPED;
 		}
 	}
+}
+
+static int
+take_json(void *arg, const char *text, size_t len)
+{
+	cJSON **out = arg;
+
+	*out = cJSON_ParseWithLength(text, len);
+	return *out != NULL ? 0 : ERR_PARSE;
+}
+
+int
+source_fetch_json(
+    struct source *s, const char *url, const char *const *headers, cJSON **out)
+{
+	return source_fetch(s, url, headers, take_json, out);
 }
 
 int

@@ -24,9 +24,9 @@ struct source {
 	struct source_stats stats;
 	char error[1024];
 	struct http_resp resp;
-	struct pace *pace;		/* the API's rate limits, or NULL */
-	void *state;			/* the adapter's own */
-	int probe;			/* one attempt, no retries */
+	struct pace *pace; /* the API's rate limits, or NULL */
+	void *state; /* the adapter's own */
+	int probe; /* one attempt, no retries */
 };
 
 /*
@@ -39,6 +39,17 @@ int source_fetch_json(struct source *s, const char *url,
     const char *const *headers, struct cJSON **out);
 
 /*
+ * What source_fetch() does with a 200 response's body text[0..len) (NUL
+ * after it), which stays in s->resp until the next request: 0, ERR_PARSE
+ * when it is malformed (retried like one), or another error.
+ */
+typedef int source_take_fn(void *arg, const char *text, size_t len);
+
+/* source_fetch_json(), with take(arg, ...) in place of the parse. */
+int source_fetch(struct source *s, const char *url, const char *const *headers,
+    source_take_fn *take, void *arg);
+
+/*
  * OData paging for the Graph and Alert API adapters (source_odata.c):
  * $filter on the API's last-update field, $top, @odata.nextLink on the
  * configured host only, $skip after a full page without one.  The page's
@@ -46,10 +57,10 @@ int source_fetch_json(struct source *s, const char *url,
  * cursor commit.
  */
 struct source_odata_api {
-	const char *label;		/* "Graph", "the Alert API": for messages */
-	const char *time_field;		/* lastUpdateDateTime, lastUpdateTime */
-	const char *extra;		/* more parameters, "&..." encoded, or "" */
-	const char *const *headers;	/* extra request headers, or NULL */
+	const char *label; /* "Graph", "the Alert API": for messages */
+	const char *time_field; /* lastUpdateDateTime, lastUpdateTime */
+	const char *extra; /* more parameters, "&..." encoded, or "" */
+	const char *const *headers; /* extra request headers, or NULL */
 };
 
 int source_odata_begin(struct source *s, const struct source_odata_api *api,

@@ -31,6 +31,11 @@
  *   that changed meanwhile (new last update time: a new dedup key) and
  *   anything that moved within the recent past is read once more, and the
  *   dedup set drops what was already delivered.
+ *
+ * A page is not parsed whole: jsonscan.c checks the body and finds where
+ * each record of "value" lies, and the cycle parses one record at a
+ * time.  A page of 1,000 Graph alerts is a few MB of text but four times
+ * that as a cJSON tree.
  */
 #include <cjson/cJSON.h>
 #include <ctype.h>
@@ -44,6 +49,7 @@
 #include "buf.h"
 #include "config.h"
 #include "errcode.h"
+#include "jsonscan.h"
 #include "log.h"
 #include "source_impl.h"
 
@@ -64,6 +70,13 @@ struct odata_state {
 	struct buf next; /* @odata.nextLink to follow, or empty */
 	struct buf anchors; /* ids that ended the last page, NUL-ended */
 	struct buf first; /* id that began the last page */
+	struct buf id; /* scratch: the id of one record */
+	const char *text; /* the page's body (in the source's response) */
+	struct source_span *spans; /* where its records lie in text */
+	size_t nspans, capspans;
+	int has_value; /* it has a "value" array */
+	const char *link; /* its raw @odata.nextLink value, or NULL */
+	size_t linklen;
 	size_t nanchors;
 	uint64_t offset; /* items received in this pass */
 	uint64_t skip; /* $skip of the next built request */
@@ -87,6 +100,7 @@ state(struct source *s)
 	buf_init(&st->next, 64 * 1024);
 	buf_init(&st->anchors, 0);
 	buf_init(&st->first, 0);
+	buf_init(&st->id, 0);
 	s->state = st;
 	return st;
 }
@@ -103,6 +117,8 @@ source_odata_free_state(struct source *s)
 	buf_reset(&st->next);
 	buf_reset(&st->anchors);
 	buf_reset(&st->first);
+	buf_reset(&st->id);
+	free(st->spans);
 	free(st);
 	s->state = NULL;
 }
@@ -257,31 +273,164 @@ build_url(struct source *s, struct odata_state *st)
 	return 0;
 }
 
-static const char *
-item_id(const cJSON *item)
+static int
+add_span(struct odata_state *st, const char *start, const char *end)
 {
-	const cJSON *id = cJSON_GetObjectItemCaseSensitive(item, "id");
+	struct source_span *n;
+	size_t cap;
 
-	return cJSON_IsString(id) ? id->valuestring : NULL;
+	if (st->nspans == st->capspans) {
+		cap = st->capspans ? st->capspans * 2 : 256;
+		if ((n = reallocarray(st->spans, cap, sizeof(*n))) == NULL)
+			return ERR_NOMEM;
+		st->spans = n;
+		st->capspans = cap;
+	}
+	st->spans[st->nspans].off = (size_t)(start - st->text);
+	st->spans[st->nspans].len = (size_t)(end - start);
+	st->nspans++;
+	return 0;
+}
+
+/* Note where each element of the array at top->p lies, and step past it. */
+static int
+index_records(struct odata_state *st, struct jsonscan *top)
+{
+	struct jsonscan arr;
+	const char *key, *start;
+	size_t keylen;
+	int rc;
+
+	if (jsonscan_open(&arr, top->p, top->end, top->depth + 1) != 0)
+		return ERR_PARSE;
+	while ((rc = jsonscan_next(&arr, &key, &keylen)) == 1) {
+		start = arr.p;
+		if (jsonscan_skip(&arr) != 0)
+			return ERR_PARSE;
+		if ((rc = add_span(st, start, arr.p)) != 0)
+			return rc;
+	}
+	if (rc != 0)
+		return ERR_PARSE;
+	top->p = arr.p;
+	return 0;
+}
+
+/*
+ * source_fetch()'s take: check the page as cJSON would parse it, and find
+ * its first "value" array (the records) and first "@odata.nextLink", as
+ * cJSON_GetObjectItemCaseSensitive() would.
+ */
+static int
+take_page(void *arg, const char *text, size_t len)
+{
+	struct odata_state *st = arg;
+	const char *p = text, *end = text + len, *key;
+	struct jsonscan top;
+	size_t keylen;
+	int seen_value = 0, is, is_link, rc;
+
+	st->text = text;
+	st->nspans = 0;
+	st->has_value = 0;
+	st->link = NULL;
+	st->linklen = 0;
+	if (len > 4 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+		p += 3; /* cJSON skips a UTF-8 byte order mark */
+	p = jsonscan_ws(p, end);
+	if (p < end && *p != '{') /* JSON, but not an object */
+		return jsonscan_value(p, end, 0) != NULL ? 0 : ERR_PARSE;
+	if (jsonscan_open(&top, p, end, 0) != 0)
+		return ERR_PARSE;
+	while ((rc = jsonscan_next(&top, &key, &keylen)) == 1) {
+		is = seen_value ? 0 : jsonscan_key_is(key, keylen, "value");
+		is_link = is != 0 || st->link != NULL
+		    ? 0
+		    : jsonscan_key_is(key, keylen, "@odata.nextLink");
+		if (is < 0 || is_link < 0)
+			return ERR_NOMEM;
+		if (is) {
+			seen_value = 1;
+			st->has_value = top.p < end && *top.p == '[';
+			if (st->has_value) {
+				if ((rc = index_records(st, &top)) != 0)
+					return rc;
+				continue;
+			}
+		} else if (is_link) {
+			st->link = top.p;
+			if (jsonscan_skip(&top) != 0)
+				return ERR_PARSE;
+			st->linklen = (size_t)(top.p - st->link);
+			continue;
+		}
+		if (jsonscan_skip(&top) != 0)
+			return ERR_PARSE;
+	}
+	return rc == 0 ? 0 : ERR_PARSE;
+}
+
+/*
+ * The "id" of record i into st->id, as cJSON would read it: 1 when it
+ * has one that is a string, 0 when not, or ERR_NOMEM.
+ */
+static int
+record_id(struct odata_state *st, size_t i)
+{
+	const char *p = st->text + st->spans[i].off, *key, *v;
+	struct jsonscan js;
+	size_t keylen;
+	cJSON *id;
+	int rc;
+
+	buf_clear(&st->id);
+	if (jsonscan_open(&js, p, p + st->spans[i].len, 0) != 0 ||
+	    js.close != '}')
+		return 0;
+	while (jsonscan_next(&js, &key, &keylen) == 1) {
+		if ((rc = jsonscan_key_is(key, keylen, "id")) < 0)
+			return ERR_NOMEM;
+		if (rc == 0) {
+			if (jsonscan_skip(&js) != 0)
+				return 0;
+			continue;
+		}
+		v = js.p;
+		if (v >= js.end || *v != '"' || jsonscan_skip(&js) != 0)
+			return 0;
+		/* Mostly plain text; escapes are left to cJSON. */
+		if (memchr(v, '\\', (size_t)(js.p - v)) == NULL &&
+		    memchr(v, '\0', (size_t)(js.p - v)) == NULL)
+			return buf_add(&st->id, v + 1, (size_t)(js.p - v - 2))
+			    ? ERR_NOMEM
+			    : 1;
+		if ((id = cJSON_ParseWithLength(v, (size_t)(js.p - v))) == NULL)
+			return ERR_NOMEM;
+		rc = buf_adds(&st->id, id->valuestring) ? ERR_NOMEM : 1;
+		cJSON_Delete(id);
+		return rc;
+	}
+	return 0;
 }
 
 /* Does the page hold one of the ids that ended the page before? */
 static int
-anchored(const struct odata_state *st, const cJSON *items)
+anchored(struct odata_state *st)
 {
-	const cJSON *it;
-	const char *id, *a;
-	size_t i;
+	const char *a;
+	size_t i, j;
+	int rc;
 
 	if (st->nanchors == 0)
 		return 1;
-	cJSON_ArrayForEach(it, items)
-	{
-		if ((id = item_id(it)) == NULL)
+	for (i = 0; i < st->nspans; i++) {
+		if ((rc = record_id(st, i)) < 0)
+			return rc;
+		if (rc == 0)
 			continue;
-		for (i = 0, a = st->anchors.data; i < st->nanchors;
-		     i++, a += strlen(a) + 1)
-			if (strcmp(a, id) == 0)
+		for (j = 0, a = st->anchors.data; j < st->nanchors;
+		     j++, a += strlen(a) + 1)
+			if (strcmp(a, buf_str(&st->id)) == 0)
 				return 1;
 	}
 	return 0;
@@ -289,22 +438,25 @@ anchored(const struct odata_state *st, const cJSON *items)
 
 /* Remember the ids ending this page and the one beginning it. */
 static int
-keep_anchors(struct source *s, struct odata_state *st, const cJSON *items)
+keep_anchors(struct source *s, struct odata_state *st)
 {
-	int n = cJSON_GetArraySize(items), i;
 	uint64_t m = margin(s->cfg->page_size);
-	const char *id;
+	size_t n = st->nspans, i;
+	int rc;
 
 	buf_clear(&st->anchors);
 	buf_clear(&st->first);
 	st->nanchors = 0;
-	if (n > 0 && (id = item_id(cJSON_GetArrayItem(items, 0))) != NULL &&
-	    buf_adds(&st->first, id) != 0)
+	if (n > 0 && (rc = record_id(st, 0)) != 0 &&
+	    (rc < 0 || buf_adds(&st->first, buf_str(&st->id)) != 0))
 		return ERR_NOMEM;
-	for (i = n - (int)(m < (uint64_t)n ? m : (uint64_t)n); i < n; i++) {
-		if ((id = item_id(cJSON_GetArrayItem(items, i))) == NULL)
+	for (i = n - (m < n ? m : n); i < n; i++) {
+		if ((rc = record_id(st, i)) < 0)
+			return rc;
+		if (rc == 0)
 			continue;
-		if (buf_add(&st->anchors, id, strlen(id) + 1) != 0)
+		if (buf_add(&st->anchors, buf_str(&st->id), st->id.len + 1) !=
+		    0)
 			return ERR_NOMEM;
 		st->nanchors++;
 	}
@@ -316,23 +468,23 @@ keep_anchors(struct source *s, struct odata_state *st, const cJSON *items)
  * read the window again, or an error.
  */
 static int
-check_skip_page(struct source *s, struct odata_state *st, const cJSON *items)
+check_skip_page(struct source *s, struct odata_state *st)
 {
-	const char *first = cJSON_GetArraySize(items) > 0
-	    ? item_id(cJSON_GetArrayItem(items, 0))
-	    : NULL;
+	int rc = st->nspans > 0 ? record_id(st, 0) : 0;
 
-	if (first != NULL && st->first.len > 0 &&
-	    strcmp(first, st->first.data) == 0 &&
-	    cJSON_GetArraySize(items) >= (int)s->cfg->page_size) {
+	if (rc < 0)
+		return rc;
+	if (rc == 1 && st->first.len > 0 &&
+	    strcmp(buf_str(&st->id), st->first.data) == 0 &&
+	    st->nspans >= (size_t)s->cfg->page_size) {
 		snprintf(s->error, sizeof(s->error),
 		    "%s returned the same page for $skip=%" PRIu64
 		    " as before: it does not honour $skip",
 		    st->api->label, st->skip);
 		return ERR_HTTP;
 	}
-	if (anchored(st, items))
-		return 0;
+	if ((rc = anchored(st)) != 0)
+		return rc < 0 ? rc : 0;
 	if (st->restarts >= MAX_RESTARTS) {
 		log_warning("%s: alerts keep changing while the window is "
 		            "paged; continuing (the next cycle's overlap "
@@ -349,45 +501,50 @@ check_skip_page(struct source *s, struct odata_state *st, const cJSON *items)
 
 /* Take the page's @odata.nextLink, if any, after checking its host. */
 static int
-take_next_link(struct source *s, struct odata_state *st, const cJSON *root)
+take_next_link(struct source *s, struct odata_state *st)
 {
-	const cJSON *nl =
-	    cJSON_GetObjectItemCaseSensitive(root, "@odata.nextLink");
 	char origin[ORIGIN_MAX];
+	cJSON *nl;
+	int rc = ERR_HTTP;
 
 	buf_clear(&st->next);
-	if (!cJSON_IsString(nl) || nl->valuestring[0] == '\0')
+	if (st->link == NULL || *st->link != '"')
 		return 0;
+	if ((nl = cJSON_ParseWithLength(st->link, st->linklen)) == NULL) {
+		snprintf(s->error, sizeof(s->error), "out of memory");
+		return ERR_NOMEM;
+	}
+	if (nl->valuestring[0] == '\0') {
+		rc = 0;
+		goto out;
+	}
 	if (origin_of(nl->valuestring, origin, sizeof(origin)) != 0)
 		snprintf(origin, sizeof(origin), "an unusable URL");
 	else if (strcmp(origin, st->origin) == 0)
 		origin[0] = '\0';
-	if (origin[0] != '\0') {
+	if (origin[0] != '\0')
 		snprintf(s->error, sizeof(s->error),
 		    "%s sent an @odata.nextLink to %s, not to %s; not "
 		    "sending the access token there",
 		    st->api->label, origin, st->origin);
-		return ERR_HTTP;
-	}
-	if (strcmp(nl->valuestring, st->url.data) == 0) {
+	else if (strcmp(nl->valuestring, st->url.data) == 0)
 		snprintf(s->error, sizeof(s->error),
 		    "%s sent an @odata.nextLink equal to the request",
 		    st->api->label);
-		return ERR_HTTP;
-	}
-	if (buf_adds(&st->next, nl->valuestring) != 0) {
+	else if (buf_adds(&st->next, nl->valuestring) != 0)
 		snprintf(s->error, sizeof(s->error),
 		    "%s sent an @odata.nextLink longer than %zu bytes",
 		    st->api->label, st->next.max);
-		return ERR_HTTP;
-	}
-	return 0;
+	else
+		rc = 0;
+out:
+	cJSON_Delete(nl);
+	return rc;
 }
 
-/* Fetch the next request's page: *root owned, *items its value array. */
+/* Fetch and index the next request's page. */
 static int
-fetch_page(struct source *s, struct odata_state *st, int *built, cJSON **root,
-    const cJSON **items)
+fetch_page(struct source *s, struct odata_state *st, int *built)
 {
 	int rc;
 
@@ -400,13 +557,10 @@ fetch_page(struct source *s, struct odata_state *st, int *built, cJSON **root,
 		if (buf_add(&st->url, st->next.data, st->next.len) != 0)
 			return ERR_NOMEM;
 	}
-	if ((rc = source_fetch_json(s, st->url.data, st->api->headers, root)) !=
-	    0)
+	if ((rc = source_fetch(
+	         s, st->url.data, st->api->headers, take_page, st)) != 0)
 		return rc;
-	*items = cJSON_GetObjectItemCaseSensitive(*root, "value");
-	if (!cJSON_IsArray(*items)) {
-		cJSON_Delete(*root);
-		*root = NULL;
+	if (!st->has_value) {
 		snprintf(s->error, sizeof(s->error),
 		    "%s answered without a \"value\" array", st->api->label);
 		return ERR_PARSE;
@@ -449,8 +603,6 @@ int
 source_odata_next(struct source *s, struct source_page *page)
 {
 	struct odata_state *st = state(s);
-	const cJSON *items;
-	cJSON *root;
 	int built, rc;
 
 	if (st == NULL)
@@ -467,26 +619,23 @@ source_odata_next(struct source *s, struct source_page *page)
 			    st->api->label, MAX_PAGES);
 			return ERR_HTTP;
 		}
-		if ((rc = fetch_page(s, st, &built, &root, &items)) != 0)
+		if ((rc = fetch_page(s, st, &built)) != 0)
 			return rc;
 		if (built && st->skip > 0 &&
-		    (rc = check_skip_page(s, st, items)) != 0) {
-			cJSON_Delete(root);
+		    (rc = check_skip_page(s, st)) != 0) {
 			if (rc < 0)
 				return rc;
 			s->stats.splits++;
 			restart_pass(st);
 			continue;
 		}
-		if ((rc = take_next_link(s, st, root)) != 0 ||
-		    (rc = keep_anchors(s, st, items)) != 0) {
-			cJSON_Delete(root);
+		if ((rc = take_next_link(s, st)) != 0 ||
+		    (rc = keep_anchors(s, st)) != 0)
 			return rc;
-		}
-		advance(
-		    s, st, page, built, (uint64_t)cJSON_GetArraySize(items));
-		page->root = root;
-		page->items = items;
+		advance(s, st, page, built, (uint64_t)st->nspans);
+		page->text = st->text;
+		page->spans = st->spans;
+		page->nspans = st->nspans;
 		return 0;
 	}
 }
