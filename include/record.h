@@ -111,6 +111,7 @@ struct record {
 	struct strv f[RF__COUNT]; /* n == 0: absent or empty */
 	enum record_origin origin;
 	struct ts order_time; /* the cursor field's value */
+	struct strv order_src; /* the field text it was read from */
 	struct ts alert_time; /* AlertTime / createdDateTime */
 	int has_alert_time;
 	struct strv dedup_key; /* FullId, or id + last update */

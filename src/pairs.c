@@ -193,7 +193,9 @@ time_value(const struct record *r, const struct pairs_map *m,
 		if (!r->has_alert_time)
 			return 0;
 		t = r->alert_time;
-	} else if (*n == 0 || ts_parse(*p, *n, &t) != 0)
+	} else if (*n > 0 && *p == r->order_src.p && *n == r->order_src.n)
+		t = r->order_time; /* the normaliser read this text already */
+	else if (*n == 0 || ts_parse(*p, *n, &t) != 0)
 		return 0;
 	if (m->kind == PAIRS_EPOCH_MS || m->kind == PAIRS_ALERT_EPOCH_MS) {
 		*p = i64_text(ts_epoch_ms(&t), tmp, n);

@@ -125,6 +125,8 @@ record_clear(struct record *r)
 	r->origin = RECORD_SIEM;
 	r->order_time.sec = 0;
 	r->order_time.tick = 0;
+	r->order_src.p = NULL;
+	r->order_src.n = 0;
 	r->alert_time = r->order_time;
 	r->has_alert_time = 0;
 	r->dedup_key.p = NULL;
@@ -345,6 +347,7 @@ record_from_siem(struct record *r, const cJSON *obj, const char **why)
 		rc = ERR_BADREC;
 		goto fail;
 	}
+	r->order_src = *lpt;
 	at = &r->f[RF_ALERT_TIME];
 	r->has_alert_time =
 	    at->n > 0 && ts_parse(at->p, at->n, &r->alert_time) == 0;

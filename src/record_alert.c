@@ -599,6 +599,7 @@ finish(struct build *b, const char **why)
 		*why = "last update time missing or not a time";
 		return ERR_BADREC;
 	}
+	r->order_src = *lu;
 	ts_format7(&r->order_time, t7);
 	b->koff = r->scratch.len;
 	if ((rc = buf_add(&r->scratch, id->p, id->n)) != 0 ||

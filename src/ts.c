@@ -93,33 +93,54 @@ parse_zone(const char *s, size_t n, size_t i, int64_t *off)
 	return 0;
 }
 
+/* The value of the digit c, or a value above 9 for any other byte. */
+static inline unsigned
+digit(char c)
+{
+	return (unsigned)((unsigned char)c - '0');
+}
+
+/* The two digits at s as a number, or -1. */
+static inline int
+two(const char *s)
+{
+	unsigned a = digit(s[0]), b = digit(s[1]);
+
+	return a <= 9 && b <= 9 ? (int)(a * 10 + b) : -1;
+}
+
 int
 ts_parse(const char *s, size_t n, struct ts *out)
 {
-	int y, mo, d, h, mi, se, frac = 0, nd = 0;
+	/* ticks per unit of the last of nd fraction digits */
+	static const int scale[8] = {
+	    10000000, 1000000, 100000, 10000, 1000, 100, 10, 1};
+	int yh, yl, y, mo, d, h, mi, se, frac = 0, nd = 0;
 	int64_t off, sec;
 	size_t i = 19;
 
-	if (n < 19 || digits(s, n, 0, 4, &y) || s[4] != '-' ||
-	    digits(s, n, 5, 2, &mo) || s[7] != '-' || digits(s, n, 8, 2, &d) ||
+	/* Every timestamp of every record is read here: the fixed part is
+	 * taken two digits at a time, without a loop. */
+	if (n < 19 || (yh = two(s)) < 0 || (yl = two(s + 2)) < 0 ||
+	    s[4] != '-' || (mo = two(s + 5)) < 0 || s[7] != '-' ||
+	    (d = two(s + 8)) < 0 ||
 	    (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
-	    digits(s, n, 11, 2, &h) || s[13] != ':' ||
-	    digits(s, n, 14, 2, &mi) || s[16] != ':' ||
-	    digits(s, n, 17, 2, &se))
+	    (h = two(s + 11)) < 0 || s[13] != ':' || (mi = two(s + 14)) < 0 ||
+	    s[16] != ':' || (se = two(s + 17)) < 0)
 		return ERR_PARSE;
+	y = yh * 100 + yl;
 	if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 ||
 	    mi > 59 || se > 60)
 		return ERR_PARSE;
 	if (i < n && s[i] == '.') {
 		i++;
-		if (i == n || s[i] < '0' || s[i] > '9')
+		if (i == n || digit(s[i]) > 9)
 			return ERR_PARSE;
-		for (; i < n && s[i] >= '0' && s[i] <= '9'; i++, nd++) {
-			if (nd < 7)
-				frac = frac * 10 + (s[i] - '0');
-		}
-		for (; nd < 7; nd++)
-			frac *= 10;
+		for (; i < n && nd < 7 && digit(s[i]) <= 9; i++, nd++)
+			frac = frac * 10 + (int)digit(s[i]);
+		while (i < n && digit(s[i]) <= 9)
+			i++; /* digits past the seventh are dropped */
+		frac *= scale[nd];
 	}
 	if (parse_zone(s, n, i, &off) != 0)
 		return ERR_PARSE;

@@ -92,11 +92,67 @@ test_arith(void)
 	CHECK_STR(out, "1969-12-31T23:59:59.0000005Z");
 }
 
+/*
+ * Every byte value at every place of a timestamp: a digit place takes
+ * only digits (and gives the value the digit says), a separator only its
+ * own byte, and the fraction any number of digits, of which the first
+ * seven count.
+ */
+static void
+test_each_byte(void)
+{
+	static const char base[] = "2020-09-30T14:09:20.1234567Z";
+	static const char seps[] = "----T::.";
+	/* ticks a fraction digit at place 20 + k is worth */
+	static const int weight[7] = {1000000, 100000, 10000, 1000, 100, 10, 1};
+	char t[sizeof(base)];
+	struct ts want = P(base), got;
+	size_t i, n = sizeof(base) - 1, bad_n = 0;
+	int c, ok, digitp;
+
+	for (i = 0; i < n - 1; i++) {
+		digitp = base[i] >= '0' && base[i] <= '9';
+		for (c = 1; c < 256; c++) {
+			memcpy(t, base, sizeof(base));
+			t[i] = (char)c;
+			ok = ts_parse(t, n, &got) == 0;
+			if (digitp && i > 19) {
+				/* a fraction digit: any digit, or the end of
+				 * the fraction (then the zone must follow) */
+				if (ok != (c >= '0' && c <= '9'))
+					bad_n++;
+				else if (ok &&
+				    got.tick !=
+				        want.tick +
+				            (c - base[i]) * weight[i - 20])
+					bad_n++;
+			} else if (digitp) {
+				/* a date or time digit: only digits, and then
+				 * only where the date stays valid */
+				if (ok && !(c >= '0' && c <= '9'))
+					bad_n++;
+			} else if (i < 20 && strchr(seps, base[i]) != NULL) {
+				if (ok !=
+				    (c == base[i] ||
+				        (i == 10 && (c == 't' || c == ' '))))
+					bad_n++;
+			}
+		}
+	}
+	CHECK(bad_n == 0);
+	/* more than seven fraction digits: the rest is dropped */
+	CHECK(P("2020-09-30T14:09:20.12345678999Z").tick == 1234567);
+	CHECK(P("2020-09-30T14:09:20.9999999999Z").tick == 9999999);
+	CHECK(bad("2020-09-30T14:09:20.12345678x"));
+	CHECK(P("2020-09-30T14:09:20.05Z").tick == 500000);
+}
+
 int
 main(void)
 {
 	test_parse();
 	test_compare();
 	test_arith();
+	test_each_byte();
 	return check_done();
 }
