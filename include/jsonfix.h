@@ -17,4 +17,7 @@
  */
 void jsonfix_surrogates(char *p, size_t n);
 
+/* The value of the four hex digits at p, or -1 when one is not a digit. */
+long jsonfix_hex4(const char *p);
+
 #endif

@@ -6,8 +6,8 @@
 
 #include "jsonfix.h"
 
-static long
-hex4(const char *p)
+long
+jsonfix_hex4(const char *p)
 {
 	long v = 0;
 	int i;
@@ -42,13 +42,13 @@ jsonfix_surrogates(char *p, size_t n)
 				break;
 			continue;
 		}
-		u = hex4(p + 2);
+		u = jsonfix_hex4(p + 2);
 		if (u < 0xD800 || u > 0xDFFF) {
 			p += 6;
 			continue;
 		}
 		if (u <= 0xDBFF && end - p >= 12 && p[6] == '\\' &&
-		    p[7] == 'u' && (lo = hex4(p + 8)) >= 0xDC00 &&
+		    p[7] == 'u' && (lo = jsonfix_hex4(p + 8)) >= 0xDC00 &&
 		    lo <= 0xDFFF) {
 			p += 12;
 			continue;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonfix.h"
 #include "jsonscan.h"
 
 enum { SCAN_FIRST, SCAN_MORE, SCAN_DONE };
@@ -27,23 +28,9 @@ jsonscan_ws(const char *p, const char *end)
 static unsigned
 hex4(const char *p)
 {
-	unsigned v = 0;
-	int i;
+	long v = jsonfix_hex4(p);
 
-	for (i = 0; i < 4; i++) {
-		char c = p[i];
-
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= (unsigned)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			v |= (unsigned)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			v |= (unsigned)(c - 'A' + 10);
-		else
-			return 0;
-	}
-	return v;
+	return v < 0 ? 0 : (unsigned)v;
 }
 
 /* Length of the \u escape (one or a surrogate pair) at in, or 0. */
