@@ -1,15 +1,20 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # Runs every test suite and prints one closing line: "N passed, N failed".
-# Each suite prints its own "N passed, N failed" as its last line.
+# Each suite prints its own "N passed, N failed" as its last line, and a
+# line starting with "skip" for each case it could not run here; those
+# are listed before the closing line, never counted as passed.
 BUILD=${BUILD:-build}
 export BUILD
+# a golden-file rewrite must never happen inside the test run
+unset UPDATE_GOLDEN
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 cd "$top" || exit 1
 total_pass=0
 total_fail=0
 log=$(mktemp)
+skips=$(mktemp)
 run_suite() {
 	name=$1
 	shift
@@ -31,6 +36,7 @@ run_suite() {
 	else
 		echo "== $name: $p passed"
 	fi
+	grep -E '^skip' "$log" | sed "s|^|$name: |" >>"$skips"
 	total_pass=$((total_pass + p))
 	total_fail=$((total_fail + f))
 }
@@ -46,6 +52,10 @@ for t in tests/integration/test_*.sh; do
 	[ -f "$t" ] || continue
 	run_suite "integration/$(basename "$t" .sh)" sh "$t"
 done
-rm -f "$log"
+if [ -s "$skips" ]; then
+	echo "== not run on this machine ($(wc -l <"$skips") cases):"
+	cat "$skips"
+fi
+rm -f "$log" "$skips"
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]

@@ -93,14 +93,19 @@ def leef_run(version, delim):
     return parse
 
 
-def json_parse(body):
-    text = body.decode("utf-8")
-    if any(ord(c) < 0x20 or c in "\x7f\u2028\u2029" for c in text):
-        raise ValueError("raw control character")
-    obj = json.loads(text)
-    if obj.pop("truncated", True) is not True:
-        raise ValueError("truncated is not true")
-    return obj.get("full_id"), obj, None
+def json_run(limited):
+    """A parser of JSON lines; "truncated" may only appear, as true, in a
+    run with a size limit."""
+    def parse(body):
+        text = body.decode("utf-8")
+        if any(ord(c) < 0x20 or c in "\x7f\u2028\u2029" for c in text):
+            raise ValueError("raw control character")
+        obj = json.loads(text)
+        cut = obj.pop("truncated", None)
+        if cut is not None and (cut is not True or not limited):
+            raise ValueError("truncated=%r" % (cut,))
+        return obj.get("full_id"), obj, None
+    return parse
 
 
 def main():
@@ -134,9 +139,9 @@ def main():
                                       "output.leef_version": "1.0"}),
              leef_run("1.0", "\t"), lambda r: fm.expect_leef(r, "\t"),
              False),
-            ("json", dict(big, **{"output.format": "json"}), json_parse,
-             lambda r: (None, fm.expect_json(r)), False),
-            ("json-8192", {"output.format": "json"}, json_parse,
+            ("json", dict(big, **{"output.format": "json"}),
+             json_run(False), lambda r: (None, fm.expect_json(r)), False),
+            ("json-8192", {"output.format": "json"}, json_run(True),
              lambda r: (None, fm.expect_json(r)), True),
         ]
         for name, extra, parse, expect, limited in runs:

@@ -461,14 +461,15 @@ def local_run(wd, sim, devlog, want, what, header):
 
 
 def local_tests():
+    # a skip is printed, never counted as a pass (tests/run.sh lists it)
     if os.path.exists(DevLog.PATH):
-        R.check(True, "local: /dev/log belongs to this machine's syslog "
-                "daemon; delivery through it is not checked here")
+        print("skip local: /dev/log belongs to this machine's syslog "
+              "daemon; delivery through it is not checked here")
         return
     try:
         devlog = DevLog()
     except OSError as e:
-        R.check(True, "local: cannot bind /dev/log (%s); not checked" % e)
+        print("skip local: cannot bind /dev/log (%s)" % e)
         return
     wd = h.Workdir()
     try:

@@ -408,7 +408,7 @@ test_kv(void)
 	setn(&r, RF_SEVERITY, "");
 	CHECK(pairs_write(&b, 0, &r, &ops, 0, 0, 0, &cut) == 0);
 	CHECK_STR(buf_str(&b), "id=a\\|1^d=abcd");
-	/* over a limit, the low pair is cut first */
+	/* over a limit, the low pair goes first (too short to be cut) */
 	buf_clear(&b);
 	CHECK(pairs_write(&b, 0, &r, &ops, 10, 0, 0, &cut) == 0);
 	CHECK_STR(buf_str(&b), "id=a\\|1");

@@ -126,9 +126,21 @@ test_each_byte(void)
 				        want.tick +
 				            (c - base[i]) * weight[i - 20])
 					bad_n++;
+			} else if (digitp && (i == 12 || i == 15 || i == 18)) {
+				/* the units of the hour, minute and second:
+				 * every digit is valid, and counts */
+				if (ok != (c >= '0' && c <= '9') ||
+				    (ok &&
+				        got.sec !=
+				            want.sec +
+				                (c - base[i]) *
+				                    (i == 12          ? 3600
+				                            : i == 15 ? 60
+				                                      : 1)))
+					bad_n++;
 			} else if (digitp) {
-				/* a date or time digit: only digits, and then
-				 * only where the date stays valid */
+				/* another date or time digit: only digits, and
+				 * then only where the date stays valid */
 				if (ok && !(c >= '0' && c <= '9'))
 					bad_n++;
 			} else if (i < 20 && strchr(seps, base[i]) != NULL) {
