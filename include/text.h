@@ -8,7 +8,7 @@
  *
  * Invalid UTF-8 follows the Unicode "maximal subpart" practice (the one
  * WHATWG and Python use): overlong forms, UTF-16 surrogates encoded in
- * UTF-8 (ED A0..BF ..; what cJSON makes of a lone "\ud800"), code points
+ * UTF-8 (ED A0..BF ..), code points
  * above U+10FFFF, stray continuation bytes and truncated sequences each
  * become one U+FFFD per maximal ill-formed subsequence.
  */

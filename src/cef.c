@@ -34,9 +34,6 @@
 #define VERSION_MAX 31
 #define DEFAULT_NAME "Microsoft Defender for Endpoint detection"
 
-/* Shortened values keep at least this many bytes before pairs are dropped. */
-#define CUT_MIN 32
-
 #define S 1023 /* most string keys of the CEF dictionary */
 #define CS 4000 /* csN and our custom mde* keys */
 
@@ -306,7 +303,7 @@ cef_opts_prepare(struct cef_opts *o)
 	struct buf b;
 
 	o->prefix_len = 0;
-	buf_init(&b, sizeof(o->prefix) - 1);
+	buf_init(&b, sizeof(o->prefix)); /* the NUL is not copied */
 	if (add_prefix(&b, o) == 0) {
 		memcpy(o->prefix, b.data, b.len);
 		o->prefix_len = b.len;

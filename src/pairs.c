@@ -203,7 +203,7 @@ time_value(const struct record *r, const struct pairs_map *m,
 	}
 	ts_format7(&t, tmp);
 	*p = tmp;
-	*n = strlen(tmp);
+	*n = TS_STRLEN - 1;
 	return 1;
 }
 
@@ -269,8 +269,8 @@ add_kv(struct buf *out, const struct pairs_map *m, const char *p, size_t n,
 	int rc;
 
 	*vlen = 0;
-	/* one reservation for the key and the label pair */
-	if ((rc = buf_reserve(out, 4 * (PAIRS_KEY_MAX + 1))) != 0)
+	/* [sep]key= ; the value reserves its own room */
+	if ((rc = buf_reserve(out, PAIRS_KEY_MAX + 2)) != 0)
 		return rc;
 	d = out->data + out->len;
 	if (!first)
@@ -289,7 +289,8 @@ add_kv(struct buf *out, const struct pairs_map *m, const char *p, size_t n,
 		return 0;
 	}
 	if (m->label_key != NULL) {
-		if ((rc = buf_reserve(out, 4 * (PAIRS_KEY_MAX + 1))) != 0) {
+		/* sep label_key=label */
+		if ((rc = buf_reserve(out, 2 * PAIRS_KEY_MAX + 2)) != 0) {
 			buf_truncate(out, start);
 			return rc;
 		}

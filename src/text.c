@@ -506,7 +506,7 @@ escape_unlimited(char *d, const unsigned char *p, size_t n,
 static inline int
 edge(unsigned char c, const struct text_esc *e)
 {
-	return c <= 0x20 || c >= 0x80 || e->rep[c] != NULL;
+	return c <= 0x20 || (c < 0x80 && e->rep[c] != NULL);
 }
 
 /*

@@ -41,21 +41,20 @@ civil_from_days(int64_t z, int64_t *y, int *m, int *d)
 	*y = yoe + era * 400 + (*m <= 2);
 }
 
-static int
-digits(const char *s, size_t n, size_t at, size_t count, int *out)
+/* The value of the digit c, or a value above 9 for any other byte. */
+static inline unsigned
+digit(char c)
 {
-	int v = 0;
-	size_t i;
+	return (unsigned)((unsigned char)c - '0');
+}
 
-	if (at + count > n)
-		return -1;
-	for (i = at; i < at + count; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = v;
-	return 0;
+/* The two digits at s as a number, or -1. */
+static inline int
+two(const char *s)
+{
+	unsigned a = digit(s[0]), b = digit(s[1]);
+
+	return a <= 9 && b <= 9 ? (int)(a * 10 + b) : -1;
 }
 
 static int
@@ -82,31 +81,15 @@ parse_zone(const char *s, size_t n, size_t i, int64_t *off)
 	if (s[i] != '+' && s[i] != '-')
 		return -1;
 	neg = s[i] == '-';
-	if (digits(s, n, i + 1, 2, &hh) != 0)
+	if (n - i < 3 || (hh = two(s + i + 1)) < 0)
 		return -1;
 	i += 3;
 	if (i < n && s[i] == ':')
 		i++;
-	if (digits(s, n, i, 2, &mm) != 0 || i + 2 != n || hh > 23 || mm > 59)
+	if (i + 2 != n || (mm = two(s + i)) < 0 || hh > 23 || mm > 59)
 		return -1;
 	*off = (int64_t)(hh * 3600 + mm * 60) * (neg ? -1 : 1);
 	return 0;
-}
-
-/* The value of the digit c, or a value above 9 for any other byte. */
-static inline unsigned
-digit(char c)
-{
-	return (unsigned)((unsigned char)c - '0');
-}
-
-/* The two digits at s as a number, or -1. */
-static inline int
-two(const char *s)
-{
-	unsigned a = digit(s[0]), b = digit(s[1]);
-
-	return a <= 9 && b <= 9 ? (int)(a * 10 + b) : -1;
 }
 
 int
