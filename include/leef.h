@@ -21,11 +21,16 @@
 #include <stddef.h>
 
 #include "pairs.h"
+#include "text.h"
 
 struct buf;
 struct record;
 
 #define LEEF_EVENTID_MAX 255 /* characters, IBM's limit */
+
+/* "LEEF:2.0|" and three header fields of at most 63, 63 and 31
+ * characters, each character at most 4 bytes, each closed by '|'. */
+#define LEEF_PREFIX_MAX (9 + (63 + 63 + 31) * 4 + 3)
 
 struct leef_opts {
 	const char *vendor; /* NULL or "": CEF_DEFAULT_VENDOR */
@@ -34,7 +39,21 @@ struct leef_opts {
 	int leef_version; /* 1 or 2 */
 	char delimiter; /* 2.0 only (1.0: TAB); leef_delimiter_ok() */
 	size_t max_len; /* bytes available for the event, 0: any */
+	/* made by leef_opts_prepare(), the same for every event: the header
+	 * up to the EventID and the value scheme with the delimiter;
+	 * prefix_len 0: made for each event */
+	size_t prefix_len;
+	char prefix[LEEF_PREFIX_MAX];
+	struct text_esc esc;
 };
+
+/*
+ * Render o's constant header part and value scheme once, so that
+ * leef_format() reuses them.  Call it again after changing any field but
+ * max_len.  ERR_CONFIG (nothing prepared) for a version other than 1 or 2
+ * or a delimiter leef_delimiter_ok() refuses.
+ */
+int leef_opts_prepare(struct leef_opts *o);
 
 /*
  * Append the LEEF event for r to out.  When it would exceed o->max_len

@@ -290,6 +290,8 @@ cycle_new(const struct config *c, const volatile sig_atomic_t *stop)
 	cy->leef.version = c->product_version;
 	cy->leef.leef_version = c->leef_version;
 	cy->leef.delimiter = c->leef_delimiter;
+	if (c->format == FORMAT_LEEF)
+		leef_opts_prepare(&cy->leef); /* checked above */
 	if ((cy->http = http_new(&ho)) == NULL ||
 	    (cy->token = cycle_token_new(c, cy->http)) == NULL ||
 	    (cy->source = source_new(c, cy->http, cy->token, stop)) == NULL ||

@@ -160,12 +160,6 @@ static const struct text_esc val_esc = { {
 }, 0, "" };
 /* clang-format on */
 
-/* What one event's pairs need: the delimiter and its value scheme. */
-struct leef_ctx {
-	char delim;
-	struct text_esc esc;
-};
-
 size_t
 leef_mapping_count(void)
 {
@@ -240,11 +234,10 @@ add_eventid(struct buf *out, const struct record *r)
 	return buf_addc(out, '|');
 }
 
+/* "LEEF:x|vendor|product|version|" */
 static int
-add_header(struct buf *out, const struct record *r, const struct leef_opts *o)
+add_prefix(struct buf *out, const struct leef_opts *o)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	char d[3];
 	int rc;
 
 	if ((rc = buf_adds(
@@ -252,10 +245,60 @@ add_header(struct buf *out, const struct record *r, const struct leef_opts *o)
 	    (rc = add_hdr(out, o->vendor, CEF_DEFAULT_VENDOR, VENDOR_MAX)) !=
 	        0 ||
 	    (rc = add_hdr(out, o->product, CEF_DEFAULT_PRODUCT, PRODUCT_MAX)) !=
-	        0 ||
-	    (rc = add_hdr(out, o->version, CEF_DEFAULT_VERSION, VERSION_MAX)) !=
-	        0 ||
-	    (rc = add_eventid(out, r)) != 0 || o->leef_version == 1)
+	        0)
+		return rc;
+	return add_hdr(out, o->version, CEF_DEFAULT_VERSION, VERSION_MAX);
+}
+
+_Static_assert(
+    LEEF_PREFIX_MAX >= 9 + (VENDOR_MAX + PRODUCT_MAX + VERSION_MAX) * 4 + 3,
+    "LEEF_PREFIX_MAX too small for the header limits");
+
+/* The delimiter of o's events and its value scheme; ERR_CONFIG. */
+static int
+make_esc(const struct leef_opts *o, struct text_esc *esc, char *delim)
+{
+	if (o->leef_version != 1 && o->leef_version != 2)
+		return ERR_CONFIG;
+	*delim = o->leef_version == 1 ? '\t' : o->delimiter;
+	if (!leef_delimiter_ok(*delim))
+		return ERR_CONFIG;
+	*esc = val_esc;
+	return text_esc_set(esc, (unsigned char)*delim, " ") != 0 ? ERR_CONFIG
+	                                                          : 0;
+}
+
+int
+leef_opts_prepare(struct leef_opts *o)
+{
+	struct buf b;
+	char delim;
+	int rc;
+
+	o->prefix_len = 0;
+	if ((rc = make_esc(o, &o->esc, &delim)) != 0)
+		return rc;
+	buf_init(&b, sizeof(o->prefix)); /* the NUL is not copied */
+	if ((rc = add_prefix(&b, o)) == 0) {
+		memcpy(o->prefix, b.data, b.len);
+		o->prefix_len = b.len;
+	}
+	buf_reset(&b);
+	return rc;
+}
+
+static int
+add_header(struct buf *out, const struct record *r, const struct leef_opts *o)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char d[3];
+	int rc;
+
+	if (o->prefix_len > 0)
+		rc = buf_add(out, o->prefix, o->prefix_len);
+	else
+		rc = add_prefix(out, o);
+	if (rc != 0 || (rc = add_eventid(out, r)) != 0 || o->leef_version == 1)
 		return rc;
 	/* LEEF 2.0: the delimiter itself when printable, else xHH */
 	if (o->delimiter > ' ' && o->delimiter < 0x7f) {
@@ -273,7 +316,7 @@ add_header(struct buf *out, const struct record *r, const struct leef_opts *o)
 int
 leef_format(struct buf *out, const struct record *r, const struct leef_opts *o)
 {
-	struct leef_ctx ctx;
+	struct text_esc own;
 	struct pairs_ops ops = {
 	    .map = map,
 	    .nmap = NMAP,
@@ -290,17 +333,16 @@ leef_format(struct buf *out, const struct record *r, const struct leef_opts *o)
 	size_t start = out->len;
 	int rc, cut;
 
-	if (o->leef_version != 1 && o->leef_version != 2)
-		return ERR_CONFIG;
-	ctx.delim = o->leef_version == 1 ? '\t' : o->delimiter;
-	if (!leef_delimiter_ok(ctx.delim))
-		return ERR_CONFIG;
-	ctx.esc = val_esc;
-	if (text_esc_set(&ctx.esc, (unsigned char)ctx.delim, " ") != 0)
-		return ERR_CONFIG;
-	ops.blanks = &ctx.esc;
-	ops.esc = &ctx.esc;
-	ops.sep = ctx.delim;
+	if (o->prefix_len > 0) {
+		/* prepared: the scheme is made, the options were checked */
+		ops.esc = &o->esc;
+		ops.sep = o->leef_version == 1 ? '\t' : o->delimiter;
+	} else {
+		if ((rc = make_esc(o, &own, &ops.sep)) != 0)
+			return rc;
+		ops.esc = &own;
+	}
+	ops.blanks = ops.esc;
 	if ((rc = add_header(out, r, o)) == 0 &&
 	    (rc = pairs_write(out, start, r, &ops, o->max_len, 0, 0, &cut)) ==
 	        0)

@@ -148,6 +148,7 @@ fmt_setup(const char *name, struct fmt_opts *o)
 		o->leef.leef_version = 2;
 		o->leef.delimiter = '^';
 		o->leef.max_len = 8192;
+		leef_opts_prepare(&o->leef); /* as the daemon does, once */
 		return 0;
 	}
 #endif

@@ -224,7 +224,7 @@ fuzz_formats(const struct record *r, struct buf *out, uint32_t h)
 {
 	static const char delims[] = "^\t#;~|!\\";
 	struct cef_opts co = {.vendor = NULL};
-	struct leef_opts lo = {NULL, NULL, NULL, 2, '^', 0};
+	struct leef_opts lo = {.leef_version = 2, .delimiter = '^'};
 	struct json_out_opts jo = {0};
 	size_t max, k;
 	int pass, rc;
@@ -242,6 +242,9 @@ fuzz_formats(const struct record *r, struct buf *out, uint32_t h)
 		for (k = 0; k < 3; k++) {
 			lo.leef_version = k == 2 ? 1 : 2;
 			lo.delimiter = k == 0 ? delims[(h >> 12) % 8] : '\t';
+			lo.prefix_len = 0;
+			if (pass == 1)
+				leef_opts_prepare(&lo); /* the daemon's way */
 			buf_clear(out);
 			rc = leef_format(out, r, &lo);
 			if (!leef_delimiter_ok(lo.delimiter) && k == 0) {

@@ -36,9 +36,9 @@
 #define HDR2 "LEEF:2.0|Microsoft|Microsoft Defender ATP|2.0|sig|^|"
 
 /* The three variants every case runs in. */
-static const struct leef_opts caret = {NULL, NULL, NULL, 2, '^', 0};
-static const struct leef_opts tab2 = {NULL, NULL, NULL, 2, '\t', 0};
-static const struct leef_opts v1 = {NULL, NULL, NULL, 1, '^', 0};
+static const struct leef_opts caret = {.leef_version = 2, .delimiter = '^'};
+static const struct leef_opts tab2 = {.leef_version = 2, .delimiter = '\t'};
+static const struct leef_opts v1 = {.leef_version = 1, .delimiter = '^'};
 
 /* QRadar's predefined keys (IBM, "Predefined LEEF event attributes"). */
 static const char *const predefined[] = {"cat", "devTime", "devTimeFormat",
@@ -1105,6 +1105,63 @@ test_hostile(struct buf *out, const char *build)
 	hostile_runs(out, build, &f, runs, sizeof(runs) / sizeof(runs[0]));
 }
 
+/*
+ * A prepared header part and value scheme give the same events as ones
+ * made for each event, for hostile header values and every version and
+ * delimiter kind; preparing refuses what formatting refuses.
+ */
+static void
+test_prepared(struct buf *out)
+{
+	static const struct {
+		const char *v, *p, *ver;
+	} hdrs[] = {
+	    {NULL, NULL, NULL},
+	    {"", " ", "\t"},
+	    {"Ven|dor\\", "Pro\r\nduct", "1=2^"},
+	    {"\xff\xfe", " \xe6\x97\xa5 ", "a|b"},
+	};
+	static const struct {
+		int version;
+		char delim;
+	} kinds[] = {{2, '^'}, {2, '\t'}, {2, '|'}, {1, '^'}, {3, '^'}};
+	struct leef_opts o;
+	struct buf want;
+	struct record r;
+	size_t i, k;
+	int rc_raw, rc_prep;
+
+	record_init(&r);
+	buf_init(&want, 0);
+	base(&r);
+	SET(&r, RF_FILE_NAME, "a^b\tc|d");
+	for (i = 0; i < sizeof(hdrs) / sizeof(hdrs[0]); i++)
+		for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+			memset(&o, 0, sizeof(o));
+			o.vendor = hdrs[i].v;
+			o.product = hdrs[i].p;
+			o.version = hdrs[i].ver;
+			o.leef_version = kinds[k].version;
+			o.delimiter = kinds[k].delim;
+			buf_clear(&want);
+			rc_raw = leef_format(&want, &r, &o);
+			rc_prep = leef_opts_prepare(&o);
+			CHECK(rc_prep == (rc_raw == 0 ? 0 : ERR_CONFIG));
+			CHECK((o.prefix_len > 0) == (rc_prep == 0));
+			buf_clear(out);
+			CHECK(leef_format(out, &r, &o) == rc_raw);
+			CHECK_STR(buf_str(out), buf_str(&want));
+		}
+	/* the longest header fields fit the prepared part exactly */
+	memset(&o, 0, sizeof(o));
+	o.vendor = o.product = o.version = rep(&want, "\xf0\x9f\x98\x80", 100);
+	o.leef_version = 2;
+	o.delimiter = '^';
+	CHECK(leef_opts_prepare(&o) == 0 && o.prefix_len == sizeof(o.prefix));
+	buf_reset(&want);
+	record_reset(&r);
+}
+
 int
 main(void)
 {
@@ -1122,6 +1179,7 @@ main(void)
 	test_random(&out);
 	test_hostile(&out, build_dir());
 	test_every_byte(&out);
+	test_prepared(&out);
 	buf_reset(&out);
 	return check_done();
 }
