@@ -27,6 +27,9 @@ enum errcode {
 	ERR_SINK = -15, /* collector unreachable or connection lost */
 	ERR_FULL = -16, /* spool or disk full: pause fetching */
 	ERR_NOTFOUND = -17, /* 404 or missing file */
+	ERR_AGAIN = -18, /* no room or nothing ready now: wait, then retry */
+	ERR_END = -19, /* an iterator has no more items (not a failure) */
+	ERR_RETIRED = -20, /* the API answers as switched off: migrate */
 };
 
 /* Returns a static, never-NULL text for code (unknown codes included). */

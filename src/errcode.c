@@ -44,6 +44,12 @@ errcode_str(int code)
 		return "spool full";
 	case ERR_NOTFOUND:
 		return "not found";
+	case ERR_AGAIN:
+		return "not ready, try again";
+	case ERR_END:
+		return "no more items";
+	case ERR_RETIRED:
+		return "API retired";
 	default:
 		return "unknown error";
 	}
