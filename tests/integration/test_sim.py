@@ -683,6 +683,80 @@ def test_collector(tmp):
         print("skip - tls collector (no openssl)")
 
 
+def test_tenants(tmp):
+    """--tenants N: each tenant its own corpus, secret, faults; a token is
+    bound to its tenant."""
+    t2 = "00000000-0000-0000-0000-000000000002"
+    t3 = "00000000-0000-0000-0000-000000000003"
+    sim = Sim(tmp, "tenants", "--tenants", "3", "--count", "20", "--graph-count", "15",
+              "--quiet")
+    try:
+        if not check("--tenants 3: starts", sim.wait(), sim.proc.poll()):
+            return
+        st, j = sim.ctl("GET", "tenants")
+        got = [t["id"] for t in (j or {}).get("tenants", [])]
+        check("--tenants 3: lists the primary tenant and two more",
+              got == [TENANT, t2, t3], got)
+        toks = {}
+        for t in (TENANT, t2, t3):
+            st, h, j = sim.token(tenant=t)
+            toks[t] = (j or {}).get("access_token")
+        check("each tenant issues tokens", all(toks.values()), toks)
+        sets = {}
+        for t in (TENANT, t2, t3):
+            st, h, b = sim.alerts(toks[t], sinceTimeUtc="2000-01-01T00:00:00Z")
+            sets[t] = ids(b) if st == 200 else set()
+        check("each tenant has its own 20 detections",
+              all(len(v) == 20 for v in sets.values())
+              and not (sets[TENANT] & sets[t2]) and not (sets[t2] & sets[t3]),
+              {k: len(v) for k, v in sets.items()})
+        st, h, b = fetch("GET", sim.base + "/t/%s/siem/api/alerts?limit=1" % t2, None,
+                         {"Authorization": "Bearer " + toks[TENANT]})
+        check("a token of tenant A reading tenant B (/t/B/...): 401",
+              st == 401 and b"cannot read tenant" in b, (st, b[:200]))
+        st, h, b = fetch("GET", sim.base + "/t/%s/siem/api/alerts?limit=1" % t2, None,
+                         {"Authorization": "Bearer " + toks[t2]})
+        check("/t/B/... with B's own token: 200", st == 200, st)
+        st, h, b = fetch("GET", sim.base + "/t/%s/graph/v1.0/security/alerts_v2" % t3,
+                         None, {"Authorization": "Bearer " + sim.token(
+                             v2=True, tenant=t3,
+                             scope="https://graph.microsoft.com/.default")[2]
+                             ["access_token"]})
+        check("Graph per tenant: 15 alerts", st == 200 and len(jget(b)["value"]) == 15,
+              (st, b[:200]))
+        st, j = sim.ctl("POST", "tenants?id=%s&client_secret=other" % t2)
+        st, h, j = sim.token(tenant=t2)
+        check("a tenant's secret can change: the old one gets AADSTS7000215",
+              st == 401 and (j or {}).get("error_codes") == [7000215], (st, j))
+        st, h, j = sim.token(tenant=t2, client_secret="other")
+        check("... and the new one works", st == 200, (st, j))
+        st, j = sim.ctl("POST", "tenants?id=%s&consent=0" % t3)
+        st, h, j = sim.token(tenant=t3)
+        check("revoked consent: AADSTS700016",
+              st == 400 and (j or {}).get("error_codes") == [700016], (st, j))
+        st, j = sim.ctl("POST", "fault?tenant=%s" % t2,
+                        json.dumps({"status": 500, "count": -1}))
+        st, h, b = sim.alerts(toks[t2], limit=1)
+        st1, h, b = sim.alerts(toks[TENANT], limit=1)
+        check("a fault queued for one tenant hits only that tenant",
+              st == 500 and st1 == 200, (st, st1))
+        st, j = sim.ctl("POST", "tenants?id=tenant-x&count=4")
+        st, h, j = sim.token(tenant="tenant-x")
+        tx = (j or {}).get("access_token")
+        st, h, b = sim.alerts(tx, sinceTimeUtc="2000-01-01T00:00:00Z")
+        check("a tenant added at run time serves its corpus",
+              st == 200 and len(json.loads(b)) == 4, (st, b[:100]))
+        st, j = sim.ctl("GET", "stats?tenant=%s" % t2)
+        check("stats?tenant=: that tenant's view, and requests per tenant",
+              st == 200 and j["tenant"] == t2
+              and j["tenants"][t2]["requests"].get("siem", 0) >= 2
+              and j["connections"] >= 1, (st, j and j.get("tenants")))
+        st, j = sim.ctl("GET", "stats?tenant=nope")
+        check("stats for an unknown tenant: 404", st == 404, st)
+    finally:
+        sim.stop()
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="mdesim-test-")
     t0 = time.monotonic()
@@ -731,6 +805,7 @@ def main():
               n == 20000 and el < 5, (st, n, el))
 
         test_collector(tmp)
+        test_tenants(tmp)
 
         # --late-delay: hidden at first, visible 4 s after start
         wait = 4.3 - (time.time_ns() // 100 - ticks(delayed.ctl("GET", "stats")[1]["start"])) / TPS

@@ -513,7 +513,8 @@ def api_error(status, message=None, headers=None):
 
 
 class Request:
-    __slots__ = ("method", "path", "query", "headers", "body", "match", "raw_query")
+    __slots__ = ("method", "path", "query", "headers", "body", "match", "raw_query",
+                 "tenant", "path_tenant", "token_tenant")
 
     def __init__(self, method, path, raw_query, headers, body):
         self.method = method
@@ -523,6 +524,9 @@ class Request:
         self.headers = headers
         self.body = body
         self.match = None
+        self.tenant = None  # the Tenant the request is about
+        self.path_tenant = None  # tenant id named by a /t/{tenant} prefix
+        self.token_tenant = None  # Tenant of a valid-looking bearer token
 
     def param(self, name, default=None):
         """First value of a query parameter, name matched case-insensitively."""
@@ -637,46 +641,55 @@ def malformed_body(body):
 # ---------------------------------------------------------------------------
 # Simulator state.
 
-class Sim:
-    def __init__(self, args):
-        self.args = args
-        self.start = now_ticks()
-        self.tenant = args.tenant_id
-        self.client_id = args.client_id
-        self.client_secret = args.client_secret
-        self.siem_resource = args.siem_resource
-        self.quiet = args.quiet
-        self.tokens = {}  # access token -> [audience, expires_at ticks]
+class Tenant:
+    """One Entra tenant: its own secret, detections, alerts, rate limits
+    and fault queue.  Tokens are bound to the tenant that issued them."""
+
+    def __init__(self, sim, tenant_id, seed, counts, client_secret, index):
+        self.sim = sim
+        self.id = tenant_id
+        self.key = tenant_id.lower()
+        self.index = index
+        self.client_secret = client_secret
+        self.consent = True  # False: the app is not consented here
+        self.seed = seed
         self.lock = threading.Lock()
-        self.stats_requests = {k: 0 for k in api_kinds()}
-        self.stats_requests.update(control=0, unknown=0)
-        self.stats_status = {}
-        self.tokens_issued = 0
-        self.certs = [Cert(p) for p in args.client_cert or []]
-        self.jtis = set()
-        self.jti_reuse = 0
-        self.assertions = []  # last 20 accepted client assertions
-        self.max_limit_seen = 0
-        self.siem_queries = []  # last 100 SIEM queries
         self.faults = FaultQueue()
         self.store = Store()
-        self.gen = CorpusGenerator(args.seed)
+        self.gen = CorpusGenerator(seed)
         self.add_seq = 0
         self.hostile_seq = 0
-        self._build_corpus()
-        self.alert_apis = AlertApis(args, self.start)
+        self.requests = {}
+        self.tokens_issued = 0
+        self._build_corpus(counts["count"])
+        targs = argparse.Namespace(**vars(sim.args))
+        targs.seed = seed
+        targs.graph_count = counts["graph_count"]
+        targs.alerts_count = counts["alerts_count"]
+        self.alert_apis = AlertApis(targs, sim.start)
+
+    def describe(self):
+        with self.lock:
+            req = dict(self.requests)
+            issued = self.tokens_issued
+        return {"id": self.id, "index": self.index, "consent": self.consent,
+                "secret_set": self.client_secret is not None,
+                "requests": req, "tokens_issued": issued,
+                "corpus": len(self.store.ordered),
+                "graph": len(self.alert_apis.stores["graph"].order),
+                "alerts": len(self.alert_apis.stores["alerts"].order)}
 
     # -- corpus -----------------------------------------------------------
-    def _build_corpus(self):
-        a, gen, rng = self.args, self.gen, self.gen.rng
-        start = self.start
+    def _build_corpus(self, count):
+        a, gen, rng = self.sim.args, self.gen, self.gen.rng
+        start = self.sim.start
         lo = start - a.span * TPS
         hi = max(lo, start - 60 * TPS)
 
         def uniform():
             return rng.randint(lo, hi), hi
 
-        dets = gen.detections(a.count, uniform)
+        dets = gen.detections(count, uniform)
         if a.burst > 0:
             same = rng.randint(lo, hi)
             dets += gen.detections(a.burst, lambda: (same, hi), same_lpt=same)
@@ -729,14 +742,147 @@ class Sim:
         self.store.add(recs)
         return [r.full_id for r in recs]
 
+
+
+def tenant_ids(primary, n):
+    """The ids of n simulated tenants: the primary one first, then
+    00000000-0000-0000-0000-00000000000K for K = 1, 2, ... (skipping the
+    primary's)."""
+    out, k = [primary], 0
+    while len(out) < n:
+        k += 1
+        tid = "00000000-0000-0000-0000-%012d" % k
+        if tid.lower() != primary.lower():
+            out.append(tid)
+    return out
+
+
+class Sim:
+    def __init__(self, args):
+        self.args = args
+        self.start = now_ticks()
+        self.client_id = args.client_id
+        self.siem_resource = args.siem_resource
+        self.quiet = args.quiet
+        self.tokens = {}  # access token -> [audience, expires_at ticks, tenant key]
+        self.lock = threading.Lock()
+        self.stats_requests = {k: 0 for k in api_kinds()}
+        self.stats_requests.update(control=0, unknown=0)
+        self.stats_status = {}
+        self.tokens_issued = 0
+        self.connections = 0
+        self.certs = [Cert(p) for p in args.client_cert or []]
+        self.jtis = set()
+        self.jti_reuse = 0
+        self.assertions = []  # last 20 accepted client assertions
+        self.max_limit_seen = 0
+        self.siem_queries = []  # last 100 SIEM queries
+        # Graph's limit per app across all tenants (reference/mde-api.md).
+        self.app_limiter = RateLimiter([[int(10 * TPS * args.rate_scale),
+                                         args.rate_graph_app]])
+        self.app_limited = 0
+        self.tenants = {}  # lowercase id -> Tenant, in creation order
+        counts = {"count": args.count, "graph_count": args.graph_count,
+                  "alerts_count": args.alerts_count}
+        for i, tid in enumerate(tenant_ids(args.tenant_id, args.tenants)):
+            self.add_tenant(tid, args.seed + i, counts, args.client_secret)
+        self.primary = self.tenants[args.tenant_id.lower()]
+
+    def add_tenant(self, tid, seed, counts, secret):
+        with self.lock:
+            t = self.tenants.get(tid.lower())
+            if t is not None:
+                return t, False
+            index = len(self.tenants)
+        t = Tenant(self, tid, seed, counts, secret, index)
+        with self.lock:
+            self.tenants.setdefault(t.key, t)
+        return self.tenants[t.key], True
+
+    def find_tenant(self, tid):
+        if tid is None:
+            return None
+        with self.lock:
+            return self.tenants.get(tid.lower())
+
+    # The primary tenant's state, as a one-tenant simulator has it.
+    @property
+    def tenant(self):
+        return self.primary.id
+
+    @property
+    def client_secret(self):
+        return self.primary.client_secret
+
+    @property
+    def store(self):
+        return self.primary.store
+
+    @property
+    def alert_apis(self):
+        return self.primary.alert_apis
+
+    @property
+    def faults(self):
+        return self.primary.faults
+
+    def request_tenant(self, req, kind):
+        """Who a request is about.  Control: ?tenant=, else the primary
+        tenant.  Token endpoints: the tenant in their path (unknown ones are
+        answered by the endpoint).  APIs: the tenant a /t/{tenant} prefix
+        names, else the bearer token's tenant, else the primary one (whose
+        faults then apply; the token check answers 401)."""
+        if kind == "control":
+            return self.control_tenant(req)
+        if req.path_tenant is not None:
+            return self.find_tenant(req.path_tenant)
+        if kind == "token":
+            t = self.find_tenant(req.match.group("tenant"))
+            return t if t is not None else self.primary
+        owner = self.token_owner(req)
+        return owner if owner is not None else self.primary
+
+    def app_rate_check(self):
+        """Graph's limit per app across every tenant, or None."""
+        with self.lock:
+            ra = self.app_limiter.check(now_ticks())
+            if ra is not None:
+                self.app_limited += 1
+        if ra is None:
+            return None
+        return api_error(429, "Application-wide rate limit is exceeded. Try again in "
+                         "%d seconds." % ra, [("Retry-After", str(ra))])
+
+    def control_tenant(self, req):
+        """The tenant a control request names (?tenant=ID), else the
+        primary one; None for an unknown id."""
+        tid = req.param("tenant")
+        if tid is None or tid == "":
+            return self.primary
+        return self.find_tenant(tid)
+
     # -- tokens -----------------------------------------------------------
-    def issue_token(self, audience):
+    def issue_token(self, audience, tenant):
         tok = "simtok." + secrets.token_urlsafe(self.args.token_bytes)
         now = now_ticks()
         with self.lock:
-            self.tokens[tok] = [audience, now + self.args.token_lifetime * TPS]
+            self.tokens[tok] = [audience, now + self.args.token_lifetime * TPS,
+                                tenant.key]
             self.tokens_issued += 1
+        with tenant.lock:
+            tenant.tokens_issued += 1
         return tok, now
+
+    def token_owner(self, req):
+        """The Tenant of the request's bearer token, or None."""
+        hdr = req.headers.get("Authorization") or ""
+        parts = hdr.split(None, 1)
+        if len(parts) != 2 or parts[0].lower() != "bearer":
+            return None
+        with self.lock:
+            t = self.tokens.get(parts[1].strip())
+            key = t[2] if t else None
+            return self.tenants.get(key) if key else None
 
     def expire_tokens(self):
         now = now_ticks()
@@ -765,12 +911,18 @@ class Sim:
         if _norm_aud(t[0]) != _norm_aud(audience):
             return api_error(401, "The access token audience '%s' is not valid for "
                              "this API." % t[0], hdrs)
+        if req.tenant is not None and t[2] != req.tenant.key:
+            return api_error(401, "The access token was issued for tenant '%s'; it "
+                             "cannot read tenant '%s'." % (t[2], req.tenant.id), hdrs)
         return None
 
     # -- statistics -------------------------------------------------------
-    def count_request(self, kind):
+    def count_request(self, kind, tenant=None):
         with self.lock:
             self.stats_requests[kind] = self.stats_requests.get(kind, 0) + 1
+        if tenant is not None:
+            with tenant.lock:
+                tenant.requests[kind] = tenant.requests.get(kind, 0) + 1
 
     def count_status(self, status):
         with self.lock:
@@ -1042,7 +1194,8 @@ def _token(sim, req, v2):
         return entra_error(400, "invalid_request", 900561,
                            "The endpoint only accepts POST requests. Received a %s "
                            "request." % req.method)
-    if tenant.lower() != sim.tenant.lower():
+    t = sim.find_tenant(tenant)
+    if t is None:
         return entra_error(400, "invalid_request", 90002,
                            "Tenant '%s' not found. Check to make sure you have the "
                            "correct tenant ID and are signing into the correct cloud. "
@@ -1083,7 +1236,7 @@ def _token(sim, req, v2):
         audience = field("resource")
         if not audience:
             return missing("resource")
-    if client_id.lower() != sim.client_id.lower():
+    if client_id.lower() != sim.client_id.lower() or not t.consent:
         return entra_error(400, "unauthorized_client", 700016,
                            "Application with identifier '%s' was not found in the "
                            "directory '%s'. This can happen if the application has not "
@@ -1097,23 +1250,23 @@ def _token(sim, req, v2):
                               field("client_assertion"))
         if err is not None:
             return err
-        return _grant(sim, audience, v2)
+        return _grant(sim, t, audience, v2)
     secret = field("client_secret")
     if secret is None:
         return entra_error(401, "invalid_client", 7000218,
                            "The request body must contain the following parameter: "
                            "'client_assertion' or 'client_secret'.")
-    if secret != sim.client_secret:
+    if secret != t.client_secret:
         return entra_error(401, "invalid_client", 7000215,
                            "Invalid client secret provided. Ensure the secret being "
                            "sent in the request is the client secret value, not the "
                            "client secret ID, for a secret added to app '%s'."
                            % client_id)
-    return _grant(sim, audience, v2)
+    return _grant(sim, t, audience, v2)
 
 
-def _grant(sim, audience, v2):
-    tok, now = sim.issue_token(audience)
+def _grant(sim, tenant, audience, v2):
+    tok, now = sim.issue_token(audience, tenant)
     life = sim.args.token_lifetime
     if v2:
         body = {"token_type": "Bearer", "expires_in": life, "ext_expires_in": life,
@@ -1168,7 +1321,7 @@ def siem_alerts(sim, req):
     dtag = req.param("DeviceCreatedMachineTags") or None
     ctag = req.param("CloudCreatedMachineTags") or None
 
-    sel = [r for r in sim.store.window(since, until)
+    sel = [r for r in req.tenant.store.window(since, until)
            if r.visible_at <= now
            and (not groups or r.group in groups)
            and (dtag is None or dtag in _tags(r.dtags))
@@ -1945,10 +2098,14 @@ def _paging_params(req, kind):
 def _alerts_api(sim, req, kind):
     if req.method != "GET":
         return api_error(405)
-    apis = sim.alert_apis
+    apis = req.tenant.alert_apis
     limited = apis.rate_check(kind)
     if limited:
         return limited
+    if kind == "graph":
+        limited = sim.app_rate_check()
+        if limited:
+            return limited
     denied = sim.check_bearer(req, apis.audience[kind])
     if denied:
         return denied
@@ -2043,7 +2200,7 @@ def ctl_alerts(sim, req):
         return api_error(400, str(e))
     if len(kind) != 1:
         return api_error(400, "api=graph or api=alerts is required")
-    alerts = sim.alert_apis.snapshot(kind[0])
+    alerts = req.tenant.alert_apis.snapshot(kind[0])
     return Response(200, b"[" + b",".join(a.body(kind[0]) for a in alerts) + b"]")
 
 
@@ -2056,12 +2213,12 @@ def ctl_update(sim, req):
         n = _control_int(req, "n", 1, 0, 10 ** 6)
     except ValueError as e:
         return api_error(400, str(e))
-    return json_response(200, {"updated": sim.alert_apis.update(kinds, n, now_ticks())})
+    return json_response(200, {"updated": req.tenant.alert_apis.update(kinds, n, now_ticks())})
 
 
 @route(r"/_sim/alerts-config", "control")
 def ctl_alerts_config(sim, req):
-    apis = sim.alert_apis
+    apis = req.tenant.alert_apis
     if req.method == "GET":
         return json_response(200, apis.report_config())
     if req.method != "POST":
@@ -2106,6 +2263,8 @@ def add_alert_args(p):
     p.add_argument("--rate-alerts-min", type=int, default=100)
     p.add_argument("--rate-alerts-hour", type=int, default=1500)
     p.add_argument("--rate-graph-min", type=int, default=150)
+    p.add_argument("--rate-graph-app", type=int, default=130000,
+                   help="Graph requests per 10 s per app across all tenants")
     p.add_argument("--graph-audience", default=GRAPH_AUDIENCE)
     p.add_argument("--alerts-audience", default=ALERTS_AUDIENCE)
 
@@ -2141,8 +2300,8 @@ def ctl_corpus(sim, req):
         return api_error(405)
     want = req.param("hidden")
     now = now_ticks()
-    with sim.store.lock:
-        recs = list(sim.store.ordered)
+    with req.tenant.store.lock:
+        recs = list(req.tenant.store.ordered)
     if want is not None:
         hidden = want.lower() in ("1", "true", "yes")
         recs = [r for r in recs if (r.visible_at > now) == hidden]
@@ -2158,7 +2317,7 @@ def ctl_add(sim, req):
         ago = _control_int(req, "ago", 0, 0, 10 ** 7) * TPS
     except ValueError as e:
         return api_error(400, str(e))
-    ids = sim.add_records(n, burst=_flag(req, "burst"), hidden=_flag(req, "hidden"),
+    ids = req.tenant.add_records(n, burst=_flag(req, "burst"), hidden=_flag(req, "hidden"),
                           ago=ago, group=req.param("group"), hostile=_flag(req, "hostile"))
     return json_response(200, {"added": ids})
 
@@ -2167,7 +2326,7 @@ def ctl_add(sim, req):
 def ctl_release(sim, req):
     if req.method != "POST":
         return api_error(405)
-    return json_response(200, {"released": sim.store.release(now_ticks())})
+    return json_response(200, {"released": req.tenant.store.release(now_ticks())})
 
 
 @route(r"/_sim/expire-tokens", "control")
@@ -2180,9 +2339,9 @@ def ctl_expire(sim, req):
 @route(r"/_sim/fault", "control")
 def ctl_fault(sim, req):
     if req.method == "DELETE":
-        return json_response(200, {"cleared": sim.faults.clear()})
+        return json_response(200, {"cleared": req.tenant.faults.clear()})
     if req.method == "GET":
-        return json_response(200, {"pending": sim.faults.pending()})
+        return json_response(200, {"pending": req.tenant.faults.pending()})
     if req.method != "POST":
         return api_error(405)
     try:
@@ -2190,7 +2349,7 @@ def ctl_fault(sim, req):
         faults = [Fault(s) for s in (spec if isinstance(spec, list) else [spec])]
     except (ValueError, TypeError) as e:
         return api_error(400, "bad fault: %s" % e)
-    return json_response(200, {"queued": len(faults), "pending": sim.faults.add(faults)})
+    return json_response(200, {"queued": len(faults), "pending": req.tenant.faults.add(faults)})
 
 
 @route(r"/_sim/stats", "control")
@@ -2208,22 +2367,65 @@ def ctl_stats(sim, req):
             "max_limit_seen": sim.max_limit_seen,
             "siem_queries": list(sim.siem_queries),
         }
-    out["faults_pending"] = len(sim.faults.pending())
-    out["corpus"] = len(sim.store.ordered)
-    out["hidden"] = sim.store.hidden_count(now)
+    out["faults_pending"] = len(req.tenant.faults.pending())
+    out["corpus"] = len(req.tenant.store.ordered)
+    out["hidden"] = req.tenant.store.hidden_count(now)
     out["start"] = format_time(sim.start)
     out["now"] = format_time(now)
-    out["alert_apis"] = sim.alert_apis.report()
+    out["alert_apis"] = req.tenant.alert_apis.report()
+    out["tenant"] = req.tenant.id
+    out["connections"] = sim.connections
+    out["app_rate_limited"] = sim.app_limited
+    with sim.lock:
+        tenants = list(sim.tenants.values())
+    out["tenants"] = {t.id: {"requests": t.describe()["requests"],
+                             "tokens_issued": t.tokens_issued} for t in tenants}
     return json_response(200, out)
+
+
+@route(r"/_sim/tenants", "control")
+def ctl_tenants(sim, req):
+    """GET: every tenant.  POST ?id=ID[&client_secret=S][&consent=0|1]
+    [&count=N][&graph_count=N][&alerts_count=N][&seed=N]: add a tenant, or
+    change the secret or consent of an existing one."""
+    if req.method == "GET":
+        with sim.lock:
+            tenants = list(sim.tenants.values())
+        return json_response(200, {"tenants": [t.describe() for t in tenants]})
+    if req.method != "POST":
+        return api_error(405)
+    tid = req.param("id")
+    if not tid or not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", tid):
+        return api_error(400, "id: a tenant id is required")
+    try:
+        counts = {k: _control_int(req, k, 0, 0, 10 ** 6)
+                  for k in ("count", "graph_count", "alerts_count")}
+        seed = _control_int(req, "seed", sim.args.seed + len(sim.tenants), 0, 10 ** 9)
+    except ValueError as e:
+        return api_error(400, str(e))
+    t, added = sim.add_tenant(tid, seed, counts, sim.args.client_secret)
+    if req.param("client_secret") is not None:
+        t.client_secret = req.param("client_secret")
+    if req.param("consent") is not None:
+        t.consent = _flag(req, "consent")
+    return json_response(200, {"added": added, "tenant": t.describe()})
 
 
 # ---------------------------------------------------------------------------
 # HTTP server.
 
+_TENANT_PREFIX = re.compile(r"/t/([^/]+)(/.*)")
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "mdesim/1.0"
     sys_version = ""
+
+    def setup(self):
+        super().setup()
+        with self.server.sim.lock:
+            self.server.sim.connections += 1
 
     def do_GET(self):
         self._dispatch()
@@ -2264,14 +2466,22 @@ class Handler(BaseHTTPRequestHandler):
             return
         parts = urlsplit(self.path)
         req = Request(self.command, parts.path, parts.query, self.headers, body)
+        m = _TENANT_PREFIX.fullmatch(req.path)
+        if m:  # /t/{tenant}/...: an API URL that names its tenant
+            req.path_tenant, req.path = m.group(1), m.group(2)
         kind, handler = "unknown", None
         for rx, k, fn in ROUTES:
             m = rx.fullmatch(req.path)
             if m:
                 req.match, kind, handler = m, k, fn
                 break
-        sim.count_request(kind)
-        fault = sim.faults.take(kind) if kind not in ("control", "unknown") else None
+        req.tenant = sim.request_tenant(req, kind)
+        if req.tenant is None:
+            self._send(api_error(404, "No such tenant: %s" % (
+                req.param("tenant") if kind == "control" else req.path_tenant)))
+            return
+        sim.count_request(kind, req.tenant if kind != "control" else None)
+        fault = req.tenant.faults.take(kind) if kind not in ("control", "unknown") else None
         if fault is not None and not sim.quiet:
             sys.stderr.write("mdesim: fault on %s %s: %s\n" % (
                 self.command, req.path,
@@ -2359,6 +2569,11 @@ def parse_args(argv=None):
                    help="seconds after start when late detections appear (0: on release)")
     p.add_argument("--hostile-ratio", type=float, default=0.1)
     p.add_argument("--tenant-id", default="00000000-0000-0000-0000-000000000001")
+    p.add_argument("--tenants", type=int, default=1,
+                   help="tenants served: --tenant-id, then "
+                        "00000000-0000-0000-0000-00000000000K for K = 1, 2, ...; each "
+                        "with its own corpus of --count / --graph-count / "
+                        "--alerts-count records (seed + index)")
     p.add_argument("--client-id", default="11111111-1111-1111-1111-111111111111")
     p.add_argument("--client-secret", default="sim-secret")
     p.add_argument("--token-lifetime", type=int, default=3599, help="seconds")
@@ -2375,6 +2590,8 @@ def parse_args(argv=None):
     check_alert_args(p, a)
     if not 0 <= a.hostile_ratio <= 1:
         p.error("--hostile-ratio must be within [0, 1]")
+    if not 1 <= a.tenants <= 100000:
+        p.error("--tenants must be within [1, 100000]")
     if min(a.count, a.burst, a.late, a.span) < 0:
         p.error("--count, --burst, --late and --span must not be negative")
     return a
