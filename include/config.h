@@ -31,6 +31,11 @@ enum config_header { HEADER_RFC5424 = 0, HEADER_RFC3164, HEADER_NONE };
 enum config_assertion_alg { ASSERTION_PS256 = 0, ASSERTION_RS256 };
 
 struct config {
+	/* The tenant: its name ("default" without [tenant NAME] sections)
+	 * and where its section is ("FILE:LINE"), or NULL. */
+	char *tenant_name;
+	char *tenant_where;
+
 	/* [azure] */
 	char *tenant_id;
 	char *client_id;
@@ -88,7 +93,54 @@ struct config {
 
 	/* [log] */
 	enum log_level log_level;
+
+	/* [daemon] */
+	char *tenants_dir; /* more [tenant NAME] sections: DIR/\*.conf */
+	int concurrency; /* requests in flight at once, all tenants */
 };
+
+/* Longest tenant name: [A-Za-z0-9._-], 1 to this many characters. */
+#define CONFIG_TENANT_NAME_MAX 64
+
+/* The name of the one tenant of a configuration without [tenant] sections. */
+#define CONFIG_TENANT_DEFAULT "default"
+
+/*
+ * Every tenant of a configuration, each a complete, checked struct config
+ * (the shared [azure], [source], [output], [state] ... sections with the
+ * tenant's own keys applied over them).  Without [tenant NAME] sections
+ * there is one tenant, named CONFIG_TENANT_DEFAULT, as [azure] tenant_id
+ * says.  Tenants are in the order of their sections: the configuration
+ * file first, then [daemon] tenants_dir's files in name order.
+ */
+struct config_set {
+	struct config **tenant;
+	size_t ntenant;
+	int multi; /* configured with [tenant NAME] sections */
+};
+
+/*
+ * Load path and, with [daemon] tenants_dir, every DIR/\*.conf, and check
+ * every tenant (check_only as for config_load_opts()).  Every problem is
+ * written to err, one line each: "[section] key: why" for a shared key,
+ * "[tenant NAME] key: why" for a tenant's own key or a problem of one
+ * tenant's combination; a problem that many tenants share is written once
+ * per tenant up to a limit, then counted.  Returns NULL when there was
+ * any problem, else a new set the caller frees with config_set_free().
+ */
+struct config_set *config_set_load(
+    const char *path, FILE *err, int check_only);
+void config_set_free(struct config_set *set);
+
+/* The tenant named name, or NULL. */
+const struct config *config_set_find(
+    const struct config_set *set, const char *name);
+
+/*
+ * Nonzero when a and b are the same configuration, secrets included (a
+ * reload restarts a tenant whose configuration changed).
+ */
+int config_equal(const struct config *a, const struct config *b);
 
 /*
  * Load and check path.  Every problem is written to err (one line each,

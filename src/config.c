@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -272,6 +273,11 @@ static const struct key keys[] = {
         NULL},
 
     {"log", "level", K_LEVEL, FIELD(log_level), "info", 0, 0, NULL, NULL},
+
+    {"daemon", "tenants_dir", K_STR, FIELD(tenants_dir), NULL, 0, 0, NULL,
+        NULL},
+    {"daemon", "concurrency", K_INT, FIELD(concurrency), "32", 1, 256, NULL,
+        NULL},
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -308,23 +314,65 @@ struct line {
 	int skip; /* reported already: served as blank */
 };
 
-/* Loading state: the file, the reader's position, what was set where. */
-struct loader {
-	const char *path;
-	FILE *err;
-	int check_only;
-	int nerr;
-	struct config *c;
-	mode_t mode; /* of the configuration file */
+/* One file read: the configuration, or one of [daemon] tenants_dir's. */
+struct cfile {
+	char *path;
+	mode_t mode;
 	char *data; /* its contents, wiped on the way out */
 	size_t size;
 	struct line *lines;
 	size_t nlines;
+	int in_dir; /* one of tenants_dir's: [tenant NAME] sections only */
+};
+
+/* A [tenant NAME] section found by discover(). */
+struct tdef {
+	char *name;
+	struct cfile *file;
+	int line; /* of its [tenant NAME] line */
+	int end; /* of the next section's line, 0: the end of the file */
+	char *tenant_id; /* its tenant_id, or NULL */
+	int id_line;
+};
+
+/* Problems written so far, shared by the passes of every tenant. */
+struct emitted {
+	char **line; /* whole lines written */
+	size_t nline, capline;
+	struct same *same; /* "key: why" of tenants' problems */
+	size_t nsame, capsame;
+};
+
+/* A problem several tenants have: written for SAME_MAX, then counted. */
+#define SAME_MAX 5
+struct same {
+	char *what;
+	unsigned long count;
+};
+
+/* Loading state: the file, the reader's position, what was set where. */
+struct loader {
+	const char *path; /* of the file being read */
+	FILE *err;
+	int check_only;
+	int nerr;
+	struct config *c;
+	struct cfile *file; /* being read */
 	size_t next; /* next line the reader serves */
 	int lineno; /* line the handler is looking at */
 	int given[NKEYS]; /* line a key was set on, 0: not given */
+	const struct cfile *given_in[NKEYS]; /* ... in this file */
 	unsigned char ok[NKEYS]; /* the value was accepted */
+	unsigned char tgiven[NKEYS]; /* given in the tenant's own section */
 	char unknown[64]; /* last unknown section reported */
+	const char *tenant; /* the [tenant NAME] this pass reads, or NULL */
+	int in_tenant; /* handling a key of that section */
+	int finishing; /* checking combinations */
+	struct emitted *emitted; /* or NULL: write every problem */
+	const struct cfile *main; /* the configuration file */
+	const char *base_path; /* relative names resolve beside it */
+	struct setload *sl; /* discover(): what it found so far */
+	const struct tdef *tdef; /* the section of ld->tenant */
 };
 
 static void report(struct loader *, const char *, ...)
@@ -332,29 +380,115 @@ static void report(struct loader *, const char *, ...)
 static void problem(struct loader *, const struct key *, const char *, ...)
     __attribute__((format(printf, 3, 4)));
 
+static int
+remember(char ***v, size_t *n, size_t *cap, const char *s)
+{
+	char **nv, *d;
+
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 16;
+
+		if ((nv = reallocarray(*v, c, sizeof(*nv))) == NULL)
+			return -1;
+		*v = nv;
+		*cap = c;
+	}
+	if ((d = strdup(s)) == NULL)
+		return -1;
+	(*v)[(*n)++] = d;
+	return 0;
+}
+
+/*
+ * Is a tenant's problem "what" (without its "[tenant NAME] " prefix) one
+ * that SAME_MAX tenants had already?  Counts it.
+ */
+static int
+same_again(struct emitted *em, const char *what)
+{
+	struct same *ns;
+	size_t i;
+
+	for (i = 0; i < em->nsame; i++) {
+		if (strcmp(em->same[i].what, what) == 0)
+			return ++em->same[i].count > SAME_MAX;
+	}
+	if (em->nsame == em->capsame) {
+		size_t c = em->capsame ? em->capsame * 2 : 16;
+
+		if ((ns = reallocarray(em->same, c, sizeof(*ns))) == NULL)
+			return 0;
+		em->same = ns;
+		em->capsame = c;
+	}
+	if ((em->same[em->nsame].what = strdup(what)) == NULL)
+		return 0;
+	em->same[em->nsame++].count = 1;
+	return 0;
+}
+
+/*
+ * Write one problem line.  With many tenants, a line written already
+ * (a shared key's problem, met again in the next tenant's pass) is not
+ * written again, and a problem of more than SAME_MAX tenants is counted.
+ */
+static void
+emit(struct loader *ld, const char *prefix, const char *text)
+{
+	struct emitted *em = ld->emitted;
+	char line[2048];
+	size_t i;
+
+	ld->nerr++;
+	snprintf(line, sizeof(line), "%s%s", prefix, text);
+	if (em != NULL) {
+		for (i = 0; i < em->nline; i++) {
+			if (strcmp(em->line[i], line) == 0)
+				return;
+		}
+		if (ld->tenant != NULL && strncmp(prefix, "[tenant ", 8) == 0) {
+			char what[2048];
+
+			snprintf(what, sizeof(what), "%s%s",
+			    strstr(prefix, "] ") + 2, text);
+			if (same_again(em, what))
+				return;
+		}
+		remember(&em->line, &em->nline, &em->capline, line);
+	}
+	fprintf(ld->err, "%s\n", line);
+}
+
 static void
 report(struct loader *ld, const char *fmt, ...)
 {
+	char text[1536];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vfprintf(ld->err, fmt, ap);
+	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	fputc('\n', ld->err);
-	ld->nerr++;
+	emit(ld, "", text);
 }
 
 static void
 problem(struct loader *ld, const struct key *k, const char *fmt, ...)
 {
+	char prefix[CONFIG_TENANT_NAME_MAX + 64], text[1536];
+	size_t i = (size_t)(k - keys);
 	va_list ap;
 
-	fprintf(ld->err, "[%s] %s: ", k->section, k->name);
+	if (ld->tenant != NULL &&
+	    (ld->finishing || ld->in_tenant || ld->tgiven[i]))
+		snprintf(prefix, sizeof(prefix), "[tenant %s] %s: ", ld->tenant,
+		    k->name);
+	else
+		snprintf(
+		    prefix, sizeof(prefix), "[%s] %s: ", k->section, k->name);
 	va_start(ap, fmt);
-	vfprintf(ld->err, fmt, ap);
+	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	fputc('\n', ld->err);
-	ld->nerr++;
+	emit(ld, prefix, text);
 }
 
 static char *
@@ -1022,13 +1156,155 @@ unknown_key(struct loader *ld, const char *section, const char *name)
 	report(ld, "[%s] %s: unknown key", section, name);
 }
 
+/* "tenant NAME" -> "NAME", or NULL for other sections. */
+static const char *
+tenant_section(const char *section)
+{
+	if (strncasecmp(section, "tenant", 6) != 0 ||
+	    (section[6] != ' ' && section[6] != '\t'))
+		return NULL;
+	section += 6;
+	while (*section == ' ' || *section == '\t')
+		section++;
+	return section;
+}
+
+static int
+valid_tenant_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > CONFIG_TENANT_NAME_MAX)
+		return 0;
+	return strspn(name,
+	           "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	           "0123456789._-") == n;
+}
+
+/* The output keys a tenant may set for itself (issue contract). */
+static int
+tenant_output_key(const char *name)
+{
+	static const char *const allowed[] = {"host", "port", "transport",
+	    "format", "framing", "header", "hostname", "app_name", NULL};
+	size_t i;
+
+	if (strncasecmp(name, "tls_", 4) == 0)
+		return 1;
+	for (i = 0; allowed[i] != NULL; i++) {
+		if (strcasecmp(allowed[i], name) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* The key a [tenant NAME] section may hold under that name, or NULL. */
+static const struct key *
+tenant_key_find(const char *name)
+{
+	const struct key *k;
+
+	if ((k = key_find("azure", name)) != NULL ||
+	    (k = key_find("source", name)) != NULL)
+		return k;
+	if ((k = key_find("output", name)) != NULL && tenant_output_key(name))
+		return k;
+	return NULL;
+}
+
+/*
+ * A tenant that gives its own credential replaces the shared one: the
+ * shared credential keys are forgotten.
+ */
+static void
+drop_shared_credential(struct loader *ld, const struct key *k)
+{
+	static const size_t creds[] = {OFF(client_secret),
+	    OFF(client_secret_file), OFF(certificate_file),
+	    OFF(private_key_file), OFF(assertion_alg)};
+	size_t i, j;
+	int is_cred = 0;
+
+	for (i = 0; i < sizeof(creds) / sizeof(creds[0]); i++)
+		is_cred |= k->off == creds[i];
+	if (!is_cred)
+		return;
+	for (i = 0; i < sizeof(creds) / sizeof(creds[0]); i++) {
+		j = key_index(creds[i]);
+		if (ld->tgiven[j] || !ld->given[j])
+			continue;
+		if (keys[j].type == K_STR || keys[j].type == K_SECRET) {
+			char **slot = field(ld->c, &keys[j]);
+
+			if (*slot != NULL && keys[j].type == K_SECRET)
+				explicit_bzero(*slot, strlen(*slot));
+			free(*slot);
+			*slot = NULL;
+		}
+		ld->given[j] = 0;
+		ld->ok[j] = 0;
+		ld->given_in[j] = NULL;
+	}
+}
+
+/* A key of the tenant's own section: it overrides the shared one. */
+static int
+tenant_key(struct loader *ld, const char *name, const char *value)
+{
+	const struct key *k = tenant_key_find(name);
+	size_t i;
+
+	if (k == NULL) {
+		k = NULL;
+		for (i = 0; i < NKEYS && k == NULL; i++) {
+			if (strcasecmp(keys[i].name, name) == 0)
+				k = &keys[i];
+		}
+		if (k != NULL)
+			report(ld,
+			    "[tenant %s] %s: not a key a tenant can set; it "
+			    "belongs in [%s], shared by every tenant",
+			    ld->tenant, name, k->section);
+		else
+			report(ld, "[tenant %s] %s: unknown key", ld->tenant,
+			    name);
+		return 1;
+	}
+	i = (size_t)(k - keys);
+	ld->in_tenant = 1;
+	if (ld->tgiven[i]) {
+		problem(ld, k, "given twice (lines %d and %d)", ld->given[i],
+		    ld->lineno);
+		ld->in_tenant = 0;
+		return 1;
+	}
+	drop_shared_credential(ld, k);
+	ld->tgiven[i] = 1;
+	ld->given[i] = ld->lineno;
+	ld->given_in[i] = ld->file;
+	ld->ok[i] = set_value(ld, k, value) == 0;
+	ld->in_tenant = 0;
+	return 1;
+}
+
 static int
 handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct loader *ld = user;
 	const struct key *k;
+	const char *tn;
 	size_t i;
 
+	if ((tn = tenant_section(section)) != NULL) {
+		/* Each tenant's pass reads its own section (discover()). */
+		if (ld->tenant != NULL && strcmp(tn, ld->tenant) == 0 &&
+		    ld->file == ld->tdef->file && ld->lineno > ld->tdef->line &&
+		    (ld->tdef->end == 0 || ld->lineno < ld->tdef->end))
+			return tenant_key(ld, name, value);
+		return 1;
+	}
+	if (ld->file != NULL && ld->file->in_dir)
+		return 1; /* reported by discover() */
 	if (*section == '\0') {
 		report(ld, "%s:%d: %s: comes before any [section]", ld->path,
 		    ld->lineno, name);
@@ -1053,6 +1329,7 @@ handler(void *user, const char *section, const char *name, const char *value)
 		return 1;
 	}
 	ld->given[i] = ld->lineno;
+	ld->given_in[i] = ld->file;
 	if (set_value(ld, k, value) == 0)
 		ld->ok[i] = 1;
 	return 1;
@@ -1080,9 +1357,9 @@ reader(char *str, int num, void *stream)
 	struct loader *ld = stream;
 	const struct line *l;
 
-	if (ld->next >= ld->nlines || num < 2)
+	if (ld->next >= ld->file->nlines || num < 2)
 		return NULL;
-	l = &ld->lines[ld->next++];
+	l = &ld->file->lines[ld->next++];
 	ld->lineno = (int)ld->next;
 	if (l->skip || l->len + 2 > (size_t)num) {
 		memcpy(str, "\n", 2);
@@ -1095,27 +1372,27 @@ reader(char *str, int num, void *stream)
 }
 
 static int
-split_lines(struct loader *ld)
+split_lines(struct loader *ld, struct cfile *f)
 {
-	char *p = ld->data, *end = ld->data + ld->size, *nl;
+	char *p = f->data, *end = f->data + f->size, *nl;
 	struct line *l;
 	size_t n = 0;
 
 	for (nl = p; nl < end; nl++)
 		n += *nl == '\n';
-	if (ld->size > 0 && end[-1] != '\n')
+	if (f->size > 0 && end[-1] != '\n')
 		n++;
 	if (n == 0)
 		return 0;
-	if ((ld->lines = calloc(n, sizeof(*ld->lines))) == NULL) {
-		report(ld, "%s: out of memory", ld->path);
+	if ((f->lines = calloc(n, sizeof(*f->lines))) == NULL) {
+		report(ld, "%s: out of memory", f->path);
 		return -1;
 	}
 	for (; p < end; p = nl + 1) {
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
 			nl = end;
-		l = &ld->lines[ld->nlines++];
-		if (ld->nlines == 1 && nl - p >= 3 &&
+		l = &f->lines[f->nlines++];
+		if (f->nlines == 1 && nl - p >= 3 &&
 		    memcmp(p, "\xef\xbb\xbf", 3) == 0)
 			p += 3;
 		while (p < nl && (*p == ' ' || *p == '\t'))
@@ -1125,12 +1402,11 @@ split_lines(struct loader *ld)
 		if (l->len > 0 && p[l->len - 1] == '\r')
 			l->len--;
 		if (l->len > LINE_MAX_LEN) {
-			report(ld, "%s:%zu: line longer than %d bytes",
-			    ld->path, ld->nlines, LINE_MAX_LEN);
+			report(ld, "%s:%zu: line longer than %d bytes", f->path,
+			    f->nlines, LINE_MAX_LEN);
 			l->skip = 1;
 		} else if (memchr(p, '\0', l->len) != NULL) {
-			report(
-			    ld, "%s:%zu: syntax error", ld->path, ld->nlines);
+			report(ld, "%s:%zu: syntax error", f->path, f->nlines);
 			l->skip = 1;
 		}
 	}
@@ -1138,46 +1414,69 @@ split_lines(struct loader *ld)
 }
 
 static int
-read_config(struct loader *ld)
+read_config(struct loader *ld, struct cfile *f)
 {
 	struct stat st;
 	ssize_t n;
 	int fd, rc = -1;
 
-	if ((fd = open(ld->path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1 ||
+	if ((fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1 ||
 	    fstat(fd, &st) == -1) {
-		report(ld, "%s: cannot read: %s", ld->path, strerror(errno));
+		report(ld, "%s: cannot read: %s", f->path, strerror(errno));
 		goto out;
 	}
-	ld->mode = st.st_mode;
-	if ((ld->data = malloc(FILE_MAX + 1)) == NULL) {
-		report(ld, "%s: out of memory", ld->path);
+	f->mode = st.st_mode;
+	if ((f->data = malloc(FILE_MAX + 1)) == NULL) {
+		report(ld, "%s: out of memory", f->path);
 		goto out;
 	}
-	while (ld->size <= FILE_MAX) {
-		n = read(fd, ld->data + ld->size, FILE_MAX + 1 - ld->size);
+	while (f->size <= FILE_MAX) {
+		n = read(fd, f->data + f->size, FILE_MAX + 1 - f->size);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
-			report(ld, "%s: cannot read: %s", ld->path,
+			report(ld, "%s: cannot read: %s", f->path,
 			    strerror(errno));
 			goto out;
 		}
 		if (n == 0)
 			break;
-		ld->size += (size_t)n;
+		f->size += (size_t)n;
 	}
-	if (ld->size > FILE_MAX) {
+	if (f->size > FILE_MAX) {
 		report(ld,
 		    "%s: larger than %dK; is this the configuration file?",
-		    ld->path, FILE_MAX / KIB);
+		    f->path, FILE_MAX / KIB);
 		goto out;
 	}
-	rc = split_lines(ld);
+	rc = split_lines(ld, f);
 out:
 	if (fd != -1)
 		close(fd);
 	return rc;
+}
+
+/* Read f for ld: its lines, and the syntax errors of each line once. */
+static void find_syntax_errors(struct loader *ld);
+
+static void
+use_file(struct loader *ld, struct cfile *f)
+{
+	ld->file = f;
+	ld->path = f->path;
+	ld->next = 0;
+	ld->lineno = 0;
+}
+
+static void
+cfile_reset(struct cfile *f)
+{
+	if (f->data != NULL)
+		explicit_bzero(f->data, f->size);
+	free(f->data);
+	free(f->lines);
+	free(f->path);
+	memset(f, 0, sizeof(*f));
 }
 
 /*
@@ -1192,8 +1491,8 @@ find_syntax_errors(struct loader *ld)
 	for (count = 0;; count++) {
 		ld->next = 0;
 		rc = ini_parse_stream(reader, ld, noop_handler, NULL);
-		if (rc <= 0 || (size_t)rc > ld->nlines ||
-		    ld->lines[rc - 1].skip)
+		if (rc <= 0 || (size_t)rc > ld->file->nlines ||
+		    ld->file->lines[rc - 1].skip)
 			break;
 		if (count == SYNTAX_MAX) {
 			report(ld,
@@ -1202,7 +1501,7 @@ find_syntax_errors(struct loader *ld)
 			    ld->path);
 			break;
 		}
-		ld->lines[rc - 1].skip = 1;
+		ld->file->lines[rc - 1].skip = 1;
 		report(ld, "%s:%d: syntax error", ld->path, rc);
 	}
 }
@@ -1262,6 +1561,15 @@ creds_dir(size_t *len)
 	return d;
 }
 
+/* The file that gave key k (the configuration file when none did). */
+static const struct cfile *
+given_file(const struct loader *ld, const struct key *k)
+{
+	const struct cfile *f = ld->given_in[k - keys];
+
+	return f != NULL ? f : ld->main;
+}
+
 /*
  * Where a file named in the configuration is: credential files relative
  * to $CREDENTIALS_DIRECTORY when it is set, other relative names relative
@@ -1286,9 +1594,10 @@ resolve(struct loader *ld, const char *name, int cred, int *in_creds)
 		*in_creds = 1;
 		return join_path(ld, cd, cdlen, name);
 	}
-	if ((slash = strrchr(ld->path, '/')) == NULL)
+	if ((slash = strrchr(ld->base_path, '/')) == NULL)
 		return sdup(ld, name);
-	return join_path(ld, ld->path, (size_t)(slash - ld->path), name);
+	return join_path(
+	    ld, ld->base_path, (size_t)(slash - ld->base_path), name);
 }
 
 static void
@@ -1377,6 +1686,7 @@ load_secret_file(struct loader *ld)
 	/* Two credentials were reported already: do not read either. */
 	if (name == NULL || ld->c->client_secret != NULL)
 		return;
+	ld->base_path = given_file(ld, KEY(client_secret_file))->path;
 	if ((path = resolve(ld, name, 1, &in_creds)) == NULL)
 		return;
 	if (!ld->check_only)
@@ -1435,12 +1745,16 @@ finish_azure(struct loader *ld)
 	if (!GIVEN(ld, client_id))
 		problem(ld, KEY(client_id), "required");
 	check_credentials(ld);
-	if (GIVEN(ld, client_secret) && (ld->mode & PRIVATE_BITS) != 0)
+	if (GIVEN(ld, client_secret) &&
+	    (given_file(ld, KEY(client_secret))->mode & PRIVATE_BITS) != 0) {
+		const struct cfile *f = given_file(ld, KEY(client_secret));
+
 		problem(ld, KEY(client_secret),
 		    "%s holds a secret but is readable by group or others "
 		    "(mode %04o); run: chmod 600 %s, or move the secret to "
 		    "client_secret_file",
-		    ld->path, (unsigned)(ld->mode & 07777), ld->path);
+		    f->path, (unsigned)(f->mode & 07777), f->path);
+	}
 	load_secret_file(ld);
 	if (c->login_url == NULL && !GIVEN(ld, login_url))
 		c->login_url = sdup(ld, login[c->cloud]);
@@ -1661,6 +1975,7 @@ finish_files(struct loader *ld)
 		slot = field(ld->c, k);
 		if (*slot == NULL)
 			continue;
+		ld->base_path = given_file(ld, k)->path;
 		path = resolve(ld, *slot, file_keys[i].cred, &in_creds);
 		if (path == NULL)
 			continue;
@@ -1708,6 +2023,7 @@ check_dir(
 static void
 finish(struct loader *ld)
 {
+	ld->finishing = 1;
 	fill_defaults(ld);
 	finish_azure(ld);
 	finish_source(ld);
@@ -1720,40 +2036,493 @@ finish(struct loader *ld)
 		check_dir(ld, KEY(textfile_dir), ld->c->textfile_dir, 0);
 }
 
-struct config *
-config_load_opts(const char *path, FILE *err, int check_only)
+/* --- many tenants: [tenant NAME] sections, [daemon] tenants_dir --- */
+
+/* What every pass shares: the files read and the tenants found. */
+struct setload {
+	FILE *err;
+	int check_only;
+	int fatal; /* tenants defined twice, unnamed ...: no pass can go on */
+	struct tdef *open; /* the last section found is this tenant's */
+	size_t open_i;
+	struct cfile *files; /* [0]: the configuration file */
+	size_t nfiles;
+	struct tdef *t;
+	size_t nt, capt;
+	struct emitted emitted;
+	int nerr;
+};
+
+/* "[...]" header lines of f: calls fn for each with its line number. */
+static void
+each_section(struct loader *ld, struct cfile *f,
+    void (*fn)(struct loader *, struct setload *, const char *, int),
+    struct setload *sl)
+{
+	char name[256];
+	size_t i, n;
+	const char *e;
+
+	for (i = 0; i < f->nlines; i++) {
+		const struct line *l = &f->lines[i];
+
+		if (l->skip || l->len < 2 || l->text[0] != '[')
+			continue;
+		if ((e = memchr(l->text, ']', l->len)) == NULL)
+			continue;
+		n = (size_t)(e - l->text - 1);
+		if (n >= sizeof(name))
+			n = sizeof(name) - 1;
+		memcpy(name, l->text + 1, n);
+		name[n] = '\0';
+		fn(ld, sl, name, (int)i + 1);
+	}
+}
+
+static struct tdef *
+tdef_find(struct setload *sl, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sl->nt; i++) {
+		if (strcmp(sl->t[i].name, name) == 0)
+			return &sl->t[i];
+	}
+	return NULL;
+}
+
+static void
+found_section(
+    struct loader *ld, struct setload *sl, const char *section, int line)
+{
+	const char *tn = tenant_section(section);
+	struct tdef *d, *nt;
+
+	if (sl->open != NULL)
+		sl->t[sl->open_i].end = line;
+	sl->open = NULL;
+	if (tn == NULL) {
+		if (ld->file->in_dir) {
+			sl->fatal = 1;
+			report(ld,
+			    "%s:%d: [%s]: a tenants_dir file holds only "
+			    "[tenant NAME] sections",
+			    ld->path, line, section);
+		}
+		return;
+	}
+	if (!valid_tenant_name(tn)) {
+		sl->fatal = 1;
+		report(ld,
+		    "%s:%d: [%s]: a tenant name is 1 to %d of A-Z a-z 0-9 . "
+		    "_ -",
+		    ld->path, line, section, CONFIG_TENANT_NAME_MAX);
+		return;
+	}
+	if ((d = tdef_find(sl, tn)) != NULL) {
+		sl->fatal = 1;
+		report(ld, "[tenant %s]: defined twice, at %s:%d and %s:%d", tn,
+		    d->file->path, d->line, ld->path, line);
+		return;
+	}
+	if (sl->nt == sl->capt) {
+		size_t c = sl->capt ? sl->capt * 2 : 16;
+
+		if ((nt = reallocarray(sl->t, c, sizeof(*nt))) == NULL) {
+			report(ld, "%s: out of memory", ld->path);
+			return;
+		}
+		sl->t = nt;
+		sl->capt = c;
+	}
+	d = &sl->t[sl->nt];
+	memset(d, 0, sizeof(*d));
+	if ((d->name = strdup(tn)) == NULL) {
+		report(ld, "%s: out of memory", ld->path);
+		return;
+	}
+	d->file = ld->file;
+	d->line = line;
+	sl->open = d;
+	sl->open_i = sl->nt;
+	sl->nt++;
+}
+
+/* inih handler of discover(): each tenant's tenant_id. */
+static int
+discover_handler(
+    void *user, const char *section, const char *name, const char *value)
+{
+	struct loader *ld = user;
+	struct setload *sl = ld->sl;
+	const char *tn = tenant_section(section);
+	struct tdef *d;
+
+	if (tn == NULL || strcasecmp(name, "tenant_id") != 0 ||
+	    (d = tdef_find(sl, tn)) == NULL || d->tenant_id != NULL ||
+	    d->file != ld->file)
+		return 1;
+	if ((d->tenant_id = strdup(value)) == NULL)
+		report(ld, "%s: out of memory", ld->path);
+	d->id_line = ld->lineno;
+	return 1;
+}
+
+static int
+cfile_name_cmp(const void *a, const void *b)
+{
+	return strcmp(
+	    ((const struct cfile *)a)->path, ((const struct cfile *)b)->path);
+}
+
+/* The value of [daemon] tenants_dir in the configuration file, or NULL. */
+static int
+dir_handler(
+    void *user, const char *section, const char *name, const char *value)
+{
+	char **out = user;
+
+	if (strcasecmp(section, "daemon") == 0 &&
+	    strcasecmp(name, "tenants_dir") == 0 && *out == NULL)
+		*out = strdup(value);
+	return 1;
+}
+
+/* Read every regular DIR/\*.conf of tenants_dir, in name order. */
+static void
+read_tenants_dir(struct loader *ld, struct setload *sl, const char *dir)
+{
+	struct cfile *nf;
+	struct dirent *e;
+	size_t n, base;
+	DIR *d;
+
+	if ((d = opendir(dir)) == NULL) {
+		report(ld, "[daemon] tenants_dir: cannot read %s: %s", dir,
+		    strerror(errno));
+		return;
+	}
+	base = sl->nfiles;
+	while ((e = readdir(d)) != NULL) {
+		struct stat st;
+		char *path;
+
+		n = strlen(e->d_name);
+		if (e->d_name[0] == '.' || n < 6 ||
+		    strcmp(e->d_name + n - 5, ".conf") != 0)
+			continue;
+		if ((path = join_path(ld, dir, strlen(dir), e->d_name)) == NULL)
+			break;
+		if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+			free(path);
+			continue;
+		}
+		if ((nf = reallocarray(
+		         sl->files, sl->nfiles + 1, sizeof(*nf))) == NULL) {
+			free(path);
+			report(ld, "%s: out of memory", dir);
+			break;
+		}
+		sl->files = nf;
+		memset(&sl->files[sl->nfiles], 0, sizeof(*nf));
+		sl->files[sl->nfiles].path = path;
+		sl->files[sl->nfiles].in_dir = 1;
+		sl->nfiles++;
+	}
+	closedir(d);
+	qsort(sl->files + base, sl->nfiles - base, sizeof(*sl->files),
+	    cfile_name_cmp);
+	for (n = base; n < sl->nfiles; n++)
+		read_config(ld, &sl->files[n]);
+}
+
+/*
+ * Find the [tenant NAME] sections of every file, and the problems no
+ * single tenant's pass could see: a name or tenant id defined twice,
+ * [azure] tenant_id beside tenant sections, other sections in a
+ * tenants_dir file.
+ */
+static void
+discover(struct loader *ld, struct setload *sl)
+{
+	char *dir = NULL, *full = NULL;
+	size_t i, j;
+
+	use_file(ld, &sl->files[0]);
+	ini_parse_stream(reader, ld, dir_handler, &dir);
+	if (dir != NULL && dir[0] != '/' && strchr(sl->files[0].path, '/')) {
+		const char *p = sl->files[0].path;
+
+		full = join_path(ld, p, (size_t)(strrchr(p, '/') - p), dir);
+		free(dir);
+		dir = full;
+	}
+	if (dir != NULL)
+		read_tenants_dir(ld, sl, dir);
+	free(dir);
+	for (i = 0; i < sl->nfiles; i++) {
+		use_file(ld, &sl->files[i]);
+		if (i > 0)
+			find_syntax_errors(ld);
+		sl->open = NULL;
+		each_section(ld, &sl->files[i], found_section, sl);
+		sl->open = NULL;
+		ld->next = 0;
+		ini_parse_stream(reader, ld, discover_handler, ld);
+	}
+	for (i = 0; i < sl->nt; i++) {
+		struct tdef *a = &sl->t[i];
+
+		if (a->tenant_id == NULL) {
+			sl->fatal = 1;
+			report(ld, "[tenant %s] tenant_id: required (%s:%d)",
+			    a->name, a->file->path, a->line);
+			continue;
+		}
+		for (j = 0; j < i; j++) {
+			struct tdef *b = &sl->t[j];
+
+			if (b->tenant_id != NULL &&
+			    strcasecmp(a->tenant_id, b->tenant_id) == 0) {
+				sl->fatal = 1;
+				report(ld,
+				    "[tenant %s] tenant_id: the same as "
+				    "[tenant "
+				    "%s]'s (%s:%d and %s:%d)",
+				    a->name, b->name, b->file->path, b->id_line,
+				    a->file->path, a->id_line);
+			}
+		}
+	}
+}
+
+/* inih handler: is [azure] tenant_id given in the configuration file? */
+static int
+azure_tid_handler(
+    void *user, const char *section, const char *name, const char *value)
+{
+	int *line = user;
+
+	(void)value;
+	if (strcasecmp(section, "azure") == 0 &&
+	    strcasecmp(name, "tenant_id") == 0 && *line == 0)
+		*line = 1;
+	return 1;
+}
+
+static struct loader *
+loader_new(struct setload *sl, const char *tenant)
 {
 	struct loader *ld;
-	struct config *c = NULL;
 
-	if ((ld = calloc(1, sizeof(*ld))) == NULL) {
-		fprintf(err, "%s: out of memory\n", path);
+	if ((ld = calloc(1, sizeof(*ld))) == NULL)
+		return NULL;
+	ld->err = sl->err;
+	ld->check_only = sl->check_only;
+	ld->main = &sl->files[0];
+	ld->base_path = sl->files[0].path;
+	ld->tenant = tenant;
+	ld->sl = sl;
+	ld->emitted = tenant != NULL ? &sl->emitted : NULL;
+	if ((ld->c = calloc(1, sizeof(*ld->c))) == NULL) {
+		free(ld);
 		return NULL;
 	}
-	ld->path = path;
-	ld->err = err;
-	ld->check_only = check_only;
-	if ((ld->c = calloc(1, sizeof(*ld->c))) == NULL) {
-		report(ld, "%s: out of memory", path);
-		goto out;
+	return ld;
+}
+
+static void
+loader_free(struct loader *ld)
+{
+	if (ld == NULL)
+		return;
+	config_free(ld->c);
+	free(ld);
+}
+
+/* One tenant's pass (d), or the only one (d == NULL): a whole config. */
+static struct config *
+load_one(struct setload *sl, const struct tdef *d)
+{
+	struct loader *ld = loader_new(sl, d != NULL ? d->name : NULL);
+	struct config *c = NULL;
+	char where[PATH_MAX + 16];
+
+	if (ld == NULL) {
+		fprintf(sl->err, "%s: out of memory\n", sl->files[0].path);
+		sl->nerr++;
+		return NULL;
 	}
-	if (read_config(ld) != 0)
-		goto out;
-	find_syntax_errors(ld);
-	ld->next = 0;
+	ld->tdef = d;
+	use_file(ld, &sl->files[0]);
 	ini_parse_stream(reader, ld, handler, ld);
+	if (d != NULL && d->file != &sl->files[0]) {
+		use_file(ld, d->file);
+		ini_parse_stream(reader, ld, handler, ld);
+	}
+	ld->path = sl->files[0].path;
 	finish(ld);
+	ld->c->tenant_name =
+	    sdup(ld, d != NULL ? d->name : CONFIG_TENANT_DEFAULT);
+	if (d != NULL) {
+		snprintf(where, sizeof(where), "%s:%d", d->file->path, d->line);
+		ld->c->tenant_where = sdup(ld, where);
+	}
+	sl->nerr += ld->nerr;
 	if (ld->nerr == 0) {
 		c = ld->c;
 		ld->c = NULL;
 	}
+	loader_free(ld);
+	return c;
+}
+
+static void
+setload_reset(struct setload *sl)
+{
+	size_t i;
+
+	for (i = 0; i < sl->nfiles; i++)
+		cfile_reset(&sl->files[i]);
+	free(sl->files);
+	for (i = 0; i < sl->nt; i++) {
+		free(sl->t[i].name);
+		free(sl->t[i].tenant_id);
+	}
+	free(sl->t);
+	for (i = 0; i < sl->emitted.nline; i++)
+		free(sl->emitted.line[i]);
+	free(sl->emitted.line);
+	for (i = 0; i < sl->emitted.nsame; i++)
+		free(sl->emitted.same[i].what);
+	free(sl->emitted.same);
+}
+
+/* The counts of problems that more than SAME_MAX tenants share. */
+static void
+report_same(struct setload *sl)
+{
+	size_t i;
+
+	for (i = 0; i < sl->emitted.nsame; i++) {
+		const struct same *sm = &sl->emitted.same[i];
+
+		if (sm->count > SAME_MAX)
+			fprintf(sl->err, "... %lu more tenants: %s\n",
+			    sm->count - SAME_MAX, sm->what);
+	}
+}
+
+/* Read the files and find the tenants; 0, or -1 when nothing can go on. */
+static int
+setload_read(struct setload *sl, const char *path)
+{
+	struct loader *ld;
+	int azure_tid = 0;
+
+	if ((sl->files = calloc(1, sizeof(*sl->files))) == NULL ||
+	    (sl->files[0].path = strdup(path)) == NULL ||
+	    (sl->nfiles = 1, ld = loader_new(sl, NULL)) == NULL) {
+		fprintf(sl->err, "%s: out of memory\n", path);
+		sl->nerr++;
+		return -1;
+	}
+	if (read_config(ld, &sl->files[0]) != 0) {
+		sl->nerr += ld->nerr;
+		loader_free(ld);
+		return -1;
+	}
+	use_file(ld, &sl->files[0]);
+	find_syntax_errors(ld);
+	discover(ld, sl);
+	use_file(ld, &sl->files[0]);
+	ini_parse_stream(reader, ld, azure_tid_handler, &azure_tid);
+	if (azure_tid && sl->nt > 0) {
+		sl->fatal = 1;
+		report(ld,
+		    "[azure] tenant_id: cannot be used together with [tenant "
+		    "NAME] sections; give each tenant its own tenant_id");
+	}
+	sl->nerr += ld->nerr;
+	loader_free(ld);
+	return 0;
+}
+
+struct config_set *
+config_set_load(const char *path, FILE *err, int check_only)
+{
+	struct setload sl;
+	struct config_set *set = NULL;
+	size_t i, n;
+
+	memset(&sl, 0, sizeof(sl));
+	sl.err = err;
+	sl.check_only = check_only;
+	/* Tenants defined twice or unnamed: fix those first. */
+	if (setload_read(&sl, path) != 0 || sl.fatal)
+		goto out;
+	n = sl.nt > 0 ? sl.nt : 1;
+	if ((set = calloc(1, sizeof(*set))) == NULL ||
+	    (set->tenant = calloc(n, sizeof(*set->tenant))) == NULL) {
+		fprintf(err, "%s: out of memory\n", path);
+		sl.nerr++;
+		goto out;
+	}
+	set->multi = sl.nt > 0;
+	for (i = 0; i < n; i++) {
+		set->tenant[i] = load_one(&sl, sl.nt > 0 ? &sl.t[i] : NULL);
+		if (set->tenant[i] != NULL)
+			set->ntenant++;
+	}
+	report_same(&sl);
 out:
-	config_free(ld->c);
-	if (ld->data != NULL)
-		explicit_bzero(ld->data, ld->size);
-	free(ld->data);
-	free(ld->lines);
-	free(ld);
+	if (sl.nerr > 0 || (set != NULL && set->ntenant != n)) {
+		if (set != NULL)
+			set->ntenant = n;
+		config_set_free(set);
+		set = NULL;
+	}
+	setload_reset(&sl);
+	return set;
+}
+
+void
+config_set_free(struct config_set *set)
+{
+	size_t i;
+
+	if (set == NULL)
+		return;
+	for (i = 0; i < set->ntenant; i++)
+		config_free(set->tenant[i]);
+	free(set->tenant);
+	free(set);
+}
+
+const struct config *
+config_set_find(const struct config_set *set, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < set->ntenant; i++) {
+		if (strcmp(set->tenant[i]->tenant_name, name) == 0)
+			return set->tenant[i];
+	}
+	return NULL;
+}
+
+/* One configuration: the first tenant of the set. */
+struct config *
+config_load_opts(const char *path, FILE *err, int check_only)
+{
+	struct config_set *set = config_set_load(path, err, check_only);
+	struct config *c;
+
+	if (set == NULL)
+		return NULL;
+	c = set->tenant[0];
+	set->tenant[0] = NULL;
+	config_set_free(set);
 	return c;
 }
 
@@ -1761,6 +2530,50 @@ struct config *
 config_load(const char *path, FILE *err)
 {
 	return config_load_opts(path, err, 0);
+}
+
+static int
+str_eq(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+int
+config_equal(const struct config *a, const struct config *b)
+{
+	size_t i;
+
+	if (!str_eq(a->tenant_name, b->tenant_name))
+		return 0;
+	for (i = 0; i < NKEYS; i++) {
+		const struct key *k = &keys[i];
+		char *const *la, *const *lb;
+
+		switch (k->type) {
+		case K_STR:
+		case K_SECRET:
+			if (!str_eq(*(char *const *)cfield(a, k),
+			        *(char *const *)cfield(b, k)))
+				return 0;
+			break;
+		case K_LIST:
+			la = *(char **const *)cfield(a, k);
+			lb = *(char **const *)cfield(b, k);
+			for (; la != NULL && lb != NULL && *la != NULL &&
+			     *lb != NULL && strcmp(*la, *lb) == 0;
+			     la++, lb++)
+				continue;
+			if ((la == NULL) != (lb == NULL) ||
+			    (la != NULL && (*la != NULL || *lb != NULL)))
+				return 0;
+			break;
+		default:
+			if (memcmp(cfield(a, k), cfield(b, k), k->size) != 0)
+				return 0;
+			break;
+		}
+	}
+	return 1;
 }
 
 void
@@ -1772,6 +2585,8 @@ config_free(struct config *c)
 
 	if (c == NULL)
 		return;
+	free(c->tenant_name);
+	free(c->tenant_where);
 	for (i = 0; i < NKEYS; i++) {
 		k = &keys[i];
 		if (k->type == K_LIST) {

@@ -880,6 +880,235 @@ test_example(void)
 	config_free(c);
 }
 
+/* --- many tenants --- */
+
+#define SHARED \
+	"[azure]\n" \
+	"client_id = 00000000-1111-2222-3333-444444444444\n" \
+	"client_secret = hunter2hunter2\n" \
+	"[source]\n" \
+	"api = graph\n" \
+	"[output]\n" \
+	"host = siem.example.com\n" \
+	"[state]\n" \
+	"directory = /tmp/mdesiem-test-state\n"
+
+static struct config_set *
+load_set(const char *text, int check_only, char **err)
+{
+	struct config_set *set;
+	char path[256];
+	size_t len = 0;
+	FILE *f;
+
+	write_file("set.conf", 0600, text);
+	path_of(path, sizeof(path), "set.conf");
+	*err = NULL;
+	f = open_memstream(err, &len);
+	set = config_set_load(path, f, check_only);
+	fclose(f);
+	return set;
+}
+
+static void
+test_tenants(void)
+{
+	struct config_set *set;
+	const struct config *a, *b;
+	char *err;
+
+	set = load_set(SHARED "[tenant contoso]\n"
+	                      "tenant_id = 11111111-0000-0000-0000-000000000001\n"
+	                      "[tenant fabrikam.eu]\n"
+	                      "tenant_id = fabrikam.onmicrosoft.com\n"
+	                      "api = alerts\n"
+	                      "region = eu\n"
+	                      "host = qradar.fabrikam.example\n"
+	                      "format = leef\n"
+	                      "hostname = fabrikam\n",
+	    0, &err);
+	CHECK_STR(err, "");
+	free(err);
+	CHECK(set != NULL && set->ntenant == 2 && set->multi);
+	if (set == NULL)
+		return;
+	a = config_set_find(set, "contoso");
+	b = config_set_find(set, "fabrikam.eu");
+	CHECK(a != NULL && b != NULL && config_set_find(set, "x") == NULL);
+	if (a == NULL || b == NULL)
+		goto out;
+	CHECK_STR(a->tenant_id, "11111111-0000-0000-0000-000000000001");
+	CHECK(a->api == API_GRAPH && a->format == FORMAT_CEF);
+	CHECK_STR(a->url, "https://graph.microsoft.com/v1.0/security/alerts_v2");
+	CHECK_STR(a->host, "siem.example.com");
+	CHECK_STR(a->client_secret, "hunter2hunter2");
+	CHECK(strstr(a->tenant_where, "set.conf:10") != NULL);
+	CHECK_STR(b->tenant_id, "fabrikam.onmicrosoft.com");
+	CHECK(b->api == API_ALERTS && b->format == FORMAT_LEEF);
+	CHECK_STR(b->url, "https://eu.api.security.microsoft.com/api/alerts");
+	CHECK_STR(b->host, "qradar.fabrikam.example");
+	CHECK_STR(b->hostname, "fabrikam");
+	CHECK_STR(b->client_id, "00000000-1111-2222-3333-444444444444");
+	CHECK(!config_equal(a, b) && config_equal(a, a));
+out:
+	config_set_free(set);
+
+	/* One tenant without sections: named "default", as before. */
+	set = load_set(AZURE OUTPUT, 0, &err);
+	CHECK_STR(err, "");
+	free(err);
+	CHECK(set != NULL && set->ntenant == 1 && !set->multi);
+	if (set != NULL)
+		CHECK_STR(set->tenant[0]->tenant_name, "default");
+	config_set_free(set);
+}
+
+static void
+expect_set_error(const char *text, const char *want)
+{
+	struct config_set *set;
+	char *err;
+
+	set = load_set(text, 0, &err);
+	CHECK(set == NULL);
+	CHECK_STR(err, want);
+	config_set_free(set);
+	free(err);
+}
+
+static void
+test_tenant_problems(void)
+{
+	char want[1024], p[256];
+
+	path_of(p, sizeof(p), "set.conf");
+	expect_set_error(AZURE OUTPUT "[tenant a]\n"
+	                              "tenant_id = 11111111-0000-0000-0000-"
+	                              "000000000001\n",
+	    "[azure] tenant_id: cannot be used together with [tenant NAME] "
+	    "sections; give each tenant its own tenant_id\n");
+	snprintf(want, sizeof(want),
+	    "[tenant a]: defined twice, at %s:10 and %s:12\n", p, p);
+	expect_set_error(SHARED "[tenant a]\n"
+	                        "tenant_id = 11111111-0000-0000-0000-000000000001\n"
+	                        "[tenant a]\n"
+	                        "tenant_id = 11111111-0000-0000-0000-000000000002\n",
+	    want);
+	snprintf(want, sizeof(want),
+	    "[tenant b] tenant_id: the same as [tenant a]'s (%s:11 and "
+	    "%s:13)\n",
+	    p, p);
+	expect_set_error(SHARED "[tenant a]\n"
+	                        "tenant_id = 11111111-0000-0000-0000-000000000001\n"
+	                        "[tenant b]\n"
+	                        "tenant_id = 11111111-0000-0000-0000-000000000001\n",
+	    want);
+	snprintf(want, sizeof(want),
+	    "[tenant a] tenant_id: required (%s:10)\n",
+	    p);
+	expect_set_error(SHARED "[tenant a]\napi = siem\n", want);
+	snprintf(want, sizeof(want),
+	    "%s:10: [tenant a b]: a tenant name is 1 to 64 of A-Z a-z 0-9 . _ "
+	    "-\n",
+	    p);
+	expect_set_error(SHARED "[tenant a b]\n"
+	                        "tenant_id = 11111111-0000-0000-0000-000000000001\n",
+	    want);
+	expect_set_error(SHARED "[tenant a]\n"
+	                        "tenant_id = 11111111-0000-0000-0000-000000000001\n"
+	                        "facility = local0\n"
+	                        "colour = red\n",
+	    "[tenant a] facility: not a key a tenant can set; it belongs in "
+	    "[output], shared by every tenant\n"
+	    "[tenant a] colour: unknown key\n");
+	/* A shared key's problem once, a tenant's own with its name. */
+	expect_set_error(SHARED "[output]\nformat = xml\n"
+	                        "[tenant a]\n"
+	                        "tenant_id = 11111111-0000-0000-0000-000000000001\n"
+	                        "[tenant b]\n"
+	                        "tenant_id = 11111111-0000-0000-0000-000000000002\n"
+	                        "api = nope\n",
+	    "[output] format: \"xml\" is not one of cef, leef, json\n"
+	    "[tenant b] api: \"nope\" is not one of graph, alerts, siem\n");
+}
+
+/* Seven tenants without a credential: five lines, then a count. */
+static void
+test_tenant_same_problem(void)
+{
+	char text[4096], want[2048];
+	size_t n = 0;
+	int i;
+
+	n += (size_t)snprintf(text + n, sizeof(text) - n, "%s",
+	    "[azure]\nclient_id = 00000000-1111-2222-3333-444444444444\n"
+	    "[output]\nhost = h\n[state]\ndirectory = /tmp\n");
+	for (i = 1; i <= 7; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n,
+		    "[tenant t%d]\ntenant_id = 11111111-0000-0000-0000-%012d\n",
+		    i, i);
+	want[0] = '\0';
+	for (i = 1; i <= 5; i++)
+		snprintf(want + strlen(want), sizeof(want) - strlen(want),
+		    "[tenant t%d] client_secret: required (or client_secret_file, "
+		    "or certificate_file and private_key_file)\n",
+		    i);
+	snprintf(want + strlen(want), sizeof(want) - strlen(want),
+	    "... 2 more tenants: client_secret: required (or "
+	    "client_secret_file, or certificate_file and private_key_file)\n");
+	expect_set_error(text, want);
+}
+
+static void
+test_tenants_dir(void)
+{
+	struct config_set *set;
+	char text[1024], dir[256], want[1024], p[256];
+	char *err;
+
+	path_of(dir, sizeof(dir), "tenants.d");
+	mkdir(dir, 0700);
+	write_file("tenants.d/b.conf", 0600,
+	    "[tenant beta]\ntenant_id = 11111111-0000-0000-0000-000000000002\n"
+	    "client_secret_file = beta.secret\n");
+	write_file("tenants.d/a.conf", 0600,
+	    "[tenant alpha]\ntenant_id = 11111111-0000-0000-0000-000000000001\n");
+	write_file("tenants.d/notes.txt", 0600, "[tenant ignored]\n");
+	write_file("tenants.d/beta.secret", 0600, "beta-secret\n");
+	snprintf(text, sizeof(text),
+	    "[azure]\nclient_id = 00000000-1111-2222-3333-444444444444\n"
+	    "client_secret = hunter2hunter2\n"
+	    "[output]\nhost = h\n[state]\ndirectory = /tmp\n"
+	    "[daemon]\ntenants_dir = tenants.d\n"
+	    "[tenant main]\ntenant_id = 11111111-0000-0000-0000-000000000009\n");
+	set = load_set(text, 0, &err);
+	CHECK_STR(err, "");
+	free(err);
+	CHECK(set != NULL && set->ntenant == 3);
+	if (set != NULL && set->ntenant == 3) {
+		CHECK_STR(set->tenant[0]->tenant_name, "main");
+		CHECK_STR(set->tenant[1]->tenant_name, "alpha");
+		CHECK_STR(set->tenant[2]->tenant_name, "beta");
+		CHECK_STR(set->tenant[1]->client_secret, "hunter2hunter2");
+		/* Beside the file that names it. */
+		CHECK_STR(set->tenant[2]->client_secret, "beta-secret");
+	}
+	config_set_free(set);
+
+	write_file("tenants.d/c.conf", 0600,
+	    "[output]\nhost = x\n"
+	    "[tenant alpha]\ntenant_id = 11111111-0000-0000-0000-000000000003\n");
+	snprintf(want, sizeof(want),
+	    "%s/c.conf:1: [output]: a tenants_dir file holds only [tenant "
+	    "NAME] sections\n"
+	    "[tenant alpha]: defined twice, at %s/a.conf:1 and %s/c.conf:3\n",
+	    dir, dir, dir);
+	expect_set_error(text, want);
+	path_of(p, sizeof(p), "tenants.d/c.conf");
+	unlink(p);
+}
+
+
 static int
 remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -919,6 +1148,10 @@ main(void)
 	test_many_problems();
 	test_dump_redacts();
 	test_example();
+	test_tenants();
+	test_tenant_problems();
+	test_tenant_same_problem();
+	test_tenants_dir();
 	nftw(tmpdir, remove_one, 8, FTW_DEPTH | FTW_PHYS);
 	return check_done();
 }
