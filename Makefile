@@ -26,10 +26,10 @@ Q = $(if $(filter 1,$(V)),,@)
 PC_CFLAGS := $(shell pkg-config --cflags $(PC_MODULES) 2>/dev/null)
 PC_LIBS   := $(shell pkg-config --libs $(PC_MODULES) 2>/dev/null)
 
-CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(HARDEN) $(SAN) \
+CFLAGS_ALL = -std=c11 -D_GNU_SOURCE -pthread $(OPT) $(WARN) $(HARDEN) $(SAN) \
 	     -iquote include $(PC_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL = -pie -Wl,-z,relro,-z,now $(SAN) $(LDFLAGS)
-LIBS = $(PC_LIBS) -lm
+LIBS = $(PC_LIBS) -lm -pthread
 
 SRCS     := $(wildcard src/*.c)
 LIB_SRCS := $(filter-out src/main.c,$(SRCS))
