@@ -14,8 +14,14 @@
  *       Graph paging over the same kind of window, with @odata.nextLink
  *       while more records remain;
  *   GET  /_bench/stats
- *       this process's own CPU time and counters, so the benchmark can
- *       show that the server is not the bottleneck.
+ *       this process's own CPU time and counters (requests, TCP
+ *       connections accepted), so the benchmark can show that the server
+ *       is not the bottleneck.
+ *
+ * With --tenants N, the corpus is N tenants' (tenant K, K = 1..N, has the
+ * id 00000000-0000-0000-0000-00000000000K and the K-th of N consecutive
+ * slices of each corpus): its token is "benchsrv-token-K", and an API
+ * request is answered from the slice of the tenant whose token it bears.
  *
  * No JSON is encoded per request: the corpus lines are stored back to
  * back with ',' in place of '\n', so any run of consecutive records is one
@@ -41,7 +47,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#define MAX_CLIENTS 64
+#define MAX_CLIENTS 512
 #define REQ_MAX (64 * 1024)
 #define TICKS_PER_SEC 10000000LL
 #define GRAPH_TOP_DEFAULT 100
@@ -65,7 +71,9 @@ struct client {
 struct server {
 	struct corpus siem;
 	struct corpus graph;
-	unsigned long requests, token_requests, api_requests;
+	struct corpus *tsiem, *tgraph; /* per tenant: slices of the above */
+	int ntenants; /* 0: one corpus, the static token */
+	unsigned long requests, token_requests, api_requests, connections;
 	unsigned long long records_sent, bytes_sent;
 	int port;
 };
@@ -231,6 +239,21 @@ load_corpus(struct corpus *c, const char *path, const char *field)
 			*nl = ',';
 		pos = e + 1;
 	}
+}
+
+/* Tenant k's slice of c: records [k n / N, (k + 1) n / N). */
+static void
+slice_corpus(const struct corpus *c, int k, int ntenants, struct corpus *out)
+{
+	size_t lo = c->n * (size_t)k / (size_t)ntenants;
+	size_t hi = c->n * (size_t)(k + 1) / (size_t)ntenants;
+
+	out->data = c->data;
+	out->len = c->len;
+	out->n = hi - lo;
+	out->start = c->start + lo;
+	out->end = c->end + lo;
+	out->t = c->t + lo;
 }
 
 /* First record with t >= v. */
@@ -412,9 +435,8 @@ slice(const struct corpus *c, size_t lo, size_t hi)
 }
 
 static int
-serve_siem(struct server *s, int fd, const char *query)
+serve_siem(struct server *s, int fd, const struct corpus *c, const char *query)
 {
-	const struct corpus *c = &s->siem;
 	char since_s[64], until_s[64], limit_s[32];
 	int64_t since, until = INT64_MAX;
 	long limit = -1;
@@ -516,12 +538,12 @@ next_link(struct server *s, const char *path, const char *query, long skip,
 }
 
 static int
-serve_graph(struct server *s, int fd, const char *path, const char *query)
+serve_graph(struct server *s, int fd, const struct corpus *c, const char *path,
+    const char *query)
 {
 	static const char head[] =
 	    "{\"@odata.context\":\"https://graph."
 	    "microsoft.com/v1.0/$metadata#security/alerts_v2\",\"value\":[";
-	const struct corpus *c = &s->graph;
 	char filter[1024], num[32], link[4096] = "";
 	int64_t lo_t, hi_t;
 	long top = GRAPH_TOP_DEFAULT, skip = 0;
@@ -570,38 +592,84 @@ serve_stats(struct server *s, int fd)
 	snprintf(body, sizeof(body),
 	    "{\"utime_us\":%lld,\"stime_us\":%lld,"
 	    "\"requests\":%lu,\"token_requests\":%lu,\"api_requests\":%lu,"
+	    "\"connections\":%lu,"
 	    "\"records_sent\":%llu,\"bytes_sent\":%llu,\"maxrss_kb\":%ld}",
 	    (long long)ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec,
 	    (long long)ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec,
-	    s->requests, s->token_requests, s->api_requests, s->records_sent,
-	    s->bytes_sent, ru.ru_maxrss);
+	    s->requests, s->token_requests, s->api_requests, s->connections,
+	    s->records_sent, s->bytes_sent, ru.ru_maxrss);
 	return respond_text(s, fd, 200, body);
 }
 
-static int
-serve_token(struct server *s, int fd, int v2)
+/* The tenant number K of "/00000000-0000-0000-0000-00000000000K/...". */
+static long
+path_tenant(const char *path)
 {
-	static const char v1body[] =
-	    "{\"token_type\":\"Bearer\","
-	    "\"expires_in\":\"3599\",\"ext_expires_in\":\"3599\","
-	    "\"expires_on\":\"4102444800\",\"not_before\":\"1700000000\","
-	    "\"resource\":\"https://graph.windows.net\","
-	    "\"access_token\":\"benchsrv-static-token\"}";
-	static const char v2body[] =
-	    "{\"token_type\":\"Bearer\","
-	    "\"expires_in\":3599,\"ext_expires_in\":3599,"
-	    "\"access_token\":\"benchsrv-static-token\"}";
+	static const char pre[] = "/00000000-0000-0000-0000-";
+	char *end;
+	long k;
+
+	if (strncmp(path, pre, sizeof(pre) - 1) != 0)
+		return -1;
+	k = strtol(path + sizeof(pre) - 1, &end, 10);
+	return *end == '/' ? k : -1;
+}
+
+static int
+serve_token(struct server *s, int fd, const char *path, int v2)
+{
+	char tok[64], body[512];
+	long k = path_tenant(path);
 
 	s->token_requests++;
-	return respond_text(s, fd, 200, v2 ? v2body : v1body);
+	if (s->ntenants == 0)
+		snprintf(tok, sizeof(tok), "benchsrv-static-token");
+	else if (k >= 1 && k <= s->ntenants)
+		snprintf(tok, sizeof(tok), "benchsrv-token-%ld", k);
+	else
+		return respond_text(s, fd, 400,
+		    "{\"error\":\"invalid_request\","
+		    "\"error_description\":\"AADSTS90002: Tenant not "
+		    "found.\"}");
+	if (v2)
+		snprintf(body, sizeof(body),
+		    "{\"token_type\":\"Bearer\",\"expires_in\":3599,"
+		    "\"ext_expires_in\":3599,\"access_token\":\"%s\"}",
+		    tok);
+	else
+		snprintf(body, sizeof(body),
+		    "{\"token_type\":\"Bearer\",\"expires_in\":\"3599\","
+		    "\"ext_expires_in\":\"3599\",\"expires_on\":"
+		    "\"4102444800\",\"not_before\":\"1700000000\","
+		    "\"resource\":\"https://graph.windows.net\","
+		    "\"access_token\":\"%s\"}",
+		    tok);
+	return respond_text(s, fd, 200, body);
 }
+
+/* The tenant of a request's bearer token (0-based), or -1. */
+static int
+request_tenant(const struct server *s, const char *auth)
+{
+	static const char pre[] = "Bearer benchsrv-token-";
+	long k;
+
+	if (s->ntenants == 0)
+		return 0;
+	if (auth == NULL || strncmp(auth, pre, sizeof(pre) - 1) != 0)
+		return -1;
+	k = strtol(auth + sizeof(pre) - 1, NULL, 10);
+	return k >= 1 && k <= s->ntenants ? (int)k - 1 : -1;
+}
+
+static const char *header_value(const char *hdrs, const char *name);
 
 /* Route one complete request.  Returns -1 to close the connection. */
 static int
-dispatch(struct server *s, int fd, char *line)
+dispatch(struct server *s, int fd, char *line, const char *hdrs)
 {
 	char *sp1 = strchr(line, ' '), *sp2, *path, *query;
-	int is_post;
+	int is_post, t;
 
 	if (sp1 == NULL || (sp2 = strchr(sp1 + 1, ' ')) == NULL)
 		return -1;
@@ -615,16 +683,22 @@ dispatch(struct server *s, int fd, char *line)
 		query = path + strlen(path);
 	s->requests++;
 	if (is_post && strstr(path, "/oauth2/") != NULL)
-		return serve_token(s, fd, strstr(path, "/v2.0/") != NULL);
+		return serve_token(s, fd, path, strstr(path, "/v2.0/") != NULL);
 	if (strcmp(path, "/_bench/stats") == 0)
 		return serve_stats(s, fd);
+	if ((t = request_tenant(s, header_value(hdrs, "Authorization"))) < 0)
+		return respond_text(s, fd, 401,
+		    "{\"error\":{\"code\":\"Unauthorized\","
+		    "\"message\":\"unknown token\"}}");
 	if (strncmp(path, "/siem/api/alerts", 16) == 0) {
 		s->api_requests++;
-		return serve_siem(s, fd, query);
+		return serve_siem(
+		    s, fd, s->ntenants ? &s->tsiem[t] : &s->siem, query);
 	}
 	if (strncmp(path, "/graph/", 7) == 0) {
 		s->api_requests++;
-		return serve_graph(s, fd, path, query);
+		return serve_graph(s, fd,
+		    s->ntenants ? &s->tgraph[t] : &s->graph, path, query);
 	}
 	return respond_text(s, fd, 404,
 	    "{\"error\":{\"code\":\"NotFound\","
@@ -677,8 +751,12 @@ serve_buffered(struct server *s, struct client *c)
 		conn = (char *)(uintptr_t)header_value(c->req, "Connection");
 		close_after =
 		    conn != NULL && strncasecmp(conn, "close", 5) == 0;
-		*strstr(c->req, "\r\n") = '\0';
-		rc = dispatch(s, c->fd, c->req);
+		{
+			char *eol = strstr(c->req, "\r\n");
+
+			*eol = '\0';
+			rc = dispatch(s, c->fd, c->req, eol + 1);
+		}
 		memmove(c->req, c->req + total, c->len - total);
 		c->len -= total;
 		if (rc != 0 || close_after)
@@ -700,7 +778,7 @@ listen_loopback(int port)
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	sa.sin_port = htons((uint16_t)port);
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-	    listen(fd, 64) != 0)
+	    listen(fd, 512) != 0)
 		die("bind/listen");
 	return fd;
 }
@@ -720,7 +798,7 @@ write_port_file(const char *path, int port)
 }
 
 static void
-accept_client(int lfd, struct client **cl, int *ncl)
+accept_client(struct server *s, int lfd, struct client **cl, int *ncl)
 {
 	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC), one = 1;
 
@@ -732,6 +810,7 @@ accept_client(int lfd, struct client **cl, int *ncl)
 		return;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	s->connections++;
 	cl[*ncl]->fd = fd;
 	(*ncl)++;
 }
@@ -775,7 +854,7 @@ run(struct server *s, int lfd)
 			cl[i] = cl[--ncl];
 		}
 		if (pfd[0].revents & POLLIN)
-			accept_client(lfd, cl, &ncl);
+			accept_client(s, lfd, cl, &ncl);
 	}
 }
 
@@ -787,7 +866,7 @@ main(int argc, char **argv)
 	struct sockaddr_in bound;
 	socklen_t blen = sizeof(bound);
 	const char *siem = NULL, *graph = NULL, *port_file = NULL;
-	int i, port = 0, lfd;
+	int i, port = 0, lfd, ntenants = 0;
 
 	for (i = 1; i + 1 < argc; i += 2) {
 		if (strcmp(argv[i], "--siem") == 0)
@@ -798,18 +877,35 @@ main(int argc, char **argv)
 			port_file = argv[i + 1];
 		else if (strcmp(argv[i], "--port") == 0)
 			port = (int)strtol(argv[i + 1], NULL, 10);
+		else if (strcmp(argv[i], "--tenants") == 0)
+			ntenants = (int)strtol(argv[i + 1], NULL, 10);
 		else
 			break;
 	}
 	if (i != argc) {
 		fprintf(stderr,
 		    "usage: benchsrv [--siem FILE] [--graph FILE] "
-		    "[--port N] [--port-file PATH]\n");
+		    "[--port N] [--port-file PATH] [--tenants N]\n");
 		return 2;
 	}
 	memset(&s, 0, sizeof(s));
 	load_corpus(&s.siem, siem, "LastProcessedTimeUtc");
 	load_corpus(&s.graph, graph, "lastUpdateDateTime");
+	if (ntenants < 0 || ntenants > 100000) {
+		fprintf(stderr, "benchsrv: --tenants: 0 to 100000\n");
+		return 2;
+	}
+	s.ntenants = ntenants;
+	if (ntenants > 0) {
+		s.tsiem = calloc((size_t)ntenants, sizeof(*s.tsiem));
+		s.tgraph = calloc((size_t)ntenants, sizeof(*s.tgraph));
+		if (s.tsiem == NULL || s.tgraph == NULL)
+			die("calloc");
+		for (i = 0; i < ntenants; i++) {
+			slice_corpus(&s.siem, i, ntenants, &s.tsiem[i]);
+			slice_corpus(&s.graph, i, ntenants, &s.tgraph[i]);
+		}
+	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_term;
 	sigaction(SIGTERM, &sa, NULL);
