@@ -45,7 +45,7 @@ class Results:
         sys.exit(0 if self.failed == 0 else 1)
 
 
-def wait_port_file(path, proc, timeout=15):
+def wait_port_file(path, proc, timeout=180):
     end = time.time() + timeout
     while time.time() < end:
         if os.path.exists(path):

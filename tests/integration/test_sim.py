@@ -111,7 +111,7 @@ def jget(body):
         return None
 
 
-def wait_port_file(path, proc, timeout=15):
+def wait_port_file(path, proc, timeout=180):
     end = time.time() + timeout
     while time.time() < end:
         if os.path.exists(path):
