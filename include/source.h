@@ -13,6 +13,7 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ts.h"
 
@@ -79,13 +80,20 @@ int source_begin(
     struct source *s, const struct ts *since, const struct ts *until);
 
 /*
- * The next page of the window.  Returns 0 with *page filled (the caller
- * frees it with source_page_reset()), 1 when the window is exhausted, or
- * an error: ERR_NET/ERR_SERVER/ERR_PARSE/ERR_THROTTLED (retry later; the
- * source already retried within its budget), ERR_CREDENTIALS,
- * ERR_FORBIDDEN, ERR_AUTH, ERR_STOPPED.  source_error() describes it.
+ * The next page of the window, with at most one API request.  Returns 0
+ * with *page filled (the caller frees it with source_page_reset()), 1
+ * when the window is exhausted, ERR_AGAIN when the request must wait
+ * (rate limit, Retry-After, backoff before a retry, or the next request
+ * of a narrowed SIEM window): call again at source_retry_at(); or an
+ * error that ends the window: ERR_NET/ERR_SERVER/ERR_PARSE/ERR_THROTTLED
+ * (retried within the budget already), ERR_CREDENTIALS, ERR_FORBIDDEN,
+ * ERR_AUTH, ERR_STOPPED.  source_error() describes it.
  */
 int source_next(struct source *s, struct source_page *page);
+
+/* When the request source_next() answered ERR_AGAIN for is due (ms of
+ * CLOCK_MONOTONIC, as sched_now_ms()). */
+int64_t source_retry_at(const struct source *s);
 
 /* Normalise one item of a page.  0 or ERR_BADREC with *why. */
 int source_normalize(struct source *s, const struct cJSON *item,

@@ -37,6 +37,7 @@
 #include "leef.h"
 #include "log.h"
 #include "nap.h"
+#include "pace.h"
 #include "record.h"
 #include "sink.h"
 #include "source.h"
@@ -713,7 +714,18 @@ cycle_fetch(struct cycle *cy)
 	if ((rc = window_start(cy, &now, &since)) != 0 ||
 	    (rc = source_begin(cy->source, &since, &now)) != 0)
 		return rc;
-	while ((rc = source_next(cy->source, &page)) == 0) {
+	while ((rc = source_next(cy->source, &page)) == 0 || rc == ERR_AGAIN) {
+		if (rc == ERR_AGAIN) {
+			/* A retry or the rate limit: deliver while waiting. */
+			int64_t ms =
+			    source_retry_at(cy->source) - pace_now_ms();
+
+			if (ms > 0 && cycle_idle(cy, (long)ms, cy->stop) != 0) {
+				rc = ERR_STOPPED;
+				break;
+			}
+			continue;
+		}
 		rc = run_page(cy, &page, &now);
 		source_page_reset(&page);
 		tick(cy);

@@ -228,10 +228,11 @@ api_message(const struct buf *body, char *out, size_t outlen)
 }
 
 /*
- * Wait until the API's rate limits allow one more request.  A wait that
- * long gets a log line: it is the reason a backlog drains slowly.
+ * Milliseconds until the API's rate limits allow one more request (0:
+ * now).  A wait that long gets a log line: it is the reason a backlog
+ * drains slowly.
  */
-static int
+static int64_t
 pace_wait(struct source *s)
 {
 	const struct pace_limit *lim;
@@ -248,7 +249,7 @@ pace_wait(struct source *s)
 		    s->ops->name, lim->limit,
 		    (long long)(lim->window_ms / 1000),
 		    (long long)((ms + 999) / 1000));
-	return nap_ms((long)ms, s->stop);
+	return ms;
 }
 
 /* One attempt: 0 once take() has the body, or an error with s->error set. */
@@ -260,9 +261,8 @@ fetch_once(struct source *s, const char *url, const char *host,
 	char msg[300];
 	int rc;
 
-	/* Before the token: a long wait must not leave it near expiry. */
-	if ((rc = pace_wait(s)) != 0)
-		return rc;
+	if (s->stop != NULL && *s->stop)
+		return ERR_STOPPED;
 	if ((rc = token_get(s->token, &bearer)) != 0) {
 		snprintf(
 		    s->error, sizeof(s->error), "%s", token_error(s->token));
@@ -326,47 +326,66 @@ retry_delay_ms(struct source *s, int rc, int attempt)
 	return ms / 2 + (long)nap_jitter((unsigned long)ms / 2 + 1);
 }
 
+/* The request is over (done or given up): the next one starts afresh. */
+static int
+settle(struct source *s, int rc)
+{
+	s->attempt = 0;
+	s->throttled_n = 0;
+	s->retry_at_ms = 0;
+	return rc;
+}
+
 int
 source_fetch(struct source *s, const char *url, const char *const *headers,
     source_take_fn *take, void *arg)
 {
 	char host[256] = "the API";
-	int attempt = 0, renewed = 0, throttled = 0, rc;
+	int64_t now = pace_now_ms(), ms;
+	int renewed = 0, rc;
 
+	if (s->retry_at_ms > now)
+		return ERR_AGAIN; /* called before it was due */
+	/* Before the token: a long wait must not leave it near expiry. */
+	if (!s->probe && (ms = pace_wait(s)) > 0) {
+		s->retry_at_ms = now + ms;
+		return ERR_AGAIN;
+	}
 	url_host(url, host, sizeof(host));
 	for (;;) {
 		rc = fetch_once(s, url, host, headers, take, arg);
 		if (rc == 0 || rc == ERR_STOPPED)
-			return rc;
+			return settle(s, rc);
 		if (s->probe && rc != ERR_AUTH)
-			return rc; /* --test-connection: report, do not retry */
-		if (rc == ERR_AUTH && !renewed) {
-			/* The token may have been revoked or expired early. */
-			renewed = 1;
-			token_invalidate(s->token);
-			log_info("%s; renewing the access token", s->error);
-			continue;
-		}
-		if (rc == ERR_THROTTLED && throttled < 8) {
-			s->stats.throttled++;
-			throttled++;
-		} else if (rc == ERR_NET || rc == ERR_SERVER ||
-		    rc == ERR_PARSE) {
-			if (++attempt >= FETCH_ATTEMPTS)
-				return rc;
-		} else {
-			return rc;
-		}
-		s->stats.retries++;
-		{
-			long ms = retry_delay_ms(s, rc, attempt);
-
-			log_warning("%s; retrying in %ld.%ld s", s->error,
-			    ms / 1000, ms % 1000 / 100);
-			if (nap_ms(ms, s->stop) != 0)
-				return ERR_STOPPED;
-		}
+			return settle(s, rc); /* --test-connection: report */
+		if (rc != ERR_AUTH || renewed)
+			break;
+		/* The token may have been revoked or expired early. */
+		renewed = 1;
+		token_invalidate(s->token);
+		log_info("%s; renewing the access token", s->error);
 	}
+	if (rc == ERR_THROTTLED && s->throttled_n < 8) {
+		s->stats.throttled++;
+		s->throttled_n++;
+	} else if (rc == ERR_NET || rc == ERR_SERVER || rc == ERR_PARSE) {
+		if (++s->attempt >= FETCH_ATTEMPTS)
+			return settle(s, rc);
+	} else {
+		return settle(s, rc);
+	}
+	s->stats.retries++;
+	ms = retry_delay_ms(s, rc, s->attempt);
+	log_warning("%s; retrying in %ld.%ld s", s->error, (long)ms / 1000,
+	    (long)ms % 1000 / 100);
+	s->retry_at_ms = pace_now_ms() + ms;
+	return ERR_AGAIN;
+}
+
+int64_t
+source_retry_at(const struct source *s)
+{
+	return s->retry_at_ms;
 }
 
 static int

@@ -27,13 +27,22 @@ struct source {
 	struct pace *pace; /* the API's rate limits, or NULL */
 	void *state; /* the adapter's own */
 	int probe; /* one attempt, no retries */
+	/* Retries of the request being made: source_fetch() makes one
+	 * attempt per call and says when the next one is due. */
+	int64_t retry_at_ms; /* CLOCK_MONOTONIC ms; 0: at once */
+	int attempt; /* failed attempts (network, 5xx, malformed) */
+	int throttled_n; /* 429s in a row */
 };
 
 /*
  * GET url with a bearer token and parse the JSON body into *out (owned by
- * the caller).  Renews the token once on a 401, waits out Retry-After on
- * 429, retries network errors, 5xx and malformed bodies with capped
- * backoff; logs each retry.  Returns 0 or the last error (s->error set).
+ * the caller).  One attempt per call: a 401 renews the token and tries
+ * again at once; a 429 (Retry-After), a network error, a 5xx or a
+ * malformed body that may be retried returns ERR_AGAIN with
+ * s->retry_at_ms set (the caller calls again when it is due; nothing
+ * here sleeps), and so does a wait for the API's rate limit.  Each retry
+ * is logged.  Returns 0, ERR_AGAIN, or the error that ends the retries
+ * (s->error set).
  */
 int source_fetch_json(struct source *s, const char *url,
     const char *const *headers, struct cJSON **out);

@@ -619,15 +619,20 @@ source_odata_next(struct source *s, struct source_page *page)
 			    st->api->label, MAX_PAGES);
 			return ERR_HTTP;
 		}
-		if ((rc = fetch_page(s, st, &built)) != 0)
+		if ((rc = fetch_page(s, st, &built)) != 0) {
+			if (rc == ERR_AGAIN)
+				st->pages--; /* the same request, later */
 			return rc;
+		}
 		if (built && st->skip > 0 &&
 		    (rc = check_skip_page(s, st)) != 0) {
 			if (rc < 0)
 				return rc;
 			s->stats.splits++;
 			restart_pass(st);
-			continue;
+			/* One request per call: the next one is due at once. */
+			s->retry_at_ms = 0;
+			return ERR_AGAIN;
 		}
 		if ((rc = take_next_link(s, st)) != 0 ||
 		    (rc = keep_anchors(s, st)) != 0)

@@ -231,6 +231,9 @@ siem_next(struct source *s, struct source_page *page)
 		    (long long)(ts_diff_ticks(&end, &st->since) / 10000),
 		    (long long)(st->width / 10000));
 		cJSON_Delete(root);
+		/* One request per call: the narrower one is due at once. */
+		s->retry_at_ms = 0;
+		return ERR_AGAIN;
 	}
 }
 
