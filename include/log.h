@@ -32,6 +32,12 @@ int log_enabled(enum log_level level);
 int log_level_parse(const char *s, enum log_level *out);
 
 /* Write one line (a trailing newline is added). */
+/*
+ * Lines this thread logs from now on begin "tenant NAME: " (NULL: none).
+ * name is borrowed: it must stay valid until the next call.
+ */
+void log_set_tenant(const char *name);
+
 void log_msg(enum log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

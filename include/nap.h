@@ -7,6 +7,7 @@
 #define NAP_H
 
 #include <signal.h>
+#include <stdint.h>
 
 /*
  * Sleep ms milliseconds, waking early when *stop becomes nonzero (stop may
@@ -14,7 +15,10 @@
  */
 int nap_ms(long ms, const volatile sig_atomic_t *stop);
 
-/* A pseudo-random number in [0, n) for jitter (n > 0). */
+/* Milliseconds of CLOCK_MONOTONIC: the clock of every wait and due time. */
+int64_t nap_now_ms(void);
+
+/* A pseudo-random number in [0, n) for jitter (n > 0); thread-safe. */
 unsigned long nap_jitter(unsigned long n);
 
 #endif

@@ -41,7 +41,4 @@ void pace_note(struct pace *p, int64_t now_ms);
 /* The limit at index i after scaling (i < n), for log lines. */
 const struct pace_limit *pace_limit_get(const struct pace *p, size_t i);
 
-/* CLOCK_MONOTONIC in milliseconds. */
-int64_t pace_now_ms(void);
-
 #endif

@@ -11,7 +11,7 @@
  *
  * Items are kept in a min-heap by (due time, order of becoming due); an
  * item is never run by two workers at once.  Times are milliseconds of
- * CLOCK_MONOTONIC (sched_now_ms()).
+ * CLOCK_MONOTONIC (nap_now_ms()).
  */
 #ifndef SCHED_H
 #define SCHED_H
@@ -90,8 +90,5 @@ int sched_stuck(struct sched *s, int64_t now_ms, int *busy);
 
 /* Items in the scheduler, and those due at or before now_ms. */
 size_t sched_count(struct sched *s, int64_t now_ms, size_t *due);
-
-/* Milliseconds of CLOCK_MONOTONIC. */
-int64_t sched_now_ms(void);
 
 #endif

@@ -92,7 +92,7 @@ int source_begin(
 int source_next(struct source *s, struct source_page *page);
 
 /* When the request source_next() answered ERR_AGAIN for is due (ms of
- * CLOCK_MONOTONIC, as sched_now_ms()). */
+ * CLOCK_MONOTONIC, as nap_now_ms()). */
 int64_t source_retry_at(const struct source *s);
 
 /* Normalise one item of a page.  0 or ERR_BADREC with *why. */

@@ -717,8 +717,7 @@ cycle_fetch(struct cycle *cy)
 	while ((rc = source_next(cy->source, &page)) == 0 || rc == ERR_AGAIN) {
 		if (rc == ERR_AGAIN) {
 			/* A retry or the rate limit: deliver while waiting. */
-			int64_t ms =
-			    source_retry_at(cy->source) - pace_now_ms();
+			int64_t ms = source_retry_at(cy->source) - nap_now_ms();
 
 			if (ms > 0 && cycle_idle(cy, (long)ms, cy->stop) != 0) {
 				rc = ERR_STOPPED;

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <pthread.h>
 #include <syslog.h>
 #include <time.h>
 
@@ -20,10 +21,20 @@ static enum log_level log_level_cur = LOG_LVL_INFO;
  * stays missing) are written once, then summarised with a count.
  */
 #define LOG_REPEAT_WINDOW 300
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
 static char log_last[2048];
 static enum log_level log_last_level;
 static unsigned long log_repeats;
 static time_t log_last_time;
+
+/* The tenant whose turn this thread runs: its lines name it. */
+static _Thread_local const char *log_tenant;
+
+void
+log_set_tenant(const char *name)
+{
+	log_tenant = name;
+}
 
 static const char *const level_names[] = {
     "error",
@@ -122,15 +133,24 @@ log_msg(enum log_level level, const char *fmt, ...)
 	time_t now = time(NULL);
 	va_list ap;
 
+	size_t n = 0;
+	int w;
+
 	if (!log_enabled(level))
 		return;
+	if (log_tenant != NULL &&
+	    (w = snprintf(line, sizeof(line), "tenant %s: ", log_tenant)) > 0 &&
+	    (size_t)w < sizeof(line))
+		n = (size_t)w;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	vsnprintf(line + n, sizeof(line) - n, fmt, ap);
 	va_end(ap);
+	pthread_mutex_lock(&log_mu);
 	if (level <= LOG_LVL_WARNING && level == log_last_level &&
 	    strcmp(line, log_last) == 0 &&
 	    now - log_last_time < LOG_REPEAT_WINDOW) {
 		log_repeats++;
+		pthread_mutex_unlock(&log_mu);
 		return;
 	}
 	flush_repeats();
@@ -138,4 +158,5 @@ log_msg(enum log_level level, const char *fmt, ...)
 	memcpy(log_last, line, sizeof(log_last));
 	log_last_level = level;
 	log_last_time = now;
+	pthread_mutex_unlock(&log_mu);
 }

@@ -2,6 +2,7 @@
 /*
  * Interruptible sleeps and jitter (include/nap.h).
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,12 +42,22 @@ nap_ms(long ms, const volatile sig_atomic_t *stop)
 	}
 }
 
+int64_t
+nap_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 unsigned long
 nap_jitter(unsigned long n)
 {
-	static unsigned int seed;
+	static _Thread_local unsigned int seed;
 
 	if (seed == 0)
-		seed = (unsigned int)getpid() ^ (unsigned int)time(NULL) ^ 1u;
+		seed = (unsigned int)getpid() ^ (unsigned int)time(NULL) ^
+		    (unsigned int)(uintptr_t)&seed ^ 1u;
 	return n ? (unsigned long)rand_r(&seed) % n : 0;
 }

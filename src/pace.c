@@ -113,12 +113,3 @@ pace_limit_get(const struct pace *p, size_t i)
 {
 	return i < p->n ? &p->r[i].lim : NULL;
 }
-
-int64_t
-pace_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "nap.h"
 #include "sched.h"
 
 /* A turn that sets no deadline of its own counts as stuck after this. */
@@ -40,15 +41,6 @@ struct sched {
 	struct sched_worker *w;
 	int nworkers;
 };
-
-int64_t
-sched_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* --- the heap --- */
 
@@ -184,7 +176,7 @@ worker_main(void *arg)
 			pthread_cond_wait(&s->work, &s->mu);
 			continue;
 		}
-		now = sched_now_ms();
+		now = nap_now_ms();
 		if (s->heap[0]->due_ms > now) {
 			wait_until(s, s->heap[0]->due_ms);
 			continue;
@@ -290,7 +282,7 @@ sched_remove(struct sched *s, struct sched_item *it)
 void
 sched_wake(struct sched *s, struct sched_item *it)
 {
-	int64_t now = sched_now_ms();
+	int64_t now = nap_now_ms();
 
 	pthread_mutex_lock(&s->mu);
 	if (!it->running && it->heap_i != SIZE_MAX && it->due_ms > now) {

@@ -239,7 +239,7 @@ pace_wait(struct source *s)
 	size_t which = 0;
 	int64_t ms;
 
-	ms = pace_delay(s->pace, pace_now_ms(), &which);
+	ms = pace_delay(s->pace, nap_now_ms(), &which);
 	if (ms <= 0)
 		return 0;
 	lim = pace_limit_get(s->pace, which);
@@ -271,7 +271,7 @@ fetch_once(struct source *s, const char *url, const char *host,
 	}
 	s->stats.requests++;
 	rc = http_get(s->http, url, bearer, headers, &s->resp);
-	pace_note(s->pace, pace_now_ms());
+	pace_note(s->pace, nap_now_ms());
 	if (rc != 0) {
 		snprintf(s->error, sizeof(s->error), "cannot reach %s: %s",
 		    host,
@@ -341,7 +341,7 @@ source_fetch(struct source *s, const char *url, const char *const *headers,
     source_take_fn *take, void *arg)
 {
 	char host[256] = "the API";
-	int64_t now = pace_now_ms(), ms;
+	int64_t now = nap_now_ms(), ms;
 	int renewed = 0, rc;
 
 	if (s->retry_at_ms > now)
@@ -378,7 +378,7 @@ source_fetch(struct source *s, const char *url, const char *const *headers,
 	ms = retry_delay_ms(s, rc, s->attempt);
 	log_warning("%s; retrying in %ld.%ld s", s->error, (long)ms / 1000,
 	    (long)ms % 1000 / 100);
-	s->retry_at_ms = pace_now_ms() + ms;
+	s->retry_at_ms = nap_now_ms() + ms;
 	return ERR_AGAIN;
 }
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "nap.h"
 #include "sched.h"
 
 struct obj {
@@ -76,7 +77,7 @@ test_order(void)
 {
 	struct sched *s = sched_new(&ops, 1);
 	struct obj a, b, c;
-	int64_t now = sched_now_ms();
+	int64_t now = nap_now_ms();
 
 	init(&a, 1);
 	init(&b, 2);
@@ -89,7 +90,7 @@ test_order(void)
 	CHECK(a.turns == 1 && b.turns == 1 && c.turns == 1);
 	CHECK(norder == 3 && order_log[0] == 1 && order_log[1] == 3 &&
 	    order_log[2] == 2);
-	CHECK(sched_count(s, sched_now_ms(), NULL) == 3);
+	CHECK(sched_count(s, nap_now_ms(), NULL) == 3);
 	sched_free(s);
 }
 
@@ -107,12 +108,12 @@ test_fair(void)
 	init(&busy, 0);
 	busy.again = 100000;
 	busy.sleep_ms = 2;
-	sched_add(s, &busy.it, sched_now_ms());
+	sched_add(s, &busy.it, nap_now_ms());
 	wait_turns(&busy, 5);
 	b0 = atomic_load(&busy.turns);
 	for (i = 0; i < 5; i++) {
 		init(&q[i], i + 1);
-		sched_add(s, &q[i].it, sched_now_ms());
+		sched_add(s, &q[i].it, nap_now_ms());
 	}
 	for (i = 0; i < 5; i++)
 		wait_turns(&q[i], 1);
@@ -134,7 +135,7 @@ test_no_overlap(void)
 
 	init(&o, 1);
 	o.again = 300;
-	sched_add(s, &o.it, sched_now_ms());
+	sched_add(s, &o.it, nap_now_ms());
 	wait_turns(&o, 301);
 	CHECK(o.turns == 301);
 	CHECK(o.overlap == 0);
@@ -150,7 +151,7 @@ test_remove_waits(void)
 	init(&o, 1);
 	o.sleep_ms = 200;
 	o.again = 100;
-	sched_add(s, &o.it, sched_now_ms());
+	sched_add(s, &o.it, nap_now_ms());
 	usleep(50000);
 	CHECK(o.inside == 1);
 	sched_remove(s, &o.it);
@@ -170,12 +171,12 @@ test_stuck(void)
 	init(&o, 1);
 	o.sleep_ms = 300;
 	o.deadline_in = 50;
-	sched_add(s, &o.it, sched_now_ms());
+	sched_add(s, &o.it, nap_now_ms());
 	usleep(150000);
-	CHECK(sched_stuck(s, sched_now_ms(), &busy) == 1 && busy == 1);
+	CHECK(sched_stuck(s, nap_now_ms(), &busy) == 1 && busy == 1);
 	wait_turns(&o, 1);
 	usleep(20000);
-	CHECK(sched_stuck(s, sched_now_ms(), &busy) == 0 && busy == 0);
+	CHECK(sched_stuck(s, nap_now_ms(), &busy) == 0 && busy == 0);
 	sched_free(s);
 }
 
@@ -186,7 +187,7 @@ test_wake(void)
 	struct obj o;
 
 	init(&o, 1);
-	sched_add(s, &o.it, sched_now_ms() + 60000);
+	sched_add(s, &o.it, nap_now_ms() + 60000);
 	usleep(30000);
 	CHECK(o.turns == 0);
 	sched_wake(s, &o.it);
