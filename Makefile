@@ -9,9 +9,9 @@ CC      ?= cc
 
 # Debian packages that provide what we build and test with.
 BUILD_PKGS = libcurl4-openssl-dev libcjson-dev libssl-dev libinih-dev \
-	     pkg-config gcc make
-TEST_PKGS  = python3 openssl liblognorm-utils systemd
-PC_MODULES = libcurl libcjson inih libssl libcrypto
+	     librdkafka-dev pkg-config gcc make
+TEST_PKGS  = python3 openssl liblognorm-utils systemd kcat
+PC_MODULES = libcurl libcjson inih libssl libcrypto rdkafka
 
 WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
        -Wformat=2 -Wwrite-strings -Wpointer-arith -Wcast-qual \
@@ -147,6 +147,19 @@ bench-quick: all $(BENCH_TOOLS)
 
 # The check suite runs the quick benchmark (test_bench_quick.sh).
 check: $(BENCH_TOOLS)
+
+# --- Kafka test tools (tests/kafka) ---
+# mockkafka: librdkafka's mock cluster (real Kafka protocol brokers on
+# loopback) driven from stdin, for the integration tests and `make bench`.
+KAFKA_TOOLS = $(BUILD)/kafka/mockkafka
+
+$(KAFKA_TOOLS): $(BUILD)/kafka/%: tests/kafka/%.c
+	@mkdir -p $(BUILD)/kafka
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(LIBS)
+
+check: $(KAFKA_TOOLS)
+bench: $(KAFKA_TOOLS)
 
 # --- fuzzing (tests/fuzz) ---
 # `make fuzz` builds the libFuzzer targets with clang into build-fuzz/;
