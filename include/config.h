@@ -14,6 +14,8 @@
 
 #include "log.h"
 
+struct kafka_conf;
+
 #define CONFIG_DEFAULT_PATH "/etc/mdesiem/mdesiem.conf"
 
 enum config_api { API_GRAPH = 0, API_ALERTS, API_SIEM };
@@ -25,6 +27,7 @@ enum config_transport {
 	TRANSPORT_UDP,
 	TRANSPORT_LOCAL,
 	TRANSPORT_STDOUT,
+	TRANSPORT_KAFKA,
 };
 enum config_framing { FRAMING_LF = 0, FRAMING_OCTET };
 enum config_header { HEADER_RFC5424 = 0, HEADER_RFC3164, HEADER_NONE };
@@ -69,6 +72,8 @@ struct config {
 	enum config_transport transport;
 	char *host;
 	int port; /* effective: 514 / 6514 for tls */
+	char *brokers; /* kafka: bootstrap servers, as written */
+	char *topic; /* kafka: topic template (%t: tenant name) */
 	enum config_framing framing; /* effective: lf, octet for tls */
 	enum config_header header;
 	int facility; /* numeric syslog facility 0..23 */
@@ -82,6 +87,9 @@ struct config {
 	char *vendor; /* CEF/LEEF header: "Microsoft" */
 	char *product; /* "Microsoft Defender ATP" */
 	char *product_version; /* "2.0" (the mapping version) */
+
+	/* [kafka]: librdkafka properties (kafka_conf.h); NULL: none */
+	struct kafka_conf *kafka;
 
 	/* [state] */
 	char *state_dir;
@@ -146,9 +154,11 @@ int config_equal(const struct config *a, const struct config *b);
  * Load and check path.  Every problem is written to err (one line each,
  * "[section] key: why") and counted; the return value is NULL when there
  * was any, else a new config the caller frees with config_free().
- * Relative client_secret_file names resolve against $CREDENTIALS_DIRECTORY
- * when it is set.  A file holding client_secret that group or others can
- * read is refused.
+ * Relative client_secret_file names (and [kafka] NAME_file names) resolve
+ * against $CREDENTIALS_DIRECTORY when it is set.  A file holding
+ * client_secret that group or others can read is refused, and so is such
+ * a [kafka] NAME_file.  A [kafka] property librdkafka rejects is a
+ * problem named "[kafka] NAME: librdkafka's words".
  */
 struct config *config_load(const char *path, FILE *err);
 

@@ -31,6 +31,8 @@
 #include <ini.h>
 
 #include "config.h"
+#include "errcode.h"
+#include "kafka_conf.h"
 #include "log.h"
 #include "ts.h"
 #include "url.h"
@@ -86,6 +88,8 @@ static int check_url(struct loader *, const struct key *, const char *);
 static int check_proxy(struct loader *, const struct key *, const char *);
 static int check_start(struct loader *, const struct key *, const char *);
 static int check_word(struct loader *, const struct key *, const char *);
+static int check_brokers(struct loader *, const struct key *, const char *);
+static int check_topic(struct loader *, const struct key *, const char *);
 
 static const struct choice api_choices[] = {
     {"graph", API_GRAPH},
@@ -127,6 +131,7 @@ static const struct choice transport_choices[] = {
     {"udp", TRANSPORT_UDP},
     {"local", TRANSPORT_LOCAL},
     {"stdout", TRANSPORT_STDOUT},
+    {"kafka", TRANSPORT_KAFKA},
     {NULL, 0},
 };
 
@@ -236,6 +241,9 @@ static const struct key keys[] = {
         transport_choices, NULL},
     {"output", "host", K_STR, FIELD(host), NULL, 0, 255, NULL, check_word},
     {"output", "port", K_INT, FIELD(port), NULL, 1, 65535, NULL, NULL},
+    {"output", "brokers", K_STR, FIELD(brokers), NULL, 0, 1024, NULL,
+        check_brokers},
+    {"output", "topic", K_STR, FIELD(topic), NULL, 0, 0, NULL, check_topic},
     {"output", "framing", K_ENUM, FIELD(framing), NULL, 0, 0, framing_choices,
         NULL},
     {"output", "header", K_ENUM, FIELD(header), "rfc5424", 0, 0, header_choices,
@@ -379,6 +387,8 @@ static void report(struct loader *, const char *, ...)
     __attribute__((format(printf, 2, 3)));
 static void problem(struct loader *, const struct key *, const char *, ...)
     __attribute__((format(printf, 3, 4)));
+static void problem_at(struct loader *, const char *, const char *,
+    const char *, ...) __attribute__((format(printf, 4, 5)));
 
 static int
 remember(char ***v, size_t *n, size_t *cap, const char *s)
@@ -485,6 +495,21 @@ problem(struct loader *ld, const struct key *k, const char *fmt, ...)
 	else
 		snprintf(
 		    prefix, sizeof(prefix), "[%s] %s: ", k->section, k->name);
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	emit(ld, prefix, text);
+}
+
+/* A problem with a key outside the table ([kafka] NAME_file). */
+static void
+problem_at(struct loader *ld, const char *section, const char *name,
+    const char *fmt, ...)
+{
+	char prefix[600], text[1536];
+	va_list ap;
+
+	snprintf(prefix, sizeof(prefix), "[%s] %s: ", section, name);
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
@@ -843,6 +868,28 @@ check_word(struct loader *ld, const struct key *k, const char *v)
 	if (is_word(v))
 		return 0;
 	problem(ld, k, "\"%s\" must be printable ASCII without spaces", v);
+	return -1;
+}
+
+static int
+check_brokers(struct loader *ld, const struct key *k, const char *v)
+{
+	char why[512];
+
+	if (kafka_brokers_check(v, why, sizeof(why)) == 0)
+		return 0;
+	problem(ld, k, "%s", why);
+	return -1;
+}
+
+static int
+check_topic(struct loader *ld, const struct key *k, const char *v)
+{
+	char why[512];
+
+	if (kafka_topic_check(v, why, sizeof(why)) == 0)
+		return 0;
+	problem(ld, k, "%s", why);
 	return -1;
 }
 
@@ -1287,6 +1334,33 @@ tenant_key(struct loader *ld, const char *name, const char *value)
 	return 1;
 }
 
+/* A [kafka] key: a librdkafka property, kept by kafka_conf. */
+static void
+kafka_key(struct loader *ld, const char *name, const char *value)
+{
+	struct config *c = ld->c;
+	char why[512];
+	int rc;
+
+	if (*value == '\0') {
+		problem_at(ld, "kafka", name, "empty value");
+		return;
+	}
+	if (c->kafka == NULL) {
+		if ((c->kafka = malloc(sizeof(*c->kafka))) == NULL) {
+			report(ld, "%s: out of memory", ld->path);
+			return;
+		}
+		kafka_conf_init(c->kafka);
+	}
+	rc =
+	    kafka_conf_add(c->kafka, name, value, ld->lineno, why, sizeof(why));
+	if (rc == ERR_CONFIG)
+		problem_at(ld, "kafka", name, "%s", why);
+	else if (rc != 0)
+		report(ld, "%s: out of memory", ld->path);
+}
+
 static int
 handler(void *user, const char *section, const char *name, const char *value)
 {
@@ -1308,6 +1382,10 @@ handler(void *user, const char *section, const char *name, const char *value)
 	if (*section == '\0') {
 		report(ld, "%s:%d: %s: comes before any [section]", ld->path,
 		    ld->lineno, name);
+		return 1;
+	}
+	if (strcasecmp(section, "kafka") == 0) {
+		kafka_key(ld, name, value);
 		return 1;
 	}
 	if (section_find(section) == NULL) {
@@ -1609,6 +1687,15 @@ mode_problem(
 	    path, (unsigned)(mode & 07777), path);
 }
 
+static void
+mode_problem_at(struct loader *ld, const char *section, const char *name,
+    const char *path, mode_t mode)
+{
+	problem_at(ld, section, name,
+	    "%s is readable by group or others (mode %04o); run: chmod 600 %s",
+	    path, (unsigned)(mode & 07777), path);
+}
+
 /* Read up to cap bytes of fd into buf.  Returns 0, or -1 with errno. */
 static int
 read_capped(int fd, char *buf, size_t cap, size_t *len)
@@ -1629,50 +1716,75 @@ read_capped(int fd, char *buf, size_t cap, size_t *len)
 	return 0;
 }
 
-/* Read the client secret, trailing CR, LF and blanks dropped. */
+/* A secret file's problem: as k when k is not NULL, else [section] name. */
 static void
-read_secret(struct loader *ld, const char *path, int in_creds)
+file_problem(struct loader *ld, const struct key *k, const char *section,
+    const char *name, const char *text)
 {
-	const struct key *k = KEY(client_secret_file);
-	char buf[SECRET_MAX + 1];
+	if (k != NULL)
+		problem(ld, k, "%s", text);
+	else
+		problem_at(ld, section, name, "%s", text);
+}
+
+/*
+ * Read a secret file, trailing CR, LF and blanks dropped.  Returns the
+ * secret (the caller wipes and frees it), or NULL with the problem
+ * reported for k, or for [section] name when k is NULL.
+ */
+static char *
+read_secret_at(struct loader *ld, const struct key *k, const char *section,
+    const char *name, const char *path, int in_creds)
+{
+	char buf[SECRET_MAX + 1], text[PATH_MAX + 200], *secret = NULL;
 	struct stat st;
 	size_t len = 0;
 	int fd;
 
+	text[0] = '\0';
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1 ||
 	    fstat(fd, &st) == -1) {
-		problem(ld, k, "cannot read %s: %s", path, strerror(errno));
-		goto out;
+		snprintf(text, sizeof(text), "cannot read %s: %s", path,
+		    strerror(errno));
+	} else if (!S_ISREG(st.st_mode)) {
+		snprintf(text, sizeof(text), "%s is not a regular file", path);
+	} else if (!in_creds && (st.st_mode & PRIVATE_BITS) != 0) {
+		snprintf(text, sizeof(text),
+		    "%s is readable by group or others (mode %04o); run: "
+		    "chmod 600 %s",
+		    path, (unsigned)(st.st_mode & 07777), path);
+	} else if (read_capped(fd, buf, sizeof(buf), &len) != 0) {
+		snprintf(text, sizeof(text), "cannot read %s: %s", path,
+		    strerror(errno));
+	} else if (len == sizeof(buf)) {
+		snprintf(text, sizeof(text), "%s is larger than %d bytes", path,
+		    SECRET_MAX);
+	} else {
+		while (len > 0 && strchr("\r\n \t", buf[len - 1]) != NULL)
+			len--;
+		buf[len] = '\0';
+		if (len == 0)
+			snprintf(text, sizeof(text), "%s is empty", path);
+		else if (strlen(buf) != len || strpbrk(buf, "\r\n") != NULL)
+			snprintf(text, sizeof(text),
+			    "%s must hold the secret on one line", path);
+		else
+			secret = sdup(ld, buf);
 	}
-	if (!S_ISREG(st.st_mode)) {
-		problem(ld, k, "%s is not a regular file", path);
-		goto out;
-	}
-	if (!in_creds && (st.st_mode & PRIVATE_BITS) != 0) {
-		mode_problem(ld, k, path, st.st_mode);
-		goto out;
-	}
-	if (read_capped(fd, buf, sizeof(buf), &len) != 0) {
-		problem(ld, k, "cannot read %s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (len == sizeof(buf)) {
-		problem(ld, k, "%s is larger than %d bytes", path, SECRET_MAX);
-		goto out;
-	}
-	while (len > 0 && strchr("\r\n \t", buf[len - 1]) != NULL)
-		len--;
-	buf[len] = '\0';
-	if (len == 0)
-		problem(ld, k, "%s is empty", path);
-	else if (strlen(buf) != len || strpbrk(buf, "\r\n") != NULL)
-		problem(ld, k, "%s must hold the secret on one line", path);
-	else
-		ld->c->client_secret = sdup(ld, buf);
-out:
+	if (text[0] != '\0')
+		file_problem(ld, k, section, name, text);
 	explicit_bzero(buf, sizeof(buf));
 	if (fd != -1)
 		close(fd);
+	return secret;
+}
+
+/* Read the client secret. */
+static void
+read_secret(struct loader *ld, const char *path, int in_creds)
+{
+	ld->c->client_secret = read_secret_at(
+	    ld, KEY(client_secret_file), NULL, NULL, path, in_creds);
 }
 
 static void
@@ -1905,6 +2017,145 @@ default_hostname(struct loader *ld)
 	ld->c->hostname = sdup(ld, name);
 }
 
+/*
+ * [kafka] NAME_file: read each value with the rules of client_secret_file.
+ * A secret written into the configuration file itself needs the file's
+ * mode to be private, as for client_secret.
+ */
+static void
+kafka_files(struct loader *ld, struct kafka_conf *kc)
+{
+	char name[300], *path, *v;
+	struct stat st;
+	size_t i;
+	int in_creds;
+
+	ld->base_path = ld->main->path; /* [kafka] is in the main file */
+	for (i = 0; i < kc->n; i++) {
+		struct kafka_prop *p = &kc->props[i];
+
+		if (p->file == NULL) {
+			if (kafka_conf_secret(p->name) == KAFKA_CREDENTIAL &&
+			    (ld->main->mode & PRIVATE_BITS) != 0)
+				problem_at(ld, "kafka", p->name,
+				    "%s holds a secret but is readable by "
+				    "group or others (mode %04o); run: chmod "
+				    "600 %s, or move the secret to %s_file",
+				    ld->main->path,
+				    (unsigned)(ld->main->mode & 07777),
+				    ld->main->path, p->name);
+			continue;
+		}
+		snprintf(name, sizeof(name), "%s_file", p->name);
+		if ((path = resolve(ld, p->file, 1, &in_creds)) == NULL)
+			continue;
+		if (!ld->check_only) {
+			v = read_secret_at(
+			    ld, NULL, "kafka", name, path, in_creds);
+			if (v != NULL && kafka_conf_set_value(p, v) != 0)
+				report(ld, "%s: out of memory", ld->path);
+			if (v != NULL)
+				explicit_bzero(v, strlen(v));
+			free(v);
+		} else if (!in_creds && stat(path, &st) == 0 &&
+		    (st.st_mode & PRIVATE_BITS) != 0) {
+			mode_problem_at(ld, "kafka", name, path, st.st_mode);
+		}
+		free(path);
+	}
+}
+
+/* librdkafka's verdict on a [kafka] property, as a problem line. */
+static void
+kafka_problem(void *arg, const char *key, const char *why)
+{
+	struct loader *ld = arg;
+
+	if (key[0] == '\0')
+		report(ld, "[kafka]: %s", why);
+	else
+		problem_at(ld, "kafka", key, "%s", why);
+}
+
+/* Keys of the syslog transports that kafka does not use. */
+static const size_t kafka_unused[] = {
+    OFF(host),
+    OFF(port),
+    OFF(framing),
+    OFF(tls_ca_file),
+    OFF(tls_cert_file),
+    OFF(tls_key_file),
+    OFF(tls_server_name),
+};
+
+/*
+ * With tenants, the shared sections serve tenants of every transport: a
+ * key that does not apply to this tenant's transport is a mistake only
+ * when this tenant gave it, or when there is one tenant.
+ */
+static int
+misplaced(const struct loader *ld, size_t i)
+{
+	return ld->given[i] && (ld->tenant == NULL || ld->tgiven[i]);
+}
+
+static void
+finish_kafka(struct loader *ld)
+{
+	struct config *c = ld->c;
+	size_t i, k;
+
+	for (i = 0; i < sizeof(kafka_unused) / sizeof(kafka_unused[0]); i++) {
+		k = key_index(kafka_unused[i]);
+		if (misplaced(ld, k))
+			problem(ld, &keys[k],
+			    "not used with transport = kafka (brokers, topic "
+			    "and the [kafka] section set the producer)");
+	}
+	if (!GIVEN(ld, brokers))
+		problem(ld, KEY(brokers),
+		    "required with transport = kafka (host:port, ...)");
+	if (!GIVEN(ld, topic))
+		problem(ld, KEY(topic),
+		    "required with transport = kafka (%%t is replaced by the "
+		    "tenant name)");
+	if (!GIVEN(ld, header))
+		c->header = HEADER_NONE;
+	if (c->kafka != NULL)
+		kafka_files(ld, c->kafka);
+	kafka_conf_check(c->kafka, ld->check_only, kafka_problem, ld);
+}
+
+/* brokers, topic and [kafka] belong to transport = kafka. */
+static void
+finish_not_kafka(struct loader *ld)
+{
+	if (misplaced(ld, key_index(OFF(brokers))))
+		problem(ld, KEY(brokers), "only with transport = kafka");
+	if (misplaced(ld, key_index(OFF(topic))))
+		problem(ld, KEY(topic), "only with transport = kafka");
+	if (ld->tenant == NULL && ld->c->kafka != NULL && ld->c->kafka->n > 0)
+		report(ld, "[kafka]: only with [output] transport = kafka");
+}
+
+/* The longest message: what the transport can carry. */
+static void
+default_max_message(struct loader *ld)
+{
+	struct config *c = ld->c;
+	uint64_t v;
+
+	if (c->transport != TRANSPORT_KAFKA) {
+		c->max_message_size =
+		    c->transport == TRANSPORT_UDP ? 2048 : 8192;
+		return;
+	}
+	v = kafka_conf_max_value(c->kafka);
+	c->max_message_size = (int64_t)(v < MIB ? v : MIB);
+	if (c->max_message_size < KIB)
+		c->max_message_size = KIB; /* librdkafka reports it */
+}
+
 static void
 finish_output(struct loader *ld)
 {
@@ -1916,6 +2167,10 @@ finish_output(struct loader *ld)
 	if (net && !GIVEN(ld, host) && !BAD(ld, transport))
 		problem(ld, KEY(host), "required with transport = %s",
 		    config_transport_name(c->transport));
+	if (c->transport == TRANSPORT_KAFKA)
+		finish_kafka(ld);
+	else if (!BAD(ld, transport))
+		finish_not_kafka(ld);
 	if (!OK(ld, port))
 		c->port = tls ? 6514 : 514;
 	if (!OK(ld, framing))
@@ -1923,8 +2178,16 @@ finish_output(struct loader *ld)
 	if (c->hostname == NULL && !GIVEN(ld, hostname))
 		default_hostname(ld);
 	if (!OK(ld, max_message_size))
-		c->max_message_size =
-		    c->transport == TRANSPORT_UDP ? 2048 : 8192;
+		default_max_message(ld);
+	else if (c->transport == TRANSPORT_KAFKA &&
+	    (uint64_t)c->max_message_size > kafka_conf_max_value(c->kafka))
+		problem(ld, KEY(max_message_size),
+		    "%lld is more than the producer takes ([kafka] "
+		    "message.max.bytes %llu less %d bytes for key and headers)",
+		    (long long)c->max_message_size,
+		    (unsigned long long)(kafka_conf_max_value(c->kafka) +
+		        KAFKA_MSG_OVERHEAD),
+		    KAFKA_MSG_OVERHEAD);
 	else if (c->transport == TRANSPORT_UDP && c->max_message_size > 65535)
 		problem(ld, KEY(max_message_size),
 		    "%lld is too large for transport = udp (at most 65535)",
@@ -2543,7 +2806,8 @@ config_equal(const struct config *a, const struct config *b)
 {
 	size_t i;
 
-	if (!str_eq(a->tenant_name, b->tenant_name))
+	if (!str_eq(a->tenant_name, b->tenant_name) ||
+	    !kafka_conf_equal(a->kafka, b->kafka))
 		return 0;
 	for (i = 0; i < NKEYS; i++) {
 		const struct key *k = &keys[i];
@@ -2587,6 +2851,8 @@ config_free(struct config *c)
 		return;
 	free(c->tenant_name);
 	free(c->tenant_where);
+	kafka_conf_reset(c->kafka);
+	free(c->kafka);
 	for (i = 0; i < NKEYS; i++) {
 		k = &keys[i];
 		if (k->type == K_LIST) {
@@ -2714,5 +2980,9 @@ config_dump(const struct config *c, FILE *out)
 			section = keys[i].section;
 		}
 		dump_key(c, &keys[i], out);
+	}
+	if (c->transport == TRANSPORT_KAFKA) {
+		fputc('\n', out);
+		kafka_conf_dump(c->kafka, out);
 	}
 }

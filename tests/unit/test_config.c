@@ -19,6 +19,7 @@
 
 #include "check.h"
 #include "config.h"
+#include "kafka_conf.h"
 
 #define DATA "tests/data/config"
 
@@ -505,12 +506,11 @@ test_single_problems(void)
 	    "[state] spool_max_size: \"512K\" is too small (at least 1M)\n");
 	expect_error(AZURE OUTPUT "[output]\ntransport = xyz\n",
 	    "[output] transport: \"xyz\" is not one of tcp, tls, udp, local, "
-	    "stdout\n");
+	    "stdout, kafka\n");
 	/* A bad transport is reported alone, not as a missing host too. */
 	expect_error(AZURE "[output]\ntransport = carrier\n",
 	    "[output] transport: \"carrier\" is not one of tcp, tls, udp, "
-	    "local, "
-	    "stdout\n");
+	    "local, stdout, kafka\n");
 	expect_error(AZURE OUTPUT "[log]\nlevel = verbose\n",
 	    "[log] level: \"verbose\" is not one of error, warning, info, "
 	    "debug\n");
@@ -839,6 +839,205 @@ test_many_problems(void)
 	free(err);
 }
 
+#define KAFKA_OUT \
+	"[output]\n" \
+	"transport = kafka\n" \
+	"brokers = kafka1:9092, kafka2:9092\n" \
+	"topic = th-%t\n" \
+	"[state]\n" \
+	"directory = /tmp/mdesiem-test-state\n"
+
+static void
+test_kafka(void)
+{
+	struct config *c;
+	char *out;
+
+	c = expect_ok(AZURE KAFKA_OUT);
+	if (c != NULL) {
+		CHECK(c->transport == TRANSPORT_KAFKA);
+		CHECK_STR(c->brokers, "kafka1:9092, kafka2:9092");
+		CHECK_STR(c->topic, "th-%t");
+		CHECK(c->header == HEADER_NONE);
+		/* librdkafka's message.max.bytes less key and headers */
+		CHECK(c->max_message_size == 1000000 - 2048);
+		out = dump(c);
+		CHECK(strstr(out,
+		          "\nbrokers = kafka1:9092, kafka2:9092\n"
+		          "topic = th-%t\n") != NULL);
+		CHECK(strstr(out,
+		          "\n[kafka]\nenable.idempotence = true\n"
+		          "acks = all\n") != NULL);
+		free(out);
+	}
+	config_free(c);
+	c = expect_ok(AZURE KAFKA_OUT "[output]\nheader = rfc5424\n"
+	                              "[kafka]\nmessage.max.bytes = 100000\n"
+	                              "acks = 1\nenable.idempotence = false\n");
+	if (c != NULL) {
+		CHECK(c->header == HEADER_RFC5424);
+		CHECK(c->max_message_size == 100000 - 2048);
+		out = dump(c);
+		CHECK(strstr(out, "\nacks = all\n") == NULL);
+		CHECK(strstr(out, "\nacks = 1\n") != NULL);
+		free(out);
+	}
+	config_free(c);
+	expect_error(AZURE "[output]\ntransport = kafka\n",
+	    "[output] brokers: required with transport = kafka (host:port, "
+	    "...)\n"
+	    "[output] topic: required with transport = kafka (%t is replaced "
+	    "by the tenant name)\n");
+	expect_error(AZURE KAFKA_OUT "[output]\nhost = siem\nport = 9092\n",
+	    "[output] host: not used with transport = kafka (brokers, topic "
+	    "and the [kafka] section set the producer)\n"
+	    "[output] port: not used with transport = kafka (brokers, topic "
+	    "and the [kafka] section set the producer)\n");
+	expect_error(AZURE OUTPUT "[output]\nbrokers = k:9092\ntopic = t\n"
+	                          "[kafka]\nlinger.ms = 5\n",
+	    "[output] brokers: only with transport = kafka\n"
+	    "[output] topic: only with transport = kafka\n"
+	    "[kafka]: only with [output] transport = kafka\n");
+	expect_error(AZURE KAFKA_OUT "[output]\nmax_message_size = 999000\n",
+	    "[output] max_message_size: 999000 is more than the producer "
+	    "takes ([kafka] message.max.bytes 1000000 less 2048 bytes for key "
+	    "and headers)\n");
+	expect_error(AZURE "[output]\ntransport = kafka\nbrokers = k:99999\n"
+	                   "topic = th cef\n",
+	    "[output] brokers: \"k:99999\" is not a broker (host:port, like "
+	    "kafka1:9092)\n"
+	    "[output] topic: \"th cef\" is not a Kafka topic name (letters, "
+	    "digits, '.', '_' and '-', and %t)\n");
+	expect_error(AZURE "[output]\ntransport = kafka\nbrokers = a:1,,b:2\n"
+	                   "topic = x-%h\n",
+	    "[output] brokers: empty item in \"a:1,,b:2\" (write host:port, "
+	    "host:port, ...)\n"
+	    "[output] topic: \"%h\" is not known: %t (the tenant name) is the "
+	    "only substitution\n");
+}
+
+/* librdkafka itself judges [kafka] properties, also under -n. */
+static void
+test_kafka_rejected(void)
+{
+	const char *text;
+	struct config *c;
+	char *err;
+	int only;
+
+	text = AZURE KAFKA_OUT "[kafka]\nfoo.bar = 1\n"
+	                       "compression.codec = rar\n"
+	                       "bootstrap.servers = x:1\n"
+	                       "linger.ms = 5\nlinger.ms = 6\n";
+	for (only = 0; only <= 1; only++) {
+		c = load_text(text, 0600, only, &err);
+		CHECK(c == NULL);
+		CHECK_STR(err,
+		    "[kafka] bootstrap.servers: set [output] brokers instead\n"
+		    "[kafka] linger.ms: given twice (lines 15 and 16)\n"
+		    "[kafka] foo.bar: No such configuration property: "
+		    "\"foo.bar\"\n"
+		    "[kafka] compression.codec: Invalid value \"rar\" for "
+		    "configuration property \"compression.codec\"\n");
+		free(err);
+		config_free(c);
+		c = load_text(
+		    AZURE KAFKA_OUT "[kafka]\nacks = 1\n", 0600, only, &err);
+		CHECK(c == NULL);
+		CHECK_STR(err,
+		    "[kafka]: librdkafka refuses this configuration: `acks` "
+		    "must be set to `all` when `enable.idempotence` is true\n");
+		free(err);
+		config_free(c);
+	}
+	expect_error(AZURE KAFKA_OUT "[kafka]\ntransactional.id = x\n",
+	    "[kafka] transactional.id: transactions are not used: the "
+	    "producer is idempotent and the spool resends what was not "
+	    "acknowledged\n");
+}
+
+static void
+test_kafka_files(void)
+{
+	char dir[128], path[256], want[1024], *out, *err;
+	struct config *c;
+
+	unsetenv("CREDENTIALS_DIRECTORY");
+	write_file("eh_secret", 0600,
+	    "Endpoint=sb://ns.servicebus.windows.net/"
+	    ";SharedAccessKey=k3y\n");
+	c = expect_ok(AZURE KAFKA_OUT "[kafka]\nsecurity.protocol = SASL_SSL\n"
+	                              "sasl.mechanisms = PLAIN\n"
+	                              "sasl.username = $ConnectionString\n"
+	                              "sasl.password_file = eh_secret\n");
+	if (c != NULL) {
+		CHECK(c->kafka != NULL && c->kafka->n == 4);
+		if (c->kafka != NULL && c->kafka->n == 4) {
+			CHECK_STR(c->kafka->props[3].name, "sasl.password");
+			CHECK_STR(c->kafka->props[3].value,
+			    "Endpoint=sb://ns.servicebus.windows.net/"
+			    ";SharedAccessKey=k3y");
+		}
+		out = dump(c);
+		CHECK(strstr(out, "k3y") == NULL);
+		CHECK(strstr(out, "ConnectionString") == NULL);
+		CHECK(strstr(out,
+		          "\nsasl.username = (redacted)\n"
+		          "sasl.password_file = eh_secret\n") != NULL);
+		free(out);
+	}
+	config_free(c);
+
+	write_file("eh_secret", 0640, "k3y\n");
+	path_of(path, sizeof(path), "eh_secret");
+	snprintf(want, sizeof(want),
+	    "[kafka] sasl.password_file: %s is readable by group or others "
+	    "(mode 0640); run: chmod 600 %s\n",
+	    path, path);
+	expect_error(
+	    AZURE KAFKA_OUT "[kafka]\nsasl.password_file = eh_secret\n", want);
+	c = load_text(AZURE KAFKA_OUT
+	    "[kafka]\nsasl.password_file = eh_secret\n",
+	    0600, 1, &err);
+	CHECK(c == NULL);
+	CHECK_STR(err, want);
+	free(err);
+	/* -n reads no secret, but still knows the property's name. */
+	c = load_text(AZURE KAFKA_OUT "[kafka]\nsasl.pasword_file = nothere\n",
+	    0600, 1, &err);
+	CHECK(c == NULL);
+	CHECK_STR(err,
+	    "[kafka] sasl.pasword_file: No such configuration property: "
+	    "\"sasl.pasword\"\n");
+	free(err);
+
+	path_of(dir, sizeof(dir), "kcreds");
+	mkdir(dir, 0700);
+	write_file("kcreds/eventhubs", 0644, "from-credentials\n");
+	setenv("CREDENTIALS_DIRECTORY", dir, 1);
+	c = expect_ok(
+	    AZURE KAFKA_OUT "[kafka]\nsasl.password_file = eventhubs\n");
+	if (c != NULL && c->kafka != NULL && c->kafka->n == 1)
+		CHECK_STR(c->kafka->props[0].value, "from-credentials");
+	config_free(c);
+	unsetenv("CREDENTIALS_DIRECTORY");
+
+	path_of(path, sizeof(path), "test.conf");
+	snprintf(want, sizeof(want),
+	    "[kafka] sasl.password: %s holds a secret but is readable by group "
+	    "or others (mode 0644); run: chmod 600 %s, or move the secret to "
+	    "sasl.password_file\n",
+	    path, path);
+	write_file("eh_secret", 0600, "k3y\n");
+	c = load_text(AZURE_NOSECRET
+	    "client_secret_file = eh_secret\n" KAFKA_OUT
+	    "[kafka]\nsasl.password = hunter3\n",
+	    0644, 1, &err);
+	CHECK(c == NULL);
+	CHECK_STR(err, want);
+	free(err);
+}
+
 static void
 test_dump_redacts(void)
 {
@@ -917,16 +1116,17 @@ test_tenants(void)
 	const struct config *a, *b;
 	char *err;
 
-	set = load_set(SHARED "[tenant contoso]\n"
-	                      "tenant_id = 11111111-0000-0000-0000-000000000001\n"
-	                      "[tenant fabrikam.eu]\n"
-	                      "tenant_id = fabrikam.onmicrosoft.com\n"
-	                      "api = alerts\n"
-	                      "region = eu\n"
-	                      "host = qradar.fabrikam.example\n"
-	                      "format = leef\n"
-	                      "hostname = fabrikam\n",
-	    0, &err);
+	set =
+	    load_set(SHARED "[tenant contoso]\n"
+	                    "tenant_id = 11111111-0000-0000-0000-000000000001\n"
+	                    "[tenant fabrikam.eu]\n"
+	                    "tenant_id = fabrikam.onmicrosoft.com\n"
+	                    "api = alerts\n"
+	                    "region = eu\n"
+	                    "host = qradar.fabrikam.example\n"
+	                    "format = leef\n"
+	                    "hostname = fabrikam\n",
+	        0, &err);
 	CHECK_STR(err, "");
 	free(err);
 	CHECK(set != NULL && set->ntenant == 2 && set->multi);
@@ -939,7 +1139,8 @@ test_tenants(void)
 		goto out;
 	CHECK_STR(a->tenant_id, "11111111-0000-0000-0000-000000000001");
 	CHECK(a->api == API_GRAPH && a->format == FORMAT_CEF);
-	CHECK_STR(a->url, "https://graph.microsoft.com/v1.0/security/alerts_v2");
+	CHECK_STR(
+	    a->url, "https://graph.microsoft.com/v1.0/security/alerts_v2");
 	CHECK_STR(a->host, "siem.example.com");
 	CHECK_STR(a->client_secret, "hunter2hunter2");
 	CHECK(strstr(a->tenant_where, "set.conf:10") != NULL);
@@ -960,6 +1161,60 @@ out:
 	CHECK(set != NULL && set->ntenant == 1 && !set->multi);
 	if (set != NULL)
 		CHECK_STR(set->tenant[0]->tenant_name, "default");
+	config_set_free(set);
+}
+
+/*
+ * Tenants of one configuration on Kafka and on syslog: the shared [output]
+ * holds the keys of both; each tenant uses its transport's; %t gives each
+ * its topic.
+ */
+static void
+test_tenants_kafka(void)
+{
+	struct config_set *set;
+	const struct config *a, *b;
+	char *err;
+
+	set = load_set(SHARED
+	    "[output]\nbrokers = kafka1:9092\n"
+	    "topic = th-%t\n"
+	    "[kafka]\nlinger.ms = 20\n"
+	    "[tenant contoso]\n"
+	    "tenant_id = 11111111-0000-0000-0000-000000000001\n"
+	    "transport = kafka\n"
+	    "[tenant fabrikam]\n"
+	    "tenant_id = 11111111-0000-0000-0000-000000000002\n",
+	    0, &err);
+	CHECK_STR(err, "");
+	free(err);
+	CHECK(set != NULL && set->ntenant == 2);
+	if (set == NULL)
+		return;
+	a = config_set_find(set, "contoso");
+	b = config_set_find(set, "fabrikam");
+	if (a != NULL && b != NULL) {
+		CHECK(a->transport == TRANSPORT_KAFKA);
+		CHECK(a->header == HEADER_NONE);
+		CHECK(a->kafka != NULL && a->kafka->n == 1);
+		CHECK(b->transport == TRANSPORT_TCP);
+		CHECK(b->header == HEADER_RFC5424);
+		CHECK(config_equal(a, a) && !config_equal(a, b));
+	}
+	config_set_free(set);
+	/* A tenant's own key that its transport does not use. */
+	set =
+	    load_set(SHARED "[output]\nbrokers = kafka1:9092\ntopic = th-%t\n"
+	                    "[tenant contoso]\n"
+	                    "tenant_id = 11111111-0000-0000-0000-000000000001\n"
+	                    "transport = kafka\n"
+	                    "port = 9092\n",
+	        0, &err);
+	CHECK(set == NULL);
+	CHECK_STR(err,
+	    "[tenant contoso] port: not used with transport = kafka (brokers, "
+	    "topic and the [kafka] section set the producer)\n");
+	free(err);
 	config_set_free(set);
 }
 
@@ -989,45 +1244,49 @@ test_tenant_problems(void)
 	    "sections; give each tenant its own tenant_id\n");
 	snprintf(want, sizeof(want),
 	    "[tenant a]: defined twice, at %s:10 and %s:12\n", p, p);
-	expect_set_error(SHARED "[tenant a]\n"
-	                        "tenant_id = 11111111-0000-0000-0000-000000000001\n"
-	                        "[tenant a]\n"
-	                        "tenant_id = 11111111-0000-0000-0000-000000000002\n",
+	expect_set_error(SHARED
+	    "[tenant a]\n"
+	    "tenant_id = 11111111-0000-0000-0000-000000000001\n"
+	    "[tenant a]\n"
+	    "tenant_id = 11111111-0000-0000-0000-000000000002\n",
 	    want);
 	snprintf(want, sizeof(want),
 	    "[tenant b] tenant_id: the same as [tenant a]'s (%s:11 and "
 	    "%s:13)\n",
 	    p, p);
-	expect_set_error(SHARED "[tenant a]\n"
-	                        "tenant_id = 11111111-0000-0000-0000-000000000001\n"
-	                        "[tenant b]\n"
-	                        "tenant_id = 11111111-0000-0000-0000-000000000001\n",
+	expect_set_error(SHARED
+	    "[tenant a]\n"
+	    "tenant_id = 11111111-0000-0000-0000-000000000001\n"
+	    "[tenant b]\n"
+	    "tenant_id = 11111111-0000-0000-0000-000000000001\n",
 	    want);
-	snprintf(want, sizeof(want),
-	    "[tenant a] tenant_id: required (%s:10)\n",
-	    p);
+	snprintf(
+	    want, sizeof(want), "[tenant a] tenant_id: required (%s:10)\n", p);
 	expect_set_error(SHARED "[tenant a]\napi = siem\n", want);
 	snprintf(want, sizeof(want),
 	    "%s:10: [tenant a b]: a tenant name is 1 to 64 of A-Z a-z 0-9 . _ "
 	    "-\n",
 	    p);
-	expect_set_error(SHARED "[tenant a b]\n"
-	                        "tenant_id = 11111111-0000-0000-0000-000000000001\n",
+	expect_set_error(SHARED
+	    "[tenant a b]\n"
+	    "tenant_id = 11111111-0000-0000-0000-000000000001\n",
 	    want);
-	expect_set_error(SHARED "[tenant a]\n"
-	                        "tenant_id = 11111111-0000-0000-0000-000000000001\n"
-	                        "facility = local0\n"
-	                        "colour = red\n",
+	expect_set_error(SHARED
+	    "[tenant a]\n"
+	    "tenant_id = 11111111-0000-0000-0000-000000000001\n"
+	    "facility = local0\n"
+	    "colour = red\n",
 	    "[tenant a] facility: not a key a tenant can set; it belongs in "
 	    "[output], shared by every tenant\n"
 	    "[tenant a] colour: unknown key\n");
 	/* A shared key's problem once, a tenant's own with its name. */
-	expect_set_error(SHARED "[output]\nformat = xml\n"
-	                        "[tenant a]\n"
-	                        "tenant_id = 11111111-0000-0000-0000-000000000001\n"
-	                        "[tenant b]\n"
-	                        "tenant_id = 11111111-0000-0000-0000-000000000002\n"
-	                        "api = nope\n",
+	expect_set_error(SHARED
+	    "[output]\nformat = xml\n"
+	    "[tenant a]\n"
+	    "tenant_id = 11111111-0000-0000-0000-000000000001\n"
+	    "[tenant b]\n"
+	    "tenant_id = 11111111-0000-0000-0000-000000000002\n"
+	    "api = nope\n",
 	    "[output] format: \"xml\" is not one of cef, leef, json\n"
 	    "[tenant b] api: \"nope\" is not one of graph, alerts, siem\n");
 }
@@ -1050,7 +1309,8 @@ test_tenant_same_problem(void)
 	want[0] = '\0';
 	for (i = 1; i <= 5; i++)
 		snprintf(want + strlen(want), sizeof(want) - strlen(want),
-		    "[tenant t%d] client_secret: required (or client_secret_file, "
+		    "[tenant t%d] client_secret: required (or "
+		    "client_secret_file, "
 		    "or certificate_file and private_key_file)\n",
 		    i);
 	snprintf(want + strlen(want), sizeof(want) - strlen(want),
@@ -1072,7 +1332,8 @@ test_tenants_dir(void)
 	    "[tenant beta]\ntenant_id = 11111111-0000-0000-0000-000000000002\n"
 	    "client_secret_file = beta.secret\n");
 	write_file("tenants.d/a.conf", 0600,
-	    "[tenant alpha]\ntenant_id = 11111111-0000-0000-0000-000000000001\n");
+	    "[tenant alpha]\ntenant_id = "
+	    "11111111-0000-0000-0000-000000000001\n");
 	write_file("tenants.d/notes.txt", 0600, "[tenant ignored]\n");
 	write_file("tenants.d/beta.secret", 0600, "beta-secret\n");
 	snprintf(text, sizeof(text),
@@ -1080,7 +1341,8 @@ test_tenants_dir(void)
 	    "client_secret = hunter2hunter2\n"
 	    "[output]\nhost = h\n[state]\ndirectory = /tmp\n"
 	    "[daemon]\ntenants_dir = tenants.d\n"
-	    "[tenant main]\ntenant_id = 11111111-0000-0000-0000-000000000009\n");
+	    "[tenant main]\ntenant_id = "
+	    "11111111-0000-0000-0000-000000000009\n");
 	set = load_set(text, 0, &err);
 	CHECK_STR(err, "");
 	free(err);
@@ -1097,7 +1359,8 @@ test_tenants_dir(void)
 
 	write_file("tenants.d/c.conf", 0600,
 	    "[output]\nhost = x\n"
-	    "[tenant alpha]\ntenant_id = 11111111-0000-0000-0000-000000000003\n");
+	    "[tenant alpha]\ntenant_id = "
+	    "11111111-0000-0000-0000-000000000003\n");
 	snprintf(want, sizeof(want),
 	    "%s/c.conf:1: [output]: a tenants_dir file holds only [tenant "
 	    "NAME] sections\n"
@@ -1107,7 +1370,6 @@ test_tenants_dir(void)
 	path_of(p, sizeof(p), "tenants.d/c.conf");
 	unlink(p);
 }
-
 
 static int
 remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -1146,9 +1408,13 @@ main(void)
 	test_credentials();
 	test_check_only();
 	test_many_problems();
+	test_kafka();
+	test_kafka_rejected();
+	test_kafka_files();
 	test_dump_redacts();
 	test_example();
 	test_tenants();
+	test_tenants_kafka();
 	test_tenant_problems();
 	test_tenant_same_problem();
 	test_tenants_dir();
