@@ -17,9 +17,26 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct config;
 struct sink;
+
+/*
+ * One message handed to a sink.  data: the framed bytes for the syslog
+ * transports, the bare formatted event for kafka.  mark: opaque and
+ * strictly increasing per sink, assigned by the queue.
+ */
+struct sink_msg {
+	const char *data;
+	size_t len;
+	const char *key; /* stable record key (alert id / FullId) or NULL */
+	size_t keylen;
+	const char *tenant; /* tenant name or NULL */
+	int64_t version_sec; /* record version time, Unix seconds, or 0 */
+	int sev; /* syslog severity 0..7 */
+	uint64_t mark;
+};
 
 /* Operations of one transport (sink_tcp.c, ...). */
 struct sink_ops {

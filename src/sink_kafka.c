@@ -1,0 +1,588 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Kafka transport (include/sink_kafka.h): a librdkafka producer, in the
+ * place of a syslog connection at the end of the pipeline.  Every message
+ * handed over takes the next slot of a ring sized for the in-flight bound
+ * (queue.buffering.max.messages); the slot's number travels with the
+ * message as its opaque and comes back in the delivery report, which
+ * marks the slot done (or failed).  The acknowledged mark moves over the
+ * contiguous run of done slots from the oldest, so it never passes a
+ * message that the cluster does not hold yet.  Delivery reports, errors
+ * and librdkafka's log lines are all served from rd_kafka_poll() in the
+ * caller's thread (log.queue), so no callback runs concurrently with the
+ * rest of the daemon.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "errcode.h"
+#include "kafka_conf.h"
+#include "log.h"
+#include "sink.h"
+#include "sink_kafka.h"
+
+#define WHY_MAX 512
+#define TOPIC_SLOTS 256 /* topic handles kept per producer (%t) */
+#define TENANT_MAX 64
+#define RING_MIN 16
+
+enum slot_state { SLOT_PENDING = 0, SLOT_DONE, SLOT_FAILED };
+
+struct slot {
+	uint64_t mark;
+	unsigned char state;
+};
+
+/* A topic handle for one tenant (%t topics). */
+struct topic_slot {
+	char tenant[TENANT_MAX + 1];
+	rd_kafka_topic_t *rkt;
+};
+
+struct sink_kafka {
+	char *brokers;
+	char *topic; /* the template */
+	const struct kafka_conf *kafka;
+	int per_tenant; /* topic holds %t */
+
+	rd_kafka_t *rk; /* NULL: closed */
+	rd_kafka_topic_t *rkt; /* the one topic, without %t */
+	struct topic_slot *topics; /* TOPIC_SLOTS, with %t */
+
+	struct slot *ring;
+	uint64_t mask; /* ring size - 1 */
+	uint64_t head, tail; /* next slot to fill, oldest not retired */
+	uint64_t max_in_flight;
+	uint64_t acked_mark;
+
+	int closing; /* delivery reports of purged messages are ignored */
+	int broken; /* a report failed: ERR_SINK until reopened */
+	int down; /* no broker, or the topic cannot be written */
+	char why[WHY_MAX];
+	char logged[WHY_MAX]; /* last problem logged, "" after a success */
+
+	int64_t vsec; /* version header cache */
+	char vtext[24];
+	struct sink_kafka_stats st;
+};
+
+static char *
+copy_str(const char *s)
+{
+	return s != NULL ? strdup(s) : NULL;
+}
+
+struct sink_kafka *
+sink_kafka_new(const struct sink_kafka_opts *o)
+{
+	struct sink_kafka *k;
+
+	if ((k = calloc(1, sizeof(*k))) == NULL)
+		return NULL;
+	k->kafka = o->kafka;
+	k->brokers = copy_str(o->brokers);
+	k->topic = copy_str(o->topic != NULL ? o->topic : "");
+	if ((o->brokers != NULL && k->brokers == NULL) || k->topic == NULL) {
+		sink_kafka_free(k);
+		return NULL;
+	}
+	k->per_tenant = strstr(k->topic, "%t") != NULL;
+	k->vsec = -1;
+	return k;
+}
+
+void
+sink_kafka_free(struct sink_kafka *k)
+{
+	if (k == NULL)
+		return;
+	sink_kafka_close(k);
+	free(k->topics);
+	free(k->ring);
+	free(k->brokers);
+	free(k->topic);
+	free(k);
+}
+
+/* Log a problem once, until a delivery succeeds again. */
+static void
+log_once(struct sink_kafka *k, enum log_level level, const char *text)
+{
+	if (strcmp(k->logged, text) == 0)
+		return;
+	snprintf(k->logged, sizeof(k->logged), "%s", text);
+	log_msg(level, "kafka: %s", text);
+}
+
+static void
+fail(struct sink_kafka *k, const char *text)
+{
+	if (!k->broken)
+		snprintf(k->why, sizeof(k->why), "%s", text);
+	k->broken = 1;
+}
+
+/* A record this topic can never take: counted and skipped. */
+static int
+refused_for_good(rd_kafka_resp_err_t err)
+{
+	return err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ||
+	    err == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE ||
+	    err == RD_KAFKA_RESP_ERR_INVALID_RECORD;
+}
+
+/* The topic, not this message: the whole output waits. */
+static int
+topic_error(rd_kafka_resp_err_t err)
+{
+	return err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
+	    err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+	    err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
+	    err == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED ||
+	    err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION;
+}
+
+static void
+on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+	struct sink_kafka *k = opaque;
+	struct slot *sl;
+	char text[WHY_MAX];
+
+	(void)rk;
+	if (k->closing)
+		return;
+	sl = &k->ring[(uint64_t)(uintptr_t)m->_private & k->mask];
+	if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+		sl->state = SLOT_DONE;
+		k->st.acked++;
+		/* After a failure, only the reopened producer says "up". */
+		if (k->broken)
+			return;
+		if (k->down)
+			log_info("kafka: topic %s takes messages again",
+			    rd_kafka_topic_name(m->rkt));
+		k->down = 0;
+		k->logged[0] = '\0';
+		return;
+	}
+	snprintf(text, sizeof(text), "topic %s: %s (%s)",
+	    rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err),
+	    rd_kafka_err2name(m->err));
+	if (refused_for_good(m->err)) {
+		sl->state = SLOT_DONE;
+		k->st.failed++;
+		snprintf(text + strlen(text), sizeof(text) - strlen(text),
+		    ": a message of %zu bytes is counted as failed and "
+		    "skipped; raise the topic's max.message.bytes or lower "
+		    "[output] max_message_size",
+		    m->len);
+		log_once(k, LOG_LVL_ERROR, text);
+		return;
+	}
+	sl->state = SLOT_FAILED;
+	if (topic_error(m->err)) {
+		k->down = 1;
+		log_once(k, LOG_LVL_ERROR, text);
+	}
+	fail(k, text);
+}
+
+static void
+on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+	struct sink_kafka *k = opaque;
+	char text[WHY_MAX], fatal[WHY_MAX];
+
+	if (k->closing)
+		return;
+	if (err == RD_KAFKA_RESP_ERR__FATAL) {
+		rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
+		snprintf(
+		    text, sizeof(text), "the producer stopped: %.400s", fatal);
+		log_once(k, LOG_LVL_ERROR, text);
+		fail(k, text);
+		return;
+	}
+	if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ||
+	    err == RD_KAFKA_RESP_ERR__AUTHENTICATION ||
+	    err == RD_KAFKA_RESP_ERR__SSL ||
+	    err == RD_KAFKA_RESP_ERR__RESOLVE) {
+		k->down = 1;
+		snprintf(text, sizeof(text),
+		    "%s: %s; messages wait in the spool (nothing is lost)",
+		    k->brokers, reason);
+		log_once(k, LOG_LVL_WARNING, text);
+		return;
+	}
+	log_debug("kafka: %s: %s", rd_kafka_err2name(err), reason);
+}
+
+static void
+on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+	(void)rk;
+	/* A property that does not apply to a producer, and the like. */
+	if (strcmp(fac, "CONFWARN") == 0 && level <= 4)
+		log_warning("kafka: %s", buf);
+	else
+		log_debug("kafka: %s: %s", fac, buf);
+}
+
+static uint64_t
+conf_uint(rd_kafka_conf_t *conf, const char *name, uint64_t def)
+{
+	char v[32], *end;
+	size_t n = sizeof(v);
+	unsigned long long u;
+
+	if (rd_kafka_conf_get(conf, name, v, &n) != RD_KAFKA_CONF_OK)
+		return def;
+	u = strtoull(v, &end, 10);
+	return end != v && *end == '\0' && u > 0 ? u : def;
+}
+
+/* A ring of a power of two slots, at least max_in_flight. */
+static int
+size_ring(struct sink_kafka *k, uint64_t max_in_flight)
+{
+	uint64_t size = RING_MIN;
+	struct slot *r;
+
+	while (size < max_in_flight)
+		size *= 2;
+	if (k->ring == NULL || k->mask + 1 != size) {
+		if ((r = calloc(size, sizeof(*r))) == NULL)
+			return ERR_NOMEM;
+		free(k->ring);
+		k->ring = r;
+		k->mask = size - 1;
+	}
+	k->max_in_flight = max_in_flight;
+	k->st.max_in_flight = max_in_flight;
+	return 0;
+}
+
+static rd_kafka_conf_t *
+producer_conf(struct sink_kafka *k, char *why, size_t whylen)
+{
+	rd_kafka_conf_t *conf;
+
+	if ((conf = kafka_conf_build(k->kafka, k->brokers, why, whylen)) ==
+	    NULL)
+		return NULL;
+	if (size_ring(k,
+	        conf_uint(conf, "queue.buffering.max.messages", 100000)) != 0 ||
+	    rd_kafka_conf_set(conf, "log.queue", "true", why, whylen) !=
+	        RD_KAFKA_CONF_OK) {
+		snprintf(why, whylen, "out of memory");
+		rd_kafka_conf_destroy(conf);
+		return NULL;
+	}
+	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+	rd_kafka_conf_set_error_cb(conf, on_error);
+	rd_kafka_conf_set_log_cb(conf, on_log);
+	rd_kafka_conf_set_opaque(conf, k);
+	return conf;
+}
+
+int
+sink_kafka_open(struct sink_kafka *k, char *why, size_t whylen)
+{
+	rd_kafka_conf_t *conf;
+	char err[WHY_MAX];
+
+	sink_kafka_close(k);
+	if ((conf = producer_conf(k, why, whylen)) == NULL)
+		return ERR_SINK;
+	k->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+	if (k->rk == NULL) {
+		rd_kafka_conf_destroy(conf);
+		snprintf(
+		    why, whylen, "cannot start the Kafka producer: %s", err);
+		return ERR_SINK;
+	}
+	rd_kafka_set_log_queue(k->rk, NULL);
+	if (!k->per_tenant &&
+	    (k->rkt = rd_kafka_topic_new(k->rk, k->topic, NULL)) == NULL) {
+		snprintf(why, whylen, "topic %s: %s", k->topic,
+		    rd_kafka_err2str(rd_kafka_last_error()));
+		sink_kafka_close(k);
+		return ERR_SINK;
+	}
+	if (k->per_tenant && k->topics == NULL &&
+	    (k->topics = calloc(TOPIC_SLOTS, sizeof(*k->topics))) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		sink_kafka_close(k);
+		return ERR_SINK;
+	}
+	k->head = k->tail = 0;
+	k->broken = 0;
+	k->why[0] = '\0';
+	return 0;
+}
+
+void
+sink_kafka_close(struct sink_kafka *k)
+{
+	size_t i;
+
+	if (k->rk == NULL)
+		return;
+	if (k->broken)
+		k->st.retried += k->head - k->tail;
+	k->closing = 1;
+	rd_kafka_purge(k->rk,
+	    RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT |
+	        RD_KAFKA_PURGE_F_NON_BLOCKING);
+	if (k->rkt != NULL)
+		rd_kafka_topic_destroy(k->rkt);
+	k->rkt = NULL;
+	for (i = 0; k->topics != NULL && i < TOPIC_SLOTS; i++) {
+		if (k->topics[i].rkt != NULL)
+			rd_kafka_topic_destroy(k->topics[i].rkt);
+		k->topics[i].rkt = NULL;
+		k->topics[i].tenant[0] = '\0';
+	}
+	rd_kafka_destroy(k->rk);
+	k->rk = NULL;
+	k->closing = 0;
+	k->head = k->tail = 0;
+}
+
+/* The topic handle for tenant; NULL with why filled. */
+static rd_kafka_topic_t *
+topic_for(struct sink_kafka *k, const char *tenant, char *why, size_t whylen)
+{
+	char name[KAFKA_TOPIC_MAX + 1];
+	struct topic_slot *ts;
+	uint32_t h = 2166136261U;
+	const char *p;
+
+	if (!k->per_tenant)
+		return k->rkt;
+	if (tenant == NULL || tenant[0] == '\0')
+		tenant = KAFKA_DEFAULT_TENANT;
+	for (p = tenant; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 16777619U;
+	ts = &k->topics[h % TOPIC_SLOTS];
+	if (ts->rkt != NULL && strcmp(ts->tenant, tenant) == 0)
+		return ts->rkt;
+	if (strlen(tenant) > TENANT_MAX ||
+	    kafka_topic_expand(k->topic, tenant, name, sizeof(name)) != 0) {
+		snprintf(
+		    why, whylen, "no Kafka topic for tenant %.64s", tenant);
+		return NULL;
+	}
+	if (ts->rkt != NULL)
+		rd_kafka_topic_destroy(ts->rkt);
+	ts->tenant[0] = '\0';
+	if ((ts->rkt = rd_kafka_topic_new(k->rk, name, NULL)) == NULL) {
+		snprintf(why, whylen, "topic %s: %s", name,
+		    rd_kafka_err2str(rd_kafka_last_error()));
+		return NULL;
+	}
+	snprintf(ts->tenant, sizeof(ts->tenant), "%s", tenant);
+	return ts->rkt;
+}
+
+/* The version header's text: ISO 8601 UTC, whole seconds. */
+static const char *
+version_text(struct sink_kafka *k, int64_t sec)
+{
+	struct tm tm;
+	time_t t = (time_t)sec;
+
+	if (sec != k->vsec) {
+		if (gmtime_r(&t, &tm) == NULL ||
+		    strftime(k->vtext, sizeof(k->vtext), "%Y-%m-%dT%H:%M:%SZ",
+		        &tm) == 0)
+			k->vtext[0] = '\0';
+		k->vsec = sec;
+	}
+	return k->vtext;
+}
+
+/* The produce arguments for m; returns how many. */
+static size_t
+produce_args(struct sink_kafka *k, rd_kafka_topic_t *rkt,
+    const struct sink_msg *m, rd_kafka_vu_t *vu)
+{
+	const char *tenant = m->tenant != NULL && m->tenant[0] != '\0'
+	    ? m->tenant
+	    : KAFKA_DEFAULT_TENANT;
+	const char *version;
+	size_t n = 0;
+
+	vu[n].vtype = RD_KAFKA_VTYPE_RKT;
+	vu[n++].u.rkt = rkt;
+	vu[n].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
+	vu[n++].u.i = RD_KAFKA_MSG_F_COPY;
+	vu[n].vtype = RD_KAFKA_VTYPE_VALUE;
+	/* librdkafka copies the value (F_COPY) and never writes it. */
+	vu[n].u.mem.ptr = (void *)(uintptr_t)m->data;
+	vu[n++].u.mem.size = m->len;
+	if (m->key != NULL) {
+		vu[n].vtype = RD_KAFKA_VTYPE_KEY;
+		vu[n].u.mem.ptr = (void *)(uintptr_t)m->key;
+		vu[n++].u.mem.size = m->keylen;
+	}
+	vu[n].vtype = RD_KAFKA_VTYPE_OPAQUE;
+	vu[n++].u.ptr = (void *)(uintptr_t)k->head;
+	vu[n].vtype = RD_KAFKA_VTYPE_HEADER;
+	vu[n].u.header.name = KAFKA_HEADER_TENANT;
+	vu[n].u.header.val = tenant;
+	vu[n++].u.header.size = (ssize_t)strlen(tenant);
+	if (m->version_sec > 0 &&
+	    *(version = version_text(k, m->version_sec)) != '\0') {
+		vu[n].vtype = RD_KAFKA_VTYPE_HEADER;
+		vu[n].u.header.name = KAFKA_HEADER_VERSION;
+		vu[n].u.header.val = version;
+		vu[n++].u.header.size = (ssize_t)strlen(version);
+	}
+	return n;
+}
+
+/* What a refused produce call means for the caller. */
+static int
+produce_failed(struct sink_kafka *k, rd_kafka_error_t *e,
+    const struct sink_msg *m, char *why, size_t whylen)
+{
+	rd_kafka_resp_err_t err = rd_kafka_error_code(e);
+	char text[WHY_MAX];
+	int rc = ERR_SINK;
+
+	if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+		rc = ERR_AGAIN;
+	} else if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
+		snprintf(why, whylen,
+		    "a message of %zu bytes (with key and headers) is more "
+		    "than [kafka] message.max.bytes allows",
+		    m->len + m->keylen);
+		rc = ERR_BADREC;
+	} else if (err == RD_KAFKA_RESP_ERR__FATAL) {
+		snprintf(text, sizeof(text), "the producer stopped: %s",
+		    rd_kafka_error_string(e));
+		fail(k, text);
+		snprintf(why, whylen, "%s", k->why);
+	} else {
+		snprintf(text, sizeof(text), "%s (%s)",
+		    rd_kafka_error_string(e), rd_kafka_err2name(err));
+		if (topic_error(err)) {
+			k->down = 1;
+			log_once(k, LOG_LVL_ERROR, text);
+		}
+		fail(k, text);
+		snprintf(why, whylen, "%s", k->why);
+	}
+	rd_kafka_error_destroy(e);
+	return rc;
+}
+
+int
+sink_kafka_send(
+    struct sink_kafka *k, const struct sink_msg *m, char *why, size_t whylen)
+{
+	rd_kafka_vu_t vu[8];
+	rd_kafka_topic_t *rkt;
+	rd_kafka_error_t *e;
+	struct slot *sl;
+	size_t n;
+
+	if (k->rk == NULL || k->broken) {
+		snprintf(why, whylen, "%s",
+		    k->why[0] != '\0' ? k->why : "the producer is not started");
+		return ERR_SINK;
+	}
+	if (k->head - k->tail >= k->max_in_flight)
+		return ERR_AGAIN;
+	if ((rkt = topic_for(k, m->tenant, why, whylen)) == NULL)
+		return ERR_SINK;
+	n = produce_args(k, rkt, m, vu);
+	if ((e = rd_kafka_produceva(k->rk, vu, n)) != NULL)
+		return produce_failed(k, e, m, why, whylen);
+	sl = &k->ring[k->head & k->mask];
+	sl->mark = m->mark;
+	sl->state = SLOT_PENDING;
+	k->head++;
+	return 0;
+}
+
+/* Retire done slots from the oldest; the acknowledged mark follows. */
+static void
+advance(struct sink_kafka *k)
+{
+	struct slot *sl;
+
+	while (k->tail < k->head) {
+		sl = &k->ring[k->tail & k->mask];
+		if (sl->state != SLOT_DONE)
+			break;
+		k->acked_mark = sl->mark;
+		k->tail++;
+	}
+}
+
+static int
+finish_poll(struct sink_kafka *k, uint64_t *acked)
+{
+	advance(k);
+	*acked = k->acked_mark;
+	return k->broken ? ERR_SINK : 0;
+}
+
+int
+sink_kafka_poll(struct sink_kafka *k, long wait_ms, uint64_t *acked)
+{
+	if (k->rk == NULL) {
+		*acked = k->acked_mark;
+		if (k->why[0] == '\0')
+			snprintf(k->why, sizeof(k->why),
+			    "the producer is not started");
+		return ERR_SINK;
+	}
+	/* Nothing in flight: no report to wait for. */
+	rd_kafka_poll(k->rk, k->head == k->tail ? 0 : (int)wait_ms);
+	return finish_poll(k, acked);
+}
+
+int
+sink_kafka_drain(struct sink_kafka *k, long ms, uint64_t *acked)
+{
+	if (k->rk == NULL)
+		return sink_kafka_poll(k, 0, acked);
+	/* rd_kafka_flush() serves the delivery reports as it waits. */
+	if (k->head != k->tail)
+		rd_kafka_flush(k->rk, (int)ms);
+	rd_kafka_poll(k->rk, 0);
+	return finish_poll(k, acked);
+}
+
+const char *
+sink_kafka_why(const struct sink_kafka *k)
+{
+	return k->why;
+}
+
+int
+sink_kafka_is_down(const struct sink_kafka *k)
+{
+	return k->down || k->broken;
+}
+
+void
+sink_kafka_stats(const struct sink_kafka *k, struct sink_kafka_stats *st)
+{
+	*st = k->st;
+	st->in_flight = k->head - k->tail;
+}
+
+uint64_t
+sink_kafka_max_value(const struct sink_kafka *k)
+{
+	return kafka_conf_max_value(k->kafka);
+}
