@@ -78,6 +78,14 @@ int kafka_conf_set_value(struct kafka_prop *p, const char *value);
 int kafka_conf_check(const struct kafka_conf *kc, int check_only,
     void (*problem)(void *, const char *, const char *), void *arg);
 
+/*
+ * What makes two producers write to the same place, as text for a
+ * queue's identity: every property and value, credentials left out (a
+ * NAME_file counts by its path).  Writes at most len bytes (NUL
+ * included) to out.
+ */
+void kafka_conf_identity(const struct kafka_conf *kc, char *out, size_t len);
+
 /* Nonzero when a and b hold the same properties and values (or files). */
 int kafka_conf_equal(const struct kafka_conf *a, const struct kafka_conf *b);
 

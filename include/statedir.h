@@ -8,8 +8,9 @@
  *                                       read position
  *
  * Tenants whose outputs are the same (what the queue applies when it
- * sends: transport, host, port, framing, TLS settings) share one queue;
- * QUEUE names that output.  A state directory written by a daemon of one
+ * sends: transport, host, port, framing, TLS settings; for kafka the
+ * brokers, the topic with the tenant's name for %t, and the producer's
+ * properties) share one queue; QUEUE names that output.  A state directory written by a daemon of one
  * tenant (cursor-API.json and spool/ at its top) is moved into this layout
  * at start, without re-delivering anything.
  */

@@ -421,6 +421,32 @@ kafka_conf_check(const struct kafka_conf *kc, int check_only,
 	return bad;
 }
 
+void
+kafka_conf_identity(const struct kafka_conf *kc, char *out, size_t len)
+{
+	const struct kafka_prop *p;
+	size_t used = 0, i;
+	int n;
+
+	if (len == 0)
+		return;
+	out[0] = '\0';
+	for (i = 0; kc != NULL && i < kc->n; i++) {
+		p = &kc->props[i];
+		if (p->file != NULL)
+			n = snprintf(out + used, len - used, "%s%s=%s\n",
+			    p->name, FILE_SUFFIX, p->file);
+		else if (kafka_conf_secret(p->name) == KAFKA_CREDENTIAL)
+			continue;
+		else
+			n = snprintf(out + used, len - used, "%s=%s\n", p->name,
+			    p->value);
+		if (n < 0 || (size_t)n >= len - used)
+			return; /* cut: the rest is left out */
+		used += (size_t)n;
+	}
+}
+
 static int
 same_text(const char *a, const char *b)
 {

@@ -20,6 +20,7 @@
 #include "buf.h"
 #include "config.h"
 #include "errcode.h"
+#include "kafka_conf.h"
 #include "log.h"
 #include "statedir.h"
 #include "statefile.h"
@@ -76,15 +77,56 @@ opt(const char *s)
 	return s != NULL ? s : "";
 }
 
+/*
+ * A Kafka queue: the brokers, the topic (with this tenant's name for %t:
+ * one queue per topic, so a topic that cannot be written pauses only the
+ * tenants it serves) and the producer's properties.
+ */
+static void
+kafka_queue_id(const struct config *c, char label[STATEDIR_LABEL_MAX], char *id,
+    size_t idlen, char *topic, size_t topiclen)
+{
+	char props[1024];
+
+	kafka_topic_expand(opt(c->topic), c->tenant_name, topic, topiclen);
+	kafka_conf_identity(c->kafka, props, sizeof(props));
+	snprintf(
+	    label, STATEDIR_LABEL_MAX, "kafka://%s/%s", opt(c->brokers), topic);
+	snprintf(id, idlen, "%s|%s", label, props);
+}
+
+/* Characters other than [A-Za-z0-9.-] of a directory name become '_'. */
+static void
+tidy_name(char *name)
+{
+	size_t i;
+
+	for (i = 0; name[i] != '\0'; i++) {
+		char ch = name[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		        (ch >= '0' && ch <= '9') || ch == '.' || ch == '-'))
+			name[i] = '_';
+	}
+}
+
 void
 statedir_queue_name(const struct config *c, char label[STATEDIR_LABEL_MAX],
     char name[STATEDIR_NAME_MAX])
 {
 	const char *t = config_transport_name(c->transport);
-	char id[2048];
-	size_t i;
+	char id[2048], topic[KAFKA_TOPIC_MAX + 1];
 	int n;
 
+	if (c->transport == TRANSPORT_KAFKA) {
+		kafka_queue_id(c, label, id, sizeof(id), topic, sizeof(topic));
+		n = snprintf(name, STATEDIR_NAME_MAX, "kafka-%.80s-%08x", topic,
+		    fnv32(id));
+		if (n < 0)
+			name[0] = '\0';
+		tidy_name(name);
+		return;
+	}
 	if (c->host != NULL)
 		snprintf(label, STATEDIR_LABEL_MAX, "%s://%s:%d", t, c->host,
 		    c->port);
@@ -98,13 +140,7 @@ statedir_queue_name(const struct config *c, char label[STATEDIR_LABEL_MAX],
 	    c->host != NULL ? c->host : "local", c->port, fnv32(id));
 	if (n < 0)
 		name[0] = '\0';
-	for (i = 0; name[i] != '\0'; i++) {
-		char ch = name[i];
-
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		        (ch >= '0' && ch <= '9') || ch == '.' || ch == '-'))
-			name[i] = '_';
-	}
+	tidy_name(name);
 }
 
 int

@@ -100,6 +100,44 @@ test_queue_names(void)
 	config_set_free(set);
 }
 
+/* Kafka: one queue per topic, so th-%t gives each tenant its own. */
+static void
+test_kafka_queue_names(void)
+{
+	struct config_set *set = load(SHARED
+	    "[output]\nbrokers = kafka1:9092,kafka2:9092\ntopic = th-%t\n"
+	    "[kafka]\nsasl.password = pw1\n"
+	    "[tenant a]\ntenant_id = " T1 "\ntransport = kafka\n"
+	    "[tenant b]\ntenant_id = " T2 "\ntransport = kafka\n");
+	char la[STATEDIR_LABEL_MAX], na[STATEDIR_NAME_MAX];
+	char lb[STATEDIR_LABEL_MAX], nb[STATEDIR_NAME_MAX];
+
+	CHECK(set != NULL && set->ntenant == 2);
+	if (set == NULL || set->ntenant != 2)
+		return;
+	statedir_queue_name(set->tenant[0], la, na);
+	statedir_queue_name(set->tenant[1], lb, nb);
+	CHECK_STR(la, "kafka://kafka1:9092,kafka2:9092/th-a");
+	CHECK_STR(lb, "kafka://kafka1:9092,kafka2:9092/th-b");
+	CHECK(strncmp(na, "kafka-th-a-", 11) == 0);
+	CHECK(strcmp(na, nb) != 0);
+	config_set_free(set);
+	/* One topic for all: one queue; the password is not part of it. */
+	set =
+	    load(SHARED "[output]\nbrokers = kafka1:9092\ntopic = th-cef\n"
+	                "[tenant a]\ntenant_id = " T1 "\ntransport = kafka\n"
+	                "[tenant b]\ntenant_id = " T2 "\ntransport = kafka\n");
+	if (set == NULL || set->ntenant != 2) {
+		CHECK(!"two tenants");
+		return;
+	}
+	statedir_queue_name(set->tenant[0], la, na);
+	statedir_queue_name(set->tenant[1], lb, nb);
+	CHECK_STR(na, nb);
+	CHECK_STR(la, "kafka://kafka1:9092/th-cef");
+	config_set_free(set);
+}
+
 static void
 test_migrate(void)
 {
@@ -161,6 +199,7 @@ main(void)
 		return 1;
 	log_setup(LOG_TO_STDERR, LOG_LVL_ERROR);
 	test_queue_names();
+	test_kafka_queue_names();
 	test_migrate();
 	nftw(tmp, rm, 8, FTW_DEPTH | FTW_PHYS);
 	return check_done();
