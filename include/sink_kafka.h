@@ -110,4 +110,26 @@ void sink_kafka_stats(const struct sink_kafka *k, struct sink_kafka_stats *st);
  */
 uint64_t sink_kafka_max_value(const struct sink_kafka *k);
 
+/* What --test-connection found, one text per step. */
+struct sink_kafka_probe {
+	int metadata_ok; /* the brokers answered a metadata request */
+	char metadata[700];
+	int topic_ok; /* the topic exists, every partition has a leader */
+	char topic[700];
+	int write_ok; /* 1 passed, 0 failed, -1 cannot be tested */
+	char write[700];
+};
+
+/*
+ * --test-connection: start a producer for o (topic created nowhere:
+ * allow.auto.create.topics is off for it), ask the brokers for the
+ * metadata of the topic (%t = tenant), and report whether it exists and
+ * can take messages, waiting at most timeout_ms.  Kafka has no request
+ * that tests write permission without writing a record: write_ok is -1
+ * unless the producer was refused outright (an idempotent producer's id,
+ * say).  Nothing is produced.  Returns 0 when every step passed.
+ */
+int sink_kafka_probe(const struct sink_kafka_opts *o, const char *tenant,
+    long timeout_ms, struct sink_kafka_probe *pr);
+
 #endif

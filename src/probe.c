@@ -16,6 +16,7 @@
 #include "http.h"
 #include "probe.h"
 #include "sink.h"
+#include "sink_kafka.h"
 #include "source.h"
 #include "token.h"
 #include "url.h"
@@ -49,6 +50,33 @@ static const struct hint hints[] = {
         "the API is unknown in this tenant: check "
         "[source] audience"},
     {"proxy refused", "check the user and password in [source] proxy"},
+    {"Topic authorization failed",
+        "grant this client Write and Describe on the topic (kafka-acls "
+        "--add --allow-principal User:NAME --operation Write --operation "
+        "Describe --topic TOPIC); on Azure Event Hubs the policy of the "
+        "connection string needs Send"},
+    {"Cluster authorization failed",
+        "the idempotent producer needs IdempotentWrite on the cluster "
+        "(brokers before Kafka 2.8): grant it, or set [kafka] "
+        "enable.idempotence = false"},
+    {"Unknown topic or partition",
+        "the topic does not exist: create it, or correct [output] topic "
+        "(ArcSight Transformation Hub reads CEF from th-cef; on Azure "
+        "Event Hubs the topic is the event hub's name)"},
+    {"SASL authentication error",
+        "the brokers refused the sign-in: check [kafka] sasl.mechanisms, "
+        "sasl.username and sasl.password_file (Azure Event Hubs: PLAIN, "
+        "user $ConnectionString, password the connection string)"},
+    {"incorrect security.protocol",
+        "the listener speaks another protocol: set [kafka] "
+        "security.protocol (SSL or SASL_SSL for TLS listeners, such as "
+        "Azure Event Hubs on port 9093)"},
+    {"certificate verify failed",
+        "the brokers' certificate is not trusted: set [kafka] "
+        "ssl.ca.location to the CA bundle that signed it"},
+    {"Failed to resolve",
+        "a broker name does not resolve: check [output] brokers and "
+        "DNS"},
     {"certificate verification failed",
         "the server certificate is not "
         "trusted: set the CA bundle ([source] ca_file for a TLS-"
@@ -184,13 +212,43 @@ step_api(const struct config *c, struct http *h, FILE *out)
 	return rc == 0 ? 0 : -1;
 }
 
+/* Kafka: metadata, the topic, what can be said of write permission. */
+static int
+step_kafka(const struct config *c, FILE *out)
+{
+	struct sink_kafka_opts o = {c->brokers, c->topic, c->kafka};
+	struct sink_kafka_probe pr;
+	long ms =
+	    c->timeout > 0 && c->timeout < 30 ? (long)c->timeout * 1000 : 30000;
+	int rc;
+
+	rc = sink_kafka_probe(&o, c->tenant_name, ms, &pr);
+	report(out, pr.metadata_ok, "kafka metadata", pr.metadata);
+	if (!pr.metadata_ok) {
+		fprintf(out, "%-6s kafka topic: %s\n", "skip", pr.topic);
+		fprintf(
+		    out, "%-6s kafka write permission: %s\n", "skip", pr.write);
+		return -1;
+	}
+	report(out, pr.topic_ok, "kafka topic", pr.topic);
+	if (pr.write_ok < 0)
+		fprintf(
+		    out, "%-6s kafka write permission: %s\n", "skip", pr.write);
+	else
+		report(out, pr.write_ok, "kafka write permission", pr.write);
+	return rc;
+}
+
 static int
 step_collector(const struct config *c, FILE *out)
 {
-	struct sink *s = sink_new(c, NULL);
+	struct sink *s;
 	char why[600], detail[800];
 	int rc;
 
+	if (c->transport == TRANSPORT_KAFKA)
+		return step_kafka(c, out);
+	s = sink_new(c, NULL);
 	if (s == NULL) {
 		report(out, 0, "collector", "cannot set up the output");
 		return -1;

@@ -586,3 +586,134 @@ sink_kafka_max_value(const struct sink_kafka *k)
 {
 	return kafka_conf_max_value(k->kafka);
 }
+
+/* --- --test-connection --- */
+
+struct probe_state {
+	char error[WHY_MAX]; /* the last error librdkafka reported */
+	char fatal[WHY_MAX];
+};
+
+static void
+probe_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+	struct probe_state *ps = opaque;
+
+	if (err == RD_KAFKA_RESP_ERR__FATAL) {
+		rd_kafka_fatal_error(rk, ps->fatal, sizeof(ps->fatal));
+		return;
+	}
+	/* "all brokers down" says less than the reason before it. */
+	if (err != RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || ps->error[0] == '\0')
+		snprintf(ps->error, sizeof(ps->error), "%s", reason);
+}
+
+static rd_kafka_t *
+probe_producer(const struct sink_kafka_opts *o, struct probe_state *ps,
+    char *why, size_t whylen)
+{
+	rd_kafka_conf_t *conf;
+	char err[WHY_MAX];
+	rd_kafka_t *rk;
+
+	if ((conf = kafka_conf_build(o->kafka, o->brokers, why, whylen)) ==
+	    NULL)
+		return NULL;
+	rd_kafka_conf_set(conf, "allow.auto.create.topics", "false", NULL, 0);
+	rd_kafka_conf_set_error_cb(conf, probe_error);
+	rd_kafka_conf_set_log_cb(conf, on_log);
+	rd_kafka_conf_set_opaque(conf, ps);
+	if ((rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err))) ==
+	    NULL) {
+		rd_kafka_conf_destroy(conf);
+		snprintf(
+		    why, whylen, "cannot start the Kafka producer: %s", err);
+	}
+	return rk;
+}
+
+static void
+probe_topic(const rd_kafka_metadata_topic_t *t, struct sink_kafka_probe *pr)
+{
+	int i, leaderless = 0;
+
+	if (t->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		snprintf(pr->topic, sizeof(pr->topic), "topic %s: %s (%s)",
+		    t->topic, rd_kafka_err2str(t->err),
+		    rd_kafka_err2name(t->err));
+		return;
+	}
+	for (i = 0; i < t->partition_cnt; i++)
+		leaderless += t->partitions[i].leader < 0;
+	if (t->partition_cnt == 0 || leaderless > 0) {
+		snprintf(pr->topic, sizeof(pr->topic),
+		    "topic %s: %d of %d partitions have no leader", t->topic,
+		    t->partition_cnt == 0 ? 0 : leaderless, t->partition_cnt);
+		return;
+	}
+	pr->topic_ok = 1;
+	snprintf(pr->topic, sizeof(pr->topic),
+	    "topic %s exists: %d partition%s, each with a leader", t->topic,
+	    t->partition_cnt, t->partition_cnt == 1 ? "" : "s");
+}
+
+int
+sink_kafka_probe(const struct sink_kafka_opts *o, const char *tenant,
+    long timeout_ms, struct sink_kafka_probe *pr)
+{
+	const struct rd_kafka_metadata *md = NULL;
+	struct probe_state ps;
+	char topic[KAFKA_TOPIC_MAX + 1];
+	rd_kafka_topic_t *rkt = NULL;
+	rd_kafka_resp_err_t err;
+	rd_kafka_t *rk;
+
+	memset(pr, 0, sizeof(*pr));
+	memset(&ps, 0, sizeof(ps));
+	pr->write_ok = -1;
+	snprintf(pr->topic, sizeof(pr->topic), "needs the metadata");
+	snprintf(pr->write, sizeof(pr->write), "needs the metadata");
+	kafka_topic_expand(o->topic, tenant, topic, sizeof(topic));
+	if ((rk = probe_producer(o, &ps, pr->metadata, sizeof(pr->metadata))) ==
+	    NULL)
+		return -1;
+	if ((rkt = rd_kafka_topic_new(rk, topic, NULL)) == NULL) {
+		snprintf(pr->metadata, sizeof(pr->metadata), "topic %s: %s",
+		    topic, rd_kafka_err2str(rd_kafka_last_error()));
+		goto out;
+	}
+	err = rd_kafka_metadata(rk, 0, rkt, &md, (int)timeout_ms);
+	rd_kafka_poll(rk, 0); /* serve the error callbacks */
+	if (err != RD_KAFKA_RESP_ERR_NO_ERROR || md == NULL) {
+		snprintf(pr->metadata, sizeof(pr->metadata),
+		    "no metadata from %s: %s%s%s", o->brokers,
+		    rd_kafka_err2str(err), ps.error[0] ? ": " : "", ps.error);
+		goto out;
+	}
+	pr->metadata_ok = 1;
+	snprintf(pr->metadata, sizeof(pr->metadata),
+	    "%s answered: %d broker%s in the cluster", o->brokers,
+	    md->broker_cnt, md->broker_cnt == 1 ? "" : "s");
+	if (md->topic_cnt == 1)
+		probe_topic(&md->topics[0], pr);
+	else
+		snprintf(pr->topic, sizeof(pr->topic),
+		    "topic %s: not in the brokers' answer", topic);
+	if (ps.fatal[0] != '\0') {
+		pr->write_ok = 0;
+		snprintf(pr->write, sizeof(pr->write),
+		    "the producer was refused: %s", ps.fatal);
+	} else {
+		snprintf(pr->write, sizeof(pr->write),
+		    "Kafka cannot test it without writing a record; the first "
+		    "delivery shows it (a refusal is logged as \"Topic "
+		    "authorization failed\" and shown by --status)");
+	}
+out:
+	if (md != NULL)
+		rd_kafka_metadata_destroy(md);
+	if (rkt != NULL)
+		rd_kafka_topic_destroy(rkt);
+	rd_kafka_destroy(rk);
+	return pr->metadata_ok && pr->topic_ok && pr->write_ok != 0 ? 0 : -1;
+}
