@@ -54,6 +54,13 @@ struct status {
 	uint64_t token_renewals; /* access tokens obtained */
 	uint64_t reconnects; /* connections to the collector */
 
+	/* The output is Kafka (transport = kafka): */
+	int kafka;
+	uint64_t kafka_in_flight; /* handed to the producer, not yet retired */
+	uint64_t kafka_acked; /* successful delivery reports */
+	uint64_t kafka_retried; /* handed back for a resend */
+	uint64_t kafka_failed; /* refused for good (too large): skipped */
+
 	int collector_up; /* the last send succeeded */
 	int fetch_ok; /* the last fetch succeeded */
 	char last_error[512]; /* "" when none; never a secret */

@@ -166,6 +166,24 @@ add_spool(cJSON *root, const struct status *st)
 	    : 0;
 }
 
+/* "kafka": the producer's counters, only when the output is Kafka. */
+static int
+add_kafka(cJSON *root, const struct status *st)
+{
+	cJSON *o;
+
+	if (!st->kafka)
+		return 0;
+	if ((o = cJSON_AddObjectToObject(root, "kafka")) == NULL)
+		return -1;
+	return add_num(o, "in_flight", (double)st->kafka_in_flight) ||
+	        add_num(o, "acknowledged", (double)st->kafka_acked) ||
+	        add_num(o, "retried", (double)st->kafka_retried) ||
+	        add_num(o, "failed", (double)st->kafka_failed)
+	    ? -1
+	    : 0;
+}
+
 static cJSON *
 to_json(const struct status *st)
 {
@@ -194,7 +212,7 @@ to_json(const struct status *st)
 	    add_spool(root, st) ||
 	    add_bool(root, "collector_up", st->collector_up) ||
 	    add_bool(root, "fetch_ok", st->fetch_ok) ||
-	    add_counters(root, st) ||
+	    add_counters(root, st) || add_kafka(root, st) ||
 	    cJSON_AddStringToObject(root, "last_error", st->last_error) ==
 	        NULL ||
 	    add_time(root, "last_error_at", st->last_error_at);
@@ -237,6 +255,43 @@ metric(struct buf *b, const char *name, const char *type, const char *help)
 {
 	return buf_printf(
 	    b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static int
+kafka_metrics(const struct status *st, struct buf *out)
+{
+	const struct {
+		const char *name;
+		const char *type;
+		const char *help;
+		uint64_t value;
+	} m[] = {
+	    {"mdesiem_kafka_in_flight_messages", "gauge",
+	        "Messages handed to the Kafka producer without a delivery "
+	        "report yet.",
+	        st->kafka_in_flight},
+	    {"mdesiem_kafka_acknowledged_total", "counter",
+	        "Messages the Kafka cluster acknowledged (delivery report "
+	        "succeeded).",
+	        st->kafka_acked},
+	    {"mdesiem_kafka_retried_total", "counter",
+	        "Messages handed back for a resend after a failed delivery "
+	        "report.",
+	        st->kafka_retried},
+	    {"mdesiem_kafka_failed_total", "counter",
+	        "Messages the Kafka topic refused for good (too large), "
+	        "skipped.",
+	        st->kafka_failed},
+	};
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; rc == 0 && i < sizeof(m) / sizeof(m[0]); i++) {
+		if ((rc = metric(out, m[i].name, m[i].type, m[i].help)) == 0)
+			rc = buf_printf(out, "%s %llu\n", m[i].name,
+			    (unsigned long long)m[i].value);
+	}
+	return rc;
 }
 
 int
@@ -294,6 +349,8 @@ status_format_metrics(const struct status *st, struct buf *out)
 			rc = buf_printf(
 			    out, "%s %lld\n", gauges[i].name, gauges[i].value);
 	}
+	if (rc == 0 && st->kafka)
+		rc = kafka_metrics(st, out);
 	return rc;
 }
 
@@ -376,6 +433,7 @@ from_json(const cJSON *root, struct status *st)
 {
 	const cJSON *c = cJSON_GetObjectItemCaseSensitive(root, "counters");
 	const cJSON *sp = cJSON_GetObjectItemCaseSensitive(root, "spool");
+	const cJSON *k;
 	size_t i;
 
 	get_str(root, "api", st->api, sizeof(st->api));
@@ -395,6 +453,14 @@ from_json(const cJSON *root, struct status *st)
 	for (i = 0; i < NCOUNTERS; i++)
 		counter_set(st, &counters[i],
 		    (uint64_t)get_num(c, counters[i].json, 0));
+	if ((k = cJSON_GetObjectItemCaseSensitive(root, "kafka")) != NULL &&
+	    cJSON_IsObject(k)) {
+		st->kafka = 1;
+		st->kafka_in_flight = (uint64_t)get_num(k, "in_flight", 0);
+		st->kafka_acked = (uint64_t)get_num(k, "acknowledged", 0);
+		st->kafka_retried = (uint64_t)get_num(k, "retried", 0);
+		st->kafka_failed = (uint64_t)get_num(k, "failed", 0);
+	}
 	st->collector_up = get_bool(root, "collector_up");
 	st->fetch_ok = get_bool(root, "fetch_ok");
 	get_str(root, "last_error", st->last_error, sizeof(st->last_error));
@@ -470,6 +536,14 @@ print_counters(const struct status *st, FILE *out)
 	    (unsigned long long)st->retries, (unsigned long long)st->throttled,
 	    (unsigned long long)st->token_renewals,
 	    (unsigned long long)st->reconnects);
+	if (st->kafka)
+		fprintf(out,
+		    "kafka: %llu in flight, %llu acknowledged, %llu retried, "
+		    "%llu failed (too large for the topic, skipped)\n",
+		    (unsigned long long)st->kafka_in_flight,
+		    (unsigned long long)st->kafka_acked,
+		    (unsigned long long)st->kafka_retried,
+		    (unsigned long long)st->kafka_failed);
 }
 
 /* Returns the number of reasons printed. */

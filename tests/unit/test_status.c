@@ -352,6 +352,51 @@ test_print(void)
 	free(t);
 }
 
+/* The Kafka counters: in status.json, the metrics and --status. */
+static void
+test_kafka(void)
+{
+	struct status st, back;
+	struct buf b;
+	char *text;
+	int rc;
+
+	sample(&st);
+	CHECK(status_write(dir, &st) == 0);
+	CHECK(status_load(dir, &back) == 0 && back.kafka == 0);
+	buf_init(&b, 0);
+	CHECK(status_format_metrics(&st, &b) == 0);
+	CHECK(strstr(buf_str(&b), "mdesiem_kafka_") == NULL);
+	buf_reset(&b);
+
+	st.kafka = 1;
+	st.kafka_in_flight = 250;
+	st.kafka_acked = 19750;
+	st.kafka_retried = 12;
+	st.kafka_failed = 1;
+	CHECK(status_write(dir, &st) == 0);
+	CHECK(status_load(dir, &back) == 0);
+	CHECK(back.kafka == 1 && back.kafka_in_flight == 250);
+	CHECK(back.kafka_acked == 19750 && back.kafka_retried == 12);
+	CHECK(back.kafka_failed == 1);
+	buf_init(&b, 0);
+	CHECK(status_format_metrics(&st, &b) == 0);
+	CHECK(
+	    sample_of(buf_str(&b), "mdesiem_kafka_in_flight_messages") == 250);
+	CHECK(sample_of(buf_str(&b), "mdesiem_kafka_acknowledged_total") ==
+	    19750);
+	CHECK(sample_of(buf_str(&b), "mdesiem_kafka_retried_total") == 12);
+	CHECK(sample_of(buf_str(&b), "mdesiem_kafka_failed_total") == 1);
+	CHECK(strstr(buf_str(&b),
+	          "# TYPE mdesiem_kafka_acknowledged_total counter\n") != NULL);
+	buf_reset(&b);
+	text = printed(&st, NOW, 0, &rc);
+	CHECK(strstr(text,
+	          "\nkafka: 250 in flight, 19750 acknowledged, 12 retried, 1 "
+	          "failed (too large for the topic, skipped)\n") != NULL);
+	free(text);
+}
+
 static void
 test_read_print(void)
 {
@@ -402,6 +447,7 @@ main(void)
 	test_roundtrip();
 	test_metrics();
 	test_print();
+	test_kafka();
 	test_read_print();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
