@@ -52,6 +52,12 @@ void kafka_conf_init(struct kafka_conf *kc);
 void kafka_conf_reset(struct kafka_conf *kc);
 
 /*
+ * dst (initialised, empty) becomes a copy of src (NULL: empty).  0, or
+ * ERR_NOMEM with dst emptied.
+ */
+int kafka_conf_copy(struct kafka_conf *dst, const struct kafka_conf *src);
+
+/*
  * Add key = value from line of the configuration.  A key ending in
  * "_file" names the property before that suffix and value is its file
  * (kafka_conf_set_value() fills the value later).  Returns 0, ERR_NOMEM,

@@ -50,7 +50,7 @@ struct sink_kafka_stats {
 };
 
 /*
- * A producer for o (copied), not yet started.  Returns NULL on
+ * A producer for o (everything copied), not yet started.  Returns NULL on
  * allocation failure.
  */
 struct sink_kafka *sink_kafka_new(const struct sink_kafka_opts *o);
@@ -83,7 +83,8 @@ int sink_kafka_poll(struct sink_kafka *k, long wait_ms, uint64_t *acked);
 
 /*
  * Clean stop: wait at most ms until everything handed over is
- * acknowledged; *acked as for sink_kafka_poll().  Returns 0 or ERR_SINK.
+ * acknowledged; *acked as for sink_kafka_poll().  Returns 0 (everything
+ * acknowledged), ERR_AGAIN (not within ms) or ERR_SINK.
  */
 int sink_kafka_drain(struct sink_kafka *k, long ms, uint64_t *acked);
 

@@ -113,6 +113,41 @@ kafka_conf_reset(struct kafka_conf *kc)
 	kafka_conf_init(kc);
 }
 
+static char *
+dup_opt(const char *s, int *bad)
+{
+	char *d = NULL;
+
+	if (s != NULL && (d = strdup(s)) == NULL)
+		*bad = 1;
+	return d;
+}
+
+int
+kafka_conf_copy(struct kafka_conf *dst, const struct kafka_conf *src)
+{
+	size_t i;
+	int bad = 0;
+
+	if (src == NULL || src->n == 0)
+		return 0;
+	if ((dst->props = calloc(src->n, sizeof(*dst->props))) == NULL)
+		return ERR_NOMEM;
+	dst->cap = src->n;
+	for (i = 0; i < src->n; i++) {
+		dst->props[i].line = src->props[i].line;
+		dst->props[i].name = dup_opt(src->props[i].name, &bad);
+		dst->props[i].value = dup_opt(src->props[i].value, &bad);
+		dst->props[i].file = dup_opt(src->props[i].file, &bad);
+		dst->n++;
+	}
+	if (bad) {
+		kafka_conf_reset(dst);
+		return ERR_NOMEM;
+	}
+	return 0;
+}
+
 int
 kafka_conf_secret(const char *name)
 {

@@ -46,7 +46,7 @@ struct topic_slot {
 struct sink_kafka {
 	char *brokers;
 	char *topic; /* the template */
-	const struct kafka_conf *kafka;
+	struct kafka_conf kafka; /* a copy */
 	int per_tenant; /* topic holds %t */
 
 	rd_kafka_t *rk; /* NULL: closed */
@@ -83,10 +83,11 @@ sink_kafka_new(const struct sink_kafka_opts *o)
 
 	if ((k = calloc(1, sizeof(*k))) == NULL)
 		return NULL;
-	k->kafka = o->kafka;
+	kafka_conf_init(&k->kafka);
 	k->brokers = copy_str(o->brokers);
 	k->topic = copy_str(o->topic != NULL ? o->topic : "");
-	if ((o->brokers != NULL && k->brokers == NULL) || k->topic == NULL) {
+	if ((o->brokers != NULL && k->brokers == NULL) || k->topic == NULL ||
+	    kafka_conf_copy(&k->kafka, o->kafka) != 0) {
 		sink_kafka_free(k);
 		return NULL;
 	}
@@ -105,6 +106,7 @@ sink_kafka_free(struct sink_kafka *k)
 	free(k->ring);
 	free(k->brokers);
 	free(k->topic);
+	kafka_conf_reset(&k->kafka);
 	free(k);
 }
 
@@ -272,7 +274,7 @@ producer_conf(struct sink_kafka *k, char *why, size_t whylen)
 {
 	rd_kafka_conf_t *conf;
 
-	if ((conf = kafka_conf_build(k->kafka, k->brokers, why, whylen)) ==
+	if ((conf = kafka_conf_build(&k->kafka, k->brokers, why, whylen)) ==
 	    NULL)
 		return NULL;
 	if (size_ring(k,
@@ -559,7 +561,9 @@ sink_kafka_drain(struct sink_kafka *k, long ms, uint64_t *acked)
 	if (k->head != k->tail)
 		rd_kafka_flush(k->rk, (int)ms);
 	rd_kafka_poll(k->rk, 0);
-	return finish_poll(k, acked);
+	if (finish_poll(k, acked) != 0)
+		return ERR_SINK;
+	return k->head == k->tail ? 0 : ERR_AGAIN;
 }
 
 const char *
@@ -584,7 +588,7 @@ sink_kafka_stats(const struct sink_kafka *k, struct sink_kafka_stats *st)
 uint64_t
 sink_kafka_max_value(const struct sink_kafka *k)
 {
-	return kafka_conf_max_value(k->kafka);
+	return kafka_conf_max_value(&k->kafka);
 }
 
 /* --- --test-connection --- */

@@ -192,6 +192,31 @@ test_build(void)
 }
 
 static void
+test_copy(void)
+{
+	struct kafka_conf a, b;
+	char why[256];
+
+	kafka_conf_init(&a);
+	kafka_conf_init(&b);
+	CHECK(kafka_conf_copy(&b, NULL) == 0 && b.n == 0);
+	kafka_conf_add(&a, "linger.ms", "20", 1, why, sizeof(why));
+	kafka_conf_add(&a, "sasl.password_file", "pw", 2, why, sizeof(why));
+	kafka_conf_set_value(&a.props[1], "secret-value");
+	CHECK(kafka_conf_copy(&b, &a) == 0);
+	CHECK(kafka_conf_equal(&a, &b));
+	kafka_conf_reset(&a);
+	CHECK(b.n == 2);
+	CHECK_STR(b.props[0].name, "linger.ms");
+	CHECK_STR(b.props[0].value, "20");
+	CHECK_STR(b.props[1].file, "pw");
+	CHECK_STR(b.props[1].value, "secret-value");
+	CHECK(!kafka_conf_equal(&a, &b));
+	CHECK(kafka_conf_equal(NULL, &a));
+	kafka_conf_reset(&b);
+}
+
+static void
 test_max_value(void)
 {
 	struct kafka_conf kc;
@@ -251,6 +276,7 @@ main(void)
 	test_brokers();
 	test_secret();
 	test_build();
+	test_copy();
 	test_max_value();
 	test_dump();
 	return check_done();

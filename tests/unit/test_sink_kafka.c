@@ -435,6 +435,7 @@ test_in_flight_bound(void)
 	CHECK(st.in_flight == 100 && st.max_in_flight == 100);
 	/* Waiting is backpressure, not an error. */
 	CHECK(sink_kafka_poll(k, 500, &acked) == 0 && acked == 0);
+	CHECK(sink_kafka_drain(k, 300, &acked) == ERR_AGAIN && acked == 0);
 	rd_kafka_mock_broker_set_up(mc, -1);
 	CHECK(wait_acked(k, 100, &acked) == 0 && acked == 100);
 	msg(&m, "CEF:0|v", "k", NULL, 0, 101);
