@@ -22,20 +22,17 @@
 struct config;
 struct sink;
 
-/*
- * One message handed to a sink.  data: the framed bytes for the syslog
- * transports, the bare formatted event for kafka.  mark: opaque and
- * strictly increasing per sink, assigned by the queue.
- */
+/* One message, as the queue hands it over. */
 struct sink_msg {
+	/* framed bytes for syslog transports; for kafka the bare event */
 	const char *data;
 	size_t len;
 	const char *key; /* stable record key (alert id / FullId) or NULL */
 	size_t keylen;
 	const char *tenant; /* tenant name or NULL */
-	int64_t version_sec; /* record version time, Unix seconds, or 0 */
+	int64_t version_sec; /* record version (ordering) time, or 0 */
 	int sev; /* syslog severity 0..7 */
-	uint64_t mark;
+	uint64_t mark; /* opaque, strictly increasing per sink */
 };
 
 /* Operations of one transport (sink_tcp.c, ...). */
