@@ -11,10 +11,13 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <time.h>
 
 #include "buf.h"
 
 struct http;
+struct srvclock;
 
 struct http_opts {
 	long timeout; /* seconds for a whole request */
@@ -23,12 +26,18 @@ struct http_opts {
 	size_t max_body; /* hard cap on a response body */
 	const volatile sig_atomic_t *stop; /* nonzero aborts, or NULL */
 	const char *user_agent;
+	struct srvclock *clock; /* fed every answer's Date, or NULL
+				   (borrowed: must outlive the client) */
 };
 
 struct http_resp {
 	long status; /* HTTP status, 0 when none was received */
 	struct buf body; /* response body (capped) */
-	long retry_after; /* seconds from Retry-After, -1 if absent */
+	long retry_after; /* seconds from Retry-After, -1 if absent; an
+			     HTTP-date counts from the answer's Date */
+	int64_t date; /* Unix seconds from the Date header, 0 if none */
+	struct timespec date_mono; /* CLOCK_MONOTONIC and CLOCK_REALTIME */
+	struct timespec date_real; /*   when that header arrived */
 	char error[256]; /* transport error text when status == 0 */
 };
 

@@ -7,6 +7,11 @@
  * loopback, and a stop request aborts a transfer from the progress
  * callback.  Failures are described in the response's error text and
  * returned; nothing is logged here.
+ *
+ * Each answer's Date header is kept with the local clocks' readings when
+ * it arrived, and fed to the tenant's estimate of the API's clock
+ * (srvclock.h); a Retry-After date counts from that Date, not from the
+ * host's clock.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -22,6 +27,7 @@
 #include "buf.h"
 #include "errcode.h"
 #include "http.h"
+#include "srvclock.h"
 #include "url.h"
 
 #ifndef MDESIEM_VERSION
@@ -37,6 +43,7 @@ struct http {
 	long timeout;
 	size_t max_body;
 	const volatile sig_atomic_t *stop;
+	struct srvclock *clock; /* borrowed, or NULL */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -44,6 +51,7 @@ struct http {
 struct xfer {
 	struct http *h;
 	struct http_resp *resp;
+	time_t retry_at; /* Retry-After as an HTTP-date, or -1 */
 	int toobig;
 	int nomem;
 	int stopped;
@@ -95,6 +103,7 @@ http_resp_reset(struct http_resp *r)
 	buf_wipe(&r->body);
 	r->status = 0;
 	r->retry_after = -1;
+	r->date = 0;
 	r->error[0] = '\0';
 }
 
@@ -144,6 +153,7 @@ http_new(const struct http_opts *opts)
 	h->timeout = opts->timeout > 0 ? opts->timeout : DEFAULT_TIMEOUT;
 	h->max_body = opts->max_body;
 	h->stop = opts->stop;
+	h->clock = opts->clock;
 	if ((h->curl = curl_easy_init()) == NULL || set_options(h, opts) != 0) {
 		http_free(h);
 		return NULL;
@@ -183,14 +193,19 @@ write_cb(char *data, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-/* Retry-After is delta-seconds or an HTTP-date (RFC 9110 10.2.3). */
-static long
-parse_retry_after(const char *v)
+/*
+ * Retry-After is delta-seconds or an HTTP-date (RFC 9110 10.2.3).  A date
+ * is kept in x->retry_at and counted from the answer's Date once all
+ * headers are in (finish_retry_after()).
+ */
+static void
+parse_retry_after(struct xfer *x, const char *v)
 {
 	char *end;
 	long secs;
-	time_t when;
 
+	x->resp->retry_after = -1;
+	x->retry_at = -1;
 	if (*v >= '0' && *v <= '9') {
 		errno = 0;
 		secs = strtol(v, &end, 10);
@@ -198,29 +213,62 @@ parse_retry_after(const char *v)
 			secs = MAX_RETRY_AFTER;
 		while (*end == ' ' || *end == '\t')
 			end++;
-		return *end == '\0' ? secs : -1;
+		if (*end == '\0')
+			x->resp->retry_after = secs;
+		return;
 	}
-	if ((when = curl_getdate(v, NULL)) == -1)
-		return -1;
-	when -= time(NULL);
-	if (when < 0)
-		return 0;
-	return when > MAX_RETRY_AFTER ? MAX_RETRY_AFTER : (long)when;
+	x->retry_at = curl_getdate(v, NULL);
 }
 
-static size_t
-header_cb(char *data, size_t size, size_t nitems, void *arg)
+/*
+ * Seconds until a Retry-After date, from the server's own Date when it
+ * sent one: the host's clock may be off by far more than the wait.
+ */
+static void
+finish_retry_after(struct xfer *x)
 {
-	static const char name[] = "retry-after:";
-	struct xfer *x = arg;
-	size_t n = size * nitems, nl = sizeof(name) - 1, i;
-	char v[128];
+	time_t base;
 
-	/* A new status line (proxy CONNECT, 1xx) starts a new header set. */
-	if (n >= 5 && strncmp(data, "HTTP/", 5) == 0)
-		x->resp->retry_after = -1;
+	if (x->retry_at == -1)
+		return;
+	base = x->resp->date > 0 ? (time_t)x->resp->date : time(NULL);
+	if (x->retry_at <= base)
+		x->resp->retry_after = 0;
+	else if (x->retry_at - base > MAX_RETRY_AFTER)
+		x->resp->retry_after = MAX_RETRY_AFTER;
+	else
+		x->resp->retry_after = (long)(x->retry_at - base);
+}
+
+/*
+ * The Date header: an HTTP-date (IMF-fixdate, or the obsolete forms RFC
+ * 9110 5.6.7 lets a recipient accept), with the local clocks read as it
+ * arrives.
+ */
+static void
+note_date(struct xfer *x, const char *v)
+{
+	time_t t = curl_getdate(v, NULL);
+
+	if (t <= 0)
+		return;
+	x->resp->date = (int64_t)t;
+	clock_gettime(CLOCK_MONOTONIC, &x->resp->date_mono);
+	clock_gettime(CLOCK_REALTIME, &x->resp->date_real);
+}
+
+/*
+ * When the header line data[0..n) is "name: value", copy the trimmed
+ * value into v (NUL-ended) and return 1; 0 for another header or a value
+ * too long for v.
+ */
+static int
+header_value(const char *data, size_t n, const char *name, char *v, size_t vlen)
+{
+	size_t nl = strlen(name);
+
 	if (n <= nl || strncasecmp(data, name, nl) != 0)
-		return n;
+		return 0;
 	data += nl;
 	n -= nl;
 	while (n > 0 && (*data == ' ' || *data == '\t')) {
@@ -231,13 +279,31 @@ header_cb(char *data, size_t size, size_t nitems, void *arg)
 	    (data[n - 1] == '\r' || data[n - 1] == '\n' || data[n - 1] == ' ' ||
 	        data[n - 1] == '\t'))
 		n--;
-	if (n == 0 || n >= sizeof(v))
-		return size * nitems;
-	for (i = 0; i < n; i++)
-		v[i] = data[i];
+	if (n == 0 || n >= vlen)
+		return 0;
+	memcpy(v, data, n);
 	v[n] = '\0';
-	x->resp->retry_after = parse_retry_after(v);
-	return size * nitems;
+	return 1;
+}
+
+static size_t
+header_cb(char *data, size_t size, size_t nitems, void *arg)
+{
+	struct xfer *x = arg;
+	size_t n = size * nitems;
+	char v[128];
+
+	/* A new status line (proxy CONNECT, 1xx) starts a new header set. */
+	if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
+		x->resp->retry_after = -1;
+		x->retry_at = -1;
+		x->resp->date = 0;
+	} else if (header_value(data, n, "retry-after:", v, sizeof(v))) {
+		parse_retry_after(x, v);
+	} else if (header_value(data, n, "date:", v, sizeof(v))) {
+		note_date(x, v);
+	}
+	return n;
 }
 
 static int
@@ -414,6 +480,7 @@ perform(struct http *h, const char *url, struct curl_slist *hdrs,
 	memset(&x, 0, sizeof(x));
 	x.h = h;
 	x.resp = resp;
+	x.retry_at = -1;
 	h->errbuf[0] = '\0';
 	if (curl_easy_setopt(h->curl, CURLOPT_URL, url) != CURLE_OK) {
 		set_error(resp, "out of memory");
@@ -436,8 +503,12 @@ perform(struct http *h, const char *url, struct curl_slist *hdrs,
 	             &resp->status) == CURLE_OK &&
 	    resp->status == 407)
 		rc = proxy_refusal(h, resp->status, resp);
+	finish_retry_after(&x);
 	if (rc != 0)
 		resp->status = 0;
+	else if (h->clock != NULL && resp->date > 0)
+		srvclock_note(
+		    h->clock, resp->date, &resp->date_mono, &resp->date_real);
 	/* Nothing on the handle may point at this call's memory. */
 	curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, NULL);
 	curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, NULL);
@@ -453,6 +524,7 @@ start(struct http *h, const char *url, struct http_resp *resp)
 	buf_clear(&resp->body);
 	resp->status = 0;
 	resp->retry_after = -1;
+	resp->date = 0;
 	resp->error[0] = '\0';
 	if (h->stop != NULL && *h->stop) {
 		set_error(resp, "stopped");

@@ -4,8 +4,8 @@
  * a small python3 HTTP server (and an HTTPS one with a throw-away
  * certificate when openssl is available).  Covers bodies, the body cap,
  * Retry-After, timeouts, refused and truncated connections, stop
- * requests, the plain-http policy, keep-alive, form posts and URL
- * encoding.
+ * requests, the plain-http policy, keep-alive, form posts, URL
+ * encoding, and the Date header fed to the API's clock.
  */
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -28,6 +28,7 @@
 #include "check.h"
 #include "errcode.h"
 #include "http.h"
+#include "srvclock.h"
 
 #define MAX_BODY (64 * 1024)
 
@@ -66,6 +67,16 @@ static char server_py[] =
     "            d = email.utils.formatdate(time.time() + int(q), "
     "usegmt=True)\n"
     "            self.send(429, b'{}', [('Retry-After', d)])\n"
+    "        elif p in ('/skewed', '/nodate'):\n"
+    "            t = time.time() + int(q or '0')\n"
+    "            f = lambda t: email.utils.formatdate(t, usegmt=True)\n"
+    "            self.send_response_only(429 if p == '/skewed' else 200)\n"
+    "            if p == '/skewed':\n"
+    "                self.send_header('Date', f(t))\n"
+    "                self.send_header('Retry-After', f(t + 30))\n"
+    "            self.send_header('Content-Length', '2')\n"
+    "            self.end_headers()\n"
+    "            self.wfile.write(b'{}')\n"
     "        elif p == '/slow':\n"
     "            time.sleep(float(q))\n"
     "            self.send(200, b'late')\n"
@@ -405,6 +416,64 @@ test_truncated(struct http *h, int port)
 	http_resp_reset(&r);
 }
 
+/*
+ * The Date of every answer, with the local clocks when it came, feeds the
+ * clock given in the options; a Retry-After date counts from that Date,
+ * not from the host's clock.
+ */
+static void
+test_date(int port)
+{
+	struct srvclock *clk = srvclock_new();
+	struct http_opts o;
+	struct http_resp r;
+	struct http *h;
+	char url[128];
+	int64_t skew = 0;
+	time_t now;
+
+	memset(&o, 0, sizeof(o));
+	o.timeout = 5;
+	o.max_body = MAX_BODY;
+	o.clock = clk;
+	CHECK(clk != NULL && (h = http_new(&o)) != NULL);
+	http_resp_init(&r, 0);
+
+	/* Python's server sends Date by itself. */
+	url_of(url, sizeof(url), port, "/echo");
+	CHECK(http_get(h, url, NULL, NULL, &r) == 0);
+	now = time(NULL);
+	CHECK(r.date >= now - 2 && r.date <= now + 1);
+	CHECK(r.date_mono.tv_sec > 0 && r.date_real.tv_sec >= now - 2);
+	CHECK(srvclock_known(clk));
+	CHECK(srvclock_skew(clk, &skew) == 0 && skew >= -2 && skew <= 2);
+
+	/* A server 20 minutes behind the host: Retry-After is 30 s all
+	 * the same. */
+	url_of(url, sizeof(url), port, "/skewed?-1200");
+	CHECK(http_get(h, url, NULL, NULL, &r) == 0);
+	now = time(NULL);
+	CHECK(r.status == 429);
+	CHECK(r.date >= now - 1202 && r.date <= now - 1199);
+	CHECK(r.retry_after == 30);
+	CHECK(srvclock_skew(clk, &skew) == 0 && skew >= 1198 && skew <= 1202);
+
+	/* An hour ahead. */
+	url_of(url, sizeof(url), port, "/skewed?3600");
+	CHECK(http_get(h, url, NULL, NULL, &r) == 0);
+	CHECK(r.retry_after == 30);
+	CHECK(srvclock_skew(clk, &skew) == 0 && skew >= -3602 && skew <= -3598);
+
+	/* No Date: nothing carried over, the clock keeps the last one. */
+	url_of(url, sizeof(url), port, "/nodate");
+	CHECK(http_get(h, url, NULL, NULL, &r) == 0);
+	CHECK(r.status == 200 && r.date == 0);
+	CHECK(srvclock_skew(clk, &skew) == 0 && skew <= -3598);
+	http_resp_reset(&r);
+	http_free(h);
+	srvclock_free(clk);
+}
+
 static void
 on_alarm(int sig)
 {
@@ -630,6 +699,7 @@ main(void)
 	test_keepalive(h, port);
 	test_toobig(h, port);
 	test_retry_after(h, port);
+	test_date(port);
 	test_post(h, port);
 	test_truncated(h, port);
 	test_refused(h);
