@@ -128,6 +128,14 @@ set_options(struct http *h, const struct http_opts *opts)
 	rc |= curl_easy_setopt(c, CURLOPT_TCP_KEEPINTVL, 30L);
 	rc |= curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
 	rc |= curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+#if LIBCURL_VERSION_NUM >= 0x075700
+	/*
+	 * A stop during name resolution: the threaded resolver's thread is
+	 * left to finish on its own instead of being waited for, which
+	 * takes as long as the resolver's own timeout (tens of seconds).
+	 */
+	rc |= curl_easy_setopt(c, CURLOPT_QUICK_EXIT, 1L);
+#endif
 	rc |= curl_easy_setopt(c, CURLOPT_USERAGENT,
 	    opts->user_agent != NULL ? opts->user_agent
 	                             : "mdesiemd/" MDESIEM_VERSION);
