@@ -38,8 +38,8 @@ struct status {
 	int64_t last_delivery_ok; /* last spool drained to collector */
 	int64_t last_success; /* last cycle with both */
 	char cursor[40]; /* cursor position as text, or "" */
-	int64_t lag_secs; /* now - end of the last window read
-					   completely; -1 unknown */
+	int64_t lag_secs; /* the API's time now - end of the last
+			     window read completely; -1 unknown */
 
 	uint64_t spool_bytes;
 	uint64_t spool_messages;
@@ -65,6 +65,11 @@ struct status {
 	int fetch_ok; /* the last fetch succeeded */
 	char last_error[512]; /* "" when none; never a secret */
 	int64_t last_error_at;
+
+	int clock_known; /* an answer of the API gave its time */
+	int64_t clock_skew; /* s the host's clock is ahead (< 0: behind) */
+	int clock_off; /* |clock_skew| passed clock_tolerance */
+	int64_t clock_tolerance; /* [source] clock_tolerance, s */
 };
 
 /* Zero st and set lag_secs to -1 (unknown). */
@@ -98,9 +103,10 @@ int status_load(const char *state_dir, struct status *st);
  * Print st for a human to out, one line per item, ages relative to now,
  * and return STATUS_HEALTHY, or STATUS_DEGRADED when the daemon is
  * stopped, the file is stale (not updated for 3 poll intervals plus 5
- * minutes), the collector is down, fetching fails, the spool is full, or
+ * minutes), the collector is down, fetching fails, the spool is full,
  * the lag passes lag_threshold seconds (<= 0: 3 poll intervals plus 5
- * minutes).  Each reason is printed on a "degraded: ..." line.
+ * minutes), or the host's clock is off the API's by more than the
+ * tolerance.  Each reason is printed on a "degraded: ..." line.
  */
 int status_print(
     const struct status *st, time_t now, long lag_threshold, FILE *out);

@@ -184,6 +184,23 @@ add_kafka(cJSON *root, const struct status *st)
 	    : 0;
 }
 
+/* "clock": {"skew_seconds": N or null, "tolerance_seconds", "off"} */
+static int
+add_clock(cJSON *root, const struct status *st)
+{
+	cJSON *o;
+
+	if ((o = cJSON_AddObjectToObject(root, "clock")) == NULL)
+		return -1;
+	return (st->clock_known
+	               ? add_num(o, "skew_seconds", (double)st->clock_skew)
+	               : cJSON_AddNullToObject(o, "skew_seconds") == NULL) ||
+	        add_num(o, "tolerance_seconds", (double)st->clock_tolerance) ||
+	        add_bool(o, "off", st->clock_off)
+	    ? -1
+	    : 0;
+}
+
 static cJSON *
 to_json(const struct status *st)
 {
@@ -211,7 +228,7 @@ to_json(const struct status *st)
 	            : cJSON_AddNullToObject(root, "lag_seconds") == NULL) ||
 	    add_spool(root, st) ||
 	    add_bool(root, "collector_up", st->collector_up) ||
-	    add_bool(root, "fetch_ok", st->fetch_ok) ||
+	    add_bool(root, "fetch_ok", st->fetch_ok) || add_clock(root, st) ||
 	    add_counters(root, st) || add_kafka(root, st) ||
 	    cJSON_AddStringToObject(root, "last_error", st->last_error) ==
 	        NULL ||
@@ -331,6 +348,10 @@ status_format_metrics(const struct status *st, struct buf *out)
 	    {"mdesiem_fetch_ok",
 	        "1 when the last fetch from Defender succeeded.",
 	        st->fetch_ok != 0},
+	    {"mdesiem_clock_off",
+	        "1 while the host's clock is off the API's by more than "
+	        "[source] clock_tolerance.",
+	        st->clock_off != 0},
 	};
 	size_t i;
 	int rc = 0;
@@ -349,6 +370,14 @@ status_format_metrics(const struct status *st, struct buf *out)
 			rc = buf_printf(
 			    out, "%s %lld\n", gauges[i].name, gauges[i].value);
 	}
+	/* Signed: its own sample, none before the API's first answer. */
+	if (rc == 0)
+		rc = metric(out, "mdesiem_clock_skew_seconds", "gauge",
+		    "Seconds the host's clock is ahead of the API's (negative: "
+		    "behind), from the Date of its last answer.");
+	if (rc == 0 && st->clock_known)
+		rc = buf_printf(out, "mdesiem_clock_skew_seconds %lld\n",
+		    (long long)st->clock_skew);
 	if (rc == 0 && st->kafka)
 		rc = kafka_metrics(st, out);
 	return rc;
@@ -429,6 +458,19 @@ get_str(const cJSON *o, const char *name, char *out, size_t len)
 }
 
 static void
+get_clock(const cJSON *root, struct status *st)
+{
+	const cJSON *o = cJSON_GetObjectItemCaseSensitive(root, "clock");
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "skew_seconds");
+
+	st->clock_known = cJSON_IsNumber(v) && v->valuedouble > -1e12 &&
+	    v->valuedouble < 1e12;
+	st->clock_skew = st->clock_known ? (int64_t)v->valuedouble : 0;
+	st->clock_tolerance = (int64_t)get_num(o, "tolerance_seconds", 0);
+	st->clock_off = get_bool(o, "off");
+}
+
+static void
 from_json(const cJSON *root, struct status *st)
 {
 	const cJSON *c = cJSON_GetObjectItemCaseSensitive(root, "counters");
@@ -465,6 +507,7 @@ from_json(const cJSON *root, struct status *st)
 	st->fetch_ok = get_bool(root, "fetch_ok");
 	get_str(root, "last_error", st->last_error, sizeof(st->last_error));
 	st->last_error_at = get_time(root, "last_error_at");
+	get_clock(root, st);
 }
 
 int
@@ -585,7 +628,32 @@ print_reasons(
 		    (long long)st->lag_secs, lag_threshold);
 		n++;
 	}
+	if (st->clock_off) {
+		fprintf(out,
+		    "degraded: the host's clock is %lld s %s Defender's "
+		    "(more than [source] clock_tolerance, %lld s): fix its "
+		    "time (NTP)\n",
+		    (long long)llabs(st->clock_skew),
+		    st->clock_skew < 0 ? "behind" : "ahead of",
+		    (long long)st->clock_tolerance);
+		n++;
+	}
 	return n;
+}
+
+static void
+print_clock(const struct status *st, FILE *out)
+{
+	if (!st->clock_known)
+		fprintf(out,
+		    "clock: not compared yet (no answer from the "
+		    "API)\n");
+	else if (st->clock_skew == 0)
+		fprintf(out, "clock: the host's agrees with Defender's\n");
+	else
+		fprintf(out, "clock: the host's is %lld s %s Defender's\n",
+		    (long long)llabs(st->clock_skew),
+		    st->clock_skew < 0 ? "behind" : "ahead of");
 }
 
 int
@@ -612,6 +680,7 @@ status_print(const struct status *st, time_t now, long lag_threshold, FILE *out)
 		    (long long)st->lag_secs);
 	else
 		fprintf(out, "lag behind Defender: unknown\n");
+	print_clock(st, out);
 	fprintf(out, "spool: %llu messages, %llu bytes%s\n",
 	    (unsigned long long)st->spool_messages,
 	    (unsigned long long)st->spool_bytes,

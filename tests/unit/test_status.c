@@ -436,6 +436,80 @@ test_read_print(void)
 	free(text);
 }
 
+/* The host's clock against the API's: status.json, --status, metrics. */
+static void
+test_clock(void)
+{
+	struct status st, back;
+	struct buf b;
+	char path[128], *t;
+	int rc;
+
+	sample(&st);
+	st.clock_known = 1;
+	st.clock_skew = 1200;
+	st.clock_off = 1;
+	st.clock_tolerance = 120;
+	CHECK(status_write(dir, &st) == 0);
+	snprintf(path, sizeof(path), "%s/status.json", dir);
+	buf_init(&b, 0);
+	CHECK(statefile_read(path, &b) == 0);
+	CHECK(has(buf_str(&b), "\"skew_seconds\":\t1200,"));
+	CHECK(has(buf_str(&b), "\"tolerance_seconds\":\t120,"));
+	CHECK(has(buf_str(&b), "\"off\":\ttrue"));
+	memset(&back, 0x55, sizeof(back));
+	CHECK(status_load(dir, &back) == 0);
+	CHECK(back.clock_known == 1 && back.clock_skew == 1200);
+	CHECK(back.clock_off == 1 && back.clock_tolerance == 120);
+	t = printed(&back, NOW, 0, &rc);
+	CHECK(rc == STATUS_DEGRADED);
+	CHECK(has(t, "clock: the host's is 1200 s ahead of Defender's\n"));
+	CHECK(has(t,
+	    "degraded: the host's clock is 1200 s ahead of Defender's "
+	    "(more than [source] clock_tolerance, 120 s): fix its time "
+	    "(NTP)\n"));
+	free(t);
+	buf_clear(&b);
+	CHECK(status_format_metrics(&st, &b) == 0);
+	CHECK(sample_of(buf_str(&b), "mdesiem_clock_skew_seconds") == 1200);
+	CHECK(sample_of(buf_str(&b), "mdesiem_clock_off") == 1);
+
+	/* Behind, within the tolerance: said, and healthy. */
+	st.clock_skew = -30;
+	st.clock_off = 0;
+	CHECK(status_write(dir, &st) == 0);
+	CHECK(status_load(dir, &back) == 0);
+	CHECK(back.clock_known == 1 && back.clock_skew == -30);
+	CHECK(back.clock_off == 0);
+	t = printed(&back, NOW, 0, &rc);
+	CHECK(rc == STATUS_HEALTHY);
+	CHECK(has(t, "clock: the host's is 30 s behind Defender's\n"));
+	free(t);
+	buf_clear(&b);
+	CHECK(status_format_metrics(&st, &b) == 0);
+	CHECK(sample_of(buf_str(&b), "mdesiem_clock_skew_seconds") == -30);
+	CHECK(sample_of(buf_str(&b), "mdesiem_clock_off") == 0);
+
+	/* No answer yet: null, no sample, and said so. */
+	st.clock_known = 0;
+	st.clock_skew = 0;
+	CHECK(status_write(dir, &st) == 0);
+	buf_clear(&b);
+	CHECK(statefile_read(path, &b) == 0);
+	CHECK(has(buf_str(&b), "\"skew_seconds\":\tnull"));
+	CHECK(status_load(dir, &back) == 0);
+	CHECK(back.clock_known == 0);
+	t = printed(&back, NOW, 0, &rc);
+	CHECK(rc == STATUS_HEALTHY);
+	CHECK(has(t, "clock: not compared yet (no answer from the API)\n"));
+	free(t);
+	buf_clear(&b);
+	CHECK(status_format_metrics(&st, &b) == 0);
+	CHECK(has(buf_str(&b), "# TYPE mdesiem_clock_skew_seconds gauge\n"));
+	CHECK(strstr(buf_str(&b), "\nmdesiem_clock_skew_seconds ") == NULL);
+	buf_reset(&b);
+}
+
 int
 main(void)
 {
@@ -449,6 +523,7 @@ main(void)
 	test_print();
 	test_kafka();
 	test_read_print();
+	test_clock();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
 		CHECK(0);
