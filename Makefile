@@ -10,7 +10,7 @@ CC      ?= cc
 # Debian packages that provide what we build and test with.
 BUILD_PKGS = libcurl4-openssl-dev libcjson-dev libssl-dev libinih-dev \
 	     librdkafka-dev pkg-config gcc make
-TEST_PKGS  = python3 openssl liblognorm-utils systemd kcat
+TEST_PKGS  = python3 openssl liblognorm-utils systemd kcat faketime iproute2
 PC_MODULES = libcurl libcjson inih libssl libcrypto rdkafka
 
 WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \

@@ -59,6 +59,7 @@ struct config {
 	int64_t page_size; /* effective: per api when unset */
 	char *start_from; /* as written: duration or ISO time */
 	int64_t overlap; /* seconds */
+	int64_t clock_tolerance; /* seconds the host's clock may be off */
 	char *filter;
 	char **machine_groups; /* NULL-terminated, may be NULL */
 	char *proxy;

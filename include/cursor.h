@@ -45,6 +45,13 @@ const struct ts *cursor_position(const struct cursor *c);
 /* Set the position; it never moves backwards (an older t is ignored). */
 void cursor_advance(struct cursor *c, const struct ts *t);
 
+/*
+ * Move a position that is after t back to t (nothing otherwise): for a
+ * position found ahead of the API's own clock, saved while the host's
+ * clock ran ahead.  The keys are kept.
+ */
+void cursor_rewind(struct cursor *c, const struct ts *t);
+
 /* Nonzero when key (n bytes) was already taken. */
 int cursor_seen(const struct cursor *c, const char *key, size_t n);
 

@@ -95,6 +95,15 @@ int source_next(struct source *s, struct source_page *page);
  * CLOCK_MONOTONIC, as nap_now_ms()). */
 int64_t source_retry_at(const struct source *s);
 
+/*
+ * Get an access token (a request to Entra ID unless one is cached), with
+ * the retries of a page request.  The cycle signs in before its first
+ * window, whose end the answer's Date then bounds (srvclock.h).  Returns
+ * 0, ERR_AGAIN (call again at source_retry_at()), or the errors of
+ * source_next(); source_error() says what happened.
+ */
+int source_sign_in(struct source *s);
+
 /* Normalise one item of a page.  0 or ERR_BADREC with *why. */
 int source_normalize(struct source *s, const struct cJSON *item,
     struct record *r, const char **why);

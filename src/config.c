@@ -223,6 +223,8 @@ static const struct key keys[] = {
         check_start},
     {"source", "overlap", K_DURATION, FIELD(overlap), "10m", 0, 7 * DAY_S, NULL,
         NULL},
+    {"source", "clock_tolerance", K_DURATION, FIELD(clock_tolerance), "2m", 10,
+        DAY_S, NULL, NULL},
     {"source", "filter", K_STR, FIELD(filter), NULL, 0, 0, NULL, NULL},
     {"source", "machine_groups", K_LIST, FIELD(machine_groups), NULL, 0, 0,
         NULL, NULL},

@@ -96,6 +96,13 @@ cursor_advance(struct cursor *c, const struct ts *t)
 	}
 }
 
+void
+cursor_rewind(struct cursor *c, const struct ts *t)
+{
+	if (c->has_pos && ts_cmp(t, &c->pos) < 0)
+		c->pos = *t;
+}
+
 uint64_t
 cursor_seq(const struct cursor *c)
 {

@@ -42,12 +42,14 @@
 #include "sink.h"
 #include "source.h"
 #include "spool.h"
+#include "srvclock.h"
 #include "status.h"
 #include "token.h"
 
 #define DRAIN_BATCH 256
 #define CYCLE_CURSOR_LAGS 1 /* page spooled, cursor file not written */
 #define DRAIN_BATCH_BYTES (256 * 1024)
+#define CLOCK_JITTER 2 /* s: Dates of two front ends may differ by that */
 
 struct cycle {
 	const struct config *cfg;
@@ -58,6 +60,7 @@ struct cycle {
 	struct sink *sink;
 	struct spool *spool;
 	struct cursor *cursor;
+	struct srvclock *clock; /* the API's time, from its answers */
 	struct record rec;
 	struct frame_opts fopts;
 	struct cef_opts cef;
@@ -70,6 +73,9 @@ struct cycle {
 	int full_warned;
 	int cursor_dirty; /* cursor file behind the spool */
 	int disk_full; /* ENOSPC: wait for an empty spool */
+	int ahead_warned; /* the cursor is ahead of the API's clock */
+	int early_warned; /* the window starts after the API's time */
+	int no_date_warned; /* answers without a Date header */
 	struct cycle_stats stats;
 	/* for status.json */
 	int fetch_ok;
@@ -277,6 +283,11 @@ cycle_new(const struct config *c, const volatile sig_atomic_t *stop)
 	cy->cfg = c;
 	cy->stop = stop;
 	cy->tick_ms = 1000;
+	if ((cy->clock = srvclock_new()) == NULL) {
+		free(cy);
+		return NULL;
+	}
+	ho.clock = cy->clock;
 	record_init(&cy->rec);
 	buf_init(&cy->msg, 0);
 	buf_init(&cy->framed, 0);
@@ -320,6 +331,7 @@ cycle_free(struct cycle *cy)
 	source_free(cy->source);
 	token_free(cy->token);
 	http_free(cy->http);
+	srvclock_free(cy->clock);
 	spool_close(cy->spool);
 	cursor_free(cy->cursor);
 	record_reset(&cy->rec);
@@ -470,20 +482,134 @@ cycle_finish(struct cycle *cy)
 
 /* --- fetching: source -> spool --- */
 
-/* The window start: cursor - overlap, or start_from on the first run. */
+/*
+ * Say once when the host's clock and the API's disagree by more than
+ * [source] clock_tolerance, and once when they agree again.
+ */
+static void
+clock_check(struct cycle *cy)
+{
+	enum srvclock_change v;
+	int64_t skew = 0;
+
+	v = srvclock_check(cy->clock, cy->cfg->clock_tolerance);
+	if (v == SRVCLOCK_SAME || srvclock_skew(cy->clock, &skew) != 0)
+		return;
+	if (v == SRVCLOCK_OFF)
+		log_warning("the host's clock is %lld s %s the %s API's, more "
+		            "than [source] clock_tolerance (%lld s): windows "
+		            "and the cursor follow the API's clock, so nothing "
+		            "is skipped, but syslog headers carry the host's "
+		            "time: fix it (NTP)",
+		    (long long)(skew < 0 ? -skew : skew),
+		    skew < 0 ? "behind" : "ahead of", api_name(cy),
+		    (long long)cy->cfg->clock_tolerance);
+	else
+		log_info("the host's clock agrees with the %s API's again "
+		         "(%lld s apart)",
+		    api_name(cy), (long long)(skew < 0 ? -skew : skew));
+}
+
+/* A retry or the rate limit: deliver while waiting.  0 or ERR_STOPPED. */
 static int
-window_start(struct cycle *cy, const struct ts *now, struct ts *since)
+source_wait(struct cycle *cy)
+{
+	int64_t ms = source_retry_at(cy->source) - nap_now_ms();
+
+	if (ms > 0 && cycle_idle(cy, (long)ms, cy->stop) != 0)
+		return ERR_STOPPED;
+	return 0;
+}
+
+/*
+ * The end of the next window: the API's time now (srvclock.h), never the
+ * host's.  Before the first answer of a run there is none yet: sign in
+ * first, and the Date of Entra ID's answer bounds the first window; each
+ * later answer refreshes the estimate.  Answers without a Date (a proxy
+ * that strips it) leave only the host's clock.
+ */
+static int
+window_end(struct cycle *cy, struct ts *until)
+{
+	int rc;
+
+	while (!srvclock_known(cy->clock) &&
+	    (rc = source_sign_in(cy->source)) != 0) {
+		if (rc != ERR_AGAIN || (rc = source_wait(cy)) != 0)
+			return rc;
+	}
+	clock_check(cy);
+	if (srvclock_now(cy->clock, until) == 0)
+		return 0;
+	if (!cy->no_date_warned)
+		log_warning("the answers of Entra ID and the %s API carry no "
+		            "Date header (a proxy removes it?): windows follow "
+		            "the host's clock, which must then be right",
+		    api_name(cy));
+	cy->no_date_warned = 1;
+	ts_now(until);
+	return 0;
+}
+
+/*
+ * A cursor after the API's time was saved while the host's clock ran
+ * ahead (by a version that followed the host's clock, or before the clock
+ * was stepped back).  Within overlap, each window still starts before the
+ * last one ended: say so, once.  Further ahead, cursor - overlap is after
+ * the API's time, and whatever the API stamps before it would be skipped:
+ * move the cursor back to the API's time.  The dedup keys were pruned
+ * against the later position, so records of the re-read span may be
+ * delivered twice; that is said too.  A second or two ahead is the Date of
+ * another front end (Entra ID's, the API's), not worth a word.
+ */
+static void
+cursor_ahead(struct cycle *cy, const struct ts *until)
+{
+	const struct ts *pos = cursor_position(cy->cursor);
+	int64_t ahead = ts_diff_ticks(pos, until) / TS_TICKS_PER_SEC;
+	char a[TS_STRLEN], b[TS_STRLEN];
+
+	if (ahead <= CLOCK_JITTER)
+		return;
+	ts_format7(pos, a);
+	ts_format7(until, b);
+	if (ahead <= cy->cfg->overlap) {
+		if (!cy->ahead_warned)
+			log_warning(
+			    "the cursor %s is %lld s ahead of the %s "
+			    "API's clock (%s), within [source] overlap: "
+			    "windows still join up",
+			    a, (long long)ahead, api_name(cy), b);
+		cy->ahead_warned = 1;
+		return;
+	}
+	log_warning("the cursor %s is %lld s ahead of the %s API's clock "
+	            "(%s), more than [source] overlap: it was saved while the "
+	            "host's clock ran ahead; reading again from %lld s before "
+	            "the API's time (records of that span may be delivered "
+	            "twice)",
+	    a, (long long)ahead, api_name(cy), b, (long long)cy->cfg->overlap);
+	cursor_rewind(cy->cursor, until);
+}
+
+/*
+ * The window start: cursor - overlap, or start_from on the first run;
+ * until is the API's time now.
+ */
+static int
+window_start(struct cycle *cy, const struct ts *until, struct ts *since)
 {
 	const char *sf = cy->cfg->start_from;
 	int64_t secs;
 
 	if (cursor_has_position(cy->cursor)) {
+		cursor_ahead(cy, until);
 		*since = *cursor_position(cy->cursor);
 		ts_add_sec(since, -cy->cfg->overlap);
 		return 0;
 	}
 	if (config_parse_duration(sf, &secs) == 0) {
-		*since = *now;
+		*since = *until;
 		ts_add_sec(since, -secs);
 		return 0;
 	}
@@ -493,6 +619,31 @@ window_start(struct cycle *cy, const struct ts *now, struct ts *since)
 	          "time",
 	    sf);
 	return ERR_CONFIG;
+}
+
+/*
+ * A window that would start after the API's time now (start_from in the
+ * future): nothing is read, and that is said once, never skipped in
+ * silence.  Returns 1 for such a window, else 0.
+ */
+static int
+window_early(struct cycle *cy, const struct ts *since, const struct ts *until)
+{
+	char a[TS_STRLEN], b[TS_STRLEN];
+
+	if (ts_cmp(since, until) <= 0) {
+		cy->early_warned = 0;
+		return 0;
+	}
+	ts_format7(since, a);
+	ts_format7(until, b);
+	if (!cy->early_warned)
+		log_warning("the window would start at %s, after the %s API's "
+		            "time %s ([source] start_from in the future?): "
+		            "nothing to read until then",
+		    a, api_name(cy), b);
+	cy->early_warned = 1;
+	return 1;
 }
 
 /* An identifier of a raw record for log lines (never its content). */
@@ -667,6 +818,7 @@ run_page(struct cycle *cy, struct source_page *page, const struct ts *now)
 static int
 fetch_done(struct cycle *cy, const struct ts *until, int rc)
 {
+	clock_check(cy); /* the answers of this fetch measured it again */
 	if (rc == 0 || rc == 1) {
 		cy->fetch_ok = 1;
 		cy->last_fetch_ok = time(NULL);
@@ -690,11 +842,15 @@ fetch_done(struct cycle *cy, const struct ts *until, int rc)
 	return rc;
 }
 
+/*
+ * One window, [since, until]: until is the API's time (window_end()),
+ * now the host's, for syslog headers only.
+ */
 int
 cycle_fetch(struct cycle *cy)
 {
 	struct source_page page;
-	struct ts now, since;
+	struct ts now, since, until;
 	int rc;
 
 	if (cy->cursor_dirty) {
@@ -710,19 +866,21 @@ cycle_fetch(struct cycle *cy)
 		warn_full(cy, 0);
 		return 0;
 	}
-	ts_now(&now);
-	if ((rc = window_start(cy, &now, &since)) != 0 ||
-	    (rc = source_begin(cy->source, &since, &now)) != 0)
+	if ((rc = window_end(cy, &until)) != 0)
+		return fetch_done(cy, &until, rc);
+	if ((rc = window_start(cy, &until, &since)) != 0)
 		return rc;
+	if (window_early(cy, &since, &until)) {
+		cy->fetch_ok = 1;
+		return 0;
+	}
+	if ((rc = source_begin(cy->source, &since, &until)) != 0)
+		return rc;
+	ts_now(&now);
 	while ((rc = source_next(cy->source, &page)) == 0 || rc == ERR_AGAIN) {
 		if (rc == ERR_AGAIN) {
-			/* A retry or the rate limit: deliver while waiting. */
-			int64_t ms = source_retry_at(cy->source) - nap_now_ms();
-
-			if (ms > 0 && cycle_idle(cy, (long)ms, cy->stop) != 0) {
-				rc = ERR_STOPPED;
+			if ((rc = source_wait(cy)) != 0)
 				break;
-			}
 			continue;
 		}
 		rc = run_page(cy, &page, &now);
@@ -737,7 +895,7 @@ cycle_fetch(struct cycle *cy)
 			return 0;
 		}
 	}
-	return fetch_done(cy, &now, rc);
+	return fetch_done(cy, &until, rc);
 }
 
 void
@@ -767,11 +925,18 @@ cycle_status(const struct cycle *cy, struct status *st)
 	st->cursor[0] = '\0';
 	if (cursor_has_position(cy->cursor))
 		ts_format7(cursor_position(cy->cursor), st->cursor);
+	/* Lag, like the windows, is measured on the API's clock. */
 	st->lag_secs = -1;
 	if (cy->has_window) {
-		ts_now(&now);
-		st->lag_secs = now.sec - cy->window_end.sec;
+		if (srvclock_now(cy->clock, &now) != 0)
+			ts_now(&now);
+		st->lag_secs = now.sec > cy->window_end.sec
+		    ? now.sec - cy->window_end.sec
+		    : 0;
 	}
+	st->clock_known = srvclock_skew(cy->clock, &st->clock_skew) == 0;
+	st->clock_off = srvclock_off(cy->clock);
+	st->clock_tolerance = cy->cfg->clock_tolerance;
 	snprintf(st->last_error, sizeof(st->last_error), "%s", cy->last_error);
 	st->last_error_at = cy->last_error_at;
 }

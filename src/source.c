@@ -252,7 +252,10 @@ pace_wait(struct source *s)
 	return ms;
 }
 
-/* One attempt: 0 once take() has the body, or an error with s->error set. */
+/*
+ * One attempt: 0 once take() has the body, or an error with s->error set.
+ * With url NULL (source_sign_in()), the access token alone.
+ */
 static int
 fetch_once(struct source *s, const char *url, const char *host,
     const char *const *headers, source_take_fn *take, void *arg)
@@ -269,6 +272,8 @@ fetch_once(struct source *s, const char *url, const char *host,
 		s->resp.retry_after = token_retry_after(s->token);
 		return rc;
 	}
+	if (url == NULL)
+		return 0;
 	s->stats.requests++;
 	rc = http_get(s->http, url, bearer, headers, &s->resp);
 	pace_note(s->pace, nap_now_ms());
@@ -351,7 +356,8 @@ source_fetch(struct source *s, const char *url, const char *const *headers,
 		s->retry_at_ms = now + ms;
 		return ERR_AGAIN;
 	}
-	url_host(url, host, sizeof(host));
+	if (url != NULL)
+		url_host(url, host, sizeof(host));
 	for (;;) {
 		rc = fetch_once(s, url, host, headers, take, arg);
 		if (rc == 0 || rc == ERR_STOPPED)
@@ -386,6 +392,13 @@ int64_t
 source_retry_at(const struct source *s)
 {
 	return s->retry_at_ms;
+}
+
+int
+source_sign_in(struct source *s)
+{
+	s->error[0] = '\0';
+	return source_fetch(s, NULL, NULL, NULL, NULL);
 }
 
 static int

@@ -5,6 +5,7 @@ what the collector received (with liblognorm for CEF), and count results
 into the closing "N passed, N failed" line."""
 
 import base64
+import calendar
 import json
 import os
 import shutil
@@ -225,6 +226,21 @@ def wait_for(pred, timeout=60, step=0.1):
             return True
         time.sleep(step)
     return pred()
+
+
+def sim_now(sim):
+    """The simulator's clock (Unix seconds, float)."""
+    t = sim.stats()["now"]
+    secs = calendar.timegm(time.strptime(t[:19], "%Y-%m-%dT%H:%M:%S"))
+    return secs + float("0." + (t[20:27] or "0"))
+
+
+def wait_api_time(sim, since, secs=2.5, timeout=30):
+    """Wait until the simulator's clock is secs past since (Unix seconds).
+    A window ends at the API's time from the Date of its answers, cut to
+    whole seconds and less 1 s (src/srvclock.c): a --once run sees what
+    the API stamped at least 2 s before it started."""
+    return wait_for(lambda: sim_now(sim) >= since + secs, timeout, 0.2)
 
 
 def cef_payload(msg):

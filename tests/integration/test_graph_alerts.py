@@ -16,6 +16,7 @@ import collections
 import os
 import re
 import subprocess
+import time
 
 import harness as h
 
@@ -363,6 +364,7 @@ def test_api(wd, sim, api, page):
 
     # Updates between runs: each new version is delivered once, nothing else.
     upd = sim.call("POST", "/_sim/update?api=%s&n=300" % api)["updated"]
+    h.wait_api_time(sim, time.time())
     c2 = versions(corpus(sim, api), api)
     rc, err, _ = run(conf, "--once")
     lines, parsed2 = seen.new()

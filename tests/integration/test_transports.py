@@ -396,7 +396,8 @@ def udp_tests():
 
         # Nobody listening: ICMP port unreachable is not an error.
         coll.stop()
-        sim.call("POST", "/_sim/add?n=3")
+        # Stamped 5 s ago: a run reads what the API's clock says is past.
+        sim.call("POST", "/_sim/add?n=3&ago=5")
         rc, err, _ = h.run_daemon(conf, "--once", "-v")
         R.check(rc == 0 and "refused a UDP datagram" in err,
                 "udp, collector not listening: lossy by nature, exit 0, "

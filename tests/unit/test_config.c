@@ -252,6 +252,7 @@ test_full(void)
 	CHECK_STR(c->audience, "https://api.securitycenter.microsoft.com");
 	CHECK(c->poll_interval == 300 && c->page_size == 200);
 	CHECK(c->overlap == 900 && c->timeout == 30);
+	CHECK(c->clock_tolerance == 300);
 	CHECK_STR(c->start_from, "2024-01-31T00:00:00Z");
 	CHECK_STR(c->filter, "severity eq 'High'");
 	CHECK(c->machine_groups == NULL);
@@ -293,6 +294,7 @@ test_defaults_siem(void)
 	CHECK_STR(c->login_url, "https://login.microsoftonline.com");
 	CHECK(c->page_size == 1000 && c->poll_interval == 60);
 	CHECK(c->overlap == 600 && c->timeout == 60);
+	CHECK(c->clock_tolerance == 120);
 	CHECK_STR(c->start_from, "24h");
 	CHECK(c->format == FORMAT_CEF && c->leef_version == 2);
 	CHECK(c->leef_delimiter == '^');
@@ -499,6 +501,8 @@ test_single_problems(void)
 	    "[source] poll_interval: \"0\" is too short (at least 1s)\n");
 	expect_error(AZURE OUTPUT "[source]\ntimeout = 2h\n",
 	    "[source] timeout: \"2h\" is too long (at most 1h)\n");
+	expect_error(AZURE OUTPUT "[source]\nclock_tolerance = 5s\n",
+	    "[source] clock_tolerance: \"5s\" is too short (at least 10s)\n");
 	expect_error(AZURE OUTPUT "[state]\nspool_max_size = 10X\n",
 	    "[state] spool_max_size: \"10X\" is not a size (use 512K, 64M, "
 	    "1G)\n");

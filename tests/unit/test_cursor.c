@@ -32,6 +32,8 @@ test_keys(void)
 	int i, all = 1;
 
 	CHECK(!cursor_has_position(c));
+	cursor_rewind(c, &t1);
+	CHECK(!cursor_has_position(c));
 	CHECK(!cursor_seen(c, "a", 1));
 	CHECK(cursor_add(c, "a", 1, &t1) == 0);
 	CHECK(cursor_seen(c, "a", 1));
@@ -61,6 +63,14 @@ test_keys(void)
 	cursor_advance(c, &t2);
 	cursor_advance(c, &t1);
 	CHECK(ts_cmp(cursor_position(c), &t2) == 0);
+	/* Only a rewind moves it back, and never forward; keys stay. */
+	cursor_rewind(c, &t2);
+	CHECK(ts_cmp(cursor_position(c), &t2) == 0);
+	cursor_rewind(c, &t1);
+	CHECK(ts_cmp(cursor_position(c), &t1) == 0);
+	cursor_rewind(c, &t2);
+	CHECK(ts_cmp(cursor_position(c), &t1) == 0);
+	CHECK(cursor_count(c) == 10000);
 	cursor_free(c);
 	cursor_free(NULL);
 }
