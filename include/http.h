@@ -49,6 +49,9 @@ void http_global_cleanup(void);
 struct http *http_new(const struct http_opts *opts);
 void http_free(struct http *h);
 
+/* The clock given in the options (borrowed), or NULL. */
+struct srvclock *http_clock(const struct http *h);
+
 /* Prepare / release a response (the body buffer). */
 void http_resp_init(struct http_resp *r, size_t max_body);
 void http_resp_reset(struct http_resp *r);

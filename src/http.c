@@ -169,6 +169,12 @@ http_new(const struct http_opts *opts)
 	return h;
 }
 
+struct srvclock *
+http_clock(const struct http *h)
+{
+	return h->clock;
+}
+
 void
 http_free(struct http *h)
 {

@@ -26,7 +26,9 @@
 #include "errcode.h"
 #include "http.h"
 #include "jwt.h"
+#include "srvclock.h"
 #include "token.h"
+#include "ts.h"
 #include "url.h"
 
 #define BODY_MAX (64 * 1024)
@@ -245,6 +247,23 @@ token_free(struct token *t)
 }
 
 /*
+ * Entra ID checks an assertion's nbf and exp against its own clock: use
+ * the API's time once an answer gave it (srvclock.h), so that a host
+ * clock off by more than Entra's leeway costs one refused sign-in, not
+ * every one.
+ */
+static time_t
+assertion_time(const struct token *t)
+{
+	const struct srvclock *c = http_clock(t->http);
+	struct ts now;
+
+	if (c != NULL && srvclock_now(c, &now) == 0)
+		return (time_t)now.sec;
+	return time(NULL);
+}
+
+/*
  * A fresh client assertion for this request, aud = the token endpoint.
  * t->assertion keeps a copy until the answer is handled, for redaction.
  */
@@ -262,8 +281,8 @@ add_assertion(struct token *t, struct buf *b)
 		return ERR_CONFIG;
 	}
 	buf_init(&a, BODY_MAX);
-	rc = jwt_assertion(
-	    k, t->alg, t->url, t->client_id, time(NULL), &a, why, sizeof(why));
+	rc = jwt_assertion(k, t->alg, t->url, t->client_id, assertion_time(t),
+	    &a, why, sizeof(why));
 	jwt_key_free(k);
 	if (rc != 0) {
 		set_error(t, "%s", why);

@@ -9,7 +9,8 @@ again, status.json, --status and the metrics show the skew, and the lag
 stays small.  A cursor saved 20 minutes ahead of the API's time (by a
 version that followed the host's clock) is moved back, logged, and new
 alerts are not skipped.  A start_from after the API's time reads nothing
-and says so.
+and says so.  Certificate sign-in with the clock 20 minutes ahead costs
+one refused sign-in, after which assertions are made on the API's time.
 
 libfaketime fakes the wall clock only (FAKETIME_DONT_FAKE_MONOTONIC=1):
 on a real host a clock stepped by NTP or by hand moves CLOCK_REALTIME,
@@ -128,6 +129,9 @@ def stepped_clock(api):
         set_offset(rc_file, PHASES[0][0])
         want = wanted(api, sim)
         d = start(wd, conf, faked_env(rc_file))
+        # The corpus first: a Graph alert that gets a new version before
+        # its old one was read has only the new one to deliver.
+        h.wait_for(lambda: want <= set(keys(api, coll)), 60)
         for offset, said, sign in PHASES:
             set_offset(rc_file, offset)
             said_rx = re.compile(said % api)
@@ -244,6 +248,48 @@ def start_later(api):
         wd.close()
 
 
+def cert_sign_in():
+    """Certificate sign-in with the host's clock 20 minutes ahead: Entra
+    refuses an assertion whose nbf is in its future (AADSTS700024).  The
+    refusal's Date gives the API's time, and the next assertion is made
+    on it: one sign-in is refused, then everything is delivered."""
+    wd = h.Workdir()
+    try:
+        crt, key = wd.file("c.crt"), wd.file("c.key")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
+                        "-nodes", "-keyout", key, "-out", crt, "-days", "2",
+                        "-subj", "/CN=mdesiem-clock"], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.chmod(key, 0o600)
+        sim = h.Sim(wd, *(sim_args("graph") + ["--client-cert", crt]))
+        coll = h.Collector(wd)
+        conf, _, _ = config(wd, sim, coll, "graph", "cert")
+        text = open(conf).read().replace("client_secret = %s\n" % h.SECRET,
+                                         "certificate_file = %s\n"
+                                         "private_key_file = %s\n" % (crt, key))
+        with open(conf, "w") as f:
+            f.write(text)
+        rc_file = wd.file("faketime.rc")
+        set_offset(rc_file, "+20m")
+        want = wanted("graph", sim)
+        d = start(wd, conf, faked_env(rc_file))
+        h.wait_for(lambda: want <= set(keys("graph", coll)), 60)
+        log = h.daemon_log(wd)
+        R.check(want <= set(keys("graph", coll)),
+                "cert, clock +20m: signed in and delivered (%d of %d)"
+                % (len(want & set(keys("graph", coll))), len(want)))
+        R.check(log.count("AADSTS700024") == 1,
+                "cert, clock +20m: one sign-in refused for its times (%d)"
+                % log.count("AADSTS700024"))
+        last = (sim.stats()["assertions"] or [{}])[-1]
+        R.check(abs(last.get("nbf", 0) - time.time()) < 60,
+                "cert, clock +20m: the accepted assertion is on the API's "
+                "time (nbf %s s from it)" % (last.get("nbf", 0) - int(time.time())))
+        R.check(h.stop_daemon(d) == 0, "cert: SIGTERM, exit 0")
+    finally:
+        wd.close()
+
+
 def main():
     if not os.path.exists(FAKETIME):
         print("skip: %s missing (Debian package faketime)" % FAKETIME)
@@ -252,6 +298,7 @@ def main():
         stepped_clock(api)
         cursor_ahead(api)
     start_later("graph")
+    cert_sign_in()
     R.done()
 
 
