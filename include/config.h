@@ -137,8 +137,7 @@ struct config_set {
  * per tenant up to a limit, then counted.  Returns NULL when there was
  * any problem, else a new set the caller frees with config_set_free().
  */
-struct config_set *config_set_load(
-    const char *path, FILE *err, int check_only);
+struct config_set *config_set_load(const char *path, FILE *err, int check_only);
 void config_set_free(struct config_set *set);
 
 /* The tenant named name, or NULL. */
