@@ -33,7 +33,7 @@ def check_text():
     d = directives(text)
     for want in ("Type=notify",
                  "ExecStart=@SBINDIR@/mdesiemd -c /etc/mdesiem/mdesiem.conf",
-                 "ExecReload=/bin/kill -HUP $MAINPID",
+                 "ExecReload=/bin/sh -c 'kill -HUP $MAINPID'",
                  "RestartPreventExitStatus=78",
                  "DynamicUser=yes",
                  "StateDirectory=mdesiem",
