@@ -13,6 +13,8 @@
  * (srvclock.h); a Retry-After date counts from that Date, not from the
  * host's clock.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -44,6 +46,7 @@ struct http {
 	size_t max_body;
 	const volatile sig_atomic_t *stop;
 	struct srvclock *clock; /* borrowed, or NULL */
+	char *ca_file; /* [source] ca_file, or NULL: libcurl's default */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -162,7 +165,9 @@ http_new(const struct http_opts *opts)
 	h->max_body = opts->max_body;
 	h->stop = opts->stop;
 	h->clock = opts->clock;
-	if ((h->curl = curl_easy_init()) == NULL || set_options(h, opts) != 0) {
+	if ((opts->ca_file != NULL &&
+	        (h->ca_file = strdup(opts->ca_file)) == NULL) ||
+	    (h->curl = curl_easy_init()) == NULL || set_options(h, opts) != 0) {
 		http_free(h);
 		return NULL;
 	}
@@ -182,6 +187,7 @@ http_free(struct http *h)
 		return;
 	if (h->curl != NULL)
 		curl_easy_cleanup(h->curl);
+	free(h->ca_file);
 	free(h);
 }
 
@@ -404,6 +410,48 @@ proxy_refusal(struct http *h, long status, struct http_resp *resp)
 	return 0;
 }
 
+/*
+ * The CA bundle the handle verifies with: [source] ca_file, else the one
+ * libcurl was built to use (Debian: ca-certificates' file).  NULL when
+ * libcurl cannot tell.
+ */
+static const char *
+ca_bundle(struct http *h)
+{
+	char *path = NULL;
+
+	if (h->ca_file != NULL)
+		return h->ca_file;
+#if LIBCURL_VERSION_NUM >= 0x075400 /* CURLINFO_CAINFO: 7.84.0 */
+	if (curl_easy_getinfo(h->curl, CURLINFO_CAINFO, &path) != CURLE_OK)
+		path = NULL;
+#endif
+	return path;
+}
+
+/*
+ * A verification that failed for want of a CA bundle (a machine without
+ * ca-certificates, or a ca_file that is not there) is told apart from a
+ * certificate that did not verify: the fix is different.
+ */
+static void
+ca_error(struct http *h, CURLcode cc, struct http_resp *resp)
+{
+	const char *path = ca_bundle(h);
+	struct stat st;
+
+	if (path != NULL && stat(path, &st) != 0 && errno == ENOENT)
+		set_error(resp,
+		    "no CA bundle at %s: install ca-certificates or set "
+		    "[source] ca_file",
+		    path);
+	else if (cc == CURLE_SSL_CACERT_BADFILE)
+		set_error(resp, "cannot use the CA file: %s", h->errbuf);
+	else
+		set_error(
+		    resp, "TLS certificate verification failed: %s", h->errbuf);
+}
+
 static int
 map_error(struct http *h, CURLcode cc, const struct xfer *x, const char *url,
     struct http_resp *resp)
@@ -442,11 +490,8 @@ map_error(struct http *h, CURLcode cc, const struct xfer *x, const char *url,
 		set_error(resp, "cannot resolve proxy: %s", h->errbuf);
 		break;
 	case CURLE_PEER_FAILED_VERIFICATION:
-		set_error(
-		    resp, "TLS certificate verification failed: %s", h->errbuf);
-		break;
 	case CURLE_SSL_CACERT_BADFILE:
-		set_error(resp, "cannot use the CA file: %s", h->errbuf);
+		ca_error(h, cc, resp);
 		break;
 	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_SSL_CERTPROBLEM:

@@ -625,7 +625,7 @@ make_cert(char *crt, char *key, size_t len)
 static void
 test_tls(void)
 {
-	char crt[128], key[128], url[128];
+	char crt[128], key[128], url[128], missing[128], want[256];
 	char py[] = "python3", dash_c[] = "-c";
 	struct http_resp r;
 	struct http *h;
@@ -653,6 +653,18 @@ test_tls(void)
 	h = client(5, crt);
 	CHECK(http_get(h, url, NULL, NULL, &r) == 0);
 	CHECK(r.status == 200);
+	http_free(h);
+	http_resp_reset(&r);
+
+	/* No CA bundle where one is expected: said so, with the fix. */
+	snprintf(missing, sizeof(missing), "%s/no-such-ca.pem", tmpdir);
+	snprintf(want, sizeof(want),
+	    "no CA bundle at %s: install ca-certificates or set [source] "
+	    "ca_file",
+	    missing);
+	h = client(5, missing);
+	CHECK(http_get(h, url, NULL, NULL, &r) == ERR_NET);
+	CHECK_STR(r.error, want);
 	http_free(h);
 	http_resp_reset(&r);
 }
