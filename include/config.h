@@ -163,12 +163,13 @@ int config_equal(const struct config *a, const struct config *b);
 struct config *config_load(const char *path, FILE *err);
 
 /*
- * config_load() with a choice: check_only nonzero (mdesiemd -n) still
- * checks syntax, values, combinations and the mode of a configuration file
- * that holds client_secret, but reads no secret file and does not require
- * the files and directories named by the configuration to exist (a file
- * that does exist is still checked for its mode).  config_load(path, err)
- * is config_load_opts(path, err, 0).
+ * config_load() with a choice: check_only nonzero (mdesiemd -n) makes the
+ * same checks, so that -n refuses what a start would, except for what
+ * depends on where and as whom the daemon runs: a file or directory this
+ * user may not open or look into, and a credential file given by a
+ * relative name while $CREDENTIALS_DIRECTORY is unset (systemd's
+ * LoadCredential= provides it at start), are not reported.
+ * config_load(path, err) is config_load_opts(path, err, 0).
  */
 struct config *config_load_opts(const char *path, FILE *err, int check_only);
 

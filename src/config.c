@@ -33,6 +33,7 @@
 #include "config.h"
 #include "errcode.h"
 #include "kafka_conf.h"
+#include "leef.h"
 #include "log.h"
 #include "ts.h"
 #include "url.h"
@@ -60,7 +61,7 @@ enum ktype {
 	K_SIZE, /* bytes, 64 bits */
 	K_INT, /* int or int64_t, by field size */
 	K_BOOL, /* yes/no, stored as int */
-	K_CHAR, /* one character or xHH */
+	K_CHAR, /* a LEEF delimiter: one character or xHH */
 	K_LIST, /* comma-separated, NULL-terminated char ** */
 	K_LEVEL, /* log level, by log_level_parse() */
 };
@@ -1046,7 +1047,10 @@ set_bool(struct loader *ld, const struct key *k, const char *v)
 	return -1;
 }
 
-/* One printable character, or its code as xHH / 0xHH (x09 is TAB). */
+/*
+ * One character, or its ASCII code as xHH / 0xHH (x09 is TAB).  Which
+ * characters can delimit is leef_delimiter_ok()'s rule, not this one's.
+ */
 static int
 parse_delimiter(const char *v, char *out)
 {
@@ -1068,12 +1072,10 @@ parse_delimiter(const char *v, char *out)
 		if (len == 0 || len > 4 || hex[len] != '\0')
 			return -1;
 		n = strtoul(hex, NULL, 16);
-		if (n > 0x7e)
+		if (n == 0 || n > 0x7f)
 			return -1;
 		ch = (int)n;
 	}
-	if (ch != '\t' && (ch <= ' ' || ch > '~' || ch == '=' || ch == '|'))
-		return -1;
 	*out = (char)ch;
 	return 0;
 }
@@ -1085,8 +1087,14 @@ set_char(struct loader *ld, const struct key *k, const char *v)
 
 	if (parse_delimiter(v, &ch) != 0) {
 		problem(ld, k,
-		    "\"%s\" is not one printable character or a hex code like "
-		    "x09 (space, '=' and '|' cannot be used)",
+		    "\"%s\" is not one character or an ASCII code like x09", v);
+		return -1;
+	}
+	/* The formatter's own rule, so that -n refuses what a start would. */
+	if (!leef_delimiter_ok(ch)) {
+		problem(ld, k,
+		    "\"%s\" cannot delimit LEEF attributes: use TAB (x09) or "
+		    "an ASCII punctuation character other than '=' and '|'",
 		    v);
 		return -1;
 	}
@@ -1689,15 +1697,6 @@ mode_problem(
 	    path, (unsigned)(mode & 07777), path);
 }
 
-static void
-mode_problem_at(struct loader *ld, const char *section, const char *name,
-    const char *path, mode_t mode)
-{
-	problem_at(ld, section, name,
-	    "%s is readable by group or others (mode %04o); run: chmod 600 %s",
-	    path, (unsigned)(mode & 07777), path);
-}
-
 /* Read up to cap bytes of fd into buf.  Returns 0, or -1 with errno. */
 static int
 read_capped(int fd, char *buf, size_t cap, size_t *len)
@@ -1718,6 +1717,29 @@ read_capped(int fd, char *buf, size_t cap, size_t *len)
 	return 0;
 }
 
+/*
+ * mdesiemd -n checks every file as a start would, but it may run where
+ * and as whom the daemon does not: a file this user may not open (the
+ * daemon may run as another user), or a credential file given by a
+ * relative name while $CREDENTIALS_DIRECTORY is unset (systemd's
+ * LoadCredential= puts it there for the start), is left to the start.
+ * Returns 1 for such a failure (errno err) under -n.
+ */
+static int
+left_to_start(const struct loader *ld, int err, int rel)
+{
+	if (!ld->check_only)
+		return 0;
+	return err == EACCES || err == EPERM || (err == ENOENT && rel);
+}
+
+/* A credential file given by a relative name, not in $CREDENTIALS_DIRECTORY. */
+static int
+cred_name(const char *name, int cred, int in_creds)
+{
+	return cred && name[0] != '/' && !in_creds;
+}
+
 /* A secret file's problem: as k when k is not NULL, else [section] name. */
 static void
 file_problem(struct loader *ld, const struct key *k, const char *section,
@@ -1732,11 +1754,13 @@ file_problem(struct loader *ld, const struct key *k, const char *section,
 /*
  * Read a secret file, trailing CR, LF and blanks dropped.  Returns the
  * secret (the caller wipes and frees it), or NULL with the problem
- * reported for k, or for [section] name when k is NULL.
+ * reported for k, or for [section] name when k is NULL; under -n, NULL
+ * without a problem for a file left to the start (rel: a relative
+ * credential name, left_to_start()).
  */
 static char *
 read_secret_at(struct loader *ld, const struct key *k, const char *section,
-    const char *name, const char *path, int in_creds)
+    const char *name, const char *path, int in_creds, int rel)
 {
 	char buf[SECRET_MAX + 1], text[PATH_MAX + 200], *secret = NULL;
 	struct stat st;
@@ -1746,8 +1770,9 @@ read_secret_at(struct loader *ld, const struct key *k, const char *section,
 	text[0] = '\0';
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1 ||
 	    fstat(fd, &st) == -1) {
-		snprintf(text, sizeof(text), "cannot read %s: %s", path,
-		    strerror(errno));
+		if (!left_to_start(ld, errno, rel))
+			snprintf(text, sizeof(text), "cannot read %s: %s", path,
+			    strerror(errno));
 	} else if (!S_ISREG(st.st_mode)) {
 		snprintf(text, sizeof(text), "%s is not a regular file", path);
 	} else if (!in_creds && (st.st_mode & PRIVATE_BITS) != 0) {
@@ -1781,19 +1806,10 @@ read_secret_at(struct loader *ld, const struct key *k, const char *section,
 	return secret;
 }
 
-/* Read the client secret. */
-static void
-read_secret(struct loader *ld, const char *path, int in_creds)
-{
-	ld->c->client_secret = read_secret_at(
-	    ld, KEY(client_secret_file), NULL, NULL, path, in_creds);
-}
-
 static void
 load_secret_file(struct loader *ld)
 {
 	const char *name = ld->c->client_secret_file;
-	struct stat st;
 	char *path;
 	int in_creds;
 
@@ -1803,11 +1819,8 @@ load_secret_file(struct loader *ld)
 	ld->base_path = given_file(ld, KEY(client_secret_file))->path;
 	if ((path = resolve(ld, name, 1, &in_creds)) == NULL)
 		return;
-	if (!ld->check_only)
-		read_secret(ld, path, in_creds);
-	else if (!in_creds && stat(path, &st) == 0 &&
-	    (st.st_mode & PRIVATE_BITS) != 0)
-		mode_problem(ld, KEY(client_secret_file), path, st.st_mode);
+	ld->c->client_secret = read_secret_at(ld, KEY(client_secret_file),
+	    NULL, NULL, path, in_creds, cred_name(name, 1, in_creds));
 	free(path);
 }
 
@@ -2028,7 +2041,6 @@ static void
 kafka_files(struct loader *ld, struct kafka_conf *kc)
 {
 	char name[300], *path, *v;
-	struct stat st;
 	size_t i;
 	int in_creds;
 
@@ -2051,18 +2063,13 @@ kafka_files(struct loader *ld, struct kafka_conf *kc)
 		snprintf(name, sizeof(name), "%s_file", p->name);
 		if ((path = resolve(ld, p->file, 1, &in_creds)) == NULL)
 			continue;
-		if (!ld->check_only) {
-			v = read_secret_at(
-			    ld, NULL, "kafka", name, path, in_creds);
-			if (v != NULL && kafka_conf_set_value(p, v) != 0)
-				report(ld, "%s: out of memory", ld->path);
-			if (v != NULL)
-				explicit_bzero(v, strlen(v));
-			free(v);
-		} else if (!in_creds && stat(path, &st) == 0 &&
-		    (st.st_mode & PRIVATE_BITS) != 0) {
-			mode_problem_at(ld, "kafka", name, path, st.st_mode);
-		}
+		v = read_secret_at(ld, NULL, "kafka", name, path, in_creds,
+		    cred_name(p->file, 1, in_creds));
+		if (v != NULL && kafka_conf_set_value(p, v) != 0)
+			report(ld, "%s: out of memory", ld->path);
+		if (v != NULL)
+			explicit_bzero(v, strlen(v));
+		free(v);
 		free(path);
 	}
 }
@@ -2205,21 +2212,17 @@ finish_output(struct loader *ld)
 
 static void
 check_file(struct loader *ld, const struct key *k, const char *path,
-    int private, int in_creds)
+    int private, int in_creds, int rel)
 {
 	struct stat st;
 	int fd;
 
-	if (ld->check_only) {
-		if (private && !in_creds && stat(path, &st) == 0 &&
-		    (st.st_mode & PRIVATE_BITS) != 0)
-			mode_problem(ld, k, path, st.st_mode);
-		return;
-	}
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1 ||
-	    fstat(fd, &st) == -1)
-		problem(ld, k, "cannot read %s: %s", path, strerror(errno));
-	else if (!S_ISREG(st.st_mode))
+	    fstat(fd, &st) == -1) {
+		if (!left_to_start(ld, errno, rel))
+			problem(
+			    ld, k, "cannot read %s: %s", path, strerror(errno));
+	} else if (!S_ISREG(st.st_mode))
 		problem(ld, k, "%s is not a regular file", path);
 	else if (private && !in_creds && (st.st_mode & PRIVATE_BITS) != 0)
 		mode_problem(ld, k, path, st.st_mode);
@@ -2233,7 +2236,7 @@ finish_files(struct loader *ld)
 	const struct key *k;
 	char **slot, *path;
 	size_t i;
-	int in_creds;
+	int in_creds, rel;
 
 	for (i = 0; i < sizeof(file_keys) / sizeof(file_keys[0]); i++) {
 		k = &keys[key_index(file_keys[i].off)];
@@ -2244,10 +2247,12 @@ finish_files(struct loader *ld)
 		path = resolve(ld, *slot, file_keys[i].cred, &in_creds);
 		if (path == NULL)
 			continue;
+		rel = cred_name(*slot, file_keys[i].cred, in_creds);
 		free(*slot);
 		*slot = path;
 		if (!file_keys[i].tls || ld->c->transport == TRANSPORT_TLS)
-			check_file(ld, k, path, file_keys[i].private, in_creds);
+			check_file(
+			    ld, k, path, file_keys[i].private, in_creds, rel);
 	}
 }
 
@@ -2264,6 +2269,8 @@ check_dir(
 			problem(ld, k, "%s is not a directory", dir);
 		return;
 	}
+	if (left_to_start(ld, errno, 0))
+		return;
 	if (errno != ENOENT || !parent_will_do) {
 		problem(ld, k, "cannot use %s: %s", dir, strerror(errno));
 		return;
@@ -2278,7 +2285,8 @@ check_dir(
 		report(ld, "%s: out of memory", ld->path);
 		return;
 	}
-	if (stat(parent, &st) != 0 || !S_ISDIR(st.st_mode))
+	if (stat(parent, &st) == 0 ? !S_ISDIR(st.st_mode)
+	                           : !left_to_start(ld, errno, 0))
 		problem(ld, k,
 		    "cannot use %s: its parent directory %s does not exist",
 		    dir, parent);
@@ -2295,9 +2303,9 @@ finish(struct loader *ld)
 	finish_output(ld);
 	finish_files(ld);
 	strip_slashes(ld->c->state_dir);
-	if (!ld->check_only && ld->c->state_dir != NULL)
+	if (ld->c->state_dir != NULL)
 		check_dir(ld, KEY(state_dir), ld->c->state_dir, 1);
-	if (!ld->check_only && ld->c->textfile_dir != NULL)
+	if (ld->c->textfile_dir != NULL)
 		check_dir(ld, KEY(textfile_dir), ld->c->textfile_dir, 0);
 }
 

@@ -271,12 +271,6 @@ cycle_new(const struct config *c, const volatile sig_atomic_t *stop)
 	struct http_opts ho;
 	struct cycle *cy;
 
-	if (c->format == FORMAT_LEEF && c->leef_version == 2 &&
-	    !leef_delimiter_ok(c->leef_delimiter)) {
-		log_error("[output] leef_delimiter: use TAB (x09) or an ASCII "
-		          "punctuation character other than '=' and '|'");
-		return NULL;
-	}
 	cycle_http_opts(c, stop, &ho);
 	if ((cy = calloc(1, sizeof(*cy))) == NULL)
 		return NULL;
@@ -302,8 +296,13 @@ cycle_new(const struct config *c, const volatile sig_atomic_t *stop)
 	cy->leef.version = c->product_version;
 	cy->leef.leef_version = c->leef_version;
 	cy->leef.delimiter = c->leef_delimiter;
-	if (c->format == FORMAT_LEEF)
-		leef_opts_prepare(&cy->leef); /* checked above */
+	/* The configuration checked the LEEF options (config_load()). */
+	if (c->format == FORMAT_LEEF && leef_opts_prepare(&cy->leef) != 0) {
+		log_error("[output] leef_delimiter: the LEEF formatter refused "
+		          "the options the configuration accepted");
+		cycle_free(cy);
+		return NULL;
+	}
 	if ((cy->http = http_new(&ho)) == NULL ||
 	    (cy->token = cycle_token_new(c, cy->http)) == NULL ||
 	    (cy->source = source_new(c, cy->http, cy->token, stop)) == NULL ||
