@@ -1,69 +1,119 @@
 # SPDX-License-Identifier: MIT
 # mdesiem build.  `make` builds mdesiemd, `make check` runs every test suite,
-# `make demo` shows the daemon delivering CEF from the bundled simulator.
+# `make demo` shows the daemon delivering Graph alerts from the bundled
+# simulator.  Each first installs the Debian packages it needs (as root) or
+# names them with the apt-get line to run (tests/deps.sh).
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
 BUILD   ?= build
 CC      ?= cc
 
-# Debian packages that provide what we build and test with.
-BUILD_PKGS = libcurl4-openssl-dev libcjson-dev libssl-dev libinih-dev \
-	     librdkafka-dev pkg-config gcc make
-TEST_PKGS  = python3 openssl liblognorm-utils systemd kcat faketime iproute2
+# The Debian packages the build and the tests need: the one list to edit
+# when a module or a test needs another one.  gcc only recommends libc6-dev
+# (the C library headers), so it is named; ca-certificates is the system CA
+# bundle the daemon needs to reach Microsoft.  Each pkg-config module below
+# comes from one of BUILD_PKGS.  rsyslog and syslog-ng-core conflict in
+# Debian: never both in TEST_PKGS.
+BUILD_PKGS = gcc libc6-dev make pkg-config ca-certificates \
+	     libcurl4-openssl-dev libcjson-dev libssl-dev libinih-dev \
+	     librdkafka-dev
+TEST_PKGS  = python3 openssl liblognorm-utils systemd kcat faketime \
+	     iproute2
+BENCH_PKGS = valgrind
+FUZZ_PKGS  = clang libclang-rt-14-dev
+ANALYZE_PKGS = cppcheck
 PC_MODULES = libcurl libcjson inih libssl libcrypto rdkafka
+
+# What `deps` installs: the build's packages, plus the tests' for the goals
+# that run tests.  One apt-get run for all of them.
+TEST_GOALS = check demo unit asan bench bench-quick
+goal_pkgs  = $(if $(filter $(1),$(MAKECMDGOALS)),$(2))
+DEPS_PKGS  = $(BUILD_PKGS) $(call goal_pkgs,$(TEST_GOALS),$(TEST_PKGS)) \
+	     $(call goal_pkgs,bench,$(BENCH_PKGS)) \
+	     $(call goal_pkgs,fuzz fuzz-smoke,$(FUZZ_PKGS)) \
+	     $(call goal_pkgs,analyze,$(ANALYZE_PKGS))
 
 WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
        -Wformat=2 -Wwrite-strings -Wpointer-arith -Wcast-qual \
        -Wundef -Wvla -Wnull-dereference -Wimplicit-fallthrough \
        -Wmissing-declarations -Werror
-HARDEN = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 OPT ?= -O2 -g
+# _FORTIFY_SOURCE needs optimisation: without it the checks do nothing and
+# newer glibc warns (an error under -Werror).  It is left out for OPT=-O0
+# or an OPT with no -O level.
+FORTIFY = $(if $(filter-out -O0,$(lastword $(filter -O%,$(OPT)))),\
+	  -D_FORTIFY_SOURCE=2)
+HARDEN = $(FORTIFY) -fstack-protector-strong -fPIE
 SAN ?=
 V ?= 0
 Q = $(if $(filter 1,$(V)),,@)
 
-PC_CFLAGS := $(shell pkg-config --cflags $(PC_MODULES) 2>/dev/null)
-PC_LIBS   := $(shell pkg-config --libs $(PC_MODULES) 2>/dev/null)
+VERSION = 0.1.0
 
-CFLAGS_ALL = -std=c11 -D_GNU_SOURCE -pthread $(OPT) $(WARN) $(HARDEN) $(SAN) \
-	     -iquote include $(PC_CFLAGS) $(CFLAGS)
+# pkg-config is asked only after `deps` has installed the packages: the
+# $(FLAGS) rule writes its answers to files that these variables read when
+# a recipe runs, never when make reads this file.
+PC_CFLAGS = $(file <$(BUILD)/pkg-cflags)
+PC_LIBS   = $(file <$(BUILD)/pkg-libs)
+
+BASE_CFLAGS = -std=c11 -D_GNU_SOURCE -pthread $(OPT) $(WARN) $(HARDEN) \
+	      $(SAN) -iquote include -DMDESIEM_VERSION='"$(VERSION)"' $(CFLAGS)
+CFLAGS_ALL  = $(BASE_CFLAGS) $(PC_CFLAGS)
 LDFLAGS_ALL = -pie -Wl,-z,relro,-z,now $(SAN) $(LDFLAGS)
 LIBS = $(PC_LIBS) -lm -pthread
 
+# Everything compiled depends on this file, which changes only when the
+# compiler, a flag, VERSION or a pkg-config answer does: changing any of
+# them rebuilds everything, and nothing else does.
+FLAGS = $(BUILD)/flags
+sq = $(subst ','\'',$(1))
+FLAGS_TEXT = CC=$(CC) CFLAGS=$(BASE_CFLAGS) LDFLAGS=$(LDFLAGS_ALL)
+
 SRCS     := $(wildcard src/*.c)
+HDRS     := $(wildcard include/*.h src/*.h)
 LIB_SRCS := $(filter-out src/main.c,$(SRCS))
 LIB_OBJS := $(patsubst src/%.c,$(BUILD)/%.o,$(LIB_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 TOOL_SRCS := $(wildcard tests/bench/*.c)
 
-VERSION = 0.1.0
-
 .PHONY: all deps check unit integration demo asan install clean \
-	format format-check analyze fuzz fuzz-smoke bench
+	format format-check analyze fuzz fuzz-smoke bench FORCE
 
-all: deps $(BUILD)/mdesiemd
+all: $(BUILD)/mdesiemd
 
-# Install missing Debian packages when root, otherwise name them.
+# Install the missing Debian packages when root, otherwise name them and
+# stop; every compile waits for it (through $(FLAGS)), also under -j.
 deps:
-	@sh tests/deps.sh "$(BUILD_PKGS)" "$(PC_MODULES)"
+	@sh tests/deps.sh "$(sort $(DEPS_PKGS))" "$(PC_MODULES)"
 
-$(BUILD)/%.o: src/%.c $(wildcard include/*.h src/*.h) | $(BUILD)
-	@echo "  CC      $<"
-	$(Q)$(CC) $(CFLAGS_ALL) -DMDESIEM_VERSION='"$(VERSION)"' -c -o $@ $<
-
-$(BUILD):
+$(FLAGS): FORCE | deps
 	@mkdir -p $(BUILD)/tests
+	@set -e; d='$(call sq,$(BUILD))'; \
+	c=$$(pkg-config --cflags $(PC_MODULES)); \
+	l=$$(pkg-config --libs $(PC_MODULES)); \
+	printf '%s' "$$c" >"$$d/pkg-cflags.new"; \
+	printf '%s' "$$l" >"$$d/pkg-libs.new"; \
+	printf '%s\n' '$(call sq,$(FLAGS_TEXT))' "$$c" "$$l" >"$$d/flags.new"; \
+	for f in pkg-cflags pkg-libs flags; do \
+		if cmp -s "$$d/$$f.new" "$$d/$$f"; then rm -f "$$d/$$f.new"; \
+		else mv -f "$$d/$$f.new" "$$d/$$f"; fi; \
+	done
+
+$(BUILD)/%.o: src/%.c $(HDRS) $(FLAGS)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
 $(BUILD)/libmdesiem.a: $(LIB_OBJS)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/mdesiemd: $(BUILD)/main.o $(BUILD)/libmdesiem.a
+$(BUILD)/mdesiemd: $(BUILD)/main.o $(BUILD)/libmdesiem.a $(FLAGS)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(filter %.o %.a,$^) $(LIBS)
 
-$(BUILD)/tests/test_%: tests/unit/test_%.c $(wildcard tests/unit/*.h) $(BUILD)/libmdesiem.a
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(wildcard tests/unit/*.h) \
+		$(BUILD)/libmdesiem.a $(FLAGS)
 	@echo "  TEST    $@"
 	$(Q)$(CC) $(CFLAGS_ALL) -iquote tests/unit $(LDFLAGS_ALL) -o $@ $< \
 	    $(BUILD)/libmdesiem.a $(LIBS)
@@ -71,19 +121,20 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(wildcard tests/unit/*.h) $(BUILD)/l
 unit: all $(UNIT_BINS)
 
 check: all $(UNIT_BINS)
-	@sh tests/deps.sh "$(TEST_PKGS)" ""
 	@BUILD=$(BUILD) sh tests/run.sh
 
+# make demo [API=graph|alerts|siem] [FORMAT=cef|leef|json]
+API ?= graph
+FORMAT ?= cef
 demo: all
-	@sh tests/deps.sh "$(TEST_PKGS)" ""
-	@BUILD=$(BUILD) sh tests/demo.sh
+	@BUILD=$(BUILD) API=$(API) FORMAT=$(FORMAT) sh tests/demo.sh
 
 asan:
 	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" \
 	    HARDEN="-fPIE" check
 
-analyze: deps
+analyze: $(FLAGS)
 	$(CC) $(CFLAGS_ALL) -fanalyzer -fsyntax-only $(SRCS)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 	    --inline-suppr --std=c11 -I include $(SRCS)
@@ -109,7 +160,7 @@ format-check:
 	    tests/unit/*.h && echo "format-check: clean"
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf $(BUILD) build-asan $(FUZZ_BUILD)
 
 # --- benchmarks (tests/bench) ---
 # `make bench` measures throughput, memory and per-record cost against the
@@ -124,14 +175,16 @@ BENCH_ARGS ?=
 
 bench-tools: $(BENCH_BINS)
 
-$(BENCH_TOOLS): $(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libmdesiem.a
+$(BENCH_TOOLS): $(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libmdesiem.a \
+		$(FLAGS)
 	@mkdir -p $(BUILD)/bench
 	@echo "  CC      $@"
 	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(BUILD)/libmdesiem.a \
 	    $(LIBS)
 
 # The whole archive: formatters the micro-benchmark only names weakly.
-$(BUILD)/bench/microbench: tests/bench/microbench.c $(BUILD)/libmdesiem.a
+$(BUILD)/bench/microbench: tests/bench/microbench.c $(BUILD)/libmdesiem.a \
+		$(FLAGS)
 	@mkdir -p $(BUILD)/bench
 	@echo "  CC      $@"
 	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< \
@@ -139,7 +192,6 @@ $(BUILD)/bench/microbench: tests/bench/microbench.c $(BUILD)/libmdesiem.a
 	    $(LIBS)
 
 bench: all $(BENCH_BINS)
-	@sh tests/deps.sh "python3 valgrind" ""
 	@BUILD=$(BUILD) python3 tests/bench/run.py $(BENCH_ARGS)
 
 bench-quick: all $(BENCH_TOOLS)
@@ -185,7 +237,7 @@ FUZZ_BINS     = $(patsubst %,$(FUZZ_BUILD)/%,$(FUZZ_TARGETS))
 fuzz: $(FUZZ_BINS)
 
 $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_formats.h \
-		$(FUZZ_LIB) $(wildcard include/*.h)
+		$(FUZZ_LIB) $(wildcard include/*.h) | deps
 	@mkdir -p $(FUZZ_BUILD)
 	@echo "  FUZZ    $@"
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIB) $(FUZZ_LIBS)
