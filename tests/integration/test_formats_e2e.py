@@ -154,8 +154,9 @@ def main():
                               extra={"output.format": "leef",
                                      "output.leef_delimiter": "a"})
         rc, err, _ = h.run_daemon(conf, "--once")
-        R.check(rc != 0 and "leef_delimiter" in err,
-                "leef_delimiter = a is refused with a reason (rc %d)" % rc)
+        R.check(rc == 78 and "[output] leef_delimiter" in err,
+                "leef_delimiter = a is refused as a configuration error, "
+                "naming the key (rc %d)" % rc)
     finally:
         wd.close()
     R.done()
