@@ -8,6 +8,7 @@
  * tests/data/config/; run from the top of the tree.
  */
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <ftw.h>
@@ -814,6 +815,65 @@ test_credentials(void)
 	    "directory /nonexistent does not exist\n");
 }
 
+/* A file this user may not open: -n leaves it to the start. */
+static void
+locked_file_checks(void)
+{
+	struct config *c;
+	char *err;
+
+	c = load_text(
+	    AZURE "[source]\nca_file = locked-ca\n" OUTPUT, 0600, 1, &err);
+	CHECK(c != NULL);
+	CHECK_STR(err, "");
+	free(err);
+	config_free(c);
+	c = load_text(
+	    AZURE "[source]\nca_file = locked-ca\n" OUTPUT, 0600, 0, &err);
+	CHECK(c == NULL);
+	CHECK(err != NULL && strstr(err, "Permission denied\n") != NULL);
+	free(err);
+}
+
+/* As root (who opens every file), the checks run as nobody in a child. */
+static void
+locked_file(void)
+{
+	const uid_t nobody = 65534;
+	char conf[256];
+	int status = 0;
+	pid_t pid;
+
+	write_file("locked-ca", 0000, "x\n");
+	if (geteuid() != 0) {
+		locked_file_checks();
+		return;
+	}
+	if ((pid = fork()) < 0) {
+		CHECK(!"fork");
+		return;
+	}
+	if (pid == 0) {
+		/* root's test.conf: nobody writes a new one */
+		path_of(conf, sizeof(conf), "test.conf");
+		unlink(conf);
+		if (chown(tmpdir, nobody, nobody) != 0 || setgid(nobody) != 0 ||
+		    setuid(nobody) != 0)
+			_exit(2);
+		locked_file_checks();
+		_exit(check_fail == 0 ? 0 : 1);
+	}
+	waitpid(pid, &status, 0);
+	if (chown(tmpdir, 0, 0) != 0)
+		CHECK(!"chown back");
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 2) {
+		printf("skip test_config: a file -n may not open (cannot "
+		       "become nobody)\n");
+		return;
+	}
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 /*
  * mdesiemd -n checks the files a start reads, except a credential file
  * given by a relative name while $CREDENTIALS_DIRECTORY is unset (systemd
@@ -871,23 +931,7 @@ test_check_only(void)
 	CHECK(err != NULL && strstr(err, "empty-secret is empty\n") != NULL);
 	free(err);
 
-	if (geteuid() == 0) {
-		printf("skip test_config: a file -n may not open (running as "
-		       "root, which opens every file)\n");
-		return;
-	}
-	write_file("locked-ca", 0000, "x\n");
-	c = load_text(
-	    AZURE "[source]\nca_file = locked-ca\n" OUTPUT, 0600, 1, &err);
-	CHECK(c != NULL);
-	CHECK_STR(err, "");
-	free(err);
-	config_free(c);
-	c = load_text(
-	    AZURE "[source]\nca_file = locked-ca\n" OUTPUT, 0600, 0, &err);
-	CHECK(c == NULL);
-	CHECK(err != NULL && strstr(err, "Permission denied\n") != NULL);
-	free(err);
+	locked_file();
 }
 
 static void
