@@ -65,7 +65,9 @@ LIBS = $(PC_LIBS) -lm -pthread
 
 # Everything compiled depends on this file, which changes only when the
 # compiler, a flag, VERSION or a pkg-config answer does: changing any of
-# them rebuilds everything, and nothing else does.
+# them rebuilds everything, and nothing else does.  A new rule that
+# compiles names $(FLAGS) as a prerequisite (that also makes it wait for
+# deps) and filters it out of $^.
 FLAGS = $(BUILD)/flags
 sq = $(subst ','\'',$(1))
 FLAGS_TEXT = CC=$(CC) CFLAGS=$(BASE_CFLAGS) LDFLAGS=$(LDFLAGS_ALL)
@@ -205,7 +207,7 @@ check: $(BENCH_TOOLS)
 # loopback) driven from stdin, for the integration tests and `make bench`.
 KAFKA_TOOLS = $(BUILD)/kafka/mockkafka
 
-$(KAFKA_TOOLS): $(BUILD)/kafka/%: tests/kafka/%.c
+$(KAFKA_TOOLS): $(BUILD)/kafka/%: tests/kafka/%.c $(FLAGS)
 	@mkdir -p $(BUILD)/kafka
 	@echo "  CC      $@"
 	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(LIBS)
