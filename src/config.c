@@ -1819,8 +1819,8 @@ load_secret_file(struct loader *ld)
 	ld->base_path = given_file(ld, KEY(client_secret_file))->path;
 	if ((path = resolve(ld, name, 1, &in_creds)) == NULL)
 		return;
-	ld->c->client_secret = read_secret_at(ld, KEY(client_secret_file),
-	    NULL, NULL, path, in_creds, cred_name(name, 1, in_creds));
+	ld->c->client_secret = read_secret_at(ld, KEY(client_secret_file), NULL,
+	    NULL, path, in_creds, cred_name(name, 1, in_creds));
 	free(path);
 }
 
