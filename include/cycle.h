@@ -17,7 +17,7 @@ struct cycle;
 struct cycle_stats {
 	unsigned long fetched; /* records read from the API */
 	unsigned long spooled; /* messages made durable */
-	unsigned long delivered; /* messages written to the collector */
+	unsigned long delivered; /* messages the collector acknowledged */
 	unsigned long duplicates; /* dropped by the dedup set */
 	unsigned long bad_records; /* could not be normalised */
 	unsigned long pages;
@@ -41,11 +41,10 @@ void cycle_free(struct cycle *cy);
 int cycle_fetch(struct cycle *cy);
 
 /*
- * Deliver what the spool holds.  wait_ms < 0: try once without waiting
- * for an unreachable collector; otherwise keep trying (waiting out the
- * reconnect backoff) for at most wait_ms.  Returns 0 when the spool is
- * empty, ERR_SINK when the collector did not take everything in time,
- * ERR_IO on spool errors.
+ * Deliver what the spool holds (queue_drain()).  wait_ms <= 0: send what
+ * can be sent now, without waiting; otherwise keep going for at most
+ * wait_ms.  Returns 0 when everything is delivered and acknowledged,
+ * ERR_AGAIN or ERR_SINK when not (yet), ERR_STOPPED, ERR_IO.
  */
 int cycle_drain(struct cycle *cy, long wait_ms);
 
@@ -57,13 +56,16 @@ int cycle_drain(struct cycle *cy, long wait_ms);
 int cycle_idle(struct cycle *cy, long ms, const volatile sig_atomic_t *wake);
 
 /*
- * Persist the exact read position of the spool (clean shutdown: nothing
- * is re-sent on the next start).  Returns 0 or ERR_IO.
+ * Clean stop of delivery within grace_ms (queue_finish()): deliver, wait
+ * for the collector's acknowledgements, save the exact read position, so
+ * that nothing acknowledged is re-sent at the next start.  Returns 0 when
+ * nothing is left, ERR_AGAIN / ERR_SINK when something stays for the next
+ * run, ERR_IO.
  */
-int cycle_finish(struct cycle *cy);
+int cycle_finish(struct cycle *cy, long grace_ms);
 
-/* Bytes waiting in the spool. */
-uint64_t cycle_spool_bytes(const struct cycle *cy);
+/* Spool bytes the collector has not acknowledged yet. */
+uint64_t cycle_pending_bytes(const struct cycle *cy);
 
 struct http;
 struct http_opts;
@@ -80,9 +82,9 @@ struct status;
 void cycle_status(const struct cycle *cy, struct status *st);
 
 /*
- * Call fn(arg) regularly while working or waiting (between pages, drain
- * batches, and at least every every_ms (at most 1000) while idle): the
- * systemd watchdog ping.
+ * Call fn(arg) regularly while working or waiting (between pages, and at
+ * least every every_ms (at most 1000) while idle, delivering or
+ * connecting): the systemd watchdog ping.
  */
 void cycle_set_tick(
     struct cycle *cy, void (*fn)(void *), void *arg, long every_ms);

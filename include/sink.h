@@ -1,16 +1,29 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Delivery of framed messages to the collector.  One interface for every
- * transport (tcp, tls, udp, local, stdout): sink_write() queues one framed
- * message, sink_flush() pushes everything queued to the kernel.  A lost
- * connection is reported (ERR_SINK) and reopened on the next call, after
- * a capped, jittered backoff; the caller decides what to resend.
+ * Delivery of messages to the collector, with acknowledgement.  One
+ * interface for every transport (tcp, tls, udp, local, stdout; kafka
+ * plugs in the same way): the output queue (queue.c) hands over one whole
+ * message at a time without blocking (sink_send()), and learns which of
+ * them the peer has acknowledged (sink_poll()), by a mark it gives each
+ * message.  Only acknowledged messages count as delivered; after a broken
+ * connection the queue sends again everything after the last
+ * acknowledged mark.
  *
- * What a "framed message" is depends on the transport (frame.c): for tcp,
- * tls and stdout the syslog header, message and framing; for udp the
- * header and message (one datagram each, at most max_message_size bytes);
- * for local an RFC 3164 header (frame.c forces it) whose PRI carries the
- * severity, which the local transport strips before calling syslog(3).
+ * Acknowledged means: tcp, the collector's kernel has acknowledged the
+ * bytes (bytes written minus SIOCOUTQ); tls, the same for the raw TLS
+ * bytes; udp, local and stdout, at once when sent.  Plain syslog can do
+ * no better: what the collector's kernel accepted into its receive buffer
+ * is lost if the collector dies before reading it.
+ *
+ * A message is never left half written when it can be helped: stream
+ * transports write whole messages only into a send queue with a wide
+ * margin of free space (a quarter of SO_SNDBUF), so that a kill -9 does
+ * not cut one in half on the wire, and wait for room between messages.
+ *
+ * A lost connection is reported (ERR_SINK), logged once, and reopened
+ * after a capped, jittered backoff by the next sink_send().  Connecting
+ * (name resolution, TCP, the TLS handshake) notices a stop request and
+ * calls the liveness callback at least every second.
  */
 #ifndef SINK_H
 #define SINK_H
@@ -35,56 +48,108 @@ struct sink_msg {
 	uint64_t mark; /* opaque, strictly increasing per sink */
 };
 
-/* Operations of one transport (sink_tcp.c, ...). */
+/*
+ * Operations of one transport (sink_tcp.c, ...).  A transport keeps its
+ * connection state in struct sink (src/sink_impl.h); on ERR_SINK from
+ * poll() or drain() it writes the reason into s->why.
+ */
 struct sink_ops {
 	const char *name;
-	/* Connect; 0 or ERR_SINK with why[] filled. */
-	int (*open)(struct sink *s, char *why, size_t whylen);
-	/* Write all of data; 0 or ERR_SINK (connection then closed). */
-	int (*write)(struct sink *s, const char *data, size_t len, char *why,
-	    size_t whylen);
-	void (*close)(struct sink *s);
 	/*
-	 * Nonzero: write() gets exactly one message at a time (datagrams,
-	 * syslog(3)); the queue keeps message boundaries.
+	 * Nonzero when each message is its own unit on the wire (a datagram,
+	 * a syslog(3) call, a Kafka record): no stream framing around it.
+	 * Informational.
 	 */
 	int per_message;
+	/* Connect; 0, ERR_STOPPED, or ERR_SINK with why[] filled. */
+	int (*open)(struct sink *s, char *why, size_t whylen);
+	/*
+	 * Hand over one WHOLE message without blocking: 0 = taken whole;
+	 * ERR_AGAIN = no room now, nothing taken; ERR_SINK = connection
+	 * broken (why filled; the caller closes the transport); ERR_BADREC =
+	 * this message is not and will never be delivered on this transport
+	 * (longer than a datagram may be, refused by a lossy transport): the
+	 * queue counts it as dropped and goes on.
+	 */
+	int (*send)(
+	    struct sink *s, const struct sink_msg *m, char *why, size_t whylen);
+	/*
+	 * Push out what was taken, wait at most wait_ms for room or for
+	 * acknowledgements (0 = just look; return early on progress), and set
+	 * *acked to the highest mark such that every message handed over
+	 * with a mark <= *acked is acknowledged by the peer.  Returns 0, or
+	 * ERR_SINK when the connection broke (*acked still set).  NULL: every
+	 * message is acknowledged when send() takes it.
+	 */
+	int (*poll)(struct sink *s, long wait_ms, uint64_t *acked);
+	/*
+	 * Clean stop: flush, shut down the write side, wait at most ms until
+	 * everything is acknowledged; *acked as for poll.  Returns 0 (all
+	 * acknowledged), ERR_AGAIN (not within ms) or ERR_SINK.  NULL: as
+	 * for poll.  close() follows.
+	 */
+	int (*drain)(struct sink *s, long ms, uint64_t *acked);
+	void (*close)(struct sink *s);
 };
 
 /*
  * A sink for the configured transport, not yet connected.  stop, when not
- * NULL, interrupts backoff waits.  Returns NULL on allocation failure.
+ * NULL, interrupts connecting and waits (ERR_STOPPED).  Returns NULL on
+ * allocation failure or an unknown transport.
  */
 struct sink *sink_new(
     const struct config *c, const volatile sig_atomic_t *stop);
 void sink_free(struct sink *s);
 
 /*
- * Queue one framed message.  When the queue passes its batch size it is
- * flushed first.  Returns 0, or what sink_flush() returns.
+ * Call fn(arg) at least every second while connecting or waiting (the
+ * systemd watchdog ping).  fn may be NULL.
  */
-int sink_write(struct sink *s, const char *msg, size_t len);
+void sink_set_tick(struct sink *s, void (*fn)(void *), void *arg);
 
 /*
- * Push all queued messages to the kernel, connecting first if needed
- * (waiting out the reconnect backoff, interruptibly).  Returns 0 (queue
- * empty), ERR_SINK when the collector is unreachable or the connection
- * broke (the queue is kept whole: call again to retry, which resends it
- * from its first message; per_message transports (udp, local) remove
- * each message from the queue once written, so a retry resends only the
- * messages not yet written), or ERR_STOPPED.
+ * What ends a wait inside the sink: *stop becoming nonzero (stop may be
+ * NULL), and deadline_ms, a CLOCK_MONOTONIC time in milliseconds (see
+ * sink_now_ms(); 0: none).  A clean stop delivers within shutdown_grace
+ * after the stop request: it passes NULL and its deadline.
  */
-int sink_flush(struct sink *s);
+void sink_set_limits(
+    struct sink *s, const volatile sig_atomic_t *stop, long long deadline_ms);
+
+/* CLOCK_MONOTONIC in milliseconds. */
+long long sink_now_ms(void);
 
 /*
- * wait = 1: sink_flush() waits out the reconnect backoff (interruptible by
- * *stop, which may be NULL); wait = 0: it returns ERR_SINK at once while
- * the backoff runs, so the caller can go on fetching into the spool.
+ * Hand over one whole message (ops->send), connecting first if needed and
+ * the reconnect backoff allows.  Returns 0 (taken), ERR_AGAIN (no room:
+ * wait with sink_poll() and call again), ERR_BADREC (dropped: see
+ * sink_ops), ERR_SINK (the collector is unreachable, or the connection
+ * broke: nothing more is acknowledged on it; retry after
+ * sink_retry_in_ms()), or ERR_STOPPED (a stop interrupted connecting).
  */
-void sink_set_wait(struct sink *s, int wait, const volatile sig_atomic_t *stop);
+int sink_send(struct sink *s, const struct sink_msg *m);
+
+/*
+ * Push out, wait at most wait_ms for room or acknowledgements, and set
+ * *acked (see sink_ops.poll; it never goes down).  Returns 0, or ERR_SINK
+ * when the connection broke (it is closed; *acked is final for it).
+ * Without a connection: 0 at once.
+ */
+int sink_poll(struct sink *s, long wait_ms, uint64_t *acked);
+
+/*
+ * Clean stop of the connection (see sink_ops.drain), then close it.
+ * Returns 0 when everything handed over was acknowledged, ERR_AGAIN when
+ * not within ms, ERR_SINK when the connection broke.  Without a
+ * connection: 0 at once.
+ */
+int sink_drain(struct sink *s, long ms, uint64_t *acked);
 
 /* Nonzero while the collector is unreachable. */
 int sink_is_down(const struct sink *s);
+
+/* Nonzero while a connection is open. */
+int sink_is_connected(const struct sink *s);
 
 /* Milliseconds until the next reconnect attempt is due (0: now). */
 long sink_retry_in_ms(const struct sink *s);
@@ -96,19 +161,16 @@ long sink_retry_in_ms(const struct sink *s);
  */
 int sink_probe(struct sink *s, char *why, size_t whylen);
 
-/* Drop queued messages without sending them. */
-void sink_discard(struct sink *s);
-
-/* Counters for status and logs. */
+/* Times the collector came back after being unreachable. */
 unsigned long sink_reconnects(const struct sink *s);
 
 /*
- * Messages the transport accepted from the queue but did not deliver, by
- * its nature: udp datagrams the collector refused (ICMP port unreachable;
- * a lower bound, since the kernel reports such errors one at a time) or
- * longer than max_message_size.  Always 0 for tcp and tls.
+ * Messages that were sent and acknowledged by the transport's own rule,
+ * but that the transport learned later were lost: udp datagrams the
+ * collector refused (ICMP port unreachable; a lower bound, since the
+ * kernel reports such errors one at a time).  0 for the others.
  */
-unsigned long sink_dropped(const struct sink *s);
+unsigned long sink_lost(const struct sink *s);
 
 extern const struct sink_ops sink_tcp_ops;
 extern const struct sink_ops sink_tls_ops;

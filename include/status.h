@@ -41,12 +41,15 @@ struct status {
 	int64_t lag_secs; /* the API's time now - end of the last
 			     window read completely; -1 unknown */
 
-	uint64_t spool_bytes;
+	uint64_t spool_bytes; /* not acknowledged by the collector yet */
 	uint64_t spool_messages;
+	uint64_t in_flight; /* sent, not acknowledged yet */
 	int spool_full; /* fetching paused: spool at limit */
 
 	uint64_t fetched; /* records read from the API */
-	uint64_t delivered; /* messages written to the collector */
+	uint64_t delivered; /* messages the collector acknowledged */
+	uint64_t dropped; /* lost by the transport, never sent again */
+	uint64_t resent; /* sent again after a broken connection */
 	uint64_t duplicates; /* dropped by the dedup set */
 	uint64_t bad_records; /* could not be parsed or normalised */
 	uint64_t retries; /* requests or sends tried again */

@@ -8,12 +8,9 @@
  *   disk together (one fdatasync) before the cursor file moves; recovery
  *   reconciles a cursor file that missed the last COMMIT.  A crash loses
  *   nothing and spools nothing twice.
- * - The spool is drained in batches of at most DRAIN_BATCH messages.  The
- *   saved read position lags one batch behind what was written to the
- *   socket, because syslog over TCP has no acknowledgement: when a
- *   connection breaks, the last batch written on it is sent again.  So a
- *   crash or a broken connection re-sends at most 2 * DRAIN_BATCH
- *   messages; a clean stop saves the exact position and re-sends nothing.
+ * - Delivery belongs to the output queue (queue.c): it drains the spool
+ *   in order and persists the read position only over messages the
+ *   collector acknowledged.
  * Per-record work reuses the same buffers and record: no allocation once
  * warm.
  */
@@ -37,18 +34,15 @@
 #include "leef.h"
 #include "log.h"
 #include "nap.h"
-#include "pace.h"
+#include "queue.h"
 #include "record.h"
-#include "sink.h"
 #include "source.h"
 #include "spool.h"
 #include "srvclock.h"
 #include "status.h"
 #include "token.h"
 
-#define DRAIN_BATCH 256
 #define CYCLE_CURSOR_LAGS 1 /* page spooled, cursor file not written */
-#define DRAIN_BATCH_BYTES (256 * 1024)
 #define CLOCK_JITTER 2 /* s: Dates of two front ends may differ by that */
 
 struct cycle {
@@ -57,8 +51,8 @@ struct cycle {
 	struct http *http;
 	struct token *token;
 	struct source *source;
-	struct sink *sink;
-	struct spool *spool;
+	struct queue *queue;
+	struct spool *spool; /* the queue's */
 	struct cursor *cursor;
 	struct srvclock *clock; /* the API's time, from its answers */
 	struct record rec;
@@ -67,7 +61,6 @@ struct cycle {
 	struct leef_opts leef;
 	struct json_out_opts json;
 	struct buf msg; /* header + formatted message */
-	struct buf framed; /* the same, framed for the wire */
 	struct buf commit; /* COMMIT payload of the page */
 	char state_path[PATH_MAX];
 	int full_warned;
@@ -81,11 +74,10 @@ struct cycle {
 	int fetch_ok;
 	struct ts window_end; /* end of the last window read whole */
 	int has_window;
-	time_t last_fetch_ok, last_delivery_ok;
+	time_t last_fetch_ok;
 	char last_error[512];
 	time_t last_error_at;
 	void (*tick)(void *); /* liveness (watchdog) callback */
-	long tick_ms; /* call it at least this often (idle) */
 	void *tick_arg;
 };
 
@@ -101,7 +93,7 @@ cycle_set_tick(struct cycle *cy, void (*fn)(void *), void *arg, long every_ms)
 {
 	cy->tick = fn;
 	cy->tick_arg = arg;
-	cy->tick_ms = every_ms > 0 && every_ms < 1000 ? every_ms : 1000;
+	queue_set_tick(cy->queue, fn, arg, every_ms);
 }
 
 static const char *
@@ -212,12 +204,14 @@ open_state(struct cycle *cy)
 		return rc;
 	buf_init(&last, 0);
 	rec.last_commit = &last;
-	cy->spool = spool_open(cy->cfg->state_dir, &rec, err, sizeof(err));
-	if (cy->spool == NULL) {
+	cy->queue = queue_new(
+	    cy->cfg, cy->cfg->state_dir, cy->stop, &rec, err, sizeof(err));
+	if (cy->queue == NULL) {
 		log_error("%s", err);
 		buf_reset(&last);
 		return ERR_IO;
 	}
+	cy->spool = queue_spool(cy->queue);
 	if (rec.truncated_bytes > 0)
 		log_warning(
 		    "spool: dropped %llu bytes after the last commit "
@@ -276,7 +270,6 @@ cycle_new(const struct config *c, const volatile sig_atomic_t *stop)
 		return NULL;
 	cy->cfg = c;
 	cy->stop = stop;
-	cy->tick_ms = 1000;
 	if ((cy->clock = srvclock_new()) == NULL) {
 		free(cy);
 		return NULL;
@@ -284,7 +277,6 @@ cycle_new(const struct config *c, const volatile sig_atomic_t *stop)
 	ho.clock = cy->clock;
 	record_init(&cy->rec);
 	buf_init(&cy->msg, 0);
-	buf_init(&cy->framed, 0);
 	buf_init(&cy->commit, 0);
 	frame_opts_init(&cy->fopts, c);
 	cy->cef.vendor = c->vendor;
@@ -305,8 +297,7 @@ cycle_new(const struct config *c, const volatile sig_atomic_t *stop)
 	}
 	if ((cy->http = http_new(&ho)) == NULL ||
 	    (cy->token = cycle_token_new(c, cy->http)) == NULL ||
-	    (cy->source = source_new(c, cy->http, cy->token, stop)) == NULL ||
-	    (cy->sink = sink_new(c, stop)) == NULL) {
+	    (cy->source = source_new(c, cy->http, cy->token, stop)) == NULL) {
 		log_error("cannot set up the %s source and %s output: out of "
 		          "memory or unsupported",
 		    config_api_name(c->api),
@@ -326,18 +317,26 @@ cycle_free(struct cycle *cy)
 {
 	if (cy == NULL)
 		return;
-	sink_free(cy->sink);
+	queue_free(cy->queue);
 	source_free(cy->source);
 	token_free(cy->token);
 	http_free(cy->http);
 	srvclock_free(cy->clock);
-	spool_close(cy->spool);
 	cursor_free(cy->cursor);
 	record_reset(&cy->rec);
 	buf_reset(&cy->msg);
-	buf_reset(&cy->framed);
 	buf_reset(&cy->commit);
 	free(cy);
+}
+
+/* The delivery counters come from the queue. */
+static void
+sync_stats(struct cycle *cy)
+{
+	struct queue_stats qs;
+
+	queue_get_stats(cy->queue, &qs);
+	cy->stats.delivered = (unsigned long)qs.delivered;
 }
 
 const struct cycle_stats *
@@ -347,136 +346,38 @@ cycle_stats(const struct cycle *cy)
 }
 
 uint64_t
-cycle_spool_bytes(const struct cycle *cy)
+cycle_pending_bytes(const struct cycle *cy)
 {
-	return spool_pending(cy->spool);
+	return queue_pending_bytes(cy->queue);
 }
 
-/* --- delivery: spool -> sink --- */
-
-/* Write one batch; 0 = spool empty, 1 = batch sent, or an error. */
-static int
-drain_batch(struct cycle *cy)
-{
-	struct spool_pos start = spool_tell(cy->spool);
-	size_t bytes = 0;
-	int n = 0, rc = 0, sev;
-
-	while (n < DRAIN_BATCH && bytes < DRAIN_BATCH_BYTES) {
-		const char *msg;
-		size_t len;
-
-		if ((rc = spool_next(cy->spool, &sev, &msg, &len)) != 0)
-			break;
-		buf_clear(&cy->framed);
-		if ((rc = frame_wrap(&cy->framed, &cy->fopts, msg, len)) != 0 ||
-		    (rc = sink_write(
-		         cy->sink, cy->framed.data, cy->framed.len)) != 0)
-			break;
-		bytes += len;
-		n++;
-	}
-	if (rc < 0 && rc != ERR_SINK)
-		return rc;
-	if (rc == 0 || rc == 1)
-		rc = n > 0 ? sink_flush(cy->sink) : 0;
-	if (rc != 0) {
-		/* Re-send from the saved position: see the file comment. */
-		sink_discard(cy->sink);
-		if (spool_rewind(cy->spool) != 0)
-			return ERR_IO;
-		return rc;
-	}
-	if (n == 0)
-		return 0;
-	cy->stats.delivered += (unsigned long)n;
-	if (spool_save(cy->spool, start) != 0) {
-		log_error(
-		    "cannot save the spool read position: %s", strerror(errno));
-		return ERR_IO;
-	}
-	return 1;
-}
+/* --- delivery: the output queue --- */
 
 int
 cycle_drain(struct cycle *cy, long wait_ms)
 {
-	struct timespec end;
-	int rc;
+	int rc = queue_drain(cy->queue, wait_ms);
 
-	clock_gettime(CLOCK_MONOTONIC, &end);
-	end.tv_sec += wait_ms > 0 ? wait_ms / 1000 : 0;
-	for (;;) {
-		struct timespec now;
-
-		sink_set_wait(cy->sink, 0, NULL);
-		while ((rc = drain_batch(cy)) == 1)
-			tick(cy);
-		if (rc == 0) {
-			cy->last_delivery_ok = time(NULL);
-			/* A full disk gets its space back once all is sent. */
-			if (cy->disk_full && spool_compact(cy->spool) != 0)
-				log_error(
-				    "spool: cannot start a new segment: %s",
-				    strerror(errno));
-		}
-		if (rc != ERR_SINK || wait_ms < 0)
-			return rc;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec >= end.tv_sec)
-			return rc;
-		{
-			long ms = sink_retry_in_ms(cy->sink);
-			long left = (end.tv_sec - now.tv_sec) * 1000;
-
-			nap_ms(ms < left ? ms + 1 : left, NULL);
-		}
-	}
+	sync_stats(cy);
+	return rc;
 }
 
 int
 cycle_idle(struct cycle *cy, long ms, const volatile sig_atomic_t *wake)
 {
-	struct timespec end, now;
+	int rc = queue_idle(cy->queue, ms, wake);
 
-	clock_gettime(CLOCK_MONOTONIC, &end);
-	end.tv_sec += ms / 1000;
-	for (;;) {
-		long left, step;
-
-		if (spool_pending(cy->spool) > 0 &&
-		    sink_retry_in_ms(cy->sink) == 0)
-			cycle_drain(cy, -1);
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		left = (end.tv_sec - now.tv_sec) * 1000 +
-		    (end.tv_nsec - now.tv_nsec) / 1000000;
-		if (left <= 0)
-			return 0;
-		step = left;
-		if (spool_pending(cy->spool) > 0) {
-			long retry = sink_retry_in_ms(cy->sink);
-
-			if (retry + 1 < step)
-				step = retry + 1;
-		}
-		tick(cy);
-		if (step > cy->tick_ms)
-			step =
-			    cy->tick_ms; /* keep the liveness callback going */
-		if (nap_ms(step, wake) != 0)
-			return ERR_STOPPED;
-	}
+	sync_stats(cy);
+	return rc;
 }
 
 int
-cycle_finish(struct cycle *cy)
+cycle_finish(struct cycle *cy, long grace_ms)
 {
-	if (spool_save(cy->spool, spool_tell(cy->spool)) != 0) {
-		log_error(
-		    "cannot save the spool read position: %s", strerror(errno));
-		return ERR_IO;
-	}
-	return 0;
+	int rc = queue_finish(cy->queue, grace_ms);
+
+	sync_stats(cy);
+	return rc;
 }
 
 /* --- fetching: source -> spool --- */
@@ -858,9 +759,19 @@ cycle_fetch(struct cycle *cy)
 			return 0; /* still no room: stay paused */
 		cy->cursor_dirty = 0;
 	}
-	/* After a full disk, wait until the collector has emptied the spool. */
-	if (cy->disk_full && spool_pending(cy->spool) > 0)
-		return 0;
+	/* Delivery first: a restarted daemon sends what waits at once. */
+	if (cycle_drain(cy, 0) == ERR_IO)
+		return ERR_IO;
+	/*
+	 * After a full disk, wait until the collector has acknowledged
+	 * everything; then the spool gets its space back.
+	 */
+	if (cy->disk_full) {
+		if (queue_pending_bytes(cy->queue) > 0)
+			return 0;
+		if (queue_compact(cy->queue) != 0)
+			return ERR_IO;
+	}
 	if (spool_bytes(cy->spool) >= cy->cfg->spool_max_size) {
 		warn_full(cy, 0);
 		return 0;
@@ -887,7 +798,7 @@ cycle_fetch(struct cycle *cy)
 		tick(cy);
 		if (rc != 0)
 			break;
-		if (cycle_drain(cy, -1) == ERR_IO)
+		if (cycle_drain(cy, 0) == ERR_IO)
 			return ERR_IO;
 		if (spool_bytes(cy->spool) >= cy->cfg->spool_max_size) {
 			warn_full(cy, 0);
@@ -901,26 +812,31 @@ void
 cycle_status(const struct cycle *cy, struct status *st)
 {
 	const struct source_stats *ss = source_stats(cy->source);
+	struct queue_stats qs;
 	struct ts now;
 
+	queue_get_stats(cy->queue, &qs);
 	snprintf(st->api, sizeof(st->api), "%s", api_name(cy));
 	st->fetched = cy->stats.fetched;
-	st->delivered = cy->stats.delivered;
+	st->delivered = qs.delivered;
+	st->dropped = qs.dropped;
+	st->resent = qs.resent;
+	st->in_flight = qs.in_flight;
 	st->duplicates = cy->stats.duplicates;
 	st->bad_records = cy->stats.bad_records;
 	st->retries = ss->retries;
 	st->throttled = ss->throttled;
 	st->token_renewals = token_renewals(cy->token);
-	st->reconnects = sink_reconnects(cy->sink);
-	st->spool_bytes = spool_pending(cy->spool);
+	st->reconnects = qs.reconnects;
+	st->spool_bytes = qs.pending_bytes;
 	st->spool_full = cy->full_warned;
-	st->collector_up = !sink_is_down(cy->sink);
+	st->collector_up = qs.collector_up;
 	st->fetch_ok = cy->fetch_ok;
 	st->last_fetch_ok = cy->last_fetch_ok;
-	st->last_delivery_ok = cy->last_delivery_ok;
-	st->last_success = cy->last_fetch_ok < cy->last_delivery_ok
+	st->last_delivery_ok = qs.last_delivery_ok;
+	st->last_success = cy->last_fetch_ok < qs.last_delivery_ok
 	    ? cy->last_fetch_ok
-	    : cy->last_delivery_ok;
+	    : qs.last_delivery_ok;
 	st->cursor[0] = '\0';
 	if (cursor_has_position(cy->cursor))
 		ts_format7(cursor_position(cy->cursor), st->cursor);

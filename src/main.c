@@ -171,6 +171,17 @@ check_config(const struct options *o)
 }
 
 static void
+ignore_sigpipe(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+static void
 setup_signals(void)
 {
 	struct sigaction sa;
@@ -182,8 +193,7 @@ setup_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
+	ignore_sigpipe();
 }
 
 /*
@@ -224,7 +234,7 @@ log_totals(const struct cycle *cy, const char *what)
 	log_info("%s: %lu fetched, %lu delivered, %lu duplicates dropped, "
 	         "%lu bad records, %llu bytes in the spool",
 	    what, st->fetched, st->delivered, st->duplicates, st->bad_records,
-	    (unsigned long long)cycle_spool_bytes(cy));
+	    (unsigned long long)cycle_pending_bytes(cy));
 }
 
 struct liveness {
@@ -280,19 +290,20 @@ publish(
 	    st.fetch_ok ? "" : ", fetching FAILS");
 }
 
-/* Deliver what is left (bounded by shutdown_grace) and save positions. */
+/*
+ * Deliver what is left, wait for the collector's acknowledgements (both
+ * bounded by shutdown_grace) and save positions.
+ */
 static int
 wind_down(struct cycle *cy, const struct config *c)
 {
-	int rc = cycle_drain(cy, (long)c->shutdown_grace * 1000);
+	int rc = cycle_finish(cy, (long)c->shutdown_grace * 1000);
 
-	if (rc != 0 && cycle_spool_bytes(cy) > 0)
+	if (rc != 0 && rc != ERR_IO && cycle_pending_bytes(cy) > 0)
 		log_warning("%llu bytes stay in the spool for the next run: "
 		            "the collector did not take them within [state] "
 		            "shutdown_grace",
-		    (unsigned long long)cycle_spool_bytes(cy));
-	if (cycle_finish(cy) != 0)
-		rc = ERR_IO;
+		    (unsigned long long)cycle_pending_bytes(cy));
 	return rc;
 }
 
@@ -346,8 +357,8 @@ reload(struct cycle **cy, struct config **c, const char *path)
 	if (nc == NULL)
 		return 0;
 	notify_reloading();
-	cycle_drain(*cy, -1);
-	cycle_finish(*cy);
+	/* Nothing acknowledged is sent again through the new pipeline. */
+	cycle_finish(*cy, (long)(*c)->shutdown_grace * 1000);
 	cycle_free(*cy);
 	*cy = NULL;
 	if ((ncy = cycle_new(nc, &stop_requested)) == NULL) {
@@ -444,6 +455,8 @@ inspect(const struct options *o)
 	if (o->status) {
 		rc = status_read_print(c->state_dir, stdout, 0);
 	} else {
+		/* A collector that resets the connection: EPIPE, not death. */
+		ignore_sigpipe();
 		log_setup(LOG_TO_STDERR, LOG_LVL_WARNING);
 		http_global_init();
 		rc = probe_run(c, stdout) == 0 ? 0 : EXIT_RUNTIME;

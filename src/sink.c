@@ -1,14 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Delivery to the collector (include/sink.h): a batch queue in front of a
- * transport, reconnects with capped exponential backoff and jitter, and
- * one log line when the collector goes away and one when it is back.
- * Datagram-like transports (udp, local) get their queue one message at a
- * time; the queue then keeps each message's length beside it.
+ * Delivery to the collector (include/sink.h): the connection life cycle
+ * around a transport (connect on demand, reconnects with capped
+ * exponential backoff and jitter, one log line when the collector goes
+ * away and one when it is back), the acknowledged mark, and the pieces
+ * that the stream transports (tcp, tls) share: the ring of messages in
+ * flight, the acknowledged byte count (bytes written minus SIOCOUTQ) and
+ * the free room of the send queue.
  */
 #include <errno.h>
+#include <linux/sockios.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,6 +25,7 @@
 
 #define BACKOFF_MIN_MS 500
 #define BACKOFF_MAX_MS 60000
+#define WAIT_STEP_MS 250 /* stop flag and liveness while connecting */
 
 static const struct sink_ops *
 ops_for(enum config_transport t)
@@ -94,15 +101,30 @@ sink_new(const struct config *c, const volatile sig_atomic_t *stop)
 	s->fd = -1;
 	s->io_timeout = c->timeout > 0 ? (long)c->timeout : 30;
 	s->stop = stop;
-	s->wait = 1;
 	s->rnd = (unsigned int)getpid() ^ (unsigned int)time(NULL);
-	buf_init(&s->batch, 0);
-	buf_init(&s->lens, 0);
-	if (copy_transport_opts(s, c) != 0) {
+	buf_init(&s->out, 0);
+	buf_init(&s->line, 0);
+	if ((s->ring = calloc(SINK_RING, sizeof(*s->ring))) == NULL ||
+	    copy_transport_opts(s, c) != 0) {
 		sink_free(s);
 		return NULL;
 	}
 	return s;
+}
+
+/* Forget the connection: what it held is no longer acknowledged. */
+static void
+close_conn(struct sink *s)
+{
+	if (s->connected)
+		s->ops->close(s);
+	s->connected = 0;
+	sink_ring_clear(s);
+	buf_clear(&s->out);
+	s->out_off = 0;
+	s->queued = s->written = s->boundary = 0;
+	s->budget = 0;
+	s->fin_sent = 0;
 }
 
 void
@@ -110,14 +132,24 @@ sink_free(struct sink *s)
 {
 	if (s == NULL)
 		return;
-	if (s->connected)
-		s->ops->close(s);
-	buf_reset(&s->batch);
-	buf_reset(&s->lens);
+	close_conn(s);
+	sink_tcp_forget(s);
+	buf_reset(&s->out);
+	buf_reset(&s->line);
+	free(s->ring);
 	free(s->tls_ca_file);
 	free(s->tls_cert_file);
 	free(s->tls_key_file);
 	free(s);
+}
+
+long long
+sink_now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
 static long
@@ -131,10 +163,25 @@ ms_until(const struct timespec *t)
 }
 
 void
-sink_set_wait(struct sink *s, int wait, const volatile sig_atomic_t *stop)
+sink_set_tick(struct sink *s, void (*fn)(void *), void *arg)
 {
-	s->wait = wait;
+	s->tick = fn;
+	s->tick_arg = arg;
+}
+
+void
+sink_set_limits(
+    struct sink *s, const volatile sig_atomic_t *stop, long long deadline_ms)
+{
 	s->stop = stop;
+	s->deadline = deadline_ms;
+}
+
+void
+sink_tick(struct sink *s)
+{
+	if (s->tick != NULL)
+		s->tick(s->tick_arg);
 }
 
 int
@@ -143,12 +190,18 @@ sink_is_down(const struct sink *s)
 	return s->down;
 }
 
+int
+sink_is_connected(const struct sink *s)
+{
+	return s->connected;
+}
+
 long
 sink_retry_in_ms(const struct sink *s)
 {
 	long ms;
 
-	if (!s->down)
+	if (!s->down || s->connected)
 		return 0;
 	ms = ms_until(&s->next_try);
 	return ms > 0 ? ms : 0;
@@ -161,35 +214,9 @@ sink_reconnects(const struct sink *s)
 }
 
 unsigned long
-sink_dropped(const struct sink *s)
+sink_lost(const struct sink *s)
 {
-	return s->dropped;
-}
-
-void
-sink_discard(struct sink *s)
-{
-	buf_clear(&s->batch);
-	buf_clear(&s->lens);
-}
-
-/* Sleep until t in short steps, so a stop request is noticed. */
-static int
-wait_until(struct sink *s, const struct timespec *t)
-{
-	long ms;
-
-	while ((ms = ms_until(t)) > 0) {
-		struct timespec step = {0, 0};
-
-		if (s->stop != NULL && *s->stop)
-			return ERR_STOPPED;
-		if (ms > 200)
-			ms = 200;
-		step.tv_nsec = ms * 1000000L;
-		nanosleep(&step, NULL);
-	}
-	return s->stop != NULL && *s->stop ? ERR_STOPPED : 0;
+	return s->lost;
 }
 
 static void
@@ -223,18 +250,25 @@ mark_down(struct sink *s, const char *why)
 }
 
 static void
-mark_up(struct sink *s, size_t queued)
+mark_up(struct sink *s)
 {
 	struct timespec now;
 
 	if (!s->down)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	log_info("collector %s is back after %ld s; delivering %zu bytes "
-	         "that waited",
-	    s->where, (long)(now.tv_sec - s->down_since.tv_sec), queued);
+	log_info("collector %s is back after %ld s; delivering what waited",
+	    s->where, (long)(now.tv_sec - s->down_since.tv_sec));
 	s->down = 0;
 	s->reconnects++;
+}
+
+/* The connection broke: close it, say so, start the backoff. */
+static void
+broken(struct sink *s, const char *why)
+{
+	close_conn(s);
+	mark_down(s, why[0] != '\0' ? why : "connection lost");
 }
 
 static int
@@ -245,108 +279,243 @@ ensure_open(struct sink *s)
 
 	if (s->connected)
 		return 0;
-	if (s->down && !s->wait && ms_until(&s->next_try) > 0)
+	if (s->down && ms_until(&s->next_try) > 0)
 		return ERR_SINK;
-	if (s->down && (rc = wait_until(s, &s->next_try)) != 0)
-		return rc;
+	close_conn(s);
 	why[0] = '\0';
-	if (s->ops->open(s, why, sizeof(why)) != 0) {
+	if ((rc = s->ops->open(s, why, sizeof(why))) == ERR_STOPPED)
+		return rc;
+	if (rc != 0) {
 		mark_down(s, why);
 		return ERR_SINK;
 	}
 	s->connected = 1;
+	mark_up(s);
 	return 0;
 }
 
-/* Remove the first n bytes of b. */
-static void
-drop_front(struct buf *b, size_t n)
+int
+sink_send(struct sink *s, const struct sink_msg *m)
 {
-	if (n == 0)
-		return;
-	memmove(b->data, b->data + n, b->len - n);
-	buf_truncate(b, b->len - n);
-}
+	char why[SINK_WHY_MAX];
+	int rc;
 
-/*
- * Write queued messages one by one (per_message transports).  What was
- * written leaves the queue even when a later message fails.
- */
-static int
-write_each(struct sink *s, char *why, size_t whylen)
-{
-	size_t i, n = s->lens.len / sizeof(size_t), off = 0, len = 0;
-	int rc = 0;
-
-	for (i = 0; i < n; i++) {
-		memcpy(&len, s->lens.data + i * sizeof(len), sizeof(len));
-		if ((rc = s->ops->write(
-		         s, s->batch.data + off, len, why, whylen)) != 0)
-			break;
-		off += len;
-	}
-	drop_front(&s->batch, off);
-	drop_front(&s->lens, i * sizeof(len));
+	if ((rc = ensure_open(s)) != 0)
+		return rc;
+	why[0] = '\0';
+	rc = s->ops->send(s, m, why, sizeof(why));
+	if (rc == 0)
+		s->sent_mark = m->mark;
+	else if (rc == ERR_SINK)
+		broken(s, why);
 	return rc;
 }
 
 int
-sink_flush(struct sink *s)
+sink_poll(struct sink *s, long wait_ms, uint64_t *acked)
 {
-	char why[SINK_WHY_MAX];
-	size_t queued = s->batch.len;
-	int rc;
+	uint64_t a = s->acked;
+	int rc = 0;
 
-	if (s->batch.len == 0)
-		return 0;
-	if ((rc = ensure_open(s)) != 0)
-		return rc;
-	why[0] = '\0';
-	if (s->ops->per_message)
-		rc = write_each(s, why, sizeof(why));
-	else
-		rc = s->ops->write(
-		    s, s->batch.data, s->batch.len, why, sizeof(why));
-	if (rc != 0) {
-		s->ops->close(s);
-		s->connected = 0;
-		mark_down(s, why);
-		return ERR_SINK;
+	if (s->connected) {
+		s->why[0] = '\0';
+		if (s->ops->poll == NULL)
+			a = s->sent_mark;
+		else
+			rc = s->ops->poll(s, wait_ms, &a);
+		if (a > s->acked)
+			s->acked = a;
+		if (rc == ERR_SINK)
+			broken(s, s->why);
 	}
-	mark_up(s, queued);
-	buf_clear(&s->batch);
-	buf_clear(&s->lens);
-	return 0;
+	*acked = s->acked;
+	return rc == ERR_SINK ? ERR_SINK : 0;
 }
 
 int
-sink_write(struct sink *s, const char *msg, size_t len)
+sink_drain(struct sink *s, long ms, uint64_t *acked)
 {
-	int rc;
+	uint64_t a = s->acked;
+	int rc = 0;
 
-	if ((rc = buf_add(&s->batch, msg, len)) != 0)
-		return rc;
-	if (s->ops->per_message &&
-	    (rc = buf_add(&s->lens, &len, sizeof(len))) != 0) {
-		buf_truncate(&s->batch, s->batch.len - len);
-		return rc;
+	if (s->connected) {
+		s->why[0] = '\0';
+		if (s->ops->drain != NULL)
+			rc = s->ops->drain(s, ms, &a);
+		else if (s->ops->poll != NULL)
+			rc = s->ops->poll(s, 0, &a);
+		else
+			a = s->sent_mark;
+		if (a > s->acked)
+			s->acked = a;
+		if (rc == ERR_SINK)
+			log_warning("collector %s: %s while finishing",
+			    s->where,
+			    s->why[0] != '\0' ? s->why : "connection lost");
+		close_conn(s);
 	}
-	/* While the collector is away, sink_flush() alone retries. */
-	if (s->down)
-		return 0;
-	if (s->ops->per_message || s->batch.len >= SINK_BATCH_MAX)
-		return sink_flush(s);
-	return 0;
+	*acked = s->acked;
+	return rc;
 }
 
 int
 sink_probe(struct sink *s, char *why, size_t whylen)
 {
+	int rc;
+
 	why[0] = '\0';
 	if (!s->connected) {
-		if (s->ops->open(s, why, whylen) != 0)
+		close_conn(s);
+		if ((rc = s->ops->open(s, why, whylen)) != 0) {
+			if (rc == ERR_STOPPED)
+				snprintf(why, whylen, "interrupted");
 			return ERR_SINK;
+		}
 		s->connected = 1;
+	}
+	return 0;
+}
+
+int
+sink_wait_fd(
+    struct sink *s, int fd, short events, long long deadline, short *revents)
+{
+	struct pollfd pfd;
+	long long now, end;
+	int rc;
+
+	for (;;) {
+		if (s->stop != NULL && *s->stop)
+			return ERR_STOPPED;
+		now = sink_now_ms();
+		end = deadline;
+		if (s->deadline > 0 && (end <= 0 || s->deadline < end))
+			end = s->deadline;
+		if (end > 0 && now >= end)
+			return ERR_AGAIN;
+		pfd.fd = fd;
+		pfd.events = events;
+		pfd.revents = 0;
+		rc = poll(&pfd, 1,
+		    end > 0 && end - now < WAIT_STEP_MS ? (int)(end - now)
+		                                        : WAIT_STEP_MS);
+		sink_tick(s);
+		if (rc > 0) {
+			if (revents != NULL)
+				*revents = pfd.revents;
+			return 0;
+		}
+		if (rc < 0 && errno != EINTR) {
+			if (revents != NULL)
+				*revents = POLLERR;
+			return 0;
+		}
+	}
+}
+
+/* --- stream helpers (tcp, tls) --- */
+
+int
+sink_ring_push(struct sink *s, uint64_t end, uint64_t mark)
+{
+	struct sink_inflight *e;
+
+	if (s->ring_len == SINK_RING)
+		return ERR_AGAIN;
+	e = &s->ring[(s->ring_head + s->ring_len) % SINK_RING];
+	e->end = end;
+	e->mark = mark;
+	s->ring_len++;
+	return 0;
+}
+
+void
+sink_ring_ack(struct sink *s, uint64_t acked_bytes)
+{
+	while (s->ring_len > 0) {
+		const struct sink_inflight *e = &s->ring[s->ring_head];
+
+		if (e->end > acked_bytes)
+			break;
+		if (e->mark > s->acked)
+			s->acked = e->mark;
+		s->ring_head = (s->ring_head + 1) % SINK_RING;
+		s->ring_len--;
+		if (s->ring_unsent > 0)
+			s->ring_unsent--;
+	}
+	/* Nothing in flight: everything taken is acknowledged. */
+	if (s->ring_len == 0 && s->out.len == s->out_off &&
+	    s->sent_mark > s->acked)
+		s->acked = s->sent_mark;
+}
+
+void
+sink_ring_clear(struct sink *s)
+{
+	s->ring_head = s->ring_len = s->ring_unsent = 0;
+}
+
+int
+sink_stream_acked(const struct sink *s, uint64_t *acked)
+{
+	uint64_t total = s->written + (s->fin_sent ? 1 : 0);
+	int outq = 0;
+
+	if (ioctl(s->fd, SIOCOUTQ, &outq) != 0 || outq < 0)
+		return -1;
+	*acked = (uint64_t)outq >= total ? 0 : total - (uint64_t)outq;
+	if (*acked > s->written)
+		*acked = s->written;
+	return 0;
+}
+
+long
+sink_stream_room(const struct sink *s, int *empty)
+{
+	int outq = 0, sndbuf = 0;
+	socklen_t len = sizeof(sndbuf);
+
+	if (ioctl(s->fd, SIOCOUTQ, &outq) != 0 ||
+	    getsockopt(s->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len) != 0)
+		return -1;
+	*empty = outq == 0;
+	/*
+	 * SO_SNDBUF counts the kernel's overhead and is autotuned: a wide
+	 * margin keeps a non-blocking send() from taking part of a message.
+	 */
+	if (outq == 0)
+		return sndbuf / 2;
+	return (long)sndbuf / 4 - outq;
+}
+
+int
+sink_stream_peer_closed(struct sink *s, char *why, size_t whylen)
+{
+	struct pollfd pfd = {s->fd, POLLIN | POLLRDHUP, 0};
+	char scratch[4096];
+	socklen_t len = sizeof(int);
+	int err = 0;
+	ssize_t n;
+
+	if (poll(&pfd, 1, 0) <= 0)
+		return 0;
+	if (pfd.revents & POLLERR) {
+		getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+		snprintf(why, whylen, "connection lost: %s",
+		    strerror(err != 0 ? err : ECONNRESET));
+		return 1;
+	}
+	if (pfd.revents & (POLLHUP | POLLRDHUP)) {
+		snprintf(why, whylen, "connection closed by the collector");
+		return 1;
+	}
+	/* A syslog collector sends nothing we need: read and drop it. */
+	while ((n = recv(s->fd, scratch, sizeof(scratch), MSG_DONTWAIT)) > 0)
+		;
+	if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+		snprintf(why, whylen, "connection closed by the collector");
+		return 1;
 	}
 	return 0;
 }

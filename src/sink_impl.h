@@ -9,69 +9,153 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "buf.h"
 #include "sink.h"
 
-#define SINK_BATCH_MAX (256 * 1024)
-#define SINK_WHY_MAX 512	/* the reason in "collector ... unavailable" */
+#define SINK_WHY_MAX 512 /* the reason in "collector ... unavailable" */
+#define SINK_RING 4096 /* messages in flight on one stream connection */
+#define SINK_OUT_MAX (64 * 1024) /* whole messages taken, not yet written */
+#define SINK_STEP_MS 10 /* how often a wait for acknowledgements looks */
 
 struct ssl_ctx_st;
 struct ssl_st;
+struct bio_method_st;
+
+/* A message on a stream connection: where it ends, and its mark. */
+struct sink_inflight {
+	uint64_t end; /* stream offset after its last byte */
+	uint64_t mark;
+};
 
 struct sink {
 	const struct sink_ops *ops;
 	char host[256];
 	int port;
-	char where[272];		/* "host:port" for log lines */
-	int fd;				/* -1 when closed */
-	int connected;			/* open() succeeded, close() not yet */
-	long io_timeout;		/* seconds for connect and send */
+	char where[272]; /* "host:port" for log lines */
+	int fd; /* -1 when closed */
+	int connected; /* open() succeeded, close() not yet */
+	long io_timeout; /* seconds for resolving, connecting, handshake */
 	const volatile sig_atomic_t *stop;
-	struct buf batch;		/* framed messages not yet written */
-	struct buf lens;		/* per_message: size_t length of each */
+	long long deadline; /* sink_now_ms() that ends waits; 0: none */
+	void (*tick)(void *); /* liveness callback, or NULL */
+	void *tick_arg;
+	char why[SINK_WHY_MAX]; /* poll/drain: why ERR_SINK */
+
+	/* acknowledgement */
+	uint64_t sent_mark; /* mark of the last message taken */
+	uint64_t acked; /* reported to the caller; never goes down */
+
+	/*
+	 * Stream transports (tcp, tls).  ring[] holds the messages written
+	 * or taken on this connection and not yet acknowledged, oldest
+	 * first; their ends are offsets in the stream (tcp: message bytes;
+	 * tls: raw TLS bytes).  out holds whole messages taken but not yet
+	 * written (tcp), or the one message a TLS write must finish.
+	 */
+	struct sink_inflight *ring;
+	size_t ring_head, ring_len;
+	size_t ring_unsent; /* tcp: entries (from head) fully written */
+	struct buf out;
+	size_t out_off; /* bytes of out already written */
+	uint64_t queued; /* tcp: stream bytes taken on this connection */
+	uint64_t written; /* stream bytes written to the kernel */
+	uint64_t boundary; /* tcp: end of the last message written whole */
+	long budget; /* bytes that may still be written without looking */
+	int fin_sent; /* the write side is shut down */
+
 	unsigned long reconnects;
-	unsigned long dropped;		/* discarded by the transport */
-	unsigned long down_since_msgs;
-	int down;			/* collector unreachable */
-	int wait;			/* wait out the backoff in flush */
+	unsigned long lost; /* see sink_lost() */
+	int down; /* collector unreachable */
 	struct timespec down_since;
-	struct timespec next_try;	/* backoff: no attempt before this */
+	struct timespec next_try; /* backoff: no attempt before this */
 	long backoff_ms;
 	unsigned int rnd;
+	void *gai; /* a name lookup that may still run (sink_tcp.c) */
 
 	/* udp */
-	size_t max_message;		/* longest datagram sent */
-	int refused;			/* a refusal was logged */
+	size_t max_message; /* longest datagram sent */
+	int refused; /* a refusal was logged */
 
 	/* local */
-	int facility;			/* 0..23 */
-	char ident[49];			/* openlog() keeps this pointer */
-	int log_opened;
+	int facility; /* 0..23 */
+	char ident[49];
+	struct buf line; /* the datagram for /dev/log */
 
 	/* tls: copies of the configuration, and one connection */
-	char *tls_ca_file;		/* NULL: the system store */
-	char *tls_cert_file;		/* NULL: no client certificate */
+	char *tls_ca_file; /* NULL: the system store */
+	char *tls_cert_file; /* NULL: no client certificate */
 	char *tls_key_file;
-	char tls_name[256];		/* name or address to verify */
+	char tls_name[256]; /* name or address to verify */
 	struct ssl_ctx_st *tls_ctx;
 	struct ssl_st *tls;
-	int tls_broken;			/* fatal error: no close_notify */
-	int tls_cert_requested;		/* the collector asked for ours */
-	int tls_ticket;			/* a TLS 1.3 session ticket came */
-	int tls_alert;			/* last alert received, -1: none */
+	struct bio_method_st *tls_bio; /* our socket BIO (MSG_NOSIGNAL) */
+	uint64_t tls_retry_mark; /* mark of the message in out */
+	int tls_broken; /* fatal error: no close_notify */
+	int tls_shut; /* close_notify sent */
+	int tls_cert_requested; /* the collector asked for ours */
+	int tls_ticket; /* a TLS 1.3 session ticket came */
+	int tls_alert; /* last alert received, -1: none */
 };
 
 /*
- * Resolve s->host (IPv4 or IPv6) and connect a socket of type socktype
- * (SOCK_STREAM or SOCK_DGRAM) to s->port, trying every address, each
- * within s->io_timeout seconds.  The socket is blocking, close-on-exec,
- * with SO_SNDTIMEO set to s->io_timeout (and SO_KEEPALIVE for streams).
- * Returns 0 with *fdp set (the caller owns it), or ERR_SINK with why[]
- * filled.
+ * Resolve s->host (IPv4 or IPv6) and connect a non-blocking, close-on-exec
+ * socket of type socktype (SOCK_STREAM or SOCK_DGRAM) to s->port, trying
+ * every address, each within s->io_timeout seconds (and the sink's
+ * deadline).  Streams get SO_KEEPALIVE.  Waits notice a stop request and
+ * tick.  Returns 0 with *fdp set (the caller owns it), ERR_STOPPED, or
+ * ERR_SINK with why[] filled.
  */
-int sink_tcp_connect(struct sink *s, int socktype, int *fdp, char *why,
-    size_t whylen);
+int sink_tcp_connect(
+    struct sink *s, int socktype, int *fdp, char *why, size_t whylen);
+
+/* Free what a finished name lookup left (sink_free()). */
+void sink_tcp_forget(struct sink *s);
+
+/*
+ * Wait until fd is ready for events, at most until deadline (sink_now_ms()
+ * time; also bounded by the sink's own deadline), waking at least every
+ * 250 ms to look at the stop flag and tick.  Returns 0 (ready; *revents
+ * set when not NULL), ERR_AGAIN (deadline passed) or ERR_STOPPED.
+ */
+int sink_wait_fd(
+    struct sink *s, int fd, short events, long long deadline, short *revents);
+
+/*
+ * Stream helpers (tcp, tls).  sink_ring_push() records a message ending
+ * at stream offset end (0, or ERR_AGAIN when SINK_RING are in flight).
+ * sink_ring_ack() takes the messages whose end is at most acked_bytes off
+ * the ring and raises s->acked to the last one's mark; with the ring
+ * empty, s->acked is the last mark taken.
+ */
+int sink_ring_push(struct sink *s, uint64_t end, uint64_t mark);
+void sink_ring_ack(struct sink *s, uint64_t acked_bytes);
+void sink_ring_clear(struct sink *s);
+
+/*
+ * Bytes the peer has acknowledged on a stream socket: written minus what
+ * the kernel still holds (SIOCOUTQ; a FIN sent counts one).  Returns 0
+ * with *acked set, or -1 (errno kept).
+ */
+int sink_stream_acked(const struct sink *s, uint64_t *acked);
+
+/*
+ * Free space of the send queue that a write may use without risking a
+ * short write: a quarter of SO_SNDBUF minus what is queued, or half of
+ * SO_SNDBUF when the queue is empty.  *empty is set when nothing is
+ * queued.  Returns the room in bytes (<= 0: none), or -1 on error.
+ */
+long sink_stream_room(const struct sink *s, int *empty);
+
+/*
+ * Nonzero when the peer of a stream socket closed its end or reset the
+ * connection (why filled); bytes it sent are read and discarded.
+ */
+int sink_stream_peer_closed(struct sink *s, char *why, size_t whylen);
+
+/* Call the liveness callback. */
+void sink_tick(struct sink *s);
 
 #endif

@@ -1,28 +1,34 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Local syslog transport: each message goes through syslog(3) to the
- * local syslog daemon (/dev/log: rsyslog, syslog-ng, journald), which
- * relays it.  syslog(3) writes its own header, so the message reaching
- * this module carries an RFC 3164 header (frame.c forces one for local)
- * only for its PRI: the severity is taken from it and the header is
- * stripped.  The configured facility goes in each call's priority
- * (LOG_MAKEPRI), so the daemon's own log lines (log.c) keep theirs.
+ * Local syslog transport: each message goes to the local syslog daemon's
+ * socket /dev/log (rsyslog, syslog-ng, journald), which relays it.  The
+ * message reaching this module carries an RFC 3164 header (frame.c
+ * forces one for local) only for its PRI: the severity is taken from it
+ * and the header is replaced by the one syslog(3) would write, "<PRI>Mmm
+ * dd hh:mm:ss app_name[pid]: ", with the configured facility.
  *
- * A process has one syslog(3) identity: openlog() here sets the ident to
- * [output] app_name with LOG_PID for the detections and, when the daemon
- * logs to syslog too, for its own lines as well (default "mdesiemd" in
- * both).  syslog(3) reports no errors: this module can only check that
- * a local syslog daemon listens on /dev/log when it starts.
+ * The datagrams are sent here rather than through syslog(3), which
+ * reports no errors and drops a message silently when the syslog daemon
+ * is away: a full socket is backpressure (ERR_AGAIN), a syslog daemon
+ * that went away is an unreachable collector (ERR_SINK: nothing is taken,
+ * everything is sent once it is back), and a message too large for the
+ * socket is dropped and counted (ERR_BADREC).  The daemon's own log lines
+ * keep their own ident (log.c).
  */
 #include <errno.h>
 #include <limits.h>
 #include <paths.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <syslog.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "errcode.h"
+#include "log.h"
 #include "sink_impl.h"
 
 /* Parse "<PRI>" at p; 0 with *pri and *used set, or -1. */
@@ -73,34 +79,56 @@ header_len(const char *p, size_t len)
 static int
 local_open(struct sink *s, char *why, size_t whylen)
 {
-	struct stat st;
+	struct sockaddr_un sa;
+	int fd;
 
-	if (stat(_PATH_LOG, &st) != 0) {
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", _PATH_LOG);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		snprintf(why, whylen, "socket: %s", strerror(errno));
+		return ERR_SINK;
+	}
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
 		snprintf(why, whylen, "no local syslog daemon: %s: %s",
-		    _PATH_LOG, strerror(errno));
+		    _PATH_LOG,
+		    errno == EPROTOTYPE ? "not a datagram socket"
+		                        : strerror(errno));
+		close(fd);
 		return ERR_SINK;
 	}
-	if (!S_ISSOCK(st.st_mode)) {
-		snprintf(why, whylen,
-		    "no local syslog daemon: %s is not a "
-		    "socket",
-		    _PATH_LOG);
-		return ERR_SINK;
-	}
-	openlog(s->ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
-	s->log_opened = 1;
+	s->fd = fd;
 	return 0;
 }
 
+/* "<PRI>Mmm dd hh:mm:ss ident[pid]: " then the message, as syslog(3). */
 static int
-local_write(
-    struct sink *s, const char *data, size_t len, char *why, size_t whylen)
+make_line(struct sink *s, int sev, const char *msg, size_t len)
 {
-	int pri, sev = LOG_NOTICE;
-	size_t used, h;
+	static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May",
+	    "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+	time_t now = time(NULL);
+	struct tm tm;
 
-	(void)why;
-	(void)whylen;
+	if (localtime_r(&now, &tm) == NULL)
+		gmtime_r(&now, &tm);
+	buf_clear(&s->line);
+	if (buf_printf(&s->line, "<%d>%s %2d %02d:%02d:%02d %s[%ld]: ",
+	        LOG_MAKEPRI(s->facility << 3, sev), months[tm.tm_mon],
+	        tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, s->ident,
+	        (long)getpid()) != 0)
+		return ERR_NOMEM;
+	return buf_add(&s->line, msg, len);
+}
+
+static int
+local_send(struct sink *s, const struct sink_msg *m, char *why, size_t whylen)
+{
+	const char *data = m->data;
+	size_t len = m->len, used, h;
+	int pri, sev = LOG_NOTICE;
+
 	if (parse_pri(data, len, &pri, &used) == 0) {
 		sev = LOG_PRI(pri);
 		data += used;
@@ -110,25 +138,61 @@ local_write(
 			len -= h;
 		}
 	}
-	if (len > INT_MAX)
-		len = INT_MAX;
-	syslog(LOG_MAKEPRI(s->facility << 3, sev), "%.*s", (int)len, data);
+	if (make_line(s, sev, data, len) != 0)
+		return ERR_AGAIN;
+	for (;;) {
+		if (send(s->fd, s->line.data, s->line.len,
+		        MSG_NOSIGNAL | MSG_DONTWAIT) >= 0)
+			return 0;
+		if (errno == EINTR)
+			continue;
+		/* The syslog daemon is behind: wait, never drop. */
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
+			return ERR_AGAIN;
+		if (errno == EMSGSIZE) {
+			log_warning("dropping a %zu-byte message: too large "
+			            "for the local syslog socket (lower "
+			            "[output] max_message_size)",
+			    s->line.len);
+			return ERR_BADREC;
+		}
+		snprintf(why, whylen, "local syslog daemon gone: %s: %s",
+		    _PATH_LOG, strerror(errno));
+		return ERR_SINK;
+	}
+}
+
+/* Sent is acknowledged; with wait_ms, wait for room in the socket. */
+static int
+local_poll(struct sink *s, long wait_ms, uint64_t *acked)
+{
+	struct pollfd pfd = {s->fd, POLLOUT, 0};
+
+	if (wait_ms > 0)
+		poll(&pfd, 1, (int)wait_ms);
+	*acked = s->sent_mark;
+	if (pfd.revents & (POLLERR | POLLHUP)) {
+		snprintf(s->why, sizeof(s->why), "local syslog daemon gone: %s",
+		    _PATH_LOG);
+		return ERR_SINK;
+	}
 	return 0;
 }
 
 static void
 local_close(struct sink *s)
 {
-	/* openlog() keeps a pointer to s->ident, which is about to go. */
-	if (s->log_opened)
-		closelog();
-	s->log_opened = 0;
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
 }
 
 const struct sink_ops sink_local_ops = {
     .name = "local",
-    .open = local_open,
-    .write = local_write,
-    .close = local_close,
     .per_message = 1,
+    .open = local_open,
+    .send = local_send,
+    .poll = local_poll,
+    .drain = NULL,
+    .close = local_close,
 };

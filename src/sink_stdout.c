@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Standard output transport: framed messages written to fd 1, for pipes,
- * files and trying a configuration out.
+ * files and trying a configuration out.  Each message is written whole
+ * (the write waits for a slow reader) and counts as acknowledged once
+ * written.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -21,9 +23,11 @@ stdout_open(struct sink *s, char *why, size_t whylen)
 }
 
 static int
-stdout_write(
-    struct sink *s, const char *data, size_t len, char *why, size_t whylen)
+stdout_send(struct sink *s, const struct sink_msg *m, char *why, size_t whylen)
 {
+	const char *data = m->data;
+	size_t len = m->len;
+
 	while (len > 0) {
 		ssize_t n = write(s->fd, data, len);
 
@@ -48,8 +52,10 @@ stdout_close(struct sink *s)
 
 const struct sink_ops sink_stdout_ops = {
     .name = "stdout",
-    .open = stdout_open,
-    .write = stdout_write,
-    .close = stdout_close,
     .per_message = 0,
+    .open = stdout_open,
+    .send = stdout_send,
+    .poll = NULL,
+    .drain = NULL,
+    .close = stdout_close,
 };

@@ -4,18 +4,28 @@
  * least, the collector's certificate chain verified against tls_ca_file
  * or the system store and its name (or IP address) against
  * tls_server_name, an optional client certificate for mutual TLS.  The
- * connection is made over sink_tcp_connect(); the handshake runs on a
- * non-blocking socket within io_timeout, and nothing is written before it
- * and the verification have succeeded.  A failure becomes one reason a
- * SIEM engineer can act on ("certificate verification failed: ...").
- * Framing (octet counting by default for tls) is done by frame.c.
+ * connection is made over sink_tcp_connect(); the handshake runs on the
+ * non-blocking socket within io_timeout (noticing a stop request), and
+ * nothing is written before it and the verification have succeeded.  A
+ * failure becomes one reason a SIEM engineer can act on ("certificate
+ * verification failed: ...").  Framing (octet counting by default for
+ * tls) is done by frame.c.
+ *
+ * Delivery: one SSL_write() per whole message, and only when the send
+ * queue has room for all of its records with a wide margin (as for tcp);
+ * a write the kernel could not take whole is finished with the same
+ * buffer before anything else.  OpenSSL talks to the socket through our
+ * own BIO, which sends with MSG_NOSIGNAL (no SIGPIPE, even in
+ * --test-connection) and counts the raw bytes written: a message is
+ * acknowledged when the collector's kernel acknowledged the last raw
+ * byte of its records (raw bytes written minus SIOCOUTQ).
  *
  * The SSL_CTX is built at each connection, so a renewed CA bundle or
  * client certificate is picked up at the next reconnect.
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -37,7 +47,88 @@
  * this long for that verdict so that a refusal is reported as such.
  */
 #define VERDICT_WAIT_MS 2000
-#define WRITE_CHUNK 65536
+#define RECORD_OVERHEAD 64 /* header, nonce, tag, padding of one record */
+#define BIO_TYPE_MDESIEM (0x6d | BIO_TYPE_SOURCE_SINK)
+
+/* --- the socket BIO --- */
+
+static int
+bio_write(BIO *b, const char *data, int len)
+{
+	struct sink *s = BIO_get_data(b);
+	ssize_t n;
+
+	BIO_clear_retry_flags(b);
+	do {
+		n = send(s->fd, data, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			BIO_set_retry_write(b);
+		return -1;
+	}
+	s->written += (uint64_t)n;
+	return (int)n;
+}
+
+static int
+bio_read(BIO *b, char *data, int len)
+{
+	struct sink *s = BIO_get_data(b);
+	ssize_t n;
+
+	BIO_clear_retry_flags(b);
+	do {
+		n = recv(s->fd, data, (size_t)len, MSG_DONTWAIT);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		BIO_set_retry_read(b);
+	else if (n == 0)
+		BIO_set_flags(b, BIO_FLAGS_IN_EOF);
+	return (int)n;
+}
+
+static long
+bio_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+	struct sink *s = BIO_get_data(b);
+
+	(void)num;
+	switch (cmd) {
+	case BIO_CTRL_FLUSH:
+		return 1;
+	case BIO_CTRL_EOF:
+		return BIO_test_flags(b, BIO_FLAGS_IN_EOF) != 0;
+	case BIO_C_GET_FD:
+		if (ptr != NULL)
+			*(int *)ptr = s->fd;
+		return s->fd;
+	default:
+		return 0;
+	}
+}
+
+static int
+bio_create(BIO *b)
+{
+	BIO_set_init(b, 1);
+	return 1;
+}
+
+static BIO_METHOD *
+bio_method(void)
+{
+	BIO_METHOD *m = BIO_meth_new(BIO_TYPE_MDESIEM, "mdesiem socket");
+
+	if (m == NULL || BIO_meth_set_write(m, bio_write) != 1 ||
+	    BIO_meth_set_read(m, bio_read) != 1 ||
+	    BIO_meth_set_ctrl(m, bio_ctrl) != 1 ||
+	    BIO_meth_set_create(m, bio_create) != 1) {
+		BIO_meth_free(m);
+		return NULL;
+	}
+	return m;
+}
 
 /* Remember what the collector sent that explains a later failure. */
 static void
@@ -134,6 +225,8 @@ make_ctx(struct sink *s, char *why, size_t whylen)
 		return ERR_SINK;
 	}
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
+	/* A write finished later may come from a moved copy of the message. */
+	SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 	SSL_CTX_set_msg_callback(ctx, on_msg);
 	return load_files(s, ctx, why, whylen);
@@ -153,12 +246,18 @@ static int
 make_ssl(struct sink *s, char *why, size_t whylen)
 {
 	SSL *ssl;
+	BIO *bio;
 	int ok;
 
-	if ((ssl = SSL_new(s->tls_ctx)) == NULL) {
+	if ((ssl = SSL_new(s->tls_ctx)) == NULL ||
+	    (s->tls_bio = bio_method()) == NULL ||
+	    (bio = BIO_new(s->tls_bio)) == NULL) {
+		SSL_free(ssl);
 		snprintf(why, whylen, "cannot set up TLS: out of memory");
 		return ERR_SINK;
 	}
+	BIO_set_data(bio, s);
+	SSL_set_bio(ssl, bio, bio);
 	s->tls = ssl;
 	SSL_set_msg_callback_arg(ssl, s);
 	if (is_ip_literal(s->tls_name)) {
@@ -170,52 +269,13 @@ make_ssl(struct sink *s, char *why, size_t whylen)
 		ok = SSL_set1_host(ssl, s->tls_name) == 1 &&
 		    SSL_set_tlsext_host_name(ssl, s->tls_name) == 1;
 	}
-	if (!ok || SSL_set_fd(ssl, s->fd) != 1) {
+	if (!ok) {
 		snprintf(
 		    why, whylen, "cannot set up TLS for \"%s\"", s->tls_name);
 		return ERR_SINK;
 	}
 	SSL_set_connect_state(ssl);
 	return 0;
-}
-
-static int
-set_nonblock(int fd, int on)
-{
-	int flags = fcntl(fd, F_GETFL);
-
-	if (flags < 0)
-		return -1;
-	flags = on ? flags | O_NONBLOCK : flags & ~O_NONBLOCK;
-	return fcntl(fd, F_SETFL, flags);
-}
-
-static long
-now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
-/* Wait for fd to be ready for events until deadline; 0 or -1 (timeout). */
-static int
-wait_fd(int fd, short events, long deadline)
-{
-	struct pollfd pfd = {fd, events, 0};
-	long left;
-	int rc;
-
-	for (;;) {
-		if ((left = deadline - now_ms()) <= 0)
-			return -1;
-		rc = poll(&pfd, 1, (int)left);
-		if (rc > 0)
-			return 0;
-		if (rc < 0 && errno != EINTR)
-			return -1;
-	}
 }
 
 /* The name of a TLS alert, including those OpenSSL 3.0 cannot name. */
@@ -319,7 +379,7 @@ handshake_error(struct sink *s, int err, char *why, size_t whylen)
 static int
 handshake(struct sink *s, char *why, size_t whylen)
 {
-	long deadline = now_ms() + s->io_timeout * 1000;
+	long long deadline = sink_now_ms() + s->io_timeout * 1000;
 	int rc, err;
 
 	for (;;) {
@@ -330,9 +390,14 @@ handshake(struct sink *s, char *why, size_t whylen)
 		err = SSL_get_error(s->tls, rc);
 		if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE)
 			break;
-		if (wait_fd(s->fd,
-		        err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
-		        deadline) != 0) {
+		rc = sink_wait_fd(s, s->fd,
+		    err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline,
+		    NULL);
+		if (rc == ERR_STOPPED) {
+			s->tls_broken = 1;
+			return rc;
+		}
+		if (rc != 0) {
 			snprintf(why, whylen,
 			    "TLS handshake timed out after "
 			    "%ld s (is the collector listening for TLS on this "
@@ -356,9 +421,9 @@ handshake(struct sink *s, char *why, size_t whylen)
 static int
 await_verdict(struct sink *s, char *why, size_t whylen)
 {
-	long deadline = now_ms() + VERDICT_WAIT_MS;
+	long long deadline = sink_now_ms() + VERDICT_WAIT_MS;
 	char c;
-	int n, err;
+	int n, err, rc;
 
 	if (!s->tls_cert_requested || SSL_version(s->tls) < TLS1_3_VERSION)
 		return 0;
@@ -369,8 +434,9 @@ await_verdict(struct sink *s, char *why, size_t whylen)
 			return 0;
 		err = SSL_get_error(s->tls, n);
 		if (err == SSL_ERROR_WANT_READ) {
-			if (wait_fd(s->fd, POLLIN, deadline) != 0)
-				return 0;
+			rc = sink_wait_fd(s, s->fd, POLLIN, deadline, NULL);
+			if (rc != 0)
+				return rc == ERR_STOPPED ? rc : 0;
 			continue;
 		}
 		s->tls_broken = err != SSL_ERROR_ZERO_RETURN;
@@ -388,10 +454,10 @@ tls_close(struct sink *s)
 	if (s->tls != NULL) {
 		/*
 		 * close_notify (RFC 5425 section 4.4), without waiting for
-		 * the collector's; not after a fatal error, nor into a
-		 * connection the collector has already reset.
+		 * the collector's; not twice, not after a fatal error, nor
+		 * into a connection the collector has already reset.
 		 */
-		if (!s->tls_broken &&
+		if (!s->tls_broken && !s->tls_shut &&
 		    !(poll(&pfd, 1, 0) == 1 &&
 		        (pfd.revents & (POLLERR | POLLHUP)))) {
 			ERR_clear_error();
@@ -400,13 +466,16 @@ tls_close(struct sink *s)
 		SSL_free(s->tls);
 	}
 	SSL_CTX_free(s->tls_ctx);
+	BIO_meth_free(s->tls_bio);
 	if (s->fd >= 0)
 		close(s->fd);
 	ERR_clear_error();
 	s->tls = NULL;
 	s->tls_ctx = NULL;
+	s->tls_bio = NULL;
 	s->fd = -1;
 	s->tls_broken = 0;
+	s->tls_shut = 0;
 }
 
 static int
@@ -418,23 +487,15 @@ tls_open(struct sink *s, char *why, size_t whylen)
 	s->tls_ticket = 0;
 	s->tls_alert = -1;
 	s->tls_broken = 1;
+	s->tls_shut = 0;
 	if ((rc = make_ctx(s, why, whylen)) != 0 ||
 	    (rc = sink_tcp_connect(s, SOCK_STREAM, &s->fd, why, whylen)) != 0 ||
 	    (rc = make_ssl(s, why, whylen)) != 0)
 		goto out;
-	if (set_nonblock(s->fd, 1) != 0) {
-		snprintf(why, whylen, "fcntl: %s", strerror(errno));
-		rc = ERR_SINK;
-		goto out;
-	}
 	s->tls_broken = 0;
 	if ((rc = handshake(s, why, whylen)) != 0 ||
 	    (rc = await_verdict(s, why, whylen)) != 0)
 		goto out;
-	if (set_nonblock(s->fd, 0) != 0) {
-		snprintf(why, whylen, "fcntl: %s", strerror(errno));
-		rc = ERR_SINK;
-	}
 out:
 	if (rc != 0)
 		tls_close(s);
@@ -444,8 +505,8 @@ out:
 /*
  * Nonzero when the collector has closed its end or broken the session.
  * Records it sent since (TLS 1.3 session tickets, an alert, close_notify)
- * are processed here, on a non-blocking socket; application data from a
- * syslog collector has no meaning and is discarded.
+ * are processed here; application data from a syslog collector has no
+ * meaning and is discarded.
  */
 static int
 tls_peer_closed(struct sink *s, char *why, size_t whylen)
@@ -458,69 +519,237 @@ tls_peer_closed(struct sink *s, char *why, size_t whylen)
 		return 0;
 	if (pfd.revents & (POLLHUP | POLLERR))
 		closed = 1;
-	else if (set_nonblock(s->fd, 1) != 0)
-		return 0;
 	while (!closed) {
 		ERR_clear_error();
 		if ((n = SSL_read(s->tls, scratch, sizeof(scratch))) > 0)
 			continue;
 		err = SSL_get_error(s->tls, n);
-		if (err == SSL_ERROR_WANT_READ)
+		if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE)
 			break;
 		closed = 1;
 		if (err != SSL_ERROR_ZERO_RETURN)
 			s->tls_broken = 1;
 	}
-	set_nonblock(s->fd, 0);
 	ERR_clear_error();
 	if (closed)
 		snprintf(why, whylen, "connection closed by the collector");
 	return closed;
 }
 
-static int
-tls_write(
-    struct sink *s, const char *data, size_t len, char *why, size_t whylen)
+/* The reason of a failed SSL_write(); the session is unusable. */
+static void
+write_error(struct sink *s, int err, char *why, size_t whylen)
 {
 	const char *r;
+
+	s->tls_broken = 1;
+	if (err == SSL_ERROR_SYSCALL && errno != 0)
+		snprintf(why, whylen, "send failed: %s", strerror(errno));
+	else if ((r = ssl_reason()) != NULL)
+		snprintf(why, whylen, "send failed: %s", r);
+	else
+		snprintf(why, whylen, "connection closed by the collector");
+	ERR_clear_error();
+}
+
+/*
+ * One SSL_write() of a whole message.  Returns 0 (written), 1 (OpenSSL
+ * holds part of it: call again with the same bytes) or ERR_SINK.
+ */
+static int
+write_msg(
+    struct sink *s, const char *data, size_t len, char *why, size_t whylen)
+{
 	int n, err;
 
-	if (tls_peer_closed(s, why, whylen))
-		return ERR_SINK;
-	while (len > 0) {
+	ERR_clear_error();
+	errno = 0;
+	if ((n = SSL_write(s->tls, data, (int)len)) > 0)
+		return 0;
+	err = SSL_get_error(s->tls, n);
+	if (err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ)
+		return 1;
+	write_error(s, err, why, whylen);
+	return ERR_SINK;
+}
+
+static size_t
+held(const struct sink *s)
+{
+	return s->out.len - s->out_off;
+}
+
+/* Finish the message an earlier SSL_write() left.  0 or ERR_SINK. */
+static int
+finish_write(struct sink *s, char *why, size_t whylen)
+{
+	int rc;
+
+	if (held(s) == 0)
+		return 0;
+	if ((rc = write_msg(s, s->out.data, s->out.len, why, whylen)) != 0)
+		return rc == 1 ? 0 : rc;
+	buf_clear(&s->out);
+	s->out_off = 0;
+	sink_ring_push(s, s->written, s->tls_retry_mark);
+	return 0;
+}
+
+static int
+tls_send(struct sink *s, const struct sink_msg *m, char *why, size_t whylen)
+{
+	long need = (long)m->len + (long)(m->len / 16384 + 1) * RECORD_OVERHEAD;
+	int rc, empty = 0;
+
+	if (m->len > INT_MAX)
+		return ERR_BADREC;
+	if ((rc = finish_write(s, why, whylen)) != 0)
+		return rc;
+	if (held(s) > 0 || s->ring_len == SINK_RING)
+		return ERR_AGAIN;
+	if (need > s->budget) {
+		long room = sink_stream_room(s, &empty);
+
+		s->budget = room > 0 ? room : 0;
+		if (need > s->budget && !empty)
+			return ERR_AGAIN;
+	}
+	s->budget -= need;
+	if ((rc = write_msg(s, m->data, m->len, why, whylen)) == 0)
+		return sink_ring_push(s, s->written, m->mark);
+	if (rc == 1) {
+		/* Taken: the rest follows before anything else. */
+		s->budget = 0;
+		s->tls_retry_mark = m->mark;
+		if (buf_add(&s->out, m->data, m->len) != 0) {
+			snprintf(why, whylen, "out of memory");
+			return ERR_SINK;
+		}
+		return 0;
+	}
+	return rc;
+}
+
+static void
+take_acks(struct sink *s)
+{
+	uint64_t b;
+
+	if (sink_stream_acked(s, &b) == 0)
+		sink_ring_ack(s, b);
+}
+
+static void
+nap_fd(struct sink *s, long ms)
+{
+	struct pollfd pfd = {s->fd, POLLIN | POLLRDHUP, 0};
+
+	if (s->fin_sent) {
+		poll(NULL, 0, (int)ms);
+	} else {
+		if (held(s) > 0)
+			pfd.events |= POLLOUT;
+		poll(&pfd, 1, (int)ms);
+	}
+	sink_tick(s);
+}
+
+static long
+step_ms(long long end)
+{
+	long long left = end - sink_now_ms();
+
+	return left < SINK_STEP_MS ? (long)(left > 0 ? left : 0) : SINK_STEP_MS;
+}
+
+static int
+tls_poll(struct sink *s, long wait_ms, uint64_t *acked)
+{
+	long long end = sink_now_ms() + wait_ms;
+	uint64_t before = s->acked;
+	size_t was = held(s);
+
+	for (;;) {
+		int rc = finish_write(s, s->why, sizeof(s->why));
+
+		take_acks(s);
+		*acked = s->acked;
+		if (rc != 0 || tls_peer_closed(s, s->why, sizeof(s->why)))
+			return ERR_SINK;
+		if ((s->ring_len == 0 && held(s) == 0) || s->acked != before ||
+		    held(s) < was || sink_now_ms() >= end)
+			return 0;
+		nap_fd(s, step_ms(end));
+	}
+}
+
+/* close_notify, then the write side; 0, ERR_AGAIN or ERR_SINK. */
+static int
+shut_write(struct sink *s, long long end)
+{
+	int n, err;
+
+	while (!s->tls_shut && !s->tls_broken) {
 		ERR_clear_error();
 		errno = 0;
-		n = SSL_write(
-		    s->tls, data, (int)(len < WRITE_CHUNK ? len : WRITE_CHUNK));
-		if (n > 0) {
-			data += n;
-			len -= (size_t)n;
-			continue;
+		if ((n = SSL_shutdown(s->tls)) >= 0) {
+			s->tls_shut = 1;
+			break;
 		}
 		err = SSL_get_error(s->tls, n);
-		s->tls_broken = 1;
-		if (err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ ||
-		    errno == EAGAIN)
-			snprintf(why, whylen, "send failed: timed out");
-		else if (err == SSL_ERROR_SYSCALL && errno != 0)
-			snprintf(
-			    why, whylen, "send failed: %s", strerror(errno));
-		else if ((r = ssl_reason()) != NULL)
-			snprintf(why, whylen, "send failed: %s", r);
-		else
-			snprintf(why, whylen,
-			    "connection closed by the "
-			    "collector");
-		ERR_clear_error();
-		return ERR_SINK;
+		if (err != SSL_ERROR_WANT_WRITE && err != SSL_ERROR_WANT_READ) {
+			write_error(s, err, s->why, sizeof(s->why));
+			return ERR_SINK;
+		}
+		if (sink_now_ms() >= end)
+			return ERR_AGAIN;
+		nap_fd(s, step_ms(end));
 	}
+	shutdown(s->fd, SHUT_WR);
+	s->fin_sent = 1;
 	return 0;
+}
+
+static int
+tls_drain(struct sink *s, long ms, uint64_t *acked)
+{
+	long long end = sink_now_ms() + ms;
+	struct pollfd pfd;
+	int rc;
+
+	while ((rc = finish_write(s, s->why, sizeof(s->why))) == 0 &&
+	    held(s) > 0 && sink_now_ms() < end)
+		nap_fd(s, step_ms(end));
+	if (rc == 0 && held(s) > 0)
+		rc = ERR_AGAIN;
+	if (rc == 0 && !s->fin_sent)
+		rc = shut_write(s, end);
+	for (;;) {
+		take_acks(s);
+		*acked = s->acked;
+		if (rc != 0 || s->ring_len == 0)
+			return rc;
+		pfd.fd = s->fd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLERR)) {
+			snprintf(s->why, sizeof(s->why),
+			    "connection reset by "
+			    "the collector");
+			return ERR_SINK;
+		}
+		if (sink_now_ms() >= end)
+			return ERR_AGAIN;
+		nap_fd(s, step_ms(end));
+	}
 }
 
 const struct sink_ops sink_tls_ops = {
     .name = "tls",
-    .open = tls_open,
-    .write = tls_write,
-    .close = tls_close,
     .per_message = 0,
+    .open = tls_open,
+    .send = tls_send,
+    .poll = tls_poll,
+    .drain = tls_drain,
+    .close = tls_close,
 };

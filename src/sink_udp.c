@@ -5,11 +5,14 @@
  * that ICMP errors reach us.  UDP is lossy by nature: nothing tells us a
  * datagram arrived, and a collector that is not listening ("port
  * unreachable") only shows up on a later send as ECONNREFUSED; those
- * losses are counted (sink_dropped()) and delivery goes on.  Messages
- * are shortened to max_message_size by the formatter before they get
- * here; a longer one is dropped with a warning, never cut.
+ * losses are counted (sink_lost(): dropped, not delivered) and delivery
+ * goes on.  Messages are shortened to max_message_size by the formatter
+ * before they get here; a longer one is dropped with a warning
+ * (ERR_BADREC), never cut.  A full socket buffer is backpressure
+ * (ERR_AGAIN), not loss.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -29,58 +32,74 @@ udp_open(struct sink *s, char *why, size_t whylen)
 	return sink_tcp_connect(s, SOCK_DGRAM, &s->fd, why, whylen);
 }
 
+/* The collector refused an earlier datagram: it was lost. */
 static void
 note_refused(struct sink *s)
 {
-	s->dropped++;
+	s->lost++;
 	if (!s->refused)
 		log_debug("collector %s refused a UDP datagram (port "
 		          "unreachable): it was lost; UDP delivery is not "
-		          "acknowledged, so going on",
+		          "acknowledged, so going on (counted as dropped)",
 		    s->where);
 	s->refused = 1;
 }
 
 static int
-udp_write(
-    struct sink *s, const char *data, size_t len, char *why, size_t whylen)
+udp_send(struct sink *s, const struct sink_msg *m, char *why, size_t whylen)
 {
 	int tries = 0;
-	ssize_t n;
 
-	if (len > s->max_message) {
-		s->dropped++;
+	if (m->len > s->max_message) {
 		log_warning("dropping a %zu-byte message: longer than "
 		            "[output] max_message_size (%zu) for udp",
-		    len, s->max_message);
-		return 0;
+		    m->len, s->max_message);
+		return ERR_BADREC;
 	}
 	for (;;) {
-		n = send(s->fd, data, len, MSG_NOSIGNAL);
-		if (n >= 0)
-			break;
+		if (send(s->fd, m->data, m->len, MSG_NOSIGNAL | MSG_DONTWAIT) >=
+		    0)
+			return 0;
 		if (errno == EINTR)
 			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
+			return ERR_AGAIN;
 		if (errno == ECONNREFUSED) {
 			note_refused(s);
 			/* This datagram was not sent: try it again. */
 			if (++tries <= REFUSED_RETRIES)
 				continue;
-			s->dropped++;
-			return 0;
+			return ERR_BADREC;
 		}
 		if (errno == EMSGSIZE) {
-			s->dropped++;
 			log_warning("dropping a %zu-byte message: too large "
 			            "for a UDP datagram here (lower [output] "
 			            "max_message_size)",
-			    len);
-			return 0;
+			    m->len);
+			return ERR_BADREC;
 		}
-		snprintf(why, whylen, "send failed: %s",
-		    errno == EAGAIN ? "timed out" : strerror(errno));
+		snprintf(why, whylen, "send failed: %s", strerror(errno));
 		return ERR_SINK;
 	}
+}
+
+/*
+ * Every datagram sent counts as acknowledged; a refusal reported since
+ * is counted as a loss.  With wait_ms, wait for room in the socket.
+ */
+static int
+udp_poll(struct sink *s, long wait_ms, uint64_t *acked)
+{
+	struct pollfd pfd = {s->fd, POLLOUT, 0};
+	socklen_t len = sizeof(int);
+	int err = 0;
+
+	if (wait_ms > 0)
+		poll(&pfd, 1, (int)wait_ms);
+	if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 &&
+	    err == ECONNREFUSED)
+		note_refused(s);
+	*acked = s->sent_mark;
 	return 0;
 }
 
@@ -94,8 +113,10 @@ udp_close(struct sink *s)
 
 const struct sink_ops sink_udp_ops = {
     .name = "udp",
-    .open = udp_open,
-    .write = udp_write,
-    .close = udp_close,
     .per_message = 1,
+    .open = udp_open,
+    .send = udp_send,
+    .poll = udp_poll,
+    .drain = NULL,
+    .close = udp_close,
 };

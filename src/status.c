@@ -97,8 +97,17 @@ static const struct counter {
         "Records read from the Defender API.",
         offsetof(struct status, fetched)},
     {"delivered", "mdesiem_records_delivered_total",
-        "Messages written to the collector.",
+        "Messages the collector acknowledged (tcp, tls: its kernel "
+        "acknowledged the bytes; udp, local, stdout: sent).",
         offsetof(struct status, delivered)},
+    {"dropped", "mdesiem_records_dropped_total",
+        "Messages the transport lost or refused and that are not sent "
+        "again (udp datagrams refused or too large).",
+        offsetof(struct status, dropped)},
+    {"resent", "mdesiem_records_resent_total",
+        "Messages sent again because the collector had not acknowledged "
+        "them when the connection broke.",
+        offsetof(struct status, resent)},
     {"duplicates_dropped", "mdesiem_duplicates_dropped_total",
         "Records dropped because they were delivered before.",
         offsetof(struct status, duplicates)},
@@ -161,6 +170,7 @@ add_spool(cJSON *root, const struct status *st)
 		return -1;
 	return add_num(o, "bytes", (double)st->spool_bytes) ||
 	        add_num(o, "messages", (double)st->spool_messages) ||
+	        add_num(o, "in_flight", (double)st->in_flight) ||
 	        add_bool(o, "full", st->spool_full)
 	    ? -1
 	    : 0;
@@ -334,8 +344,11 @@ status_format_metrics(const struct status *st, struct buf *out)
 	        "How far behind now the detections read so far reach.",
 	        st->lag_secs >= 0 ? (long long)st->lag_secs : -1},
 	    {"mdesiem_spool_bytes",
-	        "Bytes waiting in the spool for the collector.",
+	        "Bytes in the spool the collector has not acknowledged yet.",
 	        (long long)st->spool_bytes},
+	    {"mdesiem_in_flight_messages",
+	        "Messages sent to the collector and not acknowledged yet.",
+	        (long long)st->in_flight},
 	    {"mdesiem_spool_messages",
 	        "Messages waiting in the spool for the collector.",
 	        (long long)st->spool_messages},
@@ -491,6 +504,7 @@ from_json(const cJSON *root, struct status *st)
 	st->lag_secs = (int64_t)get_num(root, "lag_seconds", -1);
 	st->spool_bytes = (uint64_t)get_num(sp, "bytes", 0);
 	st->spool_messages = (uint64_t)get_num(sp, "messages", 0);
+	st->in_flight = (uint64_t)get_num(sp, "in_flight", 0);
 	st->spool_full = get_bool(sp, "full");
 	for (i = 0; i < NCOUNTERS; i++)
 		counter_set(st, &counters[i],
@@ -579,6 +593,12 @@ print_counters(const struct status *st, FILE *out)
 	    (unsigned long long)st->retries, (unsigned long long)st->throttled,
 	    (unsigned long long)st->token_renewals,
 	    (unsigned long long)st->reconnects);
+	fprintf(out,
+	    "delivery: %llu in flight (not acknowledged yet), %llu sent "
+	    "again after a broken connection, %llu dropped by the "
+	    "transport\n",
+	    (unsigned long long)st->in_flight, (unsigned long long)st->resent,
+	    (unsigned long long)st->dropped);
 	if (st->kafka)
 		fprintf(out,
 		    "kafka: %llu in flight, %llu acknowledged, %llu retried, "

@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The output queue: one durable spool (spool.c), one sink (sink.c) to one
+ * collector, the framing of the messages for that transport (frame.c), and
+ * the spool's read position.  Fetching appends to the spool and commits
+ * (through queue_spool()); the queue delivers in order.
+ *
+ * Delivery is acknowledged: each message handed to the sink gets a mark;
+ * the queue keeps the spool position of every message in flight, and the
+ * persisted read position moves only over messages the sink reports as
+ * acknowledged (tcp/tls: the collector's kernel acknowledged the bytes).
+ * When the connection breaks, the reader goes back to the last
+ * acknowledged message and everything after it is sent again.  So after a
+ * broken connection a message is sent again only when it was not
+ * acknowledged; after a crash, at most QUEUE_INFLIGHT_MAX messages in
+ * flight plus QUEUE_SAVE_EVERY acknowledged since the last save.  A clean
+ * stop (queue_finish()) shuts the connection down, waits for the last
+ * acknowledgement and saves the exact position.
+ *
+ * All state lives in struct queue: tenants that share an output share one
+ * queue (a lock around these calls is all that sharing across threads
+ * needs).
+ */
+#ifndef QUEUE_H
+#define QUEUE_H
+
+#include <signal.h>
+#include <stdint.h>
+#include <time.h>
+
+struct config;
+struct queue;
+struct spool;
+struct spool_recovery;
+
+/* Messages in flight (handed to the sink, not acknowledged), at most. */
+#define QUEUE_INFLIGHT_MAX 512
+/* Their spool bytes, at most. */
+#define QUEUE_INFLIGHT_BYTES (1024U * 1024)
+/* The read position is saved at least every this many acknowledged. */
+#define QUEUE_SAVE_EVERY 128
+
+/* Totals since queue_new(), and the state now. */
+struct queue_stats {
+	uint64_t delivered; /* acknowledged by the collector */
+	uint64_t dropped; /* not delivered and never sent again */
+	uint64_t resent; /* sent again: not acknowledged when it broke */
+	uint64_t in_flight; /* sent, not acknowledged yet */
+	uint64_t pending_bytes; /* spool bytes not acknowledged yet */
+	unsigned long reconnects; /* times the collector came back */
+	int collector_up;
+	time_t last_delivery_ok; /* when everything was last delivered */
+};
+
+/*
+ * The queue of configuration c (borrowed for this call only) on the spool
+ * in dir/spool, opened and recovered (rec as for spool_open()).  stop, when
+ * not NULL, interrupts waits and connecting.  Returns NULL with err filled.
+ */
+struct queue *queue_new(const struct config *c, const char *dir,
+    const volatile sig_atomic_t *stop, struct spool_recovery *rec, char *err,
+    size_t errlen);
+
+/* Close the connection (without waiting) and the spool. */
+void queue_free(struct queue *q);
+
+/*
+ * The spool, for appending and committing (spool_append(), spool_commit(),
+ * spool_abort()) and for its size; the queue alone reads it.
+ */
+struct spool *queue_spool(struct queue *q);
+
+/*
+ * Call fn(arg) at least every every_ms (at most 1000) while waiting or
+ * connecting: the systemd watchdog ping.
+ */
+void queue_set_tick(
+    struct queue *q, void (*fn)(void *), void *arg, long every_ms);
+
+/*
+ * Deliver.  wait_ms <= 0: send what can be sent now and collect
+ * acknowledgements, without waiting for room, acknowledgements or the
+ * reconnect backoff (connecting when due still takes up to [source]
+ * timeout, noticing a stop).  wait_ms > 0: keep going, waiting as needed,
+ * for at most wait_ms.  Returns 0 when everything committed is delivered
+ * and acknowledged, ERR_AGAIN when messages still wait for room or
+ * acknowledgement, ERR_SINK while the collector is unreachable,
+ * ERR_STOPPED on a stop request, ERR_IO (logged) on spool errors.
+ */
+int queue_drain(struct queue *q, long wait_ms);
+
+/*
+ * Spend ms delivering whenever possible and sleeping otherwise.  Returns
+ * 0, or ERR_STOPPED early when *wake becomes nonzero (wake may be NULL).
+ */
+int queue_idle(struct queue *q, long ms, const volatile sig_atomic_t *wake);
+
+/*
+ * Clean stop, within grace_ms (a stop request does not cut it short):
+ * deliver what the spool holds, shut the connection's write side down,
+ * wait until the collector acknowledged everything sent, and save the
+ * exact read position.  What was not acknowledged is sent again at the
+ * next start.  Returns queue_drain()'s codes (0: nothing left).  The queue
+ * stays usable (it reconnects on demand).
+ */
+int queue_finish(struct queue *q, long grace_ms);
+
+/*
+ * With everything delivered and acknowledged, move the spool to a fresh
+ * segment so that a full disk gets its space back (spool_compact()).
+ * Returns 0 (also when not everything is delivered yet) or ERR_IO.
+ */
+int queue_compact(struct queue *q);
+
+/* Spool bytes not acknowledged by the collector yet (in flight too). */
+uint64_t queue_pending_bytes(const struct queue *q);
+
+/* Fill *st. */
+void queue_get_stats(const struct queue *q, struct queue_stats *st);
+
+#endif

@@ -1,0 +1,507 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The output queue (include/queue.h): spool -> framing -> sink, with the
+ * acknowledged read position.
+ *
+ * The messages in flight sit in a bounded ring, oldest first, each with
+ * its mark, the spool position after it and its spool bytes.  The sink
+ * reports the highest mark up to which everything is acknowledged; those
+ * messages leave the ring and the acknowledged position moves to the last
+ * one's end.  That position is what is persisted (spool_save()), every
+ * QUEUE_SAVE_EVERY messages, when the queue runs dry, before going back
+ * after a broken connection, and at the clean stop.  A message the
+ * transport can never deliver (ERR_BADREC) takes its place in the ring as
+ * dropped, so that the position passes it in order.
+ *
+ * One message read from the spool may wait for room ("pending"): it stays
+ * framed in q->framed and is handed over again, unchanged.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "config.h"
+#include "errcode.h"
+#include "frame.h"
+#include "log.h"
+#include "nap.h"
+#include "queue.h"
+#include "sink.h"
+#include "spool.h"
+
+#define SAVE_IDLE_MS 200 /* a dry queue saves at most this often */
+
+struct qent {
+	uint64_t mark;
+	struct spool_pos end; /* spool position after the message */
+	uint32_t bytes; /* spool bytes */
+	int dropped; /* ERR_BADREC: never delivered */
+};
+
+struct queue {
+	struct spool *spool;
+	struct sink *sink;
+	struct frame_opts fopts;
+	const volatile sig_atomic_t *stop;
+	void (*tick)(void *);
+	void *tick_arg;
+	long tick_ms;
+	int finishing; /* queue_finish(): stop requests do not end waits */
+
+	/* the message read from the spool and not handed over yet */
+	struct buf framed;
+	int has_pending;
+	int p_sev;
+	struct spool_pos p_end;
+	uint32_t p_bytes;
+
+	/* in flight */
+	struct qent *ring;
+	size_t head, count;
+	uint64_t inflight_bytes;
+	uint64_t next_mark;
+
+	/* the acknowledged position */
+	struct spool_pos acked_pos;
+	unsigned long unsaved; /* messages passed since the last save */
+	long long last_save;
+	int read_error; /* logged */
+
+	uint64_t sent, delivered, dropped, resent;
+	time_t last_ok;
+};
+
+static void
+tick(struct queue *q)
+{
+	if (q->tick != NULL)
+		q->tick(q->tick_arg);
+}
+
+struct queue *
+queue_new(const struct config *c, const char *dir,
+    const volatile sig_atomic_t *stop, struct spool_recovery *rec, char *err,
+    size_t errlen)
+{
+	struct queue *q;
+
+	if ((q = calloc(1, sizeof(*q))) == NULL ||
+	    (q->ring = calloc(QUEUE_INFLIGHT_MAX, sizeof(*q->ring))) == NULL) {
+		free(q);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	buf_init(&q->framed, 0);
+	frame_opts_init(&q->fopts, c);
+	q->stop = stop;
+	q->tick_ms = 1000;
+	q->next_mark = 1;
+	if ((q->sink = sink_new(c, stop)) == NULL) {
+		snprintf(err, errlen,
+		    "cannot set up the %s output: out of "
+		    "memory or unsupported",
+		    config_transport_name(c->transport));
+		queue_free(q);
+		return NULL;
+	}
+	if ((q->spool = spool_open(dir, rec, err, errlen)) == NULL) {
+		queue_free(q);
+		return NULL;
+	}
+	q->acked_pos = spool_tell(q->spool);
+	return q;
+}
+
+void
+queue_free(struct queue *q)
+{
+	if (q == NULL)
+		return;
+	sink_free(q->sink);
+	spool_close(q->spool);
+	buf_reset(&q->framed);
+	free(q->ring);
+	free(q);
+}
+
+struct spool *
+queue_spool(struct queue *q)
+{
+	return q->spool;
+}
+
+void
+queue_set_tick(struct queue *q, void (*fn)(void *), void *arg, long every_ms)
+{
+	q->tick = fn;
+	q->tick_arg = arg;
+	q->tick_ms = every_ms > 0 && every_ms < 1000 ? every_ms : 1000;
+	sink_set_tick(q->sink, fn, arg);
+}
+
+/* --- the acknowledged position --- */
+
+static int
+save(struct queue *q)
+{
+	if (q->unsaved == 0)
+		return 0;
+	if (spool_save(q->spool, q->acked_pos) != 0) {
+		log_error(
+		    "cannot save the spool read position: %s", strerror(errno));
+		return ERR_IO;
+	}
+	q->unsaved = 0;
+	q->last_save = sink_now_ms();
+	return 0;
+}
+
+static int
+save_if_due(struct queue *q)
+{
+	if (q->unsaved >= QUEUE_SAVE_EVERY ||
+	    (q->unsaved > 0 && q->count == 0 &&
+	        sink_now_ms() - q->last_save >= SAVE_IDLE_MS))
+		return save(q);
+	return 0;
+}
+
+/* Everything up to mark acked is acknowledged: move the position. */
+static void
+take_acks(struct queue *q, uint64_t acked)
+{
+	while (q->count > 0) {
+		const struct qent *e = &q->ring[q->head];
+
+		if (!e->dropped && e->mark > acked)
+			break;
+		q->acked_pos = e->end;
+		q->inflight_bytes -= e->bytes;
+		if (e->dropped)
+			q->dropped++;
+		else
+			q->delivered++;
+		q->unsaved++;
+		q->head = (q->head + 1) % QUEUE_INFLIGHT_MAX;
+		q->count--;
+	}
+	/*
+	 * Nothing read is unacknowledged: the position may pass what the
+	 * reader skipped after the last message (COMMIT entries).
+	 */
+	if (q->count == 0 && !q->has_pending) {
+		struct spool_pos pos = spool_tell(q->spool);
+
+		if (pos.seg != q->acked_pos.seg ||
+		    pos.off != q->acked_pos.off) {
+			q->acked_pos = pos;
+			q->unsaved++;
+		}
+	}
+}
+
+/*
+ * The connection broke (or a message could not be framed): what was not
+ * acknowledged is sent again, from the acknowledged position.  Returns
+ * ERR_IO, or 0.
+ */
+static int
+rewind_unacked(struct queue *q, int count_resent)
+{
+	unsigned long again = 0;
+	int read_ahead = q->count > 0 || q->has_pending;
+	size_t i;
+
+	for (i = 0; i < q->count; i++)
+		again += !q->ring[(q->head + i) % QUEUE_INFLIGHT_MAX].dropped;
+	if (count_resent && again > 0) {
+		q->resent += again;
+		log_info("%lu messages sent but not acknowledged by the "
+		         "collector are sent again",
+		    again);
+	}
+	q->head = q->count = 0;
+	q->inflight_bytes = 0;
+	q->has_pending = 0;
+	if (save(q) != 0)
+		return ERR_IO;
+	if (read_ahead && spool_rewind(q->spool) != 0) {
+		log_error(
+		    "spool: cannot read again from the saved position: %s",
+		    strerror(errno));
+		return ERR_IO;
+	}
+	return 0;
+}
+
+/* Ask the sink what is acknowledged, waiting at most wait_ms. */
+static int
+poll_acks(struct queue *q, long wait_ms)
+{
+	uint64_t acked;
+	int rc = sink_poll(q->sink, wait_ms, &acked);
+
+	take_acks(q, acked);
+	if (rc == ERR_SINK)
+		return rewind_unacked(q, 1) != 0 ? ERR_IO : ERR_SINK;
+	return save_if_due(q);
+}
+
+/* --- handing over --- */
+
+/* Read and frame the next message: 0, 1 (none), or an error. */
+static int
+load(struct queue *q)
+{
+	struct spool_pos before = spool_tell(q->spool), after;
+	const char *msg;
+	size_t len;
+	int rc, sev;
+
+	if ((rc = spool_next(q->spool, &sev, &msg, &len)) != 0) {
+		if (rc < 0 && !q->read_error) {
+			q->read_error = 1;
+			log_error("spool: cannot read: %s; delivery waits",
+			    strerror(errno));
+		}
+		return rc;
+	}
+	q->read_error = 0;
+	after = spool_tell(q->spool);
+	q->p_end = after;
+	q->p_bytes = (uint32_t)(after.seg == before.seg ? after.off - before.off
+	                                                : after.off);
+	q->p_sev = sev;
+	buf_clear(&q->framed);
+	if ((rc = frame_wrap(&q->framed, &q->fopts, msg, len)) != 0) {
+		/* Read again later: the reader is past it. */
+		q->has_pending = 1;
+		if (rewind_unacked(q, 0) != 0)
+			return ERR_IO;
+		return rc;
+	}
+	q->has_pending = 1;
+	return 0;
+}
+
+static void
+push(struct queue *q, int dropped)
+{
+	struct qent *e = &q->ring[(q->head + q->count) % QUEUE_INFLIGHT_MAX];
+
+	e->mark = q->next_mark++;
+	e->end = q->p_end;
+	e->bytes = q->p_bytes;
+	e->dropped = dropped;
+	q->count++;
+	q->inflight_bytes += q->p_bytes;
+	q->has_pending = 0;
+	q->sent++;
+}
+
+/*
+ * Hand messages over until the spool is read (0), the sink or the
+ * in-flight bound has no room (ERR_AGAIN), or ERR_SINK / ERR_STOPPED /
+ * ERR_IO.
+ */
+static int
+pump(struct queue *q)
+{
+	struct sink_msg m;
+	int rc;
+
+	if (sink_retry_in_ms(q->sink) > 0)
+		return ERR_SINK;
+	for (;;) {
+		if (q->count == QUEUE_INFLIGHT_MAX ||
+		    q->inflight_bytes >= QUEUE_INFLIGHT_BYTES)
+			return ERR_AGAIN;
+		if (!q->has_pending && (rc = load(q)) != 0)
+			return rc == 1 ? 0 : rc;
+		memset(&m, 0, sizeof(m));
+		m.data = q->framed.data;
+		m.len = q->framed.len;
+		m.sev = q->p_sev;
+		m.mark = q->next_mark;
+		rc = sink_send(q->sink, &m);
+		if (rc == 0 || rc == ERR_BADREC) {
+			push(q, rc == ERR_BADREC);
+			continue;
+		}
+		if (rc == ERR_SINK)
+			return rewind_unacked(q, 1) != 0 ? ERR_IO : ERR_SINK;
+		return rc;
+	}
+}
+
+/* Nothing read and not acknowledged, nothing left to read. */
+static int
+all_done(const struct queue *q)
+{
+	return q->count == 0 && !q->has_pending && spool_pending(q->spool) == 0;
+}
+
+/*
+ * Hand over and collect acknowledgements while that makes progress,
+ * without waiting.  Returns 0 (everything acknowledged), ERR_AGAIN
+ * (waiting for room or acknowledgements), or pump()'s errors.
+ */
+static int
+step(struct queue *q)
+{
+	for (;;) {
+		uint64_t sent = q->sent, passed = q->delivered + q->dropped;
+		int rc = pump(q), prc;
+
+		if (rc != 0 && rc != ERR_AGAIN)
+			return rc;
+		if ((prc = poll_acks(q, 0)) != 0)
+			return prc;
+		if (rc == 0 && all_done(q)) {
+			q->last_ok = time(NULL);
+			return save_if_due(q);
+		}
+		if (q->sent == sent && q->delivered + q->dropped == passed)
+			return ERR_AGAIN;
+	}
+}
+
+/* Wait at most ms for what step() said it waits for. */
+static int
+wait_for(struct queue *q, int why, long ms, const volatile sig_atomic_t *wake)
+{
+	long retry;
+
+	if (why == ERR_AGAIN && sink_is_connected(q->sink)) {
+		int rc = poll_acks(q, ms);
+
+		return rc == ERR_IO ? rc : 0;
+	}
+	retry = sink_retry_in_ms(q->sink);
+	if (why == ERR_SINK && retry + 1 < ms)
+		ms = retry + 1;
+	return nap_ms(ms, wake) == ERR_STOPPED ? ERR_STOPPED : 0;
+}
+
+static int
+stopped(const struct queue *q)
+{
+	return !q->finishing && q->stop != NULL && *q->stop;
+}
+
+int
+queue_drain(struct queue *q, long wait_ms)
+{
+	long long end = sink_now_ms() + (wait_ms > 0 ? wait_ms : 0), left;
+	int rc, wrc;
+
+	for (;;) {
+		rc = step(q);
+		if (rc == 0 || (rc != ERR_AGAIN && rc != ERR_SINK))
+			return rc;
+		left = end - sink_now_ms();
+		if (wait_ms <= 0 || left <= 0)
+			return rc;
+		if (stopped(q))
+			return ERR_STOPPED;
+		wrc =
+		    wait_for(q, rc, left < q->tick_ms ? (long)left : q->tick_ms,
+		        q->finishing ? NULL : q->stop);
+		tick(q);
+		if (wrc == ERR_IO)
+			return wrc;
+	}
+}
+
+int
+queue_idle(struct queue *q, long ms, const volatile sig_atomic_t *wake)
+{
+	long long end = sink_now_ms() + ms, left;
+	int rc = 0;
+
+	for (;;) {
+		if (!all_done(q) && sink_retry_in_ms(q->sink) == 0)
+			rc = step(q);
+		else if (save_if_due(q) != 0)
+			rc = ERR_IO;
+		if (wake != NULL && *wake)
+			return ERR_STOPPED;
+		if ((left = end - sink_now_ms()) <= 0)
+			return 0;
+		if (left > q->tick_ms)
+			left = q->tick_ms;
+		if (all_done(q))
+			rc = 0;
+		if (wait_for(q, rc == ERR_AGAIN || rc == ERR_SINK ? rc : 0,
+		        (long)left, wake) == ERR_STOPPED)
+			return ERR_STOPPED;
+		tick(q);
+	}
+}
+
+int
+queue_finish(struct queue *q, long grace_ms)
+{
+	long long end = sink_now_ms() + (grace_ms > 0 ? grace_ms : 0), left;
+	uint64_t acked;
+	int rc, drc;
+
+	q->finishing = 1;
+	sink_set_limits(q->sink, NULL, end);
+	rc = queue_drain(q, grace_ms > 0 ? grace_ms : 0);
+	left = end - sink_now_ms();
+	drc = sink_drain(q->sink, left > 0 ? (long)left : 0, &acked);
+	take_acks(q, acked);
+	if (rc == 0 && drc != 0)
+		rc = drc == ERR_SINK ? ERR_SINK : ERR_AGAIN;
+	if (q->count > 0)
+		log_warning("%zu messages sent were not acknowledged by the "
+		            "collector within [state] shutdown_grace; they are "
+		            "sent again at the next start",
+		    q->count);
+	/* What is not acknowledged is read again (now or at next start). */
+	if (rewind_unacked(q, 0) != 0 || save(q) != 0)
+		rc = ERR_IO;
+	q->finishing = 0;
+	sink_set_limits(q->sink, q->stop, 0);
+	return rc;
+}
+
+int
+queue_compact(struct queue *q)
+{
+	if (!all_done(q))
+		return 0;
+	if (save(q) != 0 || spool_compact(q->spool) != 0) {
+		log_error(
+		    "spool: cannot start a new segment: %s", strerror(errno));
+		return ERR_IO;
+	}
+	q->acked_pos = spool_tell(q->spool);
+	return 0;
+}
+
+uint64_t
+queue_pending_bytes(const struct queue *q)
+{
+	return spool_pending(q->spool) + q->inflight_bytes +
+	    (q->has_pending ? q->p_bytes : 0);
+}
+
+void
+queue_get_stats(const struct queue *q, struct queue_stats *st)
+{
+	uint64_t lost = sink_lost(q->sink);
+
+	memset(st, 0, sizeof(*st));
+	/* Datagrams the collector refused later are not delivered. */
+	st->delivered = q->delivered > lost ? q->delivered - lost : 0;
+	st->dropped = q->dropped + lost;
+	st->resent = q->resent;
+	st->in_flight = q->count;
+	st->pending_bytes = queue_pending_bytes(q);
+	st->reconnects = sink_reconnects(q->sink);
+	st->collector_up = !sink_is_down(q->sink);
+	st->last_delivery_ok = q->last_ok;
+}
