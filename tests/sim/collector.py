@@ -24,18 +24,33 @@ bytes left unterminated when the peer closes are written too, with
 "unterminated": true. With --framing octet a malformed frame header, a frame
 over --max-message bytes, or a frame cut short by the peer closing is
 reported on stderr and the connection is closed; nothing is written for it.
+Faults for delivery tests: --rate N reads at most N bytes a second per
+connection (a slow collector, so that the sender's queue fills);
+--rcvbuf N sets SO_RCVBUF on the listening socket before listen(), so every
+connection gets a small receive buffer (and a small TCP window);
+--stall-after N makes the first connection stop reading after N messages;
+once its receive queue has not grown for --stall-quiet seconds, the unread
+bytes (after the start of a message read but not complete) are copied
+(MSG_PEEK) to --unread-out as one JSON object {"bytes": N, "b64": "..."}
+and the connection is reset (SO_LINGER 0: the
+unread bytes are discarded, as when a collector host dies). Later
+connections are served normally.
+
 SIGTERM or SIGINT: exit 0.
 """
 
 import argparse
 import base64
+import fcntl
 import json
 import os
 import signal
 import socket
 import socketserver
 import ssl
+import struct
 import sys
+import termios
 import threading
 import time
 
@@ -147,6 +162,34 @@ def log(msg):
     sys.stderr.flush()
 
 
+def unread_bytes(sock):
+    """Bytes in sock's receive queue (FIONREAD)."""
+    raw = fcntl.ioctl(sock.fileno(), termios.FIONREAD, b"\0\0\0\0")
+    return struct.unpack("i", raw)[0]
+
+
+def stall_and_reset(srv, sock, conn, partial):
+    """Stop reading; once the receive queue is stable, record what it
+    holds (after partial, the start of a message read but not complete)
+    and reset the connection (see --stall-after)."""
+    last, since = -1, time.time()
+    while time.time() - since < srv.stall_quiet:
+        n = unread_bytes(sock)
+        if n != last:
+            last, since = n, time.time()
+        time.sleep(0.05)
+    data = partial + (sock.recv(last, socket.MSG_PEEK) if last > 0 else b"")
+    if srv.unread_out:
+        tmp = srv.unread_out + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump({"bytes": len(data),
+                       "b64": base64.b64encode(data).decode("ascii")}, f)
+        os.replace(tmp, srv.unread_out)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                    struct.pack("ii", 1, 0))
+    log("connection %d: reset with %d unread bytes" % (conn, len(data)))
+
+
 class Handler(socketserver.BaseRequestHandler):
     def handle(self):
         srv = self.server
@@ -185,10 +228,14 @@ class Handler(socketserver.BaseRequestHandler):
         # (read until they go quiet) instead of dropping what the kernel
         # already accepted, as a graceful syslog server does.
         sock.settimeout(0.2)
+        stall = srv.stall_after if conn == 1 else None
         try:
             while True:
+                if stall is not None and count >= stall:
+                    stall_and_reset(srv, sock, conn, framer.leftover())
+                    return
                 try:
-                    data = sock.recv(65536)
+                    data = sock.recv(srv.chunk)
                 except socket.timeout:
                     if srv.draining:
                         break
@@ -201,6 +248,8 @@ class Handler(socketserver.BaseRequestHandler):
                 for msg in framer.feed(data):
                     srv.out.write(conn, msg, **extra)
                     count += 1
+                if srv.rate:
+                    time.sleep(len(data) / srv.rate)
                 if getattr(framer, "error", None):  # octet framing only
                     log("connection %d: malformed frame after %d messages, closing: %s"
                         % (conn, count, framer.error))
@@ -269,6 +318,14 @@ class Server(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
     daemon_threads = True
     request_queue_size = 128
+    rcvbuf = 0
+
+    def server_bind(self):
+        # Accepted sockets inherit the buffer size set before listen().
+        if self.rcvbuf:
+            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF,
+                                   self.rcvbuf)
+        socketserver.ThreadingTCPServer.server_bind(self)
 
 
 def write_port_file(path, port):
@@ -295,6 +352,18 @@ def main(argv=None):
                    help="highest TLS version offered")
     p.add_argument("--udp", action="store_true",
                    help="receive UDP datagrams instead (one message each)")
+    p.add_argument("--rate", type=int, default=0,
+                   help="read at most this many bytes a second per connection")
+    p.add_argument("--rcvbuf", type=int, default=0,
+                   help="SO_RCVBUF of every connection, set before listen()")
+    p.add_argument("--stall-after", type=int,
+                   help="first connection: stop reading after N messages, "
+                   "then reset it")
+    p.add_argument("--stall-quiet", type=float, default=1.0,
+                   help="seconds the receive queue must stay unchanged "
+                   "before the reset")
+    p.add_argument("--unread-out",
+                   help="where --stall-after writes the unread bytes")
     a = p.parse_args(argv)
 
     if a.udp:
@@ -309,7 +378,14 @@ def main(argv=None):
         if a.tls_max_version == "1.2":
             tls.maximum_version = ssl.TLSVersion.TLSv1_2
 
+    Server.rcvbuf = a.rcvbuf
     server = Server(("127.0.0.1", a.port), Handler)
+    server.rate = a.rate
+    # Small reads when slow, so that the rate is smooth.
+    server.chunk = min(65536, max(1024, a.rate // 50)) if a.rate else 65536
+    server.stall_after = a.stall_after
+    server.stall_quiet = a.stall_quiet
+    server.unread_out = a.unread_out
     server.out = Output(a.out)
     server.framing = a.framing
     server.max_clients = a.max_clients
