@@ -109,15 +109,12 @@ void sink_set_tick(struct sink *s, void (*fn)(void *), void *arg);
 
 /*
  * What ends a wait inside the sink: *stop becoming nonzero (stop may be
- * NULL), and deadline_ms, a CLOCK_MONOTONIC time in milliseconds (see
- * sink_now_ms(); 0: none).  A clean stop delivers within shutdown_grace
- * after the stop request: it passes NULL and its deadline.
+ * NULL), and deadline_ms, a nap_now_ms() time (0: none).  A clean stop
+ * delivers within shutdown_grace after the stop request: it passes NULL
+ * and its deadline.
  */
 void sink_set_limits(
-    struct sink *s, const volatile sig_atomic_t *stop, long long deadline_ms);
-
-/* CLOCK_MONOTONIC in milliseconds. */
-long long sink_now_ms(void);
+    struct sink *s, const volatile sig_atomic_t *stop, int64_t deadline_ms);
 
 /*
  * Hand over one whole message (ops->send), connecting first if needed and

@@ -65,7 +65,7 @@ struct queue {
 	/* the acknowledged position */
 	struct spool_pos acked_pos;
 	unsigned long unsaved; /* messages passed since the last save */
-	long long last_save;
+	int64_t last_save;
 	int read_error; /* logged */
 
 	uint64_t sent, delivered, dropped, resent;
@@ -153,7 +153,7 @@ save(struct queue *q)
 		return ERR_IO;
 	}
 	q->unsaved = 0;
-	q->last_save = sink_now_ms();
+	q->last_save = nap_now_ms();
 	return 0;
 }
 
@@ -162,7 +162,7 @@ save_if_due(struct queue *q)
 {
 	if (q->unsaved >= QUEUE_SAVE_EVERY ||
 	    (q->unsaved > 0 && q->count == 0 &&
-	        sink_now_ms() - q->last_save >= SAVE_IDLE_MS))
+	        nap_now_ms() - q->last_save >= SAVE_IDLE_MS))
 		return save(q);
 	return 0;
 }
@@ -393,14 +393,14 @@ stopped(const struct queue *q)
 int
 queue_drain(struct queue *q, long wait_ms)
 {
-	long long end = sink_now_ms() + (wait_ms > 0 ? wait_ms : 0), left;
+	int64_t end = nap_now_ms() + (wait_ms > 0 ? wait_ms : 0), left;
 	int rc, wrc;
 
 	for (;;) {
 		rc = step(q);
 		if (rc == 0 || (rc != ERR_AGAIN && rc != ERR_SINK))
 			return rc;
-		left = end - sink_now_ms();
+		left = end - nap_now_ms();
 		if (wait_ms <= 0 || left <= 0)
 			return rc;
 		if (stopped(q))
@@ -417,7 +417,7 @@ queue_drain(struct queue *q, long wait_ms)
 int
 queue_idle(struct queue *q, long ms, const volatile sig_atomic_t *wake)
 {
-	long long end = sink_now_ms() + ms, left;
+	int64_t end = nap_now_ms() + ms, left;
 	int rc = 0;
 
 	for (;;) {
@@ -427,7 +427,7 @@ queue_idle(struct queue *q, long ms, const volatile sig_atomic_t *wake)
 			rc = ERR_IO;
 		if (wake != NULL && *wake)
 			return ERR_STOPPED;
-		if ((left = end - sink_now_ms()) <= 0)
+		if ((left = end - nap_now_ms()) <= 0)
 			return 0;
 		if (left > q->tick_ms)
 			left = q->tick_ms;
@@ -443,14 +443,14 @@ queue_idle(struct queue *q, long ms, const volatile sig_atomic_t *wake)
 int
 queue_finish(struct queue *q, long grace_ms)
 {
-	long long end = sink_now_ms() + (grace_ms > 0 ? grace_ms : 0), left;
+	int64_t end = nap_now_ms() + (grace_ms > 0 ? grace_ms : 0), left;
 	uint64_t acked;
 	int rc, drc;
 
 	q->finishing = 1;
 	sink_set_limits(q->sink, NULL, end);
 	rc = queue_drain(q, grace_ms > 0 ? grace_ms : 0);
-	left = end - sink_now_ms();
+	left = end - nap_now_ms();
 	drc = sink_drain(q->sink, left > 0 ? (long)left : 0, &acked);
 	take_acks(q, acked);
 	if (rc == 0 && drc != 0)

@@ -15,11 +15,10 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "config.h"
 #include "errcode.h"
+#include "nap.h"
 #include "log.h"
 #include "sink_impl.h"
 
@@ -101,7 +100,6 @@ sink_new(const struct config *c, const volatile sig_atomic_t *stop)
 	s->fd = -1;
 	s->io_timeout = c->timeout > 0 ? (long)c->timeout : 30;
 	s->stop = stop;
-	s->rnd = (unsigned int)getpid() ^ (unsigned int)time(NULL);
 	buf_init(&s->out, 0);
 	buf_init(&s->line, 0);
 	if ((s->ring = calloc(SINK_RING, sizeof(*s->ring))) == NULL ||
@@ -143,25 +141,6 @@ sink_free(struct sink *s)
 	free(s);
 }
 
-long long
-sink_now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
-static long
-ms_until(const struct timespec *t)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (t->tv_sec - now.tv_sec) * 1000 +
-	    (t->tv_nsec - now.tv_nsec) / 1000000;
-}
-
 void
 sink_set_tick(struct sink *s, void (*fn)(void *), void *arg)
 {
@@ -171,7 +150,7 @@ sink_set_tick(struct sink *s, void (*fn)(void *), void *arg)
 
 void
 sink_set_limits(
-    struct sink *s, const volatile sig_atomic_t *stop, long long deadline_ms)
+    struct sink *s, const volatile sig_atomic_t *stop, int64_t deadline_ms)
 {
 	s->stop = stop;
 	s->deadline = deadline_ms;
@@ -203,7 +182,7 @@ sink_retry_in_ms(const struct sink *s)
 
 	if (!s->down || s->connected)
 		return 0;
-	ms = ms_until(&s->next_try);
+	ms = (long)(s->next_try - nap_now_ms());
 	return ms > 0 ? ms : 0;
 }
 
@@ -226,7 +205,7 @@ mark_down(struct sink *s, const char *why)
 
 	if (!s->down) {
 		s->down = 1;
-		clock_gettime(CLOCK_MONOTONIC, &s->down_since);
+		s->down_since = nap_now_ms();
 		s->backoff_ms = BACKOFF_MIN_MS;
 		log_warning("collector %s unavailable: %s; retrying with "
 		            "backoff",
@@ -239,26 +218,17 @@ mark_down(struct sink *s, const char *why)
 	}
 	/* +-20 % jitter so that many daemons do not reconnect in step. */
 	jitter = s->backoff_ms / 5;
-	s->rnd = s->rnd * 1103515245u + 12345u;
-	clock_gettime(CLOCK_MONOTONIC, &s->next_try);
-	s->next_try.tv_nsec +=
-	    (s->backoff_ms - jitter +
-	        (long)((s->rnd >> 8) % (unsigned)(2 * jitter + 1))) *
-	    1000000L;
-	s->next_try.tv_sec += s->next_try.tv_nsec / 1000000000L;
-	s->next_try.tv_nsec %= 1000000000L;
+	s->next_try = nap_now_ms() + s->backoff_ms - jitter +
+	    (int64_t)nap_jitter((unsigned long)(2 * jitter + 1));
 }
 
 static void
 mark_up(struct sink *s)
 {
-	struct timespec now;
-
 	if (!s->down)
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &now);
 	log_info("collector %s is back after %ld s; delivering what waited",
-	    s->where, (long)(now.tv_sec - s->down_since.tv_sec));
+	    s->where, (long)((nap_now_ms() - s->down_since) / 1000));
 	s->down = 0;
 	s->reconnects++;
 }
@@ -279,7 +249,7 @@ ensure_open(struct sink *s)
 
 	if (s->connected)
 		return 0;
-	if (s->down && ms_until(&s->next_try) > 0)
+	if (s->down && nap_now_ms() < s->next_try)
 		return ERR_SINK;
 	close_conn(s);
 	why[0] = '\0';
@@ -378,16 +348,16 @@ sink_probe(struct sink *s, char *why, size_t whylen)
 
 int
 sink_wait_fd(
-    struct sink *s, int fd, short events, long long deadline, short *revents)
+    struct sink *s, int fd, short events, int64_t deadline, short *revents)
 {
 	struct pollfd pfd;
-	long long now, end;
+	int64_t now, end;
 	int rc;
 
 	for (;;) {
 		if (s->stop != NULL && *s->stop)
 			return ERR_STOPPED;
-		now = sink_now_ms();
+		now = nap_now_ms();
 		end = deadline;
 		if (s->deadline > 0 && (end <= 0 || s->deadline < end))
 			end = s->deadline;

@@ -10,8 +10,6 @@
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <time.h>
-
 #include "buf.h"
 #include "sink.h"
 
@@ -39,7 +37,7 @@ struct sink {
 	int connected; /* open() succeeded, close() not yet */
 	long io_timeout; /* seconds for resolving, connecting, handshake */
 	const volatile sig_atomic_t *stop;
-	long long deadline; /* sink_now_ms() that ends waits; 0: none */
+	int64_t deadline; /* nap_now_ms() that ends waits; 0: none */
 	void (*tick)(void *); /* liveness callback, or NULL */
 	void *tick_arg;
 	char why[SINK_WHY_MAX]; /* poll/drain: why ERR_SINK */
@@ -69,10 +67,9 @@ struct sink {
 	unsigned long reconnects;
 	unsigned long lost; /* see sink_lost() */
 	int down; /* collector unreachable */
-	struct timespec down_since;
-	struct timespec next_try; /* backoff: no attempt before this */
+	int64_t down_since; /* nap_now_ms() */
+	int64_t next_try; /* backoff: no attempt before this */
 	long backoff_ms;
-	unsigned int rnd;
 	void *gai; /* a name lookup that may still run (sink_tcp.c) */
 
 	/* udp */
@@ -115,13 +112,13 @@ int sink_tcp_connect(
 void sink_tcp_forget(struct sink *s);
 
 /*
- * Wait until fd is ready for events, at most until deadline (sink_now_ms()
+ * Wait until fd is ready for events, at most until deadline (nap_now_ms()
  * time; also bounded by the sink's own deadline), waking at least every
  * 250 ms to look at the stop flag and tick.  Returns 0 (ready; *revents
  * set when not NULL), ERR_AGAIN (deadline passed) or ERR_STOPPED.
  */
 int sink_wait_fd(
-    struct sink *s, int fd, short events, long long deadline, short *revents);
+    struct sink *s, int fd, short events, int64_t deadline, short *revents);
 
 /*
  * Stream helpers (tcp, tls).  sink_ring_push() records a message ending

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "errcode.h"
+#include "nap.h"
 #include "sink_impl.h"
 
 #define LOOKUP_STEP_NS 250000000L
@@ -56,10 +57,10 @@ forget_lookup(struct sink *s)
 }
 
 /* The end of a wait of secs seconds, within the sink's own deadline. */
-static long long
+static int64_t
 deadline_in(const struct sink *s, long secs)
 {
-	long long end = sink_now_ms() + secs * 1000;
+	int64_t end = nap_now_ms() + secs * 1000;
 
 	return s->deadline > 0 && s->deadline < end ? s->deadline : end;
 }
@@ -69,13 +70,13 @@ static int
 wait_lookup(struct sink *s, struct lookup *lk)
 {
 	const struct gaicb *list[1] = {&lk->cb};
-	long long end = deadline_in(s, s->io_timeout);
+	int64_t end = deadline_in(s, s->io_timeout);
 	struct timespec step = {0, LOOKUP_STEP_NS};
 
 	while (gai_error(&lk->cb) == EAI_INPROGRESS) {
 		if (s->stop != NULL && *s->stop)
 			return ERR_STOPPED;
-		if (sink_now_ms() >= end)
+		if (nap_now_ms() >= end)
 			return ERR_AGAIN;
 		gai_suspend(list, 1, &step);
 		sink_tick(s);
@@ -370,7 +371,7 @@ nap_fd(struct sink *s, long ms)
 static int
 tcp_poll(struct sink *s, long wait_ms, uint64_t *acked)
 {
-	long long end = sink_now_ms() + wait_ms, now;
+	int64_t end = nap_now_ms() + wait_ms, now;
 	uint64_t before = s->acked;
 	size_t was = held(s);
 
@@ -384,7 +385,7 @@ tcp_poll(struct sink *s, long wait_ms, uint64_t *acked)
 			return ERR_SINK;
 		if (s->ring_len == 0 || s->acked != before || held(s) < was)
 			return 0;
-		if ((now = sink_now_ms()) >= end)
+		if ((now = nap_now_ms()) >= end)
 			return 0;
 		nap_fd(s,
 		    end - now < SINK_STEP_MS ? (long)(end - now)
@@ -411,14 +412,14 @@ reset_after_fin(struct sink *s)
 static int
 tcp_drain(struct sink *s, long ms, uint64_t *acked)
 {
-	long long end = sink_now_ms() + ms, now;
+	int64_t end = nap_now_ms() + ms, now;
 	int rc = 0;
 
 	while (rc == 0 && held(s) > 0) {
 		if ((rc = flush(s, s->why, sizeof(s->why))) != 0 ||
 		    sink_stream_peer_closed(s, s->why, sizeof(s->why)))
 			rc = ERR_SINK;
-		else if (held(s) > 0 && (now = sink_now_ms()) >= end)
+		else if (held(s) > 0 && (now = nap_now_ms()) >= end)
 			rc = ERR_AGAIN;
 		else if (held(s) > 0)
 			nap_fd(s, SINK_STEP_MS);
@@ -434,7 +435,7 @@ tcp_drain(struct sink *s, long ms, uint64_t *acked)
 			return rc;
 		if (reset_after_fin(s))
 			return ERR_SINK;
-		if ((now = sink_now_ms()) >= end)
+		if ((now = nap_now_ms()) >= end)
 			return ERR_AGAIN;
 		nap_fd(s,
 		    end - now < SINK_STEP_MS ? (long)(end - now)

@@ -38,6 +38,7 @@
 #include <openssl/x509v3.h>
 
 #include "errcode.h"
+#include "nap.h"
 #include "sink_impl.h"
 
 /*
@@ -379,7 +380,7 @@ handshake_error(struct sink *s, int err, char *why, size_t whylen)
 static int
 handshake(struct sink *s, char *why, size_t whylen)
 {
-	long long deadline = sink_now_ms() + s->io_timeout * 1000;
+	int64_t deadline = nap_now_ms() + s->io_timeout * 1000;
 	int rc, err;
 
 	for (;;) {
@@ -421,7 +422,7 @@ handshake(struct sink *s, char *why, size_t whylen)
 static int
 await_verdict(struct sink *s, char *why, size_t whylen)
 {
-	long long deadline = sink_now_ms() + VERDICT_WAIT_MS;
+	int64_t deadline = nap_now_ms() + VERDICT_WAIT_MS;
 	char c;
 	int n, err, rc;
 
@@ -655,9 +656,9 @@ nap_fd(struct sink *s, long ms)
 }
 
 static long
-step_ms(long long end)
+step_ms(int64_t end)
 {
-	long long left = end - sink_now_ms();
+	int64_t left = end - nap_now_ms();
 
 	return left < SINK_STEP_MS ? (long)(left > 0 ? left : 0) : SINK_STEP_MS;
 }
@@ -665,7 +666,7 @@ step_ms(long long end)
 static int
 tls_poll(struct sink *s, long wait_ms, uint64_t *acked)
 {
-	long long end = sink_now_ms() + wait_ms;
+	int64_t end = nap_now_ms() + wait_ms;
 	uint64_t before = s->acked;
 	size_t was = held(s);
 
@@ -677,7 +678,7 @@ tls_poll(struct sink *s, long wait_ms, uint64_t *acked)
 		if (rc != 0 || tls_peer_closed(s, s->why, sizeof(s->why)))
 			return ERR_SINK;
 		if ((s->ring_len == 0 && held(s) == 0) || s->acked != before ||
-		    held(s) < was || sink_now_ms() >= end)
+		    held(s) < was || nap_now_ms() >= end)
 			return 0;
 		nap_fd(s, step_ms(end));
 	}
@@ -685,7 +686,7 @@ tls_poll(struct sink *s, long wait_ms, uint64_t *acked)
 
 /* close_notify, then the write side; 0, ERR_AGAIN or ERR_SINK. */
 static int
-shut_write(struct sink *s, long long end)
+shut_write(struct sink *s, int64_t end)
 {
 	int n, err;
 
@@ -701,7 +702,7 @@ shut_write(struct sink *s, long long end)
 			write_error(s, err, s->why, sizeof(s->why));
 			return ERR_SINK;
 		}
-		if (sink_now_ms() >= end)
+		if (nap_now_ms() >= end)
 			return ERR_AGAIN;
 		nap_fd(s, step_ms(end));
 	}
@@ -713,12 +714,12 @@ shut_write(struct sink *s, long long end)
 static int
 tls_drain(struct sink *s, long ms, uint64_t *acked)
 {
-	long long end = sink_now_ms() + ms;
+	int64_t end = nap_now_ms() + ms;
 	struct pollfd pfd;
 	int rc;
 
 	while ((rc = finish_write(s, s->why, sizeof(s->why))) == 0 &&
-	    held(s) > 0 && sink_now_ms() < end)
+	    held(s) > 0 && nap_now_ms() < end)
 		nap_fd(s, step_ms(end));
 	if (rc == 0 && held(s) > 0)
 		rc = ERR_AGAIN;
@@ -738,7 +739,7 @@ tls_drain(struct sink *s, long ms, uint64_t *acked)
 			    "the collector");
 			return ERR_SINK;
 		}
-		if (sink_now_ms() >= end)
+		if (nap_now_ms() >= end)
 			return ERR_AGAIN;
 		nap_fd(s, step_ms(end));
 	}

@@ -28,6 +28,7 @@
 #include "check.h"
 #include "config.h"
 #include "errcode.h"
+#include "nap.h"
 #include "log.h"
 #include "sink.h"
 
@@ -117,11 +118,11 @@ send_str(struct sink *s, const char *str, uint64_t *mark)
 static uint64_t
 acked_within(struct sink *s, uint64_t want, int ms)
 {
-	long long end = sink_now_ms() + ms;
+	long long end = nap_now_ms() + ms;
 	uint64_t acked = 0;
 
-	while (sink_poll(s, 50, &acked) == 0 && acked < want &&
-	    sink_now_ms() < end)
+	while (
+	    sink_poll(s, 50, &acked) == 0 && acked < want && nap_now_ms() < end)
 		;
 	return acked;
 }
@@ -200,11 +201,11 @@ test_tcp_acked(void)
 	/* The collector closes: the sink says so, then reconnects. */
 	close(cfd);
 	{
-		long long end = sink_now_ms() + 5000;
+		long long end = nap_now_ms() + 5000;
 		int rc;
 
 		while (
-		    (rc = sink_poll(s, 50, &acked)) == 0 && sink_now_ms() < end)
+		    (rc = sink_poll(s, 50, &acked)) == 0 && nap_now_ms() < end)
 			;
 		CHECK(rc == ERR_SINK);
 	}
@@ -319,11 +320,11 @@ test_stop_during_connect(void)
 	sigaction(SIGALRM, &sa, NULL);
 	stop_flag = 0;
 	setitimer(ITIMER_REAL, &it, NULL);
-	t0 = sink_now_ms();
+	t0 = nap_now_ms();
 	rc = send_str(s, "m\n", &mark);
 	CHECK_INT_EQ(rc, ERR_STOPPED);
 	/* [source] timeout is 30 s: the stop ended the wait, not it. */
-	CHECK(sink_now_ms() - t0 < 10000);
+	CHECK(nap_now_ms() - t0 < 10000);
 	CHECK(!sink_is_down(s));
 	sink_free(s);
 	close(filler);
