@@ -406,31 +406,6 @@ def udp_tests():
         wd.close()
 
 
-class DevLog:
-    """A Unix datagram listener at /dev/log, as syslog(3) talks to it."""
-
-    PATH = "/dev/log"
-
-    def __init__(self):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(self.PATH)
-        os.chmod(self.PATH, 0o666)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
-        self.msgs = []
-        threading.Thread(target=self._run, daemon=True).start()
-
-    def _run(self):
-        while True:
-            try:
-                self.msgs.append(self.sock.recv(1 << 20))
-            except OSError:
-                return
-
-    def close(self):
-        self.sock.close()
-        os.unlink(self.PATH)
-
-
 def local_run(wd, sim, devlog, want, what, header):
     del devlog.msgs[:]
     conf = h.write_config(wd, sim, None, name=what + ".conf", extra={
@@ -463,12 +438,12 @@ def local_run(wd, sim, devlog, want, what, header):
 
 def local_tests():
     # a skip is printed, never counted as a pass (tests/run.sh lists it)
-    if os.path.exists(DevLog.PATH):
+    if os.path.exists(h.DevLog.PATH):
         print("skip local: /dev/log belongs to this machine's syslog "
               "daemon; delivery through it is not checked here")
         return
     try:
-        devlog = DevLog()
+        devlog = h.DevLog()
     except OSError as e:
         print("skip local: cannot bind /dev/log (%s)" % e)
         return

@@ -33,8 +33,9 @@ once its receive queue has not grown for --stall-quiet seconds, the unread
 bytes (after the start of a message read but not complete) are copied
 (MSG_PEEK) to --unread-out as one JSON object {"bytes": N, "b64": "..."}
 and the connection is reset (SO_LINGER 0: the
-unread bytes are discarded, as when a collector host dies). Later
-connections are served normally.
+unread bytes are discarded, as when a collector host dies); with
+--reset-on-usr1 the reset waits for SIGUSR1 instead. Later connections are
+served normally.
 
 SIGTERM or SIGINT: exit 0.
 """
@@ -173,11 +174,14 @@ def stall_and_reset(srv, sock, conn, partial):
     holds (after partial, the start of a message read but not complete)
     and reset the connection (see --stall-after)."""
     last, since = -1, time.time()
-    while time.time() - since < srv.stall_quiet:
+    while not srv.reset_now.is_set():
         n = unread_bytes(sock)
         if n != last:
             last, since = n, time.time()
+        if not srv.reset_on_usr1 and time.time() - since >= srv.stall_quiet:
+            break
         time.sleep(0.05)
+    last = unread_bytes(sock)
     data = partial + (sock.recv(last, socket.MSG_PEEK) if last > 0 else b"")
     if srv.unread_out:
         tmp = srv.unread_out + ".tmp"
@@ -364,6 +368,8 @@ def main(argv=None):
                    "before the reset")
     p.add_argument("--unread-out",
                    help="where --stall-after writes the unread bytes")
+    p.add_argument("--reset-on-usr1", action="store_true",
+                   help="--stall-after: reset at SIGUSR1, not when quiet")
     a = p.parse_args(argv)
 
     if a.udp:
@@ -386,6 +392,9 @@ def main(argv=None):
     server.stall_after = a.stall_after
     server.stall_quiet = a.stall_quiet
     server.unread_out = a.unread_out
+    server.reset_on_usr1 = a.reset_on_usr1
+    server.reset_now = threading.Event()
+    signal.signal(signal.SIGUSR1, lambda signum, frame: server.reset_now.set())
     server.out = Output(a.out)
     server.framing = a.framing
     server.max_clients = a.max_clients
