@@ -64,6 +64,12 @@ int cycle_idle(struct cycle *cy, long ms, const volatile sig_atomic_t *wake);
  */
 int cycle_finish(struct cycle *cy, long grace_ms);
 
+/*
+ * Before a reload: send nothing more, wait at most ms for what is in
+ * flight to be acknowledged, save the exact position (queue_settle()).
+ */
+int cycle_settle(struct cycle *cy, long ms);
+
 /* Spool bytes the collector has not acknowledged yet. */
 uint64_t cycle_pending_bytes(const struct cycle *cy);
 

@@ -34,9 +34,9 @@ struct spool;
 struct spool_recovery;
 
 /* Messages in flight (handed to the sink, not acknowledged), at most. */
-#define QUEUE_INFLIGHT_MAX 512
+#define QUEUE_INFLIGHT_MAX 256
 /* Their spool bytes, at most. */
-#define QUEUE_INFLIGHT_BYTES (1024U * 1024)
+#define QUEUE_INFLIGHT_BYTES (256U * 1024)
 /* The read position is saved at least every this many acknowledged. */
 #define QUEUE_SAVE_EVERY 128
 
@@ -104,6 +104,15 @@ int queue_idle(struct queue *q, long ms, const volatile sig_atomic_t *wake);
  * stays usable (it reconnects on demand).
  */
 int queue_finish(struct queue *q, long grace_ms);
+
+/*
+ * Stop handing messages over: shut the connection's write side down, wait
+ * at most ms until what is in flight is acknowledged, close, and save the
+ * exact read position (what was not acknowledged is read again).  For a
+ * reload: nothing new is sent, and nothing acknowledged is sent twice.
+ * Returns 0 (all acknowledged), ERR_AGAIN, ERR_SINK or ERR_IO.
+ */
+int queue_settle(struct queue *q, long ms);
 
 /*
  * With everything delivered and acknowledged, move the spool to a fresh

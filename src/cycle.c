@@ -345,6 +345,15 @@ cycle_stats(const struct cycle *cy)
 	return &cy->stats;
 }
 
+int
+cycle_settle(struct cycle *cy, long ms)
+{
+	int rc = queue_settle(cy->queue, ms);
+
+	sync_stats(cy);
+	return rc;
+}
+
 uint64_t
 cycle_pending_bytes(const struct cycle *cy)
 {

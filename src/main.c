@@ -358,7 +358,7 @@ reload(struct cycle **cy, struct config **c, const char *path)
 		return 0;
 	notify_reloading();
 	/* Nothing acknowledged is sent again through the new pipeline. */
-	cycle_finish(*cy, (long)(*c)->shutdown_grace * 1000);
+	cycle_settle(*cy, (long)(*c)->shutdown_grace * 1000);
 	cycle_free(*cy);
 	*cy = NULL;
 	if ((ncy = cycle_new(nc, &stop_requested)) == NULL) {

@@ -431,8 +431,11 @@ queue_idle(struct queue *q, long ms, const volatile sig_atomic_t *wake)
 			return 0;
 		if (left > q->tick_ms)
 			left = q->tick_ms;
+		/* What to wait for: nothing, the backoff, room or acks. */
 		if (all_done(q))
 			rc = 0;
+		else if (sink_retry_in_ms(q->sink) > 0)
+			rc = ERR_SINK;
 		if (wait_for(q, rc == ERR_AGAIN || rc == ERR_SINK ? rc : 0,
 		        (long)left, wake) == ERR_STOPPED)
 			return ERR_STOPPED;
@@ -441,20 +444,14 @@ queue_idle(struct queue *q, long ms, const volatile sig_atomic_t *wake)
 }
 
 int
-queue_finish(struct queue *q, long grace_ms)
+queue_settle(struct queue *q, long ms)
 {
-	int64_t end = nap_now_ms() + (grace_ms > 0 ? grace_ms : 0), left;
 	uint64_t acked;
-	int rc, drc;
+	int rc;
 
-	q->finishing = 1;
-	sink_set_limits(q->sink, NULL, end);
-	rc = queue_drain(q, grace_ms > 0 ? grace_ms : 0);
-	left = end - nap_now_ms();
-	drc = sink_drain(q->sink, left > 0 ? (long)left : 0, &acked);
+	sink_set_limits(q->sink, NULL, nap_now_ms() + (ms > 0 ? ms : 0));
+	rc = sink_drain(q->sink, ms > 0 ? ms : 0, &acked);
 	take_acks(q, acked);
-	if (rc == 0 && drc != 0)
-		rc = drc == ERR_SINK ? ERR_SINK : ERR_AGAIN;
 	if (q->count > 0)
 		log_warning("%zu messages sent were not acknowledged by the "
 		            "collector within [state] shutdown_grace; they are "
@@ -463,8 +460,23 @@ queue_finish(struct queue *q, long grace_ms)
 	/* What is not acknowledged is read again (now or at next start). */
 	if (rewind_unacked(q, 0) != 0 || save(q) != 0)
 		rc = ERR_IO;
-	q->finishing = 0;
 	sink_set_limits(q->sink, q->stop, 0);
+	return rc;
+}
+
+int
+queue_finish(struct queue *q, long grace_ms)
+{
+	int64_t end = nap_now_ms() + (grace_ms > 0 ? grace_ms : 0);
+	int rc, src;
+
+	q->finishing = 1;
+	sink_set_limits(q->sink, NULL, end);
+	rc = queue_drain(q, grace_ms > 0 ? grace_ms : 0);
+	q->finishing = 0;
+	src = queue_settle(q, (long)(end - nap_now_ms()));
+	if (src == ERR_IO || (rc == 0 && src != 0))
+		rc = src == ERR_SINK || src == ERR_IO ? src : ERR_AGAIN;
 	return rc;
 }
 

@@ -43,9 +43,9 @@ CS3 = re.compile(rb" cs3=((?:[^\\ ]|\\.)*) cs3Label=")
 HEADER = re.compile(rb"^<\d+>1 \S+ \S+ \S+ \S+ - - ")
 KILLS = int(os.environ.get("MDESIEM_TORN_KILLS", "25"))
 # What a crash may send again (README "How delivery works"): the messages
-# in flight (at most 512) and those acknowledged since the read position
+# in flight (at most 256) and those acknowledged since the read position
 # was last saved (at most 127).
-RESEND_BOUND = 512 + 128
+RESEND_BOUND = 384
 
 
 def full_id(msg):

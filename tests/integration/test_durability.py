@@ -18,9 +18,10 @@ import time
 import harness as h
 
 R = h.Results()
-# A crash or a broken connection re-sends at most two drain batches of
-# 256 messages (src/cycle.c).
-RESEND_BOUND = 512
+# A crash re-sends at most the messages in flight (256) and those
+# acknowledged since the read position was last saved (127); a broken
+# connection at most those in flight (include/queue.h).
+RESEND_BOUND = 384
 CS3 = re.compile(rb" cs3=((?:[^\\ ]|\\.)*) cs3Label=")
 DCD = re.compile(rb" deviceCustomDate1=(\d+) ")
 
