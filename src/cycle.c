@@ -768,9 +768,11 @@ cycle_fetch(struct cycle *cy)
 			return 0; /* still no room: stay paused */
 		cy->cursor_dirty = 0;
 	}
-	/* Delivery first: a restarted daemon sends what waits at once. */
-	if (cycle_drain(cy, 0) == ERR_IO)
-		return ERR_IO;
+	/*
+	 * Delivery first: a restarted daemon sends what waits at once (its
+	 * errors are the queue's to log; fetching goes on regardless).
+	 */
+	cycle_drain(cy, 0);
 	/*
 	 * After a full disk, wait until the collector has acknowledged
 	 * everything; then the spool gets its space back.
