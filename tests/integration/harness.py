@@ -341,10 +341,19 @@ class DevLog:
     def _run(self):
         while True:
             try:
-                self.msgs.append(self.sock.recv(1 << 20))
+                data = self.sock.recv(1 << 20)
             except OSError:
                 return
+            if not data:  # shut down
+                return
+            self.msgs.append(data)
 
     def close(self):
+        # A recv() blocked in the reader thread keeps the socket alive
+        # past close(): shut it down first, so it is gone at once.
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.sock.close()
         os.unlink(self.PATH)

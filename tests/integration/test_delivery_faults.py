@@ -538,7 +538,7 @@ def local_held():
             "source.poll_interval": "1s"})
         d = h.start_daemon(wd, conf)
         h.wait_for(lambda: len(devlog.msgs) >= 40, 60)
-        first = list(devlog.msgs)
+        first = devlog
         devlog.close()
         devlog = None
         want |= set(sim.call("POST", "/_sim/add?n=30")["added"])
@@ -548,7 +548,7 @@ def local_held():
         h.wait_for(lambda: status_of(wd).get("counters", {})
                    .get("delivered") == 70, 30)
         rc = h.stop_daemon(d)
-        got = {full_id(m) for m in first + devlog.msgs}
+        got = {full_id(m) for m in first.msgs + devlog.msgs}
         c = status_of(wd).get("counters", {})
         R.check(away, "local: the daemon says the local syslog daemon is "
                 "unavailable")
