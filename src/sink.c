@@ -352,7 +352,7 @@ sink_wait_fd(
 {
 	struct pollfd pfd;
 	int64_t now, end;
-	int rc;
+	int rc, ms;
 
 	for (;;) {
 		if (s->stop != NULL && *s->stop)
@@ -361,25 +361,22 @@ sink_wait_fd(
 		end = deadline;
 		if (s->deadline > 0 && (end <= 0 || s->deadline < end))
 			end = s->deadline;
-		if (end > 0 && now >= end)
-			return ERR_AGAIN;
+		/* At the deadline, one last look: ready is not timed out. */
+		ms = end > 0 && end - now < WAIT_STEP_MS
+		    ? (int)(end > now ? end - now : 0)
+		    : WAIT_STEP_MS;
 		pfd.fd = fd;
 		pfd.events = events;
 		pfd.revents = 0;
-		rc = poll(&pfd, 1,
-		    end > 0 && end - now < WAIT_STEP_MS ? (int)(end - now)
-		                                        : WAIT_STEP_MS);
+		rc = poll(&pfd, 1, ms);
 		sink_tick(s);
-		if (rc > 0) {
+		if (rc > 0 || (rc < 0 && errno != EINTR)) {
 			if (revents != NULL)
-				*revents = pfd.revents;
+				*revents = rc > 0 ? pfd.revents : POLLERR;
 			return 0;
 		}
-		if (rc < 0 && errno != EINTR) {
-			if (revents != NULL)
-				*revents = POLLERR;
-			return 0;
-		}
+		if (end > 0 && nap_now_ms() >= end)
+			return ERR_AGAIN;
 	}
 }
 

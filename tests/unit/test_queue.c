@@ -111,7 +111,7 @@ static int
 append(struct queue *q, int first, int n)
 {
 	struct spool *sp = queue_spool(q);
-	char msg[MSG_LEN];
+	char msg[MSG_LEN + 16];
 	struct buf commit;
 	int i, rc = 0;
 
