@@ -11,7 +11,8 @@ injected for real on loopback sockets:
   saves the exact position (nothing is re-sent at the next start); with a
   collector that does not read, what it did not acknowledge within
   shutdown_grace is sent again at the next start;
-- SIGTERM while a connect or a TLS handshake hangs is noticed at once;
+- SIGTERM while a connect, a TLS handshake or the collector's name lookup
+  hangs is noticed at once;
 - UDP datagrams the collector refused count as dropped, not delivered;
 - the local transport holds messages while /dev/log is gone instead of
   losing them;
@@ -33,6 +34,7 @@ import socket
 import ssl
 import struct
 import subprocess
+import sys
 import threading
 import time
 
@@ -472,6 +474,93 @@ def stop_during_connect():
         wd.close()
 
 
+# A name server on 127.0.0.1:53 that reads queries and never answers, run
+# in the daemon's own network namespace (as in test_stop_connect.py); it
+# notes the first query, and ends with its parent (the daemon).
+BLACKHOLE = r"""
+import os, select, socket, sys, time
+ppid = os.getppid()
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.bind(("127.0.0.1", 53))
+t = socket.socket()
+t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+t.bind(("127.0.0.1", 53))
+t.listen(8)
+open(sys.argv[1] + ".up", "w").close()
+conns = []
+end = time.time() + 300
+while time.time() < end and os.getppid() == ppid:
+    r, _, _ = select.select([u, t], [], [], 0.2)
+    for s in r:
+        if s is u:
+            u.recvfrom(4096)
+        else:
+            conns.append(t.accept()[0])
+        open(sys.argv[1] + ".query", "w").close()
+"""
+
+
+def stop_during_lookup():
+    """SIGTERM while the collector's name lookup hangs (a name server that
+    never answers, resolver timeout 30 s): noticed at once."""
+    try:
+        ok = subprocess.run(["unshare", "-m", "-n", "sh", "-c",
+                             "ip link set lo up"], capture_output=True,
+                            timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        ok = False
+    if not ok:
+        print("skip SIGTERM during the collector's name lookup: no network "
+              "namespace here (unshare -m -n needs root)")
+        return
+    wd = h.Workdir()
+    try:
+        sim = h.Sim(wd, "--count", 20, "--seed", 38)
+        state = wd.file("state")
+        # First the spool gets something to deliver: no collector yet.
+        conf = h.write_config(wd, sim, None, extra={
+            "output.transport": "tcp", "output.host": "127.0.0.1",
+            "output.port": str(free_port()), "state.shutdown_grace": "1s"})
+        h.run_daemon(conf, "--once")
+        conf = h.write_config(wd, sim, None, name="name.conf", extra={
+            "output.transport": "tcp",
+            "output.host": "collector.mdesiem-test.example",
+            "output.port": "514", "source.timeout": "60s",
+            "state.shutdown_grace": "2s", "state.directory": state})
+        resolv = wd.file("resolv.conf")
+        with open(resolv, "w") as f:
+            f.write("nameserver 127.0.0.1\noptions timeout:30 attempts:1\n")
+        bh = wd.file("blackhole.py")
+        with open(bh, "w") as f:
+            f.write(BLACKHOLE)
+        mark = wd.file("ns")
+        script = (
+            "ip link set lo up && mount --bind %s /etc/resolv.conf && "
+            "{ %s %s %s & while [ ! -e %s.up ]; do sleep 0.05; done; "
+            "exec %s -c %s; }" % (resolv, sys.executable, bh, mark, mark,
+                                  h.DAEMON, conf))
+        log = open(wd.file("daemon.log"), "ab")
+        d = subprocess.Popen(["unshare", "-m", "-n", "sh", "-c", script],
+                             stdout=subprocess.DEVNULL, stderr=log)
+        wd.procs.append(d)
+        asked = h.wait_for(lambda: os.path.exists(mark + ".query"), 60)
+        t0 = time.time()
+        d.send_signal(signal.SIGTERM)
+        try:
+            rc = d.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            d.kill()
+            rc = d.wait()
+        took = time.time() - t0
+        R.check(asked, "the collector's name lookup reaches the name "
+                "server, which never answers")
+        R.check(rc == 0 and took < 20, "SIGTERM during the collector's "
+                "name lookup: exit %s after %.1f s (resolver timeout 30 s, "
+                "shutdown_grace 2 s)" % (rc, took))
+    finally:
+        wd.close()
+
+
 def udp_dropped():
     """UDP datagrams the collector refused are dropped, not delivered, in
     status.json, --status and the metrics."""
@@ -635,6 +724,7 @@ def main():
         clean_stop_waits()
         stop_unacknowledged()
         stop_during_connect()
+        stop_during_lookup()
         udp_dropped()
         local_held()
         probe_tls_reset()
