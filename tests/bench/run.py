@@ -174,8 +174,14 @@ def read(path):
 
 
 def write_config(path, srv, sink_port, source, fmt, state, start_from,
-                 poll="60s"):
+                 poll="60s", kafka=None):
     url = srv.base + (GRAPH_PATH if source == "graph" else SIEM_PATH)
+    if kafka is not None:
+        output = ("transport = kafka\nbrokers = %s\ntopic = %s\n"
+                  % (kafka.bootstrap, kafka.topic))
+    else:
+        output = ("transport = tcp\nhost = 127.0.0.1\nport = %d\n"
+                  "framing = lf\nheader = rfc5424\n" % sink_port)
     text = """[azure]
 tenant_id = %s
 client_id = 11111111-1111-1111-1111-111111111111
@@ -193,19 +199,14 @@ timeout = 60s
 
 [output]
 format = %s
-transport = tcp
-host = 127.0.0.1
-port = %d
-framing = lf
-header = rfc5424
-
+%s
 [state]
 directory = %s
 
 [log]
 level = info
 """ % (TENANT, srv.base, source, url, PAGE_SIZE, poll, start_from, fmt,
-       sink_port, state)
+       output, state)
     with open(path, "w") as f:
         f.write(text)
     os.chmod(path, 0o600)
@@ -540,6 +541,120 @@ def profile(wd, n, source, fmt):
             break
 
 
+# -- Kafka beside TCP --------------------------------------------------------
+
+MOCKKAFKA = os.path.join(BUILD, "kafka", "mockkafka")
+KCAT = shutil.which("kcat")
+
+
+class Kafka:
+    """librdkafka's mock cluster (build/kafka/mockkafka, 3 brokers) with
+    one topic of 3 partitions; count() reads the topic back with kcat."""
+
+    def __init__(self, topic):
+        self.topic = topic
+        self.proc = subprocess.Popen([MOCKKAFKA, "-t", "%s:3" % topic],
+                                     stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL)
+        line = self.proc.stdout.readline().decode().strip()
+        if not line.startswith("bootstrap="):
+            raise RuntimeError("mockkafka did not start")
+        self.bootstrap = line.split("=", 1)[1]
+
+    def cpu(self):
+        return proc_cpu_ticks(self.proc.pid) / os.sysconf("SC_CLK_TCK")
+
+    def count(self):
+        p = subprocess.run([KCAT, "-C", "-b", self.bootstrap, "-t",
+                            self.topic, "-e", "-q", "-o", "beginning",
+                            "-f", "\\n"], stdout=subprocess.PIPE,
+                           stderr=subprocess.DEVNULL, timeout=600)
+        return p.stdout.count(b"\n")
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait(timeout=60)
+
+
+def run_daemon_kafka(wd, srv, source, fmt, start_from, tag):
+    kafka = Kafka("bench")
+    try:
+        conf = os.path.join(wd, "mdesiem-%s.conf" % tag)
+        state = tempfile.mkdtemp(prefix="state-", dir=wd)
+        write_config(conf, srv, 0, source, fmt, state, start_from,
+                     kafka=kafka)
+        err = os.path.join(wd, "daemon-%s.err" % tag)
+        c0 = kafka.cpu()
+        rc, u = spawn([DAEMON, "-c", conf, "--once"], os.devnull, err,
+                      daemon_env())
+        c1 = kafka.cpu()
+        lines = kafka.count()
+        shutil.rmtree(state, ignore_errors=True)
+    finally:
+        kafka.close()
+    return {"rc": rc, "err": err, "wall": u.wall, "cpu": u.cpu,
+            "rss_kb": u.rss_kb, "lines": lines, "peer_cpu": c1 - c0}
+
+
+def bench_kafka(wd, n, args, kafka_rows, failures):
+    """The same backlog (siem, cef) to TCP and to Kafka, one after the
+    other, the same number of runs each."""
+    if not os.access(MOCKKAFKA, os.X_OK) or KCAT is None:
+        kafka_rows.append({"backlog": n, "skip": "mockkafka or kcat "
+                           "missing (make bench builds mockkafka; apt-get "
+                           "install kcat)"})
+        return
+    siem_path, _ = corpus.make(BENCH, n, graph=False)
+    sf = start_from_for(siem_path, "LastProcessedTimeUtc")
+    srv = Server(wd, siem_path, None)
+    try:
+        for transport in ("tcp", "kafka"):
+            runs = []
+            for i in range(args.runs):
+                tag = "%s-cef-%d-%d" % (transport, n, i)
+                log("siem/cef %d detections to %s, run %d of %d"
+                    % (n, transport, i + 1, args.runs))
+                if transport == "kafka":
+                    d = run_daemon_kafka(wd, srv, "siem", "cef", sf, tag)
+                else:
+                    d = run_daemon(wd, srv, "siem", "cef", sf, tag)
+                    d["peer_cpu"] = None
+                if d["rc"] != 0 or d["lines"] != n:
+                    failures.append("%s: exit %d, %d of %d detections "
+                                    "delivered: %s" % (
+                                        tag, d["rc"], d["lines"], n,
+                                        last_error(read(d["err"]))))
+                runs.append(d)
+            wall = med(runs, "wall")
+            kafka_rows.append({
+                "backlog": n, "skip": None, "transport": transport,
+                "rate": n / wall, "wall": wall,
+                "cpu100k": med(runs, "cpu") * 100000 / n,
+                "rss_mb": med(runs, "rss_kb") / 1024,
+                "delivered": min(d["lines"] for d in runs),
+                "peer_pct": (100 * med(runs, "peer_cpu") / wall
+                             if transport == "kafka" else None)})
+    finally:
+        srv.close()
+
+
+def kafka_table(rows):
+    out = ["| transport | backlog | det/s | wall s | CPU s/100k | "
+           "peak RSS MB | delivered | cluster CPU % |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        if r["skip"]:
+            out.append("| | %d | skipped: %s ||||||" % (r["backlog"],
+                                                        r["skip"]))
+            continue
+        out.append("| %s | %d | %.0f | %.2f | %.2f | %.1f | %d | %s |" % (
+            r["transport"], r["backlog"], r["rate"], r["wall"],
+            r["cpu100k"], r["rss_mb"], r["delivered"],
+            "%.1f" % r["peer_pct"] if r["peer_pct"] is not None else "—"))
+    return "\n".join(out)
+
+
 # -- idle ------------------------------------------------------------------
 
 def proc_cpu_ticks(pid):
@@ -622,6 +737,9 @@ def parse_args(argv):
     p.add_argument("--sources", help="default siem,graph")
     p.add_argument("--no-micro", action="store_true")
     p.add_argument("--no-idle", action="store_true")
+    p.add_argument("--no-kafka", action="store_true",
+                   help="leave out siem/cef to Kafka (the mock cluster) "
+                   "beside TCP")
     p.add_argument("--idle-seconds", type=int, default=60)
     p.add_argument("--keep", action="store_true",
                    help="keep the work directory (logs, configurations)")
@@ -638,7 +756,7 @@ def parse_args(argv):
         if getattr(a, k) is None:
             setattr(a, k, v)
     if a.quick:
-        a.no_micro = a.no_idle = True
+        a.no_micro = a.no_idle = a.no_kafka = True
     a.backlogs = [int(x) for x in a.backlogs.split(",")]
     a.formats = a.formats.split(",")
     a.sources = a.sources.split(",")
@@ -652,7 +770,7 @@ def row_order(r):
     return (rank[0], r["source"], rank[1], r["format"], r["backlog"])
 
 
-def report(args, rows, micro_res, idle_res, elapsed):
+def report(args, rows, micro_res, idle_res, elapsed, kafka_rows=()):
     rows = sorted(rows, key=row_order)
     print()
     print("mdesiemd benchmark: %s; page_size %d, TCP sink on loopback, "
@@ -681,6 +799,15 @@ def report(args, rows, micro_res, idle_res, elapsed):
                       r["srv_pct"], r["srv_floor_pct"]))
     for line in rss_flatness(rows):
         print(line)
+    if kafka_rows:
+        print()
+        print("Kafka beside TCP: siem/cef, the same backlog; Kafka to "
+              "librdkafka's mock cluster (3 brokers on loopback, topic of 3 "
+              "partitions, acks=all, idempotent), TCP to sinkcount; medians "
+              "of %d run(s); cluster CPU is the mock brokers' share of the "
+              "daemon's wall time" % args.runs)
+        print()
+        print(kafka_table(kafka_rows))
     if micro_res:
         print()
         print("| normalize + format | corpus | ns/record | "
@@ -719,6 +846,7 @@ def main(argv=None):
             return 2
     wd = tempfile.mkdtemp(prefix="mdesiem-bench-")
     rows, failures, micro_res, idle_res = [], [], None, None
+    kafka_rows = []
     if args.profile:
         try:
             profile(wd, args.profile, args.sources[0], args.formats[0])
@@ -728,6 +856,8 @@ def main(argv=None):
     try:
         for n in args.backlogs:
             bench_backlog(wd, n, args, rows, failures)
+        if not args.no_kafka:
+            bench_kafka(wd, args.backlogs[0], args, kafka_rows, failures)
         if not args.no_micro:
             log("micro-benchmark of normalize + format")
             micro_res = micro(args.formats, fixture_corpus(wd),
@@ -742,7 +872,8 @@ def main(argv=None):
             log("work directory kept: %s" % wd)
         else:
             shutil.rmtree(wd, ignore_errors=True)
-    report(args, rows, micro_res, idle_res, time.monotonic() - t0)
+    report(args, rows, micro_res, idle_res, time.monotonic() - t0,
+           kafka_rows)
     for f in failures:
         print("FAILED: " + f)
     return 1 if failures else 0
