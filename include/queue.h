@@ -50,6 +50,10 @@ struct queue_stats {
 	unsigned long reconnects; /* times the collector came back */
 	int collector_up;
 	time_t last_delivery_ok; /* when everything was last delivered */
+	/* Kafka: the producer's delivery reports (sink_kafka.h) */
+	int kafka; /* the output is Kafka */
+	uint64_t kafka_acked; /* successful delivery reports */
+	uint64_t kafka_failed; /* refused by a broker for good: skipped */
 };
 
 /*

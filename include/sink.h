@@ -174,5 +174,6 @@ extern const struct sink_ops sink_tls_ops;
 extern const struct sink_ops sink_udp_ops;
 extern const struct sink_ops sink_local_ops;
 extern const struct sink_ops sink_stdout_ops;
+extern const struct sink_ops sink_kafka_ops;
 
 #endif

@@ -30,7 +30,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct config;
 struct kafka_conf;
+struct sink;
 struct sink_kafka;
 struct sink_msg;
 
@@ -98,8 +100,8 @@ void sink_kafka_close(struct sink_kafka *k);
 const char *sink_kafka_why(const struct sink_kafka *k);
 
 /*
- * Nonzero while no broker is reachable or the topic cannot be written
- * (the last error, reset when a delivery report succeeds).
+ * Nonzero while messages wait and no broker is reachable, or after a
+ * failure (ERR_SINK) until the producer is reopened.
  */
 int sink_kafka_is_down(const struct sink_kafka *k);
 
@@ -110,6 +112,21 @@ void sink_kafka_stats(const struct sink_kafka *k, struct sink_kafka_stats *st);
  * kafka_conf_max_value()), for the formatter's length limit.
  */
 uint64_t sink_kafka_max_value(const struct sink_kafka *k);
+
+/*
+ * sink.c's side (sink_kafka_ops works on struct sink): give s a producer
+ * for configuration c (copied).  0, or ERR_NOMEM.
+ */
+int sink_kafka_attach(struct sink *s, const struct config *c);
+
+/* Free s's producer, if it has one. */
+void sink_kafka_detach(struct sink *s);
+
+/*
+ * The counters of s's producer into *st: 0, or -1 when s is not a Kafka
+ * sink.
+ */
+int sink_kafka_counters(const struct sink *s, struct sink_kafka_stats *st);
 
 /* What --test-connection found, one text per step. */
 struct sink_kafka_probe {

@@ -842,6 +842,12 @@ cycle_status(const struct cycle *cy, struct status *st)
 	st->spool_bytes = qs.pending_bytes;
 	st->spool_full = cy->full_warned;
 	st->collector_up = qs.collector_up;
+	st->kafka = qs.kafka;
+	st->kafka_in_flight = qs.in_flight;
+	st->kafka_acked = qs.kafka_acked;
+	st->kafka_retried = qs.resent;
+	/* Too large: refused when handed over, or by a broker later. */
+	st->kafka_failed = qs.kafka_failed + qs.dropped;
 	st->fetch_ok = cy->fetch_ok;
 	st->last_fetch_ok = cy->last_fetch_ok;
 	st->last_delivery_ok = qs.last_delivery_ok;

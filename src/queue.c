@@ -28,6 +28,7 @@
 #include "nap.h"
 #include "queue.h"
 #include "sink.h"
+#include "sink_kafka.h"
 #include "spool.h"
 
 #define SAVE_IDLE_MS 200 /* a dry queue saves at most this often */
@@ -505,6 +506,7 @@ void
 queue_get_stats(const struct queue *q, struct queue_stats *st)
 {
 	uint64_t lost = sink_lost(q->sink);
+	struct sink_kafka_stats ks;
 
 	memset(st, 0, sizeof(*st));
 	/* Datagrams the collector refused later are not delivered. */
@@ -516,4 +518,9 @@ queue_get_stats(const struct queue *q, struct queue_stats *st)
 	st->reconnects = sink_reconnects(q->sink);
 	st->collector_up = !sink_is_down(q->sink);
 	st->last_delivery_ok = q->last_ok;
+	if (sink_kafka_counters(q->sink, &ks) == 0) {
+		st->kafka = 1;
+		st->kafka_acked = ks.acked;
+		st->kafka_failed = ks.failed;
+	}
 }

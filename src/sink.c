@@ -21,6 +21,7 @@
 #include "nap.h"
 #include "log.h"
 #include "sink_impl.h"
+#include "sink_kafka.h"
 
 #define BACKOFF_MIN_MS 500
 #define BACKOFF_MAX_MS 60000
@@ -40,6 +41,8 @@ ops_for(enum config_transport t)
 		return &sink_udp_ops;
 	case TRANSPORT_LOCAL:
 		return &sink_local_ops;
+	case TRANSPORT_KAFKA:
+		return &sink_kafka_ops;
 	default:
 		return NULL;
 	}
@@ -103,7 +106,8 @@ sink_new(const struct config *c, const volatile sig_atomic_t *stop)
 	buf_init(&s->out, 0);
 	buf_init(&s->line, 0);
 	if ((s->ring = calloc(SINK_RING, sizeof(*s->ring))) == NULL ||
-	    copy_transport_opts(s, c) != 0) {
+	    copy_transport_opts(s, c) != 0 ||
+	    (c->transport == TRANSPORT_KAFKA && sink_kafka_attach(s, c) != 0)) {
 		sink_free(s);
 		return NULL;
 	}
@@ -132,6 +136,7 @@ sink_free(struct sink *s)
 		return;
 	close_conn(s);
 	sink_tcp_forget(s);
+	sink_kafka_detach(s);
 	buf_reset(&s->out);
 	buf_reset(&s->line);
 	free(s->ring);
@@ -166,7 +171,7 @@ sink_tick(struct sink *s)
 int
 sink_is_down(const struct sink *s)
 {
-	return s->down;
+	return s->down || (s->kafka != NULL && sink_kafka_is_down(s->kafka));
 }
 
 int

@@ -18,6 +18,7 @@
 #define SINK_OUT_MAX (64 * 1024) /* whole messages taken, not yet written */
 #define SINK_STEP_MS 10 /* how often a wait for acknowledgements looks */
 
+struct sink_kafka;
 struct ssl_ctx_st;
 struct ssl_st;
 struct bio_method_st;
@@ -95,6 +96,9 @@ struct sink {
 	int tls_cert_requested; /* the collector asked for ours */
 	int tls_ticket; /* a TLS 1.3 session ticket came */
 	int tls_alert; /* last alert received, -1: none */
+
+	/* kafka: the producer (sink_kafka.c) */
+	struct sink_kafka *kafka;
 };
 
 /*

@@ -19,10 +19,13 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "config.h"
 #include "errcode.h"
 #include "kafka_conf.h"
 #include "log.h"
+#include "nap.h"
 #include "sink.h"
+#include "sink_impl.h"
 #include "sink_kafka.h"
 
 #define WHY_MAX 512
@@ -137,17 +140,6 @@ refused_for_good(rd_kafka_resp_err_t err)
 	    err == RD_KAFKA_RESP_ERR_INVALID_RECORD;
 }
 
-/* The topic, not this message: the whole output waits. */
-static int
-topic_error(rd_kafka_resp_err_t err)
-{
-	return err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
-	    err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
-	    err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
-	    err == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED ||
-	    err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION;
-}
-
 static void
 on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
@@ -186,11 +178,8 @@ on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 		log_once(k, LOG_LVL_ERROR, text);
 		return;
 	}
+	/* The caller reports ERR_SINK and its reason (sink.c: once). */
 	sl->state = SLOT_FAILED;
-	if (topic_error(m->err)) {
-		k->down = 1;
-		log_once(k, LOG_LVL_ERROR, text);
-	}
 	fail(k, text);
 }
 
@@ -206,7 +195,6 @@ on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 		rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
 		snprintf(
 		    text, sizeof(text), "the producer stopped: %.400s", fatal);
-		log_once(k, LOG_LVL_ERROR, text);
 		fail(k, text);
 		return;
 	}
@@ -474,10 +462,6 @@ produce_failed(struct sink_kafka *k, rd_kafka_error_t *e,
 	} else {
 		snprintf(text, sizeof(text), "%s (%s)",
 		    rd_kafka_error_string(e), rd_kafka_err2name(err));
-		if (topic_error(err)) {
-			k->down = 1;
-			log_once(k, LOG_LVL_ERROR, text);
-		}
 		fail(k, text);
 		snprintf(why, whylen, "%s", k->why);
 	}
@@ -547,8 +531,7 @@ sink_kafka_poll(struct sink_kafka *k, long wait_ms, uint64_t *acked)
 			    "the producer is not started");
 		return ERR_SINK;
 	}
-	/* Nothing in flight: no report to wait for. */
-	rd_kafka_poll(k->rk, k->head == k->tail ? 0 : (int)wait_ms);
+	rd_kafka_poll(k->rk, wait_ms > 0 ? (int)wait_ms : 0);
 	return finish_poll(k, acked);
 }
 
@@ -575,7 +558,7 @@ sink_kafka_why(const struct sink_kafka *k)
 int
 sink_kafka_is_down(const struct sink_kafka *k)
 {
-	return k->down || k->broken;
+	return (k->down && k->head != k->tail) || k->broken;
 }
 
 void
@@ -590,6 +573,117 @@ sink_kafka_max_value(const struct sink_kafka *k)
 {
 	return kafka_conf_max_value(&k->kafka);
 }
+
+/* --- sink.c's operations (struct sink, src/sink_impl.h) --- */
+
+#define STEP_MS 250 /* waits notice a stop and ping at least this often */
+
+int
+sink_kafka_attach(struct sink *s, const struct config *c)
+{
+	struct sink_kafka_opts o = {c->brokers, c->topic, c->kafka};
+
+	if ((s->kafka = sink_kafka_new(&o)) == NULL)
+		return ERR_NOMEM;
+	snprintf(s->where, sizeof(s->where), "kafka %.120s/%.120s",
+	    c->brokers != NULL ? c->brokers : "",
+	    c->topic != NULL ? c->topic : "");
+	return 0;
+}
+
+void
+sink_kafka_detach(struct sink *s)
+{
+	sink_kafka_free(s->kafka);
+	s->kafka = NULL;
+}
+
+int
+sink_kafka_counters(const struct sink *s, struct sink_kafka_stats *st)
+{
+	if (s->kafka == NULL)
+		return -1;
+	sink_kafka_stats(s->kafka, st);
+	return 0;
+}
+
+static int
+ops_open(struct sink *s, char *why, size_t whylen)
+{
+	return sink_kafka_open(s->kafka, why, whylen);
+}
+
+static int
+ops_send(struct sink *s, const struct sink_msg *m, char *why, size_t whylen)
+{
+	return sink_kafka_send(s->kafka, m, why, whylen);
+}
+
+/* How long the next wait of at most left ms may be: 0 ends it. */
+static long
+step_ms(const struct sink *s, int64_t end)
+{
+	int64_t now = nap_now_ms(), left = end - now;
+
+	if (s->deadline > 0 && s->deadline - now < left)
+		left = s->deadline - now;
+	if ((s->stop != NULL && *s->stop) || left <= 0)
+		return 0;
+	return left < STEP_MS ? (long)left : STEP_MS;
+}
+
+static int
+ops_poll(struct sink *s, long wait_ms, uint64_t *acked)
+{
+	int64_t end = nap_now_ms() + (wait_ms > 0 ? wait_ms : 0);
+	uint64_t before = s->acked;
+	long ms = step_ms(s, end);
+	int rc;
+
+	for (;;) {
+		if ((rc = sink_kafka_poll(s->kafka, ms, acked)) != 0) {
+			snprintf(s->why, sizeof(s->why), "%s",
+			    sink_kafka_why(s->kafka));
+			return rc;
+		}
+		if (*acked != before || (ms = step_ms(s, end)) == 0)
+			return 0;
+		sink_tick(s);
+	}
+}
+
+static int
+ops_drain(struct sink *s, long ms, uint64_t *acked)
+{
+	int64_t end = nap_now_ms() + (ms > 0 ? ms : 0);
+	int rc;
+
+	for (;;) {
+		rc = sink_kafka_drain(s->kafka, step_ms(s, end), acked);
+		if (rc == ERR_SINK)
+			snprintf(s->why, sizeof(s->why), "%s",
+			    sink_kafka_why(s->kafka));
+		if (rc != ERR_AGAIN || step_ms(s, end) == 0)
+			return rc;
+		sink_tick(s);
+	}
+}
+
+static void
+ops_close(struct sink *s)
+{
+	sink_kafka_close(s->kafka);
+}
+
+const struct sink_ops sink_kafka_ops = {
+    .name = "kafka",
+    .per_message = 1,
+    .open = ops_open,
+    .send = ops_send,
+    .poll = ops_poll,
+    .drain = ops_drain,
+    .close = ops_close,
+};
 
 /* --- --test-connection --- */
 
