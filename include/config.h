@@ -192,4 +192,7 @@ int config_parse_size(const char *s, uint64_t *out);
 const char *config_api_name(enum config_api api);
 const char *config_transport_name(enum config_transport t);
 
+/* Where the output goes, for log lines: host, kafka brokers, or "-". */
+const char *config_destination(const struct config *c);
+
 #endif

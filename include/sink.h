@@ -61,6 +61,12 @@ struct sink_ops {
 	 * Informational.
 	 */
 	int per_message;
+	/*
+	 * Nonzero when opening proves nothing about the peer (kafka: a
+	 * producer starts without a broker): the collector counts as back
+	 * only once it acknowledges a message.
+	 */
+	int up_on_ack;
 	/* Connect; 0, ERR_STOPPED, or ERR_SINK with why[] filled. */
 	int (*open)(struct sink *s, char *why, size_t whylen);
 	/*

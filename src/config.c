@@ -744,6 +744,14 @@ config_transport_name(enum config_transport t)
 	return s != NULL ? s : "unknown";
 }
 
+const char *
+config_destination(const struct config *c)
+{
+	const char *d = c->transport == TRANSPORT_KAFKA ? c->brokers : c->host;
+
+	return d != NULL ? d : "-";
+}
+
 /* Value checks, called before a text value is stored. */
 
 static int

@@ -378,8 +378,7 @@ reload(struct cycle **cy, struct config **c, const char *path)
 	log_set_level(nc->log_level);
 	log_info("reload: configuration %s applied (%s API, %s output to %s)",
 	    path, config_api_name(nc->api),
-	    config_transport_name(nc->transport),
-	    nc->host != NULL ? nc->host : "-");
+	    config_transport_name(nc->transport), config_destination(nc));
 	return 0;
 }
 
@@ -399,8 +398,7 @@ run(struct config **cp, const char *path, int once)
 	cycle_set_tick(cy, watchdog_tick, &lv, lv.interval_ms);
 	log_info("mdesiemd %s started: %s API, %s output to %s",
 	    MDESIEM_VERSION, config_api_name(c->api),
-	    config_transport_name(c->transport),
-	    c->host != NULL ? c->host : "-");
+	    config_transport_name(c->transport), config_destination(c));
 	notify_ready();
 	if (once) {
 		rc = cycle_fetch(cy);

@@ -265,7 +265,8 @@ ensure_open(struct sink *s)
 		return ERR_SINK;
 	}
 	s->connected = 1;
-	mark_up(s);
+	if (!s->ops->up_on_ack)
+		mark_up(s);
 	return 0;
 }
 
@@ -298,8 +299,11 @@ sink_poll(struct sink *s, long wait_ms, uint64_t *acked)
 			a = s->sent_mark;
 		else
 			rc = s->ops->poll(s, wait_ms, &a);
-		if (a > s->acked)
+		if (a > s->acked) {
 			s->acked = a;
+			if (s->ops->up_on_ack)
+				mark_up(s);
+		}
 		if (rc == ERR_SINK)
 			broken(s, s->why);
 	}

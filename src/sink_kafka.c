@@ -678,6 +678,7 @@ ops_close(struct sink *s)
 const struct sink_ops sink_kafka_ops = {
     .name = "kafka",
     .per_message = 1,
+    .up_on_ack = 1,
     .open = ops_open,
     .send = ops_send,
     .poll = ops_poll,

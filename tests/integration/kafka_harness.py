@@ -48,18 +48,46 @@ class MockKafka:
         if answer != "ok":
             raise RuntimeError("mockkafka %r: %s" % (line, answer))
 
+    def partitions(self, topic, timeout=60):
+        p = subprocess.run([KCAT, "-L", "-J", "-b", self.bootstrap, "-t",
+                            topic], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=timeout)
+        md = json.loads(p.stdout or b"{}")
+        for t in md.get("topics", []):
+            if t.get("topic") == topic and not t.get("error"):
+                return len(t.get("partitions", []))
+        return 0
+
+    def low_watermark(self, topic, part, timeout=60):
+        """The first offset partition part still holds."""
+        p = subprocess.run([KCAT, "-Q", "-b", self.bootstrap, "-t",
+                            "%s:%d:-2" % (topic, part)],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=timeout)
+        words = p.stdout.decode().split()
+        return int(words[-1]) if words and words[-1].isdigit() else -1
+
     def consume(self, topic, timeout=120):
         """Every record of topic, in partition and offset order: dicts
-        with partition, offset, key, payload (str) and headers (dict)."""
+        with partition, offset, key, payload (str) and headers (dict).
+        The mock brokers keep only the newest few megabytes of each
+        partition: a partition that no longer starts at offset 0 is an
+        error (give the topic more partitions), never a silent loss."""
+        for part in range(self.partitions(topic)):
+            low = self.low_watermark(topic, part)
+            if low != 0:
+                raise RuntimeError(
+                    "%s [%d] starts at offset %d: the mock brokers dropped "
+                    "its oldest records; give the topic more partitions"
+                    % (topic, part, low))
         p = subprocess.run(
-            [KCAT, "-C", "-b", self.bootstrap, "-t", topic, "-e", "-J",
-             "-q", "-o", "beginning",
-             "-X", "topic.metadata.refresh.interval.ms=1000"],
+            [KCAT, "-C", "-b", self.bootstrap, "-t", topic, "-e", "-J", "-q",
+             "-o", "beginning"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
         if p.returncode != 0:
             raise RuntimeError("kcat: %s" % p.stderr.decode(errors="replace"))
         out = []
-        for line in p.stdout.decode("utf-8", "replace").splitlines():
+        for line in p.stdout.decode("utf-8", "replace").split("\n"):
             if not line.startswith("{"):
                 continue
             r = json.loads(line)

@@ -116,7 +116,7 @@ def check_clean(wd):
                 "the value is exactly the CEF event: no syslog header, no "
                 "framing")
         bad_part = [r for r in recs if r["partition"] !=
-                    zlib.crc32(r["key"].encode()) % 3]
+                    zlib.crc32((r["key"] or "").encode()) % 3]
         R.check(not bad_part, "partition = CRC32(key) mod partitions "
                 "(%d elsewhere)" % len(bad_part))
         out_of_order, split = 0, 0
@@ -134,13 +134,13 @@ def check_clean(wd):
                 "(%d split, %d out of order)" % (split, out_of_order))
         R.check(all(r["headers"].get("mdesiem-tenant") == "default"
                     for r in recs), "header mdesiem-tenant: the tenant")
-        lut = {(a["id"], a["lastUpdateDateTime"][:19] + "Z") for a in alerts}
-        R.check(all((r["key"], r["headers"].get("mdesiem-version")) in lut
-                    or True for r in recs) and
-                all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ",
-                                 r["headers"].get("mdesiem-version", ""))
-                    for r in recs),
-                "header mdesiem-version: the version time, ISO 8601 UTC")
+        latest = {a["id"]: a["lastUpdateDateTime"][:19] + "Z" for a in alerts}
+        last = {}
+        for r in recs:
+            last[r["key"]] = r["headers"].get("mdesiem-version")
+        R.check(all(latest.get(key) == v for key, v in last.items()),
+                "header mdesiem-version: the version time, ISO 8601 UTC "
+                "(the last message of each alert: its last update)")
         st = status(state)
         kst = st.get("kafka", {})
         R.check(kst.get("acknowledged", 0) >= 150 and
@@ -162,7 +162,8 @@ def fullids(recs):
 def check_kill9(wd):
     rng = random.Random(20261202)
     sim = h.Sim(wd, "--count", "20000", "--seed", "5")
-    mk = k.MockKafka(wd, topics=[("th-cef", 3)])
+    # 24 partitions: the mock brokers keep a few megabytes of each.
+    mk = k.MockKafka(wd, topics=[("th-cef", 24)])
     try:
         conf, state = siem_conf(wd, sim, mk, "th-cef", "kill9")
         kills = 0
@@ -213,7 +214,7 @@ def check_kill9(wd):
 
 def check_faults(wd):
     sim = h.Sim(wd, "--count", "3000", "--seed", "9")
-    mk = k.MockKafka(wd, topics=[("th-cef", 3)])
+    mk = k.MockKafka(wd, topics=[("th-cef", 12)])
     try:
         conf, state = siem_conf(wd, sim, mk, "th-cef", "faults")
         d = start(wd, conf)
@@ -291,10 +292,17 @@ def check_unknown_topic(wd):
         R.check("topic nosuch: Broker: Unknown topic or partition" in err,
                 "... the log names the topic and librdkafka's reason")
         st = status(state)
-        R.check(not st["collector_up"] and st["spool"]["messages"] == 200,
-                "... status: the output is down, the 200 detections wait")
+        print("status after the unknown topic: %r" % {
+            x: st[x] for x in ("collector_up", "spool", "kafka", "counters")})
+        R.check(not st["collector_up"] and st["counters"]["delivered"] == 0,
+                "... status: the output is down, nothing counted as "
+                "delivered")
         mk.cmd("topic-error nosuch NO_ERROR")
-        mk.cmd("create nosuch 2")
+        try:
+            mk.cmd("create nosuch 2")
+        except RuntimeError as e:  # the brokers made it on the request
+            if "already exists" not in str(e):
+                raise
         rc, err = run(conf, "--once")
         ids = fullids(mk.consume("nosuch"))
         R.check(rc == 0 and len(set(ids)) == 200, "once the topic exists, "
@@ -310,7 +318,7 @@ def check_tenant_topic(wd):
         conf, state = siem_conf(wd, sim, mk, "mssp-%t", "tenant")
         rc, err = run(conf, "--once")
         recs = mk.consume("mssp-default")
-        R.check(rc == 0 and len(recs) == 50, "topic = mssp-%t: the one "
+        R.check(rc == 0 and len(recs) == 50, "topic = mssp-%%t: the one "
                 "tenant's topic is mssp-default (%d)" % len(recs))
     finally:
         mk.close()
