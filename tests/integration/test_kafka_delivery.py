@@ -162,8 +162,8 @@ def fullids(recs):
 def check_kill9(wd):
     rng = random.Random(20261202)
     sim = h.Sim(wd, "--count", "20000", "--seed", "5")
-    # 24 partitions: the mock brokers keep a few megabytes of each.
-    mk = k.MockKafka(wd, topics=[("th-cef", 24)])
+    # 32 partitions: the mock brokers keep about 5 MB of each.
+    mk = k.MockKafka(wd, topics=[("th-cef", 32)])
     try:
         conf, state = siem_conf(wd, sim, mk, "th-cef", "kill9")
         kills = 0
