@@ -33,10 +33,20 @@ import kafka_harness as k
 R = h.Results()
 GRAPH = "/graph/v1.0/security/alerts_v2"
 SIEM = "/siem/api/alerts"
+
+
+def queue_constant(name):
+    """A constant of include/queue.h (the output queue's bounds)."""
+    with open(os.path.join(h.TOP, "include", "queue.h")) as f:
+        m = re.search(r"#define %s (\d+)" % name, f.read())
+    return int(m.group(1))
+
+
 # After a crash, at most the messages in flight (QUEUE_INFLIGHT_MAX) and
 # those acknowledged since the read position was saved (QUEUE_SAVE_EVERY)
-# are sent again (README, "Kafka: the delivery contract").
-RESEND_BOUND = 1024 + 256
+# are sent again (README, "The delivery contract for Kafka").
+RESEND_BOUND = queue_constant("QUEUE_INFLIGHT_MAX") + \
+    queue_constant("QUEUE_SAVE_EVERY")
 CS3 = re.compile(r" cs3=((?:[^\\ ]|\\.)*) cs3Label=")
 EXT_ID = re.compile(r" externalId=((?:[^\\ ]|\\.)*)")
 MDE_LUT = re.compile(r" mdeLastUpdateTime=((?:[^\\ ]|\\.)*)")
