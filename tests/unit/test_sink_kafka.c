@@ -18,8 +18,10 @@
 #include <librdkafka/rdkafka_mock.h>
 
 #include "check.h"
+#include "config.h"
 #include "errcode.h"
 #include "kafka_conf.h"
+#include "nap.h"
 #include "sink.h"
 #include "sink_kafka.h"
 
@@ -670,6 +672,62 @@ test_tenant_topics(void)
 	CHECK(ngot > 0 && strcmp(got[0].tenant, "default") == 0);
 }
 
+/*
+ * Through sink.c, as the output queue drives it: connect on demand,
+ * ERR_SINK with the reason, down until a record is acknowledged again.
+ */
+static void
+test_sink_ops(void)
+{
+	struct config c;
+	struct sink *s;
+	struct sink_msg m;
+	uint64_t acked = 0, mark;
+	int64_t end;
+	int rc = 0;
+
+	memset(&c, 0, sizeof(c));
+	c.transport = TRANSPORT_KAFKA;
+	c.brokers = (char *)(uintptr_t)bootstraps;
+	c.topic = (char *)(uintptr_t) "ops";
+	c.timeout = 10;
+	c.max_message_size = 8192;
+	rd_kafka_mock_topic_create(mc, "ops", 2, 3);
+	if ((s = sink_new(&c, NULL)) == NULL) {
+		CHECK(!"sink_new for kafka");
+		return;
+	}
+	for (mark = 1; mark <= 50; mark++) {
+		msg(&m, "CEF:0|ops", "k", NULL, 0, mark);
+		CHECK(sink_send(s, &m) == 0);
+	}
+	end = nap_now_ms() + WAIT_MS;
+	while (acked < 50 && nap_now_ms() < end)
+		CHECK(sink_poll(s, 200, &acked) == 0);
+	CHECK(acked == 50 && !sink_is_down(s));
+	rd_kafka_mock_push_request_errors(
+	    mc, 0, 1, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+	msg(&m, "CEF:0|ops", "k", NULL, 0, 51);
+	CHECK(sink_send(s, &m) == 0);
+	end = nap_now_ms() + WAIT_MS;
+	while (rc == 0 && nap_now_ms() < end)
+		rc = sink_poll(s, 200, &acked);
+	CHECK(rc == ERR_SINK && acked == 50);
+	CHECK(sink_is_down(s));
+	/* A new producer after the backoff; down until it is acknowledged. */
+	end = nap_now_ms() + WAIT_MS;
+	while ((rc = sink_send(s, &m)) == ERR_SINK && nap_now_ms() < end)
+		nap_ms(sink_retry_in_ms(s) + 1, NULL);
+	CHECK(rc == 0);
+	CHECK(sink_is_down(s));
+	end = nap_now_ms() + WAIT_MS;
+	while (acked < 51 && nap_now_ms() < end)
+		CHECK(sink_poll(s, 200, &acked) == 0);
+	CHECK(acked == 51 && !sink_is_down(s));
+	CHECK(sink_drain(s, 1000, &acked) == 0 && acked == 51);
+	sink_free(s);
+}
+
 int
 main(void)
 {
@@ -685,6 +743,7 @@ main(void)
 	test_too_large();
 	test_topic_errors();
 	test_tenant_topics();
+	test_sink_ops();
 	rd_kafka_mock_cluster_destroy(mc);
 	rd_kafka_destroy(mock_rk);
 	return check_done();
