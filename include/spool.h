@@ -107,6 +107,21 @@ int spool_rewind(struct spool *sp);
 /* Encode / walk a COMMIT payload: sequence, cursor position, keys. */
 int spool_commit_begin(
     struct buf *b, uint64_t seq, int has_pos, const struct ts *pos);
+/*
+ * Name the COMMIT's owner (the tenant and source whose cursor it moves;
+ * at most SPOOL_OWNER_MAX bytes), right after spool_commit_begin().  Many
+ * tenants share one queue's spool: recovery applies a COMMIT only to the
+ * cursor of its owner.  Returns 0, ERR_TOOBIG or ERR_NOMEM.
+ */
+#define SPOOL_OWNER_MAX 1024
+int spool_commit_owner(struct buf *b, const char *owner, size_t n);
+/*
+ * The owner of a COMMIT payload: *owner and *n, or NULL and 0 for a
+ * COMMIT without one (written before owners were named).  ERR_PARSE for a
+ * payload too short.
+ */
+int spool_commit_owner_of(
+    const void *payload, size_t len, const char **owner, size_t *n);
 int spool_commit_key(
     struct buf *b, const char *key, size_t n, const struct ts *t);
 /*

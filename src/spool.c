@@ -946,6 +946,15 @@ spool_compact(struct spool *sp)
 
 /* --- COMMIT payloads --- */
 
+/*
+ * A COMMIT payload: seq (8), flags (1), position sec (8) and tick (4);
+ * with COMMIT_HAS_OWNER, the owner's length (2) and bytes; then the keys,
+ * each length (2), time sec (8) and tick (4), bytes.
+ */
+#define COMMIT_HEAD 21
+#define COMMIT_HAS_POS 1
+#define COMMIT_HAS_OWNER 2
+
 int
 spool_commit_begin(
     struct buf *b, uint64_t seq, int has_pos, const struct ts *pos)
@@ -953,11 +962,59 @@ spool_commit_begin(
 	unsigned char p[21];
 
 	put64(p, seq);
-	p[8] = has_pos ? 1 : 0;
+	p[8] = has_pos ? COMMIT_HAS_POS : 0;
 	put64(p + 9, has_pos ? (uint64_t)pos->sec : 0);
 	put32(p + 17, has_pos ? (uint32_t)pos->tick : 0);
 	buf_clear(b);
 	return buf_add(b, p, sizeof(p));
+}
+
+int
+spool_commit_owner(struct buf *b, const char *owner, size_t n)
+{
+	unsigned char p[2];
+
+	if (n > SPOOL_OWNER_MAX)
+		return ERR_TOOBIG;
+	if (b->len != COMMIT_HEAD || (b->data[8] & COMMIT_HAS_OWNER))
+		return ERR_PARSE;
+	b->data[8] |= COMMIT_HAS_OWNER;
+	p[0] = (unsigned char)n;
+	p[1] = (unsigned char)(n >> 8);
+	if (buf_add(b, p, sizeof(p)) != 0)
+		return ERR_NOMEM;
+	return buf_add(b, owner, n);
+}
+
+/* Where the keys start: after the head and the owner, if any. */
+static int
+commit_owner_span(const unsigned char *p, size_t len, const char **owner,
+    size_t *n, size_t *keys_at)
+{
+	if (len < COMMIT_HEAD)
+		return ERR_PARSE;
+	*owner = NULL;
+	*n = 0;
+	*keys_at = COMMIT_HEAD;
+	if (!(p[8] & COMMIT_HAS_OWNER))
+		return 0;
+	if (len < COMMIT_HEAD + 2)
+		return ERR_PARSE;
+	*n = (size_t)p[COMMIT_HEAD] | (size_t)p[COMMIT_HEAD + 1] << 8;
+	if (*n > SPOOL_OWNER_MAX || len - COMMIT_HEAD - 2 < *n)
+		return ERR_PARSE;
+	*owner = (const char *)p + COMMIT_HEAD + 2;
+	*keys_at = COMMIT_HEAD + 2 + *n;
+	return 0;
+}
+
+int
+spool_commit_owner_of(
+    const void *payload, size_t len, const char **owner, size_t *n)
+{
+	size_t at;
+
+	return commit_owner_span(payload, len, owner, n, &at);
 }
 
 int
@@ -984,14 +1041,16 @@ spool_commit_decode(const void *payload, size_t len, uint64_t *seq,
     void *arg)
 {
 	const unsigned char *p = payload, *end = p + len;
+	const char *owner;
+	size_t on, at;
 
-	if (len < 21)
+	if (commit_owner_span(p, len, &owner, &on, &at) != 0)
 		return ERR_PARSE;
 	*seq = get64(p);
-	*has_pos = p[8] != 0;
+	*has_pos = (p[8] & COMMIT_HAS_POS) != 0;
 	pos->sec = (int64_t)get64(p + 9);
 	pos->tick = (int32_t)get32(p + 17);
-	for (p += 21; p < end;) {
+	for (p += at; p < end;) {
 		struct ts t;
 		size_t n;
 

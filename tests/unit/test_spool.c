@@ -223,6 +223,39 @@ test_many(void)
 	buf_reset(&last);
 }
 
+/* A COMMIT names its owner; older COMMITs without one still decode. */
+static void
+test_owner(void)
+{
+	struct buf b;
+	struct ts pos = {1700000000, 5}, got;
+	const char *o;
+	size_t n, klen = 0;
+	uint64_t seq;
+	int has;
+
+	buf_init(&b, 0);
+	CHECK(spool_commit_begin(&b, 7, 1, &pos) == 0);
+	CHECK(spool_commit_owner_of(b.data, b.len, &o, &n) == 0);
+	CHECK(o == NULL && n == 0);
+	CHECK(spool_commit_owner(&b, "tid graph https://x", 19) == 0);
+	CHECK(spool_commit_owner(&b, "again", 5) == ERR_PARSE);
+	CHECK(spool_commit_key(&b, "k1", 2, &pos) == 0);
+	CHECK(spool_commit_owner_of(b.data, b.len, &o, &n) == 0);
+	CHECK(n == 19 && memcmp(o, "tid graph https://x", 19) == 0);
+	CHECK(spool_commit_decode(
+	          b.data, b.len, &seq, &has, &got, count_keys, &klen) == 0);
+	CHECK(seq == 7 && has && got.sec == pos.sec && klen == 2);
+	/* Cut inside the owner: refused, never read past the end. */
+	CHECK(spool_commit_owner_of(b.data, 30, &o, &n) == ERR_PARSE);
+	CHECK(spool_commit_decode(b.data, 30, &seq, &has, &got, count_keys,
+	          &klen) == ERR_PARSE);
+	buf_clear(&b);
+	CHECK(spool_commit_begin(&b, 1, 0, NULL) == 0);
+	CHECK(spool_commit_owner(&b, "x", SPOOL_OWNER_MAX + 1) == ERR_TOOBIG);
+	buf_reset(&b);
+}
+
 int
 main(void)
 {
@@ -232,6 +265,7 @@ main(void)
 	if (mkdtemp(dir) == NULL)
 		return 1;
 	test_basic();
+	test_owner();
 	test_corrupt();
 	test_many();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
