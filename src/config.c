@@ -1959,8 +1959,10 @@ static int
 check_region(struct loader *ld)
 {
 	static const char *const siem[] = {"us", "eu", "uk", NULL};
+	/* The Alert API's hosts {region}.api.security.microsoft.com
+	 * (reference/landscape-2026.md 1.3: ina is India). */
 	static const char *const alerts[] = {
-	    "us", "eu", "uk", "au", "swa", NULL};
+	    "us", "eu", "uk", "au", "swa", "ina", NULL};
 	struct config *c = ld->c;
 	const struct key *k = KEY(region);
 	const char *const *list = c->api == API_SIEM ? siem : alerts;

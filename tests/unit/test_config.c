@@ -364,6 +364,17 @@ test_defaults_alerts(void)
 		CHECK(c->region == NULL);
 	}
 	config_free(c);
+	/* India: ina.api.security.microsoft.com, as Microsoft lists it. */
+	c = expect_ok(AZURE "[source]\napi = alerts\nregion = INA\n" OUTPUT);
+	if (c != NULL)
+		CHECK_STR(c->url,
+		    "https://ina.api.security.microsoft.com/api/alerts");
+	config_free(c);
+	expect_error(AZURE OUTPUT "[source]\napi = alerts\nregion = in\n",
+	    "[source] region: \"in\" is not one of us, eu, uk, au, swa, ina "
+	    "(api = alerts)\n");
+	expect_error(AZURE OUTPUT "[source]\napi = siem\nregion = ina\n",
+	    "[source] region: \"ina\" is not one of us, eu, uk (api = siem)\n");
 	c = expect_ok(AZURE "[source]\napi = alerts\ncloud = gcc\n" OUTPUT);
 	if (c != NULL) {
 		CHECK_STR(c->url,
