@@ -50,6 +50,8 @@
 #define MIB (1024 * 1024)
 
 #define PRIVATE_BITS (S_IRGRP | S_IROTH)
+/* Whoever can change these files can send the secret elsewhere. */
+#define WRITE_BITS (S_IWGRP | S_IWOTH)
 
 struct loader;
 
@@ -784,35 +786,74 @@ is_word(const char *s)
 	return 1;
 }
 
+/*
+ * An id that fails its check may be a secret pasted into the wrong key, so
+ * it is never echoed: the hint gives its length and the first character
+ * no id has, shown only when it is not a letter or digit (those are what
+ * a secret is made of).  Entra secrets carry a '~', which ids never do.
+ */
+static void
+id_hint(const char *v, const char *ok, char *out, size_t len)
+{
+	size_t n = strlen(v), at = 0;
+	unsigned char c;
+	char what[64] = "";
+
+	while (v[at] != '\0' &&
+	    (isalnum((unsigned char)v[at]) || strchr(ok, v[at]) != NULL))
+		at++;
+	c = (unsigned char)v[at];
+	if (c == ' ' || c == '\t')
+		snprintf(
+		    what, sizeof(what), ", a blank at position %zu", at + 1);
+	else if (c != '\0' && (c < 0x20 || c >= 0x7f))
+		snprintf(what, sizeof(what),
+		    ", a control or non-ASCII byte at position %zu", at + 1);
+	else if (c != '\0')
+		snprintf(
+		    what, sizeof(what), ", a '%c' at position %zu", c, at + 1);
+	snprintf(out, len,
+	    "the value (%zu characters%s) is not shown, as it may be a "
+	    "secret%s",
+	    n, what,
+	    strchr(v, '~') != NULL ? "; it looks like a client secret, which "
+	                             "belongs in client_secret_file"
+	                           : "");
+}
+
+#define HEX_DASH "0123456789abcdefABCDEF-"
+#define DOMAIN_CHARS \
+	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-"
+
 static int
 check_tenant(struct loader *ld, const struct key *k, const char *v)
 {
-	const char *p;
+	char hint[256];
 
 	if (is_guid(v))
 		return 0;
-	for (p = v; *p != '\0'; p++) {
-		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.')
-			break;
-	}
-	if (*p == '\0' && v[0] != '.' && v[0] != '-')
+	if (strspn(v, DOMAIN_CHARS) == strlen(v) && v[0] != '.' && v[0] != '-')
 		return 0;
+	id_hint(v, DOMAIN_CHARS, hint, sizeof(hint));
 	problem(ld, k,
-	    "\"%s\" is not a tenant id (a GUID, or a domain like "
-	    "contoso.onmicrosoft.com)",
-	    v);
+	    "not a tenant id (a GUID, or a domain like "
+	    "contoso.onmicrosoft.com); %s",
+	    hint);
 	return -1;
 }
 
 static int
 check_guid(struct loader *ld, const struct key *k, const char *v)
 {
+	char hint[256];
+
 	if (is_guid(v))
 		return 0;
+	id_hint(v, HEX_DASH, hint, sizeof(hint));
 	problem(ld, k,
-	    "\"%s\" is not a GUID (8-4-4-4-12 hex digits, like "
-	    "00000000-0000-0000-0000-000000000000)",
-	    v);
+	    "not a GUID (8-4-4-4-12 hex digits, like "
+	    "00000000-0000-0000-0000-000000000000); %s",
+	    hint);
 	return -1;
 }
 
@@ -1522,6 +1563,14 @@ read_config(struct loader *ld, struct cfile *f)
 		goto out;
 	}
 	f->mode = st.st_mode;
+	if ((st.st_mode & WRITE_BITS) != 0) {
+		report(ld,
+		    "%s: writable by group or others (mode %04o), who could "
+		    "point the sign-in elsewhere and receive the secret; run: "
+		    "chmod go-w %s",
+		    f->path, (unsigned)(st.st_mode & 07777), f->path);
+		goto out;
+	}
 	if ((f->data = malloc(FILE_MAX + 1)) == NULL) {
 		report(ld, "%s: out of memory", f->path);
 		goto out;
@@ -1667,6 +1716,24 @@ given_file(const struct loader *ld, const struct key *k)
 }
 
 /*
+ * Is path inside dir, once both are resolved?  A string prefix is not
+ * enough: "$CREDENTIALS_DIRECTORY/../x" or a symbolic link leads out.
+ */
+static int
+path_within(const char *path, const char *dir)
+{
+	char rp[PATH_MAX], rd[PATH_MAX];
+	size_t n;
+
+	if (realpath(path, rp) == NULL || realpath(dir, rd) == NULL)
+		return 0;
+	n = strlen(rd);
+	if (n == 1)
+		return 1;
+	return strncmp(rp, rd, n) == 0 && rp[n] == '/';
+}
+
+/*
  * Where a file named in the configuration is: credential files relative
  * to $CREDENTIALS_DIRECTORY when it is set, other relative names relative
  * to the configuration file's directory.  *in_creds tells whether the
@@ -1677,32 +1744,40 @@ resolve(struct loader *ld, const char *name, int cred, int *in_creds)
 {
 	const char *cd = NULL, *slash;
 	size_t cdlen = 0;
+	char *path;
 
 	if (cred)
 		cd = creds_dir(&cdlen);
 	*in_creds = 0;
-	if (name[0] == '/') {
-		*in_creds = cd != NULL && strncmp(name, cd, cdlen) == 0 &&
-		    (name[cdlen] == '/' || (cdlen == 1 && cd[0] == '/'));
-		return sdup(ld, name);
-	}
-	if (cd != NULL) {
-		*in_creds = 1;
-		return join_path(ld, cd, cdlen, name);
-	}
-	if ((slash = strrchr(ld->base_path, '/')) == NULL)
-		return sdup(ld, name);
-	return join_path(
-	    ld, ld->base_path, (size_t)(slash - ld->base_path), name);
+	if (name[0] == '/')
+		path = sdup(ld, name);
+	else if (cd != NULL)
+		path = join_path(ld, cd, cdlen, name);
+	else if ((slash = strrchr(ld->base_path, '/')) == NULL)
+		path = sdup(ld, name);
+	else
+		path = join_path(
+		    ld, ld->base_path, (size_t)(slash - ld->base_path), name);
+	if (path != NULL && cd != NULL)
+		*in_creds = path_within(path, cd);
+	return path;
 }
 
 static void
-mode_problem(
-    struct loader *ld, const struct key *k, const char *path, mode_t mode)
+mode_problem(struct loader *ld, const struct key *k, const char *path,
+    mode_t mode, int private)
 {
-	problem(ld, k,
-	    "%s is readable by group or others (mode %04o); run: chmod 600 %s",
-	    path, (unsigned)(mode & 07777), path);
+	if ((mode & WRITE_BITS) != 0 && !private)
+		problem(ld, k,
+		    "%s is writable by group or others (mode %04o); run: "
+		    "chmod go-w %s",
+		    path, (unsigned)(mode & 07777), path);
+	else
+		problem(ld, k,
+		    "%s is %s by group or others (mode %04o); run: chmod 600 "
+		    "%s",
+		    path, (mode & WRITE_BITS) != 0 ? "writable" : "readable",
+		    (unsigned)(mode & 07777), path);
 }
 
 /* Read up to cap bytes of fd into buf.  Returns 0, or -1 with errno. */
@@ -1741,11 +1816,13 @@ left_to_start(const struct loader *ld, int err, int rel)
 	return err == EACCES || err == EPERM || (err == ENOENT && rel);
 }
 
-/* A credential file given by a relative name, not in $CREDENTIALS_DIRECTORY. */
+/* A credential file given by a relative name, $CREDENTIALS_DIRECTORY unset. */
 static int
-cred_name(const char *name, int cred, int in_creds)
+cred_name(const char *name, int cred)
 {
-	return cred && name[0] != '/' && !in_creds;
+	size_t n;
+
+	return cred && name[0] != '/' && creds_dir(&n) == NULL;
 }
 
 /* A secret file's problem: as k when k is not NULL, else [section] name. */
@@ -1783,11 +1860,14 @@ read_secret_at(struct loader *ld, const struct key *k, const char *section,
 			    strerror(errno));
 	} else if (!S_ISREG(st.st_mode)) {
 		snprintf(text, sizeof(text), "%s is not a regular file", path);
-	} else if (!in_creds && (st.st_mode & PRIVATE_BITS) != 0) {
+	} else if ((st.st_mode & WRITE_BITS) != 0 ||
+	    (!in_creds && (st.st_mode & PRIVATE_BITS) != 0)) {
 		snprintf(text, sizeof(text),
-		    "%s is readable by group or others (mode %04o); run: "
-		    "chmod 600 %s",
-		    path, (unsigned)(st.st_mode & 07777), path);
+		    "%s is %s by group or others (mode %04o); run: chmod 600 "
+		    "%s",
+		    path,
+		    (st.st_mode & WRITE_BITS) != 0 ? "writable" : "readable",
+		    (unsigned)(st.st_mode & 07777), path);
 	} else if (read_capped(fd, buf, sizeof(buf), &len) != 0) {
 		snprintf(text, sizeof(text), "cannot read %s: %s", path,
 		    strerror(errno));
@@ -1828,7 +1908,7 @@ load_secret_file(struct loader *ld)
 	if ((path = resolve(ld, name, 1, &in_creds)) == NULL)
 		return;
 	ld->c->client_secret = read_secret_at(ld, KEY(client_secret_file), NULL,
-	    NULL, path, in_creds, cred_name(name, 1, in_creds));
+	    NULL, path, in_creds, cred_name(name, 1));
 	free(path);
 }
 
@@ -2074,7 +2154,7 @@ kafka_files(struct loader *ld, struct kafka_conf *kc)
 		if ((path = resolve(ld, p->file, 1, &in_creds)) == NULL)
 			continue;
 		v = read_secret_at(ld, NULL, "kafka", name, path, in_creds,
-		    cred_name(p->file, 1, in_creds));
+		    cred_name(p->file, 1));
 		if (v != NULL && kafka_conf_set_value(p, v) != 0)
 			report(ld, "%s: out of memory", ld->path);
 		if (v != NULL)
@@ -2234,8 +2314,9 @@ check_file(struct loader *ld, const struct key *k, const char *path,
 			    ld, k, "cannot read %s: %s", path, strerror(errno));
 	} else if (!S_ISREG(st.st_mode))
 		problem(ld, k, "%s is not a regular file", path);
-	else if (private && !in_creds && (st.st_mode & PRIVATE_BITS) != 0)
-		mode_problem(ld, k, path, st.st_mode);
+	else if ((st.st_mode & WRITE_BITS) != 0 ||
+	    (private && !in_creds && (st.st_mode & PRIVATE_BITS) != 0))
+		mode_problem(ld, k, path, st.st_mode, private);
 	if (fd != -1)
 		close(fd);
 }
@@ -2257,7 +2338,7 @@ finish_files(struct loader *ld)
 		path = resolve(ld, *slot, file_keys[i].cred, &in_creds);
 		if (path == NULL)
 			continue;
-		rel = cred_name(*slot, file_keys[i].cred, in_creds);
+		rel = cred_name(*slot, file_keys[i].cred);
 		free(*slot);
 		*slot = path;
 		if (!file_keys[i].tls || ld->c->transport == TRANSPORT_TLS)

@@ -58,6 +58,29 @@ def main():
                 "[output] transport" in err and "[bogus]" in err,
                 "every problem reported, not only the first (%s)"
                 % err.strip())
+        # A secret pasted into an id key: refused, never echoed, by -n and
+        # by a start alike.
+        pasted = "Qx71Q~" + "k" * 20 + "Zq7_v.Jb-4t5Yw"
+        for key in ("azure.client_id", "azure.tenant_id"):
+            conf = h.write_config(wd, None, extra={key: pasted})
+            for args in (("-n",), ("--once",), ("--test-connection",)):
+                rc, out, err = run(*(args + ("-c", conf)))
+                R.check(rc == 78 and pasted not in out + err and
+                        pasted[:8] not in out + err and
+                        "[%s] %s" % tuple(key.split(".")) in err and
+                        "client_secret_file" in err,
+                        "%s holding a secret, %s: exit 78, the key named, "
+                        "the value not shown (%s)"
+                        % (key, args[0], err.strip()[:300]))
+        conf = h.write_config(wd, None, mode=0o660)
+        rc, out, err = run("-n", "-c", conf)
+        R.check(rc == 78 and "writable by group or others" in err and
+                "chmod go-w " + conf in err,
+                "group-writable configuration refused with the fix (%s)"
+                % err.strip())
+        rc, out, err = run("-c", conf, "--once")
+        R.check(rc == 78 and "chmod go-w" in err,
+                "the daemon refuses it too (exit 78)")
         conf = h.write_config(wd, None)
         rc, out, err = run("-n", "-v", "-c", conf)
         R.check(rc == 0 and h.SECRET not in out and "redacted" in out,

@@ -552,12 +552,30 @@ test_values(void)
 	expect_error(
 	    "[azure]\ntenant_id = contoso onmicrosoft\nclient_id = "
 	    "00000000-1111-2222-3333-444444444444\nclient_secret = x\n" OUTPUT,
-	    "[azure] tenant_id: \"contoso onmicrosoft\" is not a tenant id (a "
-	    "GUID, or a domain like contoso.onmicrosoft.com)\n");
+	    "[azure] tenant_id: not a tenant id (a GUID, or a domain like "
+	    "contoso.onmicrosoft.com); the value (19 characters, a blank at "
+	    "position 8) is not shown, as it may be a secret\n");
 	expect_error("[azure]\ntenant_id = contoso.com\nclient_id = 1234\n"
 	             "client_secret = x\n" OUTPUT,
-	    "[azure] client_id: \"1234\" is not a GUID (8-4-4-4-12 hex digits, "
-	    "like 00000000-0000-0000-0000-000000000000)\n");
+	    "[azure] client_id: not a GUID (8-4-4-4-12 hex digits, like "
+	    "00000000-0000-0000-0000-000000000000); the value (4 characters) "
+	    "is not shown, as it may be a secret\n");
+	/* A secret pasted into an id key never reaches the error stream. */
+	expect_error("[azure]\ntenant_id = contoso.com\nclient_id = "
+	             "Zx48Q~abcdefghijklmnopqrstuvwxyz0123456\n"
+	             "client_secret = x\n" OUTPUT,
+	    "[azure] client_id: not a GUID (8-4-4-4-12 hex digits, like "
+	    "00000000-0000-0000-0000-000000000000); the value (39 characters, "
+	    "a '~' at position 6) is not shown, as it may be a secret; it "
+	    "looks like a client secret, which belongs in "
+	    "client_secret_file\n");
+	expect_error("[azure]\ntenant_id = Zx48Q~abcdefghijklmnop\nclient_id "
+	             "= 00000000-1111-2222-3333-444444444444\n"
+	             "client_secret = x\n" OUTPUT,
+	    "[azure] tenant_id: not a tenant id (a GUID, or a domain like "
+	    "contoso.onmicrosoft.com); the value (22 characters, a '~' at "
+	    "position 6) is not shown, as it may be a secret; it looks like a "
+	    "client secret, which belongs in client_secret_file\n");
 	expect_error(AZURE OUTPUT "[source]\nstart_from = yesterday\n",
 	    "[source] start_from: \"yesterday\" is neither a duration (24h, "
 	    "7d) nor a UTC time (2024-01-31T00:00:00Z)\n");
@@ -684,6 +702,65 @@ test_config_mode(void)
 	CHECK_STR(err, "");
 	free(err);
 	config_free(c);
+	/* Whoever may change it may point the sign-in elsewhere. */
+	snprintf(want, sizeof(want),
+	    "%s: writable by group or others (mode 0664), who could point the "
+	    "sign-in elsewhere and receive the secret; run: chmod go-w %s\n",
+	    path, path);
+	c = load_text(
+	    AZURE_NOSECRET "client_secret_file = cs\n" OUTPUT, 0664, 0, &err);
+	CHECK(c == NULL);
+	CHECK_STR(err, want);
+	free(err);
+	c = load_text(
+	    AZURE_NOSECRET "client_secret_file = cs\n" OUTPUT, 0602, 1, &err);
+	CHECK(c == NULL);
+	CHECK(err != NULL &&
+	    strstr(err,
+	        "writable by group or others (mode "
+	        "0602)") != NULL);
+	free(err);
+}
+
+/* Files the configuration names: writable by group or others is refused. */
+static void
+test_writable_files(void)
+{
+	char path[256], key[256], want[2048];
+	struct config *c;
+
+	unsetenv("CREDENTIALS_DIRECTORY");
+	write_file("secret.txt", 0620, "topsecret-value\n");
+	path_of(path, sizeof(path), "secret.txt");
+	snprintf(want, sizeof(want),
+	    "[azure] client_secret_file: %s is writable by group or others "
+	    "(mode 0620); run: chmod 600 %s\n",
+	    path, path);
+	expect_error(
+	    AZURE_NOSECRET "client_secret_file = secret.txt\n" OUTPUT, want);
+	write_file("cert.pem", 0646, "-----BEGIN CERTIFICATE-----\n");
+	write_file("key.pem", 0602, "-----BEGIN PRIVATE KEY-----\n");
+	path_of(path, sizeof(path), "cert.pem");
+	path_of(key, sizeof(key), "key.pem");
+	snprintf(want, sizeof(want),
+	    "[azure] certificate_file: %s is writable by group or others (mode "
+	    "0646); run: chmod go-w %s\n"
+	    "[azure] private_key_file: %s is writable by group or others (mode "
+	    "0602); run: chmod 600 %s\n",
+	    path, path, key, key);
+	expect_error(AZURE_NOSECRET "certificate_file = cert.pem\n"
+	                            "private_key_file = key.pem\n" OUTPUT,
+	    want);
+	write_file("ca.pem", 0666, "x\n");
+	path_of(path, sizeof(path), "ca.pem");
+	snprintf(want, sizeof(want),
+	    "[source] ca_file: %s is writable by group or others (mode 0666); "
+	    "run: chmod go-w %s\n",
+	    path, path);
+	expect_error(AZURE OUTPUT "[source]\nca_file = ca.pem\n", want);
+	chmod(path, 0644);
+	c = expect_ok(AZURE OUTPUT "[source]\nca_file = ca.pem\n");
+	config_free(c);
 }
 
 static void
@@ -734,6 +811,21 @@ test_secret_file(void)
 	    AZURE_NOSECRET "client_secret_file = secret.txt\n" OUTPUT, want);
 }
 
+/* client_secret_file = given, a 0644 file at shown: refused. */
+static void
+refused_outside(const char *given, const char *shown)
+{
+	char text[1024], want[1024];
+
+	snprintf(text, sizeof(text),
+	    AZURE_NOSECRET "client_secret_file = %s\n" OUTPUT, given);
+	snprintf(want, sizeof(want),
+	    "[azure] client_secret_file: %s is readable by group or others "
+	    "(mode 0644); run: chmod 600 %s\n",
+	    shown, shown);
+	expect_error(text, want);
+}
+
 static void
 test_credentials_directory(void)
 {
@@ -765,6 +857,27 @@ test_credentials_directory(void)
 	    dir);
 	expect_error(
 	    AZURE_NOSECRET "client_secret_file = missing\n" OUTPUT, want);
+
+	/*
+	 * The exemption holds for files inside the directory, as resolved:
+	 * "../" out of it, a path that only starts with its name, or a
+	 * symbolic link out of it, is an ordinary file whose mode is checked.
+	 */
+	write_file("outside", 0644, "not-from-credentials\n");
+	snprintf(path, sizeof(path), "%s/../outside", dir);
+	refused_outside("../outside", path);
+	refused_outside(path, path);
+	/* a sibling whose name starts with the directory's */
+	path_of(path, sizeof(path), "creds2");
+	mkdir(path, 0700);
+	write_file("creds2/client_secret", 0644, "beside-credentials\n");
+	path_of(path, sizeof(path), "creds2/client_secret");
+	refused_outside(path, path);
+	snprintf(path, sizeof(path), "%s/link", dir);
+	unlink(path);
+	path_of(want, sizeof(want), "outside");
+	CHECK(symlink(want, path) == 0);
+	refused_outside("link", path);
 	unsetenv("CREDENTIALS_DIRECTORY");
 }
 
@@ -1524,6 +1637,7 @@ main(void)
 	test_urls();
 	test_machine_groups();
 	test_config_mode();
+	test_writable_files();
 	test_secret_file();
 	test_credentials_directory();
 	test_credentials();
