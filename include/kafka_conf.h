@@ -37,6 +37,12 @@ struct kafka_prop {
 	char *value; /* NULL while a NAME_file has not been read */
 	char *file; /* NAME_file: the file's path, else NULL */
 	int line; /* line of the configuration file */
+	/*
+	 * A file property whose file could not be opened (reported, or
+	 * left to the start under -n): kafka_conf_check() leaves it out of
+	 * the producer it starts.
+	 */
+	int unchecked;
 };
 
 /* The [kafka] section. */
@@ -75,14 +81,27 @@ int kafka_conf_set_value(struct kafka_prop *p, const char *value);
  * producer configuration holding our defaults first), then the whole
  * set as a producer would start with it (idempotence needs acks=all, for
  * instance), without connecting anywhere.  A NAME_file whose value was
- * not read (mdesiemd -n) is checked for its name only; check_only also
- * leaves out properties that name files (*.location), which -n does not
- * require to exist.  Each problem is passed to problem(arg, key, why):
+ * not read (mdesiemd -n) is checked for its name only, and a property
+ * marked unchecked (its file could not be opened) is left out of the
+ * whole set, so that -n and a start judge the same.  Each problem is passed to problem(arg, key, why):
  * the key as written ("" for the whole section) and librdkafka's words.
  * Returns the number of problems.
  */
-int kafka_conf_check(const struct kafka_conf *kc, int check_only,
+int kafka_conf_check(const struct kafka_conf *kc,
     void (*problem)(void *, const char *, const char *), void *arg);
+
+/* What kafka_conf_file() says of a property (bits). */
+#define KAFKA_FILE 1 /* its value names a file (*.location, a keytab) */
+#define KAFKA_FILE_CRED 2 /* a credential: may be in $CREDENTIALS_DIRECTORY */
+#define KAFKA_FILE_PRIVATE 4 /* a key: not readable by group or others */
+#define KAFKA_FILE_DIR 8 /* a directory will do (ssl.ca.location) */
+
+/*
+ * Whether property name with value names a file, and which rules the
+ * file follows (those of the [source] and [output] tls_* files): 0 for
+ * other properties and for ssl.ca.location = probe.
+ */
+int kafka_conf_file(const char *name, const char *value);
 
 /*
  * What makes two producers write to the same place, as text for a

@@ -2123,9 +2123,60 @@ default_hostname(struct loader *ld)
 }
 
 /*
+ * A [kafka] property that names a file (ssl.ca.location, ...): the file is
+ * checked as [output] tls_ca_file or tls_key_file are, in -n and at a
+ * start alike, and a relative name resolves as theirs do.  A file that
+ * cannot be opened is reported here, or left to the start under -n
+ * (left_to_start()); either way librdkafka's check of the whole section
+ * leaves the property out, so that both name the same problems.
+ */
+static void
+kafka_file_prop(struct loader *ld, struct kafka_prop *p)
+{
+	int kind = kafka_conf_file(p->name, p->value), in_creds, fd;
+	char text[PATH_MAX + 200], *path;
+	struct stat st;
+
+	if (kind == 0 || p->value == NULL)
+		return;
+	if ((path = resolve(ld, p->value, (kind & KAFKA_FILE_CRED) != 0,
+	         &in_creds)) == NULL)
+		return;
+	text[0] = '\0';
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1 ||
+	    fstat(fd, &st) == -1) {
+		p->unchecked = 1;
+		if (!left_to_start(ld, errno,
+		        cred_name(
+		            p->value, (kind & KAFKA_FILE_CRED) != 0, in_creds)))
+			snprintf(text, sizeof(text), "cannot read %s: %s", path,
+			    strerror(errno));
+	} else if (!S_ISREG(st.st_mode) &&
+	    !((kind & KAFKA_FILE_DIR) && S_ISDIR(st.st_mode))) {
+		snprintf(text, sizeof(text), "%s is not a regular file", path);
+	} else if ((kind & KAFKA_FILE_PRIVATE) && !in_creds &&
+	    (st.st_mode & PRIVATE_BITS) != 0) {
+		snprintf(text, sizeof(text),
+		    "%s is readable by group or others (mode %04o); run: "
+		    "chmod 600 %s",
+		    path, (unsigned)(st.st_mode & 07777), path);
+	}
+	if (fd != -1)
+		close(fd);
+	if (text[0] != '\0') {
+		p->unchecked = 1;
+		problem_at(ld, "kafka", p->name, "%s", text);
+	}
+	if (kafka_conf_set_value(p, path) != 0)
+		report(ld, "%s: out of memory", ld->path);
+	free(path);
+}
+
+/*
  * [kafka] NAME_file: read each value with the rules of client_secret_file.
  * A secret written into the configuration file itself needs the file's
- * mode to be private, as for client_secret.
+ * mode to be private, as for client_secret.  Then the files properties
+ * name (kafka_file_prop()).
  */
 static void
 kafka_files(struct loader *ld, struct kafka_conf *kc)
@@ -2139,6 +2190,7 @@ kafka_files(struct loader *ld, struct kafka_conf *kc)
 		struct kafka_prop *p = &kc->props[i];
 
 		if (p->file == NULL) {
+			kafka_file_prop(ld, p);
 			if (kafka_conf_secret(p->name) == KAFKA_CREDENTIAL &&
 			    (ld->main->mode & PRIVATE_BITS) != 0)
 				problem_at(ld, "kafka", p->name,
@@ -2222,7 +2274,7 @@ finish_kafka(struct loader *ld)
 		c->header = HEADER_NONE;
 	if (c->kafka != NULL)
 		kafka_files(ld, c->kafka);
-	kafka_conf_check(c->kafka, ld->check_only, kafka_problem, ld);
+	kafka_conf_check(c->kafka, kafka_problem, ld);
 }
 
 /* brokers, topic and [kafka] belong to transport = kafka. */

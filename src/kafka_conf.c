@@ -136,6 +136,7 @@ kafka_conf_copy(struct kafka_conf *dst, const struct kafka_conf *src)
 	dst->cap = src->n;
 	for (i = 0; i < src->n; i++) {
 		dst->props[i].line = src->props[i].line;
+		dst->props[i].unchecked = src->props[i].unchecked;
 		dst->props[i].name = dup_opt(src->props[i].name, &bad);
 		dst->props[i].value = dup_opt(src->props[i].value, &bad);
 		dst->props[i].file = dup_opt(src->props[i].file, &bad);
@@ -387,13 +388,32 @@ check_prop(rd_kafka_conf_t *conf, const struct kafka_prop *p,
 	return 1;
 }
 
-static int
-names_a_file(const char *name)
-{
-	size_t n = strlen(name);
+/* Properties that name files, and the rules their files follow. */
+static const struct {
+	const char *name;
+	int kind;
+} file_props[] = {
+    {"ssl.key.location", KAFKA_FILE_CRED | KAFKA_FILE_PRIVATE},
+    {"ssl.keystore.location", KAFKA_FILE_CRED | KAFKA_FILE_PRIVATE},
+    {"sasl.kerberos.keytab", KAFKA_FILE_CRED | KAFKA_FILE_PRIVATE},
+    {"ssl.certificate.location", KAFKA_FILE_CRED},
+    {"ssl.ca.location", KAFKA_FILE_DIR},
+};
 
-	return (n > 9 && strcasecmp(name + n - 9, ".location") == 0) ||
-	    strcasecmp(name, "sasl.kerberos.keytab") == 0;
+int
+kafka_conf_file(const char *name, const char *value)
+{
+	size_t n = strlen(name), i;
+
+	if (strcasecmp(name, "ssl.ca.location") == 0 && value != NULL &&
+	    strcmp(value, "probe") == 0)
+		return 0;
+	for (i = 0; i < sizeof(file_props) / sizeof(file_props[0]); i++) {
+		if (strcasecmp(name, file_props[i].name) == 0)
+			return KAFKA_FILE | file_props[i].kind;
+	}
+	return n > 9 && strcasecmp(name + n - 9, ".location") == 0 ? KAFKA_FILE
+	                                                           : 0;
 }
 
 /*
@@ -424,7 +444,7 @@ check_instance(rd_kafka_conf_t *conf,
 }
 
 int
-kafka_conf_check(const struct kafka_conf *kc, int check_only,
+kafka_conf_check(const struct kafka_conf *kc,
     void (*problem)(void *, const char *, const char *), void *arg)
 {
 	rd_kafka_conf_t *conf, *whole = NULL;
@@ -443,7 +463,7 @@ kafka_conf_check(const struct kafka_conf *kc, int check_only,
 		const struct kafka_prop *p = &kc->props[i];
 
 		bad += check_prop(conf, p, problem, arg);
-		if (check_only && names_a_file(p->name))
+		if (p->unchecked)
 			continue;
 		/* An unread secret: any text will do for the check. */
 		rd_kafka_conf_set(

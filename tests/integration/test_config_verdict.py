@@ -40,6 +40,15 @@ EXPECT = {
     "textfile_dir_missing.conf": 78,
     "graph_minimal.conf": 0,
     "leef_delimiter_tab.conf": 0,
+    "kafka_minimal.conf": 0,
+    "kafka_event_hubs.conf": 0,
+    "kafka_unknown_property.conf": 78,
+    "kafka_bad_value.conf": 78,
+    "kafka_acks_idempotence.conf": 78,
+    "kafka_password_file_missing.conf": 78,
+    "kafka_ca_location_missing.conf": 78,
+    "kafka_topic_bad.conf": 78,
+    "kafka_keys_without_kafka.conf": 78,
 }
 
 
@@ -145,7 +154,7 @@ def main():
                         % (name, EXPECT[name]))
             if rc_n == 78:
                 # a refusal names the section and key of every problem
-                R.check(re.search(r"^(\[\w+\] \w+: |\S+:\d+: )", err_n,
+                R.check(re.search(r"^(\[\w+\]( [\w.]+)?: |\S+:\d+: )", err_n,
                                   re.M) is not None and
                         err_n.splitlines() ==
                         [l for l in err_s.splitlines()],

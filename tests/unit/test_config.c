@@ -1272,6 +1272,60 @@ test_kafka_files(void)
 	free(err);
 }
 
+/* [kafka] properties that name files: the rules of the tls_* files. */
+static void
+test_kafka_file_props(void)
+{
+	char path[256], want[1024], *err;
+	struct config *c;
+	int n;
+
+	unsetenv("CREDENTIALS_DIRECTORY");
+	/* Relative to the configuration's directory, as [source] ca_file. */
+	write_file("kca.pem", 0644, "not read without security.protocol\n");
+	c = expect_ok(AZURE KAFKA_OUT "[kafka]\nssl.ca.location = kca.pem\n");
+	path_of(path, sizeof(path), "kca.pem");
+	if (c != NULL && c->kafka != NULL && c->kafka->n == 1)
+		CHECK_STR(c->kafka->props[0].value, path);
+	config_free(c);
+	/* A directory of CAs will do; "probe" names no file. */
+	config_free(
+	    expect_ok(AZURE KAFKA_OUT "[kafka]\nssl.ca.location = /\n"));
+	config_free(
+	    expect_ok(AZURE KAFKA_OUT "[kafka]\nssl.ca.location = probe\n"));
+
+	/* Missing: the same line from -n and from a start. */
+	path_of(path, sizeof(path), "nothere.pem");
+	snprintf(want, sizeof(want),
+	    "[kafka] ssl.ca.location: cannot read %s: No such file or "
+	    "directory\n",
+	    path);
+	for (n = 0; n < 2; n++) {
+		c = load_text(AZURE KAFKA_OUT
+		    "[kafka]\nsecurity.protocol = SSL\n"
+		    "ssl.ca.location = nothere.pem\n",
+		    0600, n, &err);
+		CHECK(c == NULL);
+		CHECK_STR(err, want);
+		free(err);
+	}
+
+	/* A private key readable by others, as [output] tls_key_file. */
+	write_file("kkey.pem", 0640, "key\n");
+	path_of(path, sizeof(path), "kkey.pem");
+	snprintf(want, sizeof(want),
+	    "[kafka] ssl.key.location: %s is readable by group or others "
+	    "(mode 0640); run: chmod 600 %s\n",
+	    path, path);
+	expect_error(
+	    AZURE KAFKA_OUT "[kafka]\nssl.key.location = kkey.pem\n", want);
+	CHECK(kafka_conf_file("ssl.key.location", "k") ==
+	    (KAFKA_FILE | KAFKA_FILE_CRED | KAFKA_FILE_PRIVATE));
+	CHECK(kafka_conf_file("ssl.crl.location", "c") == KAFKA_FILE);
+	CHECK(kafka_conf_file("ssl.ca.location", "probe") == 0);
+	CHECK(kafka_conf_file("linger.ms", "5") == 0);
+}
+
 static void
 test_dump_redacts(void)
 {
@@ -1646,6 +1700,7 @@ main(void)
 	test_kafka();
 	test_kafka_rejected();
 	test_kafka_files();
+	test_kafka_file_props();
 	test_dump_redacts();
 	test_example();
 	test_tenants();
