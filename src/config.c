@@ -2147,8 +2147,7 @@ kafka_file_prop(struct loader *ld, struct kafka_prop *p)
 	    fstat(fd, &st) == -1) {
 		p->unchecked = 1;
 		if (!left_to_start(ld, errno,
-		        cred_name(
-		            p->value, (kind & KAFKA_FILE_CRED) != 0, in_creds)))
+		        cred_name(p->value, (kind & KAFKA_FILE_CRED) != 0)))
 			snprintf(text, sizeof(text), "cannot read %s: %s", path,
 			    strerror(errno));
 	} else if (!S_ISREG(st.st_mode) &&
