@@ -2153,11 +2153,19 @@ kafka_file_prop(struct loader *ld, struct kafka_prop *p)
 	} else if (!S_ISREG(st.st_mode) &&
 	    !((kind & KAFKA_FILE_DIR) && S_ISDIR(st.st_mode))) {
 		snprintf(text, sizeof(text), "%s is not a regular file", path);
-	} else if ((kind & KAFKA_FILE_PRIVATE) && !in_creds &&
-	    (st.st_mode & PRIVATE_BITS) != 0) {
+	} else if ((kind & KAFKA_FILE_PRIVATE) &&
+	    ((st.st_mode & WRITE_BITS) != 0 ||
+	        (!in_creds && (st.st_mode & PRIVATE_BITS) != 0))) {
 		snprintf(text, sizeof(text),
-		    "%s is readable by group or others (mode %04o); run: "
-		    "chmod 600 %s",
+		    "%s is %s by group or others (mode %04o); run: chmod 600 "
+		    "%s",
+		    path,
+		    (st.st_mode & WRITE_BITS) != 0 ? "writable" : "readable",
+		    (unsigned)(st.st_mode & 07777), path);
+	} else if ((st.st_mode & WRITE_BITS) != 0) {
+		snprintf(text, sizeof(text),
+		    "%s is writable by group or others (mode %04o); run: "
+		    "chmod go-w %s",
 		    path, (unsigned)(st.st_mode & 07777), path);
 	}
 	if (fd != -1)

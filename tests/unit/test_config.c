@@ -1319,6 +1319,23 @@ test_kafka_file_props(void)
 	    path, path);
 	expect_error(
 	    AZURE KAFKA_OUT "[kafka]\nssl.key.location = kkey.pem\n", want);
+	/* Files others may write, as everywhere. */
+	chmod(path, 0602);
+	snprintf(want, sizeof(want),
+	    "[kafka] ssl.key.location: %s is writable by group or others "
+	    "(mode 0602); run: chmod 600 %s\n",
+	    path, path);
+	expect_error(
+	    AZURE KAFKA_OUT "[kafka]\nssl.key.location = kkey.pem\n", want);
+	write_file("kca.pem", 0664, "x\n");
+	path_of(path, sizeof(path), "kca.pem");
+	snprintf(want, sizeof(want),
+	    "[kafka] ssl.ca.location: %s is writable by group or others "
+	    "(mode 0664); run: chmod go-w %s\n",
+	    path, path);
+	expect_error(
+	    AZURE KAFKA_OUT "[kafka]\nssl.ca.location = kca.pem\n", want);
+	chmod(path, 0644);
 	CHECK(kafka_conf_file("ssl.key.location", "k") ==
 	    (KAFKA_FILE | KAFKA_FILE_CRED | KAFKA_FILE_PRIVATE));
 	CHECK(kafka_conf_file("ssl.crl.location", "c") == KAFKA_FILE);
