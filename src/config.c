@@ -1763,21 +1763,35 @@ resolve(struct loader *ld, const char *name, int cred, int *in_creds)
 	return path;
 }
 
+/* A secret file's problem: as k when k is not NULL, else [section] name. */
 static void
-mode_problem(struct loader *ld, const struct key *k, const char *path,
-    mode_t mode, int private)
+file_problem(struct loader *ld, const struct key *k, const char *section,
+    const char *name, const char *text)
 {
+	if (k != NULL)
+		problem(ld, k, "%s", text);
+	else
+		problem_at(ld, section, name, "%s", text);
+}
+
+static void
+mode_problem(struct loader *ld, const struct key *k, const char *section,
+    const char *name, const char *path, mode_t mode, int private)
+{
+	char text[PATH_MAX * 2 + 200];
+
 	if ((mode & WRITE_BITS) != 0 && !private)
-		problem(ld, k,
+		snprintf(text, sizeof(text),
 		    "%s is writable by group or others (mode %04o); run: "
 		    "chmod go-w %s",
 		    path, (unsigned)(mode & 07777), path);
 	else
-		problem(ld, k,
+		snprintf(text, sizeof(text),
 		    "%s is %s by group or others (mode %04o); run: chmod 600 "
 		    "%s",
 		    path, (mode & WRITE_BITS) != 0 ? "writable" : "readable",
 		    (unsigned)(mode & 07777), path);
+	file_problem(ld, k, section, name, text);
 }
 
 /* Read up to cap bytes of fd into buf.  Returns 0, or -1 with errno. */
@@ -1823,17 +1837,6 @@ cred_name(const char *name, int cred)
 	size_t n;
 
 	return cred && name[0] != '/' && creds_dir(&n) == NULL;
-}
-
-/* A secret file's problem: as k when k is not NULL, else [section] name. */
-static void
-file_problem(struct loader *ld, const struct key *k, const char *section,
-    const char *name, const char *text)
-{
-	if (k != NULL)
-		problem(ld, k, "%s", text);
-	else
-		problem_at(ld, section, name, "%s", text);
 }
 
 /*
@@ -2123,6 +2126,47 @@ default_hostname(struct loader *ld)
 }
 
 /*
+ * Check a file the configuration names: problems go to k, or to [section]
+ * name when k is NULL.  dir_ok: a directory will do.  Returns 0 when the
+ * file can be used, 1 when not (reported, or left to the start).
+ */
+static int
+check_file_at(struct loader *ld, const struct key *k, const char *section,
+    const char *name, const char *path, int private, int dir_ok, int in_creds,
+    int rel)
+{
+	char text[PATH_MAX + 200];
+	struct stat st;
+	int fd, bad = 1;
+
+	text[0] = '\0';
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1 ||
+	    fstat(fd, &st) == -1) {
+		if (!left_to_start(ld, errno, rel))
+			snprintf(text, sizeof(text), "cannot read %s: %s", path,
+			    strerror(errno));
+	} else if (!S_ISREG(st.st_mode) && !(dir_ok && S_ISDIR(st.st_mode)))
+		snprintf(text, sizeof(text), "%s is not a regular file", path);
+	else if ((st.st_mode & WRITE_BITS) != 0 ||
+	    (private && !in_creds && (st.st_mode & PRIVATE_BITS) != 0))
+		mode_problem(ld, k, section, name, path, st.st_mode, private);
+	else
+		bad = 0;
+	if (text[0] != '\0')
+		file_problem(ld, k, section, name, text);
+	if (fd != -1)
+		close(fd);
+	return bad;
+}
+
+static void
+check_file(struct loader *ld, const struct key *k, const char *path,
+    int private, int in_creds, int rel)
+{
+	check_file_at(ld, k, NULL, NULL, path, private, 0, in_creds, rel);
+}
+
+/*
  * A [kafka] property that names a file (ssl.ca.location, ...): the file is
  * checked as [output] tls_ca_file or tls_key_file are, in -n and at a
  * start alike, and a relative name resolves as theirs do.  A file that
@@ -2133,47 +2177,17 @@ default_hostname(struct loader *ld)
 static void
 kafka_file_prop(struct loader *ld, struct kafka_prop *p)
 {
-	int kind = kafka_conf_file(p->name, p->value), in_creds, fd;
-	char text[PATH_MAX + 200], *path;
-	struct stat st;
+	int kind = kafka_conf_file(p->name, p->value), cred, in_creds;
+	char *path;
 
 	if (kind == 0 || p->value == NULL)
 		return;
-	if ((path = resolve(ld, p->value, (kind & KAFKA_FILE_CRED) != 0,
-	         &in_creds)) == NULL)
+	cred = (kind & KAFKA_FILE_CRED) != 0;
+	if ((path = resolve(ld, p->value, cred, &in_creds)) == NULL)
 		return;
-	text[0] = '\0';
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1 ||
-	    fstat(fd, &st) == -1) {
-		p->unchecked = 1;
-		if (!left_to_start(ld, errno,
-		        cred_name(p->value, (kind & KAFKA_FILE_CRED) != 0)))
-			snprintf(text, sizeof(text), "cannot read %s: %s", path,
-			    strerror(errno));
-	} else if (!S_ISREG(st.st_mode) &&
-	    !((kind & KAFKA_FILE_DIR) && S_ISDIR(st.st_mode))) {
-		snprintf(text, sizeof(text), "%s is not a regular file", path);
-	} else if ((kind & KAFKA_FILE_PRIVATE) &&
-	    ((st.st_mode & WRITE_BITS) != 0 ||
-	        (!in_creds && (st.st_mode & PRIVATE_BITS) != 0))) {
-		snprintf(text, sizeof(text),
-		    "%s is %s by group or others (mode %04o); run: chmod 600 "
-		    "%s",
-		    path,
-		    (st.st_mode & WRITE_BITS) != 0 ? "writable" : "readable",
-		    (unsigned)(st.st_mode & 07777), path);
-	} else if ((st.st_mode & WRITE_BITS) != 0) {
-		snprintf(text, sizeof(text),
-		    "%s is writable by group or others (mode %04o); run: "
-		    "chmod go-w %s",
-		    path, (unsigned)(st.st_mode & 07777), path);
-	}
-	if (fd != -1)
-		close(fd);
-	if (text[0] != '\0') {
-		p->unchecked = 1;
-		problem_at(ld, "kafka", p->name, "%s", text);
-	}
+	p->unchecked = check_file_at(ld, NULL, "kafka", p->name, path,
+	    (kind & KAFKA_FILE_PRIVATE) != 0, (kind & KAFKA_FILE_DIR) != 0,
+	    in_creds, cred_name(p->value, cred));
 	if (kafka_conf_set_value(p, path) != 0)
 		report(ld, "%s: out of memory", ld->path);
 	free(path);
@@ -2357,27 +2371,6 @@ finish_output(struct loader *ld)
 	if (c->tls_server_name == NULL && !GIVEN(ld, tls_server_name) &&
 	    c->host != NULL)
 		c->tls_server_name = sdup(ld, c->host);
-}
-
-static void
-check_file(struct loader *ld, const struct key *k, const char *path,
-    int private, int in_creds, int rel)
-{
-	struct stat st;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1 ||
-	    fstat(fd, &st) == -1) {
-		if (!left_to_start(ld, errno, rel))
-			problem(
-			    ld, k, "cannot read %s: %s", path, strerror(errno));
-	} else if (!S_ISREG(st.st_mode))
-		problem(ld, k, "%s is not a regular file", path);
-	else if ((st.st_mode & WRITE_BITS) != 0 ||
-	    (private && !in_creds && (st.st_mode & PRIVATE_BITS) != 0))
-		mode_problem(ld, k, path, st.st_mode, private);
-	if (fd != -1)
-		close(fd);
 }
 
 static void
