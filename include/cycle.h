@@ -20,6 +20,8 @@ struct cycle_stats {
 	unsigned long delivered; /* messages the collector acknowledged */
 	unsigned long duplicates; /* dropped by the dedup set */
 	unsigned long bad_records; /* could not be normalised */
+	unsigned long oversized_keys; /* of those: dedup key over 64 KiB */
+	unsigned long commit_parts; /* pages committed in parts: extra parts */
 	unsigned long pages;
 };
 

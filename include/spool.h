@@ -104,6 +104,19 @@ int spool_compact(struct spool *sp);
 /* Move the reader back to the last saved position. */
 int spool_rewind(struct spool *sp);
 
+/*
+ * The limits of one entry and of one key in a COMMIT.  A page whose keys
+ * would make a COMMIT larger than SPOOL_ENTRY_MAX is committed in parts
+ * (each part: its DATA entries, then a COMMIT of their keys, no position;
+ * the last part carries the position), and a key longer than SPOOL_KEY_MAX
+ * cannot be committed at all.
+ */
+#define SPOOL_ENTRY_MAX (16U * 1024 * 1024)
+#define SPOOL_KEY_MAX 65535U
+
+/* Bytes a key of n bytes adds to a COMMIT payload. */
+#define SPOOL_COMMIT_KEY_SIZE(n) (14 + (size_t)(n))
+
 /* Encode / walk a COMMIT payload: sequence, cursor position, keys. */
 int spool_commit_begin(
     struct buf *b, uint64_t seq, int has_pos, const struct ts *pos);
@@ -122,6 +135,9 @@ int spool_commit_owner(struct buf *b, const char *owner, size_t n);
  */
 int spool_commit_owner_of(
     const void *payload, size_t len, const char **owner, size_t *n);
+/* Set the position of a payload begun with spool_commit_begin(). */
+void spool_commit_set_pos(struct buf *b, int has_pos, const struct ts *pos);
+/* Add a key: 0, ERR_TOOBIG (n > SPOOL_KEY_MAX) or ERR_NOMEM. */
 int spool_commit_key(
     struct buf *b, const char *key, size_t n, const struct ts *t);
 /*

@@ -52,6 +52,8 @@ struct status {
 	uint64_t resent; /* sent again after a broken connection */
 	uint64_t duplicates; /* dropped by the dedup set */
 	uint64_t bad_records; /* could not be parsed or normalised */
+	uint64_t oversized_keys; /* of those: dedup key over 64 KiB */
+	uint64_t commit_parts; /* extra COMMITs of pages over 16 MiB of keys */
 	uint64_t retries; /* requests or sends tried again */
 	uint64_t throttled; /* HTTP 429 answers */
 	uint64_t token_renewals; /* access tokens obtained */

@@ -16,6 +16,7 @@
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <openssl/evp.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,10 @@
 
 #define CYCLE_CURSOR_LAGS 1 /* page spooled, cursor file not written */
 #define CLOCK_JITTER 2 /* s: Dates of two front ends may differ by that */
+#define ID_PREFIX 48 /* bytes of an id shown in a log line, at most */
+#define ID_TEXT (ID_PREFIX + 40)
+/* "\001oversized:" + the SHA-256 of the key in hex */
+#define OVERSIZED_MARK_LEN (11 + 64)
 
 struct cycle {
 	const struct config *cfg;
@@ -69,6 +74,8 @@ struct cycle {
 	int ahead_warned; /* the cursor is ahead of the API's clock */
 	int early_warned; /* the window starts after the API's time */
 	int no_date_warned; /* answers without a Date header */
+	int parts_logged; /* a page was committed in parts */
+	unsigned long part_spooled; /* messages appended, not committed */
 	struct cycle_stats stats;
 	/* for status.json */
 	int fetch_ok;
@@ -572,6 +579,51 @@ raw_id(const cJSON *item)
 	return "(no id)";
 }
 
+/*
+ * A printable prefix of id (n bytes) for a log line: at most ID_PREFIX
+ * bytes, every byte outside printable ASCII as '?', and the full length
+ * when it is cut.  Returns out (ID_TEXT bytes).
+ */
+static const char *
+id_prefix(const char *id, size_t n, char out[ID_TEXT])
+{
+	size_t i, k = n < ID_PREFIX ? n : ID_PREFIX;
+
+	for (i = 0; i < k; i++) {
+		unsigned char ch = (unsigned char)id[i];
+
+		out[i] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
+	}
+	out[k] = '\0';
+	if (k < n)
+		snprintf(out + k, ID_TEXT - k, "... (%zu bytes)", n);
+	return out;
+}
+
+/*
+ * What the dedup set and the COMMIT hold for a record whose key is too
+ * long for a COMMIT: a short stand-in (its SHA-256), so that the record
+ * is skipped and counted once, not at every re-read of the overlap.
+ */
+static int
+oversized_mark(const char *key, size_t n, char out[OVERSIZED_MARK_LEN + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i;
+
+	if (EVP_Digest(key, n, md, &mdlen, EVP_sha256(), NULL) != 1 ||
+	    mdlen != 32)
+		return ERR_NOMEM;
+	memcpy(out, "\001oversized:", 11);
+	for (i = 0; i < mdlen; i++) {
+		out[11 + 2 * i] = hex[md[i] >> 4];
+		out[12 + 2 * i] = hex[md[i] & 0x0f];
+	}
+	out[OVERSIZED_MARK_LEN] = '\0';
+	return 0;
+}
+
 /* Format the current record (header + payload) into cy->msg. */
 static int
 format_record(struct cycle *cy, const struct ts *now, int *sev)
@@ -598,6 +650,78 @@ format_record(struct cycle *cy, const struct ts *now, int *sev)
 	}
 }
 
+static int save_cursor(struct cycle *cy);
+static void warn_full(struct cycle *cy, int rc);
+
+/*
+ * A COMMIT holds at most SPOOL_ENTRY_MAX bytes: before a key of n bytes
+ * would pass that, the page so far becomes a part of its own, made
+ * durable like a page (its DATA entries and a COMMIT of their keys
+ * without a position, then the cursor file), and the page goes on in a
+ * new part.  Only the last part moves the position, so a crash between
+ * parts re-reads the page, and the keys of the parts already committed
+ * drop what they hold.
+ */
+static int
+make_room(struct cycle *cy, size_t n)
+{
+	int rc;
+
+	if (cy->commit.len + SPOOL_COMMIT_KEY_SIZE(n) <= SPOOL_ENTRY_MAX)
+		return 0;
+	if ((rc = spool_commit(cy->spool, cy->commit.data, cy->commit.len)) !=
+	    0)
+		return rc;
+	cy->stats.spooled += cy->part_spooled;
+	cy->part_spooled = 0;
+	cy->stats.commit_parts++;
+	cursor_set_seq(cy->cursor, cursor_seq(cy->cursor) + 1);
+	if (save_cursor(cy) != 0) {
+		cy->cursor_dirty = 1;
+		warn_full(cy, ERR_FULL);
+		return CYCLE_CURSOR_LAGS;
+	}
+	if (!cy->parts_logged)
+		log_info("spool: the dedup keys of a page pass the %u MiB one "
+		         "commit holds: it is committed in parts (nothing is "
+		         "skipped or sent twice)",
+		    SPOOL_ENTRY_MAX >> 20);
+	cy->parts_logged = 1;
+	return spool_commit_begin(
+	    &cy->commit, cursor_seq(cy->cursor) + 1, 0, NULL);
+}
+
+/*
+ * A dedup key over SPOOL_KEY_MAX bytes (no Defender id comes near it: a
+ * damaged or hostile value) cannot be committed: the record is skipped,
+ * logged by a prefix of its id and counted, once (its stand-in key is
+ * committed in its place), and the stream goes on.
+ */
+static int
+skip_oversized(struct cycle *cy)
+{
+	char mark[OVERSIZED_MARK_LEN + 1], id[ID_TEXT];
+	struct strv k = cy->rec.dedup_key;
+	int rc;
+
+	if ((rc = oversized_mark(k.p, k.n, mark)) != 0)
+		return rc;
+	if (cursor_seen(cy->cursor, mark, OVERSIZED_MARK_LEN))
+		return 0; /* skipped and counted before */
+	cy->stats.bad_records++;
+	cy->stats.oversized_keys++;
+	log_warning("skipping record %s: its dedup key is %zu bytes, more "
+	            "than the %u a commit can hold (a damaged or hostile "
+	            "value); the stream goes on",
+	    id_prefix(k.p, k.n, id), k.n, SPOOL_KEY_MAX);
+	if ((rc = make_room(cy, OVERSIZED_MARK_LEN)) != 0 ||
+	    (rc = spool_commit_key(&cy->commit, mark, OVERSIZED_MARK_LEN,
+	         &cy->rec.order_time)) != 0)
+		return rc;
+	return cursor_add(
+	    cy->cursor, mark, OVERSIZED_MARK_LEN, &cy->rec.order_time);
+}
+
 static int
 process_item(struct cycle *cy, const cJSON *item, const struct ts *now)
 {
@@ -611,6 +735,8 @@ process_item(struct cycle *cy, const cJSON *item, const struct ts *now)
 		log_warning("skipping bad record %s: %s", raw_id(item), why);
 		return 0;
 	}
+	if (cy->rec.dedup_key.n > SPOOL_KEY_MAX)
+		return skip_oversized(cy);
 	if (cursor_seen(cy->cursor, cy->rec.dedup_key.p, cy->rec.dedup_key.n)) {
 		cy->stats.duplicates++;
 		return 0;
@@ -623,12 +749,13 @@ process_item(struct cycle *cy, const cJSON *item, const struct ts *now)
 		    raw_id(item));
 		return 0;
 	}
-	if (rc != 0 ||
+	if (rc != 0 || (rc = make_room(cy, cy->rec.dedup_key.n)) != 0 ||
 	    (rc = spool_append(cy->spool, sev, cy->msg.data, cy->msg.len)) != 0)
 		return rc;
 	if ((rc = spool_commit_key(&cy->commit, cy->rec.dedup_key.p,
 	         cy->rec.dedup_key.n, &cy->rec.order_time)) != 0)
 		return rc;
+	cy->part_spooled++;
 	return cursor_add(cy->cursor, cy->rec.dedup_key.p, cy->rec.dedup_key.n,
 	    &cy->rec.order_time);
 }
@@ -653,16 +780,17 @@ warn_full(struct cycle *cy, int rc)
 
 /* Make the page durable: spool COMMIT, then the cursor file. */
 static int
-commit_page(
-    struct cycle *cy, const struct source_page *page, unsigned long before)
+commit_page(struct cycle *cy, const struct source_page *page)
 {
 	struct ts keep;
 	int rc;
 
+	spool_commit_set_pos(&cy->commit, page->has_commit, &page->commit_to);
 	if ((rc = spool_commit(cy->spool, cy->commit.data, cy->commit.len)) !=
 	    0)
 		return rc;
-	cy->stats.spooled += cy->stats.fetched - before;
+	cy->stats.spooled += cy->part_spooled;
+	cy->part_spooled = 0;
 	cursor_set_seq(cy->cursor, cursor_seq(cy->cursor) + 1);
 	if (page->has_commit)
 		cursor_advance(cy->cursor, &page->commit_to);
@@ -688,16 +816,16 @@ static int
 run_page(struct cycle *cy, struct source_page *page, const struct ts *now)
 {
 	const cJSON *item;
-	unsigned long before = cy->stats.fetched;
 	int rc;
 
 	cy->stats.pages++;
-	rc = spool_commit_begin(&cy->commit, cursor_seq(cy->cursor) + 1,
-	    page->has_commit, &page->commit_to);
+	cy->part_spooled = 0;
+	rc = spool_commit_begin(
+	    &cy->commit, cursor_seq(cy->cursor) + 1, 0, NULL);
 	while (rc == 0 && (rc = source_page_next(page, &item)) == 1)
 		rc = process_item(cy, item, now);
 	if (rc == 0)
-		rc = commit_page(cy, page, before);
+		rc = commit_page(cy, page);
 	if (rc == CYCLE_CURSOR_LAGS)
 		return ERR_FULL;
 	if (rc == 0 && cy->full_warned) {
@@ -835,6 +963,8 @@ cycle_status(const struct cycle *cy, struct status *st)
 	st->in_flight = qs.in_flight;
 	st->duplicates = cy->stats.duplicates;
 	st->bad_records = cy->stats.bad_records;
+	st->oversized_keys = cy->stats.oversized_keys;
+	st->commit_parts = cy->stats.commit_parts;
 	st->retries = ss->retries;
 	st->throttled = ss->throttled;
 	st->token_renewals = token_renewals(cy->token);

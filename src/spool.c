@@ -23,7 +23,7 @@
 
 #define SPOOL_MAGIC 0x5153444dU /* "MDSQ" little endian */
 #define HDR_LEN 16
-#define MAX_ENTRY (16U * 1024 * 1024)
+#define MAX_ENTRY SPOOL_ENTRY_MAX
 #define SEG_MAX (64ULL * 1024 * 1024)
 #define WRITE_CHUNK (1024 * 1024)
 #define READ_CHUNK (256 * 1024)
@@ -969,6 +969,19 @@ spool_commit_begin(
 	return buf_add(b, p, sizeof(p));
 }
 
+void
+spool_commit_set_pos(struct buf *b, int has_pos, const struct ts *pos)
+{
+	unsigned char *p = (unsigned char *)b->data;
+
+	if (b->len < COMMIT_HEAD)
+		return;
+	p[8] = (unsigned char)((p[8] & ~COMMIT_HAS_POS) |
+	    (has_pos ? COMMIT_HAS_POS : 0));
+	put64(p + 9, has_pos ? (uint64_t)pos->sec : 0);
+	put32(p + 17, has_pos ? (uint32_t)pos->tick : 0);
+}
+
 int
 spool_commit_owner(struct buf *b, const char *owner, size_t n)
 {
@@ -1023,7 +1036,7 @@ spool_commit_key(struct buf *b, const char *key, size_t n, const struct ts *t)
 	unsigned char p[14];
 	int rc;
 
-	if (n > 65535)
+	if (n > SPOOL_KEY_MAX)
 		return ERR_TOOBIG;
 	p[0] = (unsigned char)n;
 	p[1] = (unsigned char)(n >> 8);

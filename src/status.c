@@ -114,6 +114,14 @@ static const struct counter {
     {"bad_records", "mdesiem_bad_records_total",
         "Records that could not be parsed or normalised.",
         offsetof(struct status, bad_records)},
+    {"oversized_keys", "mdesiem_oversized_keys_total",
+        "Records skipped because their dedup key is over 64 KiB (a "
+        "damaged or hostile value; counted in bad_records too).",
+        offsetof(struct status, oversized_keys)},
+    {"commit_parts", "mdesiem_commit_parts_total",
+        "Extra spool commits written because the dedup keys of a page "
+        "passed the 16 MiB one commit holds (nothing skipped).",
+        offsetof(struct status, commit_parts)},
     {"retries", "mdesiem_retries_total",
         "Requests and sends tried again after a failure.",
         offsetof(struct status, retries)},
@@ -587,6 +595,13 @@ print_counters(const struct status *st, FILE *out)
 	    (unsigned long long)st->fetched, (unsigned long long)st->delivered,
 	    (unsigned long long)st->duplicates,
 	    (unsigned long long)st->bad_records);
+	if (st->oversized_keys > 0 || st->commit_parts > 0)
+		fprintf(out,
+		    "poison values: %llu records skipped for a dedup key over "
+		    "64 KiB (counted as bad), %llu extra commits for pages "
+		    "over 16 MiB of keys\n",
+		    (unsigned long long)st->oversized_keys,
+		    (unsigned long long)st->commit_parts);
 	fprintf(out,
 	    "events: %llu retries, %llu throttled (HTTP 429), %llu token "
 	    "renewals, %llu collector connections\n",

@@ -8,6 +8,7 @@ import base64
 import calendar
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -357,3 +358,23 @@ class DevLog:
             pass
         self.sock.close()
         os.unlink(self.PATH)
+
+
+_CS3 = re.compile(rb" cs3=((?:[^\\ ]|\\.)*) cs3Label=")
+
+
+def cef_full_id(msg):
+    """The FullId a CEF message carries (cs3, unescaped), or None."""
+    m = _CS3.search(msg)
+    if not m:
+        return None
+    return m.group(1).replace(b"\\=", b"=").replace(b"\\\\", b"\\").decode()
+
+
+def free_port():
+    """A loopback TCP port nothing listens on (yet)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port

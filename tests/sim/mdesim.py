@@ -721,7 +721,8 @@ class Tenant:
         make_hostile(d, h)
         return h % 2 == 0
 
-    def add_records(self, n, burst=False, hidden=False, ago=0, group=None, hostile=False):
+    def add_records(self, n, burst=False, hidden=False, ago=0, group=None, hostile=False,
+                    id_len=0, id_pad=None):
         now = now_ticks()
         base = now - ago
         with self.lock:
@@ -737,6 +738,13 @@ class Tenant:
             for d in dets:
                 if group is not None:
                     d["MachineGroup"] = group
+                if id_len > len(d["FullId"]):
+                    # A FullId of id_len bytes: the IocUniqueId padded.
+                    pad = id_len - len(d["FullId"])
+                    text = id_pad or str(len(self.gen.full_ids))
+                    d["IocUniqueId"] += (text * (pad // len(text) + 1))[:pad]
+                    d["FullId"] = d["AlertId"] + ":" + d["IocUniqueId"]
+                    self.gen.full_ids.add(d["FullId"])
                 ascii_only = self._hostilize(d) if hostile else True
                 recs.append(Record(d, NEVER if hidden else now, ascii_only))
         self.store.add(recs)
@@ -2315,10 +2323,12 @@ def ctl_add(sim, req):
     try:
         n = _control_int(req, "n", 1, 1, 1_000_000)
         ago = _control_int(req, "ago", 0, 0, 10 ** 7) * TPS
+        id_len = _control_int(req, "id_len", 0, 0, 1 << 20)
     except ValueError as e:
         return api_error(400, str(e))
     ids = req.tenant.add_records(n, burst=_flag(req, "burst"), hidden=_flag(req, "hidden"),
-                          ago=ago, group=req.param("group"), hostile=_flag(req, "hostile"))
+                          ago=ago, group=req.param("group"), hostile=_flag(req, "hostile"),
+                          id_len=id_len, id_pad=req.param("id_pad"))
     return json_response(200, {"added": ids})
 
 
