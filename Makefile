@@ -226,6 +226,7 @@ FUZZ_TIME    ?= 60
 FUZZ_ARGS    ?=
 FUZZ_TARGETS  = fuzz_siem fuzz_graph fuzz_alerts fuzz_jsonscan
 FUZZ_LIB      = src/buf.c src/text.c src/pairs.c src/cef.c src/leef.c \
+		src/severity.c \
 		src/json_out.c src/record.c src/record_alert.c src/ts.c \
 		src/errcode.c src/jsonscan.c src/jsonfix.c
 FUZZ_CFLAGS   = -std=c11 -D_GNU_SOURCE -g -O2 -fno-omit-frame-pointer \

@@ -56,6 +56,14 @@ int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 /* Append a decimal integer without printf. */
 int buf_add_i64(struct buf *b, long long v);
 
+/*
+ * The decimal text of v, written at the end of tmp (no NUL): returns its
+ * start and sets *n to its length.  buf_add_i64() and the formatters'
+ * numbers share it.
+ */
+#define BUF_I64_LEN 24
+const char *buf_i64_text(long long v, char tmp[BUF_I64_LEN], size_t *n);
+
 /* Shorten to len bytes (len <= b->len). */
 void buf_truncate(struct buf *b, size_t len);
 

@@ -63,11 +63,10 @@ void cef_opts_prepare(struct cef_opts *o);
 int cef_format(
     struct buf *out, const struct record *r, const struct cef_opts *o);
 
-/*
- * CEF header severity for a Defender severity text (any case):
- * Informational 1, Low 3, Medium 5, High 8, anything else 0.
- */
-int cef_severity(const char *s, size_t n);
+/* cef_format() with the limit max instead of o->max_len, and the cost of
+ * fitting it in *res (when not NULL): the formatter's entry for format.c */
+int cef_render(struct buf *out, const struct record *r,
+    const struct cef_opts *o, size_t max, struct pairs_result *res);
 
 /*
  * The Device Event Class ID of r: its IoaDefinitionId without leading and

@@ -44,7 +44,4 @@ int frame_header(
 int frame_wrap(
     struct buf *out, const struct frame_opts *o, const char *msg, size_t len);
 
-/* Map a canonical severity ("High", ...) to a syslog severity 0..7. */
-int frame_severity(const char *sev, size_t n);
-
 #endif

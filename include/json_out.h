@@ -45,6 +45,11 @@ struct json_out_opts {
 int json_out_format(
     struct buf *out, const struct record *r, const struct json_out_opts *o);
 
+/* json_out_format() with the limit max, and the cost of fitting it in
+ * *res (when not NULL). */
+int json_out_render(struct buf *out, const struct record *r, size_t max,
+    struct pairs_result *res);
+
 /*
  * The mapping table, in output order (after "schema_version" and
  * "source_api"); read-only, static storage.  A row's key is NULL when it

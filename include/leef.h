@@ -68,6 +68,11 @@ int leef_opts_prepare(struct leef_opts *o);
 int leef_format(
     struct buf *out, const struct record *r, const struct leef_opts *o);
 
+/* leef_format() with the limit max instead of o->max_len, and the cost of
+ * fitting it in *res (when not NULL). */
+int leef_render(struct buf *out, const struct record *r,
+    const struct leef_opts *o, size_t max, struct pairs_result *res);
+
 /*
  * 1 when c can delimit LEEF 2.0 attributes: TAB, or an ASCII punctuation
  * character other than '=' and '|' (keys are alphanumeric, so letters,

@@ -121,20 +121,26 @@ int pairs_value(const struct record *r, const struct pairs_map *m,
     const struct pairs_ops *ops, char tmp[PAIRS_TMP], const char **p,
     size_t *n);
 
+/* What fitting a message into its size limit cost. */
+struct pairs_result {
+	unsigned shortened; /* values written shortened */
+	unsigned dropped; /* values left out */
+};
+
 /*
  * Append r's pairs per ops after a message that began at out->len ==
  * start (its header already written).  max (0: no limit) bounds the
  * whole message from start, including tail bytes the caller appends
  * afterwards: tail when the message was not shortened, tail_cut when it
- * was (a format may mark a shortened message).  *cut is set to 1 when
- * values were shortened or pairs dropped, else 0.  Returns 0; ERR_TOOBIG
- * when the header and the KEEP pairs alone do not fit, or out's own cap
- * is reached; ERR_NOMEM.  On error the pairs are removed again (out is
- * as on entry).
+ * was (a format may mark a shortened message).  res (when not NULL) says
+ * how many values were shortened and dropped; both are 0 when the
+ * message fits as it is.  Returns 0; ERR_TOOBIG when the header and the
+ * KEEP pairs alone do not fit, or out's own cap is reached; ERR_NOMEM.
+ * On error the pairs are removed again (out is as on entry).
  */
 int pairs_write(struct buf *out, size_t start, const struct record *r,
     const struct pairs_ops *ops, size_t max, size_t tail, size_t tail_cut,
-    int *cut);
+    struct pairs_result *res);
 
 /*
  * AF_INET or AF_INET6 when p[0..n) is an IPv4 or IPv6 address in the

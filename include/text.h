@@ -56,6 +56,24 @@ struct text_esc {
 };
 
 /*
+ * The designated initialisers of struct text_esc.rep that turn control
+ * characters into spaces, shared by the CEF and LEEF schemes:
+ * TEXT_REP_CONTROLS_SPACE for every C0 control and DEL,
+ * TEXT_REP_CONTROLS_SPACE_BUT_LF_CR for all of them but LF and CR (which
+ * a scheme then escapes itself).
+ */
+#define TEXT_REP_CONTROLS_SPACE_BUT_LF_CR \
+	[0x00] = " ", [0x01] = " ", [0x02] = " ", [0x03] = " ", [0x04] = " ", \
+	[0x05] = " ", [0x06] = " ", [0x07] = " ", [0x08] = " ", [0x09] = " ", \
+	[0x0b] = " ", [0x0c] = " ", [0x0e] = " ", [0x0f] = " ", [0x10] = " ", \
+	[0x11] = " ", [0x12] = " ", [0x13] = " ", [0x14] = " ", [0x15] = " ", \
+	[0x16] = " ", [0x17] = " ", [0x18] = " ", [0x19] = " ", [0x1a] = " ", \
+	[0x1b] = " ", [0x1c] = " ", [0x1d] = " ", [0x1e] = " ", [0x1f] = " ", \
+	[0x7f] = " "
+#define TEXT_REP_CONTROLS_SPACE \
+	TEXT_REP_CONTROLS_SPACE_BUT_LF_CR, [0x0a] = " ", [0x0d] = " "
+
+/*
  * 1 when e->special names exactly the printable bytes e->rep replaces
  * and no replacement is longer than TEXT_REP_MAX, else 0.
  */

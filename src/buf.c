@@ -135,11 +135,10 @@ buf_printf(struct buf *b, const char *fmt, ...)
 	return rc;
 }
 
-int
-buf_add_i64(struct buf *b, long long v)
+const char *
+buf_i64_text(long long v, char tmp[BUF_I64_LEN], size_t *n)
 {
-	char tmp[24];
-	char *p = tmp + sizeof(tmp);
+	char *p = tmp + BUF_I64_LEN;
 	unsigned long long u;
 
 	u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
@@ -149,7 +148,19 @@ buf_add_i64(struct buf *b, long long v)
 	} while (u != 0);
 	if (v < 0)
 		*--p = '-';
-	return buf_add(b, p, (size_t)(tmp + sizeof(tmp) - p));
+	*n = (size_t)(tmp + BUF_I64_LEN - p);
+	return p;
+}
+
+int
+buf_add_i64(struct buf *b, long long v)
+{
+	char tmp[BUF_I64_LEN];
+	const char *p;
+	size_t n;
+
+	p = buf_i64_text(v, tmp, &n);
+	return buf_add(b, p, n);
 }
 
 void

@@ -20,13 +20,13 @@
  */
 #include <stdint.h>
 #include <string.h>
-#include <strings.h>
 
 #include "buf.h"
 #include "cef.h"
 #include "errcode.h"
 #include "pairs.h"
 #include "record.h"
+#include "severity.h"
 #include "text.h"
 
 #define VENDOR_MAX 63
@@ -151,32 +151,14 @@ _Static_assert(CEF_EXTERNALID_MAX == PAIRS_SHORTID_MAX,
     "externalId bound differs from PAIRS_SHORTID_MAX");
 
 /* Header fields: \ and | escaped, every control character a space. */
-/* clang-format off */
-static const struct text_esc hdr_esc = { {
-	[0x00] = " ", [0x01] = " ", [0x02] = " ", [0x03] = " ",
-	[0x04] = " ", [0x05] = " ", [0x06] = " ", [0x07] = " ",
-	[0x08] = " ", [0x09] = " ", [0x0a] = " ", [0x0b] = " ",
-	[0x0c] = " ", [0x0d] = " ", [0x0e] = " ", [0x0f] = " ",
-	[0x10] = " ", [0x11] = " ", [0x12] = " ", [0x13] = " ",
-	[0x14] = " ", [0x15] = " ", [0x16] = " ", [0x17] = " ",
-	[0x18] = " ", [0x19] = " ", [0x1a] = " ", [0x1b] = " ",
-	[0x1c] = " ", [0x1d] = " ", [0x1e] = " ", [0x1f] = " ",
-	['\\'] = "\\\\", ['|'] = "\\|", [0x7f] = " ",
-}, 0, "\\|" };
+static const struct text_esc hdr_esc = {
+    {TEXT_REP_CONTROLS_SPACE, ['\\'] = "\\\\", ['|'] = "\\|"}, 0, "\\|"};
 
 /* Extension values: \ = LF CR escaped, other controls a space. */
-static const struct text_esc ext_esc = { {
-	[0x00] = " ", [0x01] = " ", [0x02] = " ", [0x03] = " ",
-	[0x04] = " ", [0x05] = " ", [0x06] = " ", [0x07] = " ",
-	[0x08] = " ", [0x09] = " ", [0x0a] = "\\n", [0x0b] = " ",
-	[0x0c] = " ", [0x0d] = "\\r", [0x0e] = " ", [0x0f] = " ",
-	[0x10] = " ", [0x11] = " ", [0x12] = " ", [0x13] = " ",
-	[0x14] = " ", [0x15] = " ", [0x16] = " ", [0x17] = " ",
-	[0x18] = " ", [0x19] = " ", [0x1a] = " ", [0x1b] = " ",
-	[0x1c] = " ", [0x1d] = " ", [0x1e] = " ", [0x1f] = " ",
-	['\\'] = "\\\\", ['='] = "\\=", [0x7f] = " ",
-}, 0, "\\=" };
-/* clang-format on */
+static const struct text_esc ext_esc = {
+    {TEXT_REP_CONTROLS_SPACE_BUT_LF_CR, [0x0a] = "\\n", [0x0d] = "\\r",
+        ['\\'] = "\\\\", ['='] = "\\="},
+    0, "\\="};
 
 size_t
 cef_mapping_count(void)
@@ -188,27 +170,6 @@ const struct pairs_map *
 cef_mapping_get(size_t i)
 {
 	return i < NMAP ? &map[i] : NULL;
-}
-
-int
-cef_severity(const char *s, size_t n)
-{
-	static const struct {
-		const char *name;
-		size_t len;
-		int sev;
-	} sev[] = {
-	    {"Informational", 13, 1},
-	    {"Low", 3, 3},
-	    {"Medium", 6, 5},
-	    {"High", 4, 8},
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(sev) / sizeof(sev[0]); i++)
-		if (n == sev[i].len && strncasecmp(s, sev[i].name, n) == 0)
-			return sev[i].sev;
-	return 0;
 }
 
 static const struct pairs_ops ops = {
@@ -336,21 +297,27 @@ add_header(struct buf *out, const struct record *r, const struct cef_opts *o)
 		rc = add_hdr(
 		    out, DEFAULT_NAME, sizeof(DEFAULT_NAME) - 1, TEXT_NOLIMIT);
 	if (rc != 0 ||
-	    (rc = buf_add_i64(out, cef_severity(sev->p, sev->n))) != 0)
+	    (rc = buf_add_i64(out, severity_of(sev->p, sev->n)->cef)) != 0)
 		return rc;
 	return buf_addc(out, '|');
 }
 
 int
-cef_format(struct buf *out, const struct record *r, const struct cef_opts *o)
+cef_render(struct buf *out, const struct record *r, const struct cef_opts *o,
+    size_t max, struct pairs_result *res)
 {
 	size_t start = out->len;
-	int rc, cut;
+	int rc;
 
 	if ((rc = add_header(out, r, o)) == 0 &&
-	    (rc = pairs_write(out, start, r, &ops, o->max_len, 0, 0, &cut)) ==
-	        0)
+	    (rc = pairs_write(out, start, r, &ops, max, 0, 0, res)) == 0)
 		return 0;
 	buf_truncate(out, start);
 	return rc;
+}
+
+int
+cef_format(struct buf *out, const struct record *r, const struct cef_opts *o)
+{
+	return cef_render(out, r, o, o->max_len, NULL);
 }

@@ -24,19 +24,18 @@
 #include <time.h>
 
 #include "buf.h"
-#include "cef.h"
 #include "config.h"
 #include "cursor.h"
 #include "cycle.h"
 #include "errcode.h"
+#include "format.h"
 #include "frame.h"
 #include "http.h"
-#include "json_out.h"
-#include "leef.h"
 #include "log.h"
 #include "nap.h"
 #include "queue.h"
 #include "record.h"
+#include "severity.h"
 #include "source.h"
 #include "spool.h"
 #include "srvclock.h"
@@ -62,9 +61,7 @@ struct cycle {
 	struct srvclock *clock; /* the API's time, from its answers */
 	struct record rec;
 	struct frame_opts fopts;
-	struct cef_opts cef;
-	struct leef_opts leef;
-	struct json_out_opts json;
+	struct format *format;
 	struct buf msg; /* header + formatted message */
 	struct buf commit; /* COMMIT payload of the page */
 	char state_path[PATH_MAX];
@@ -271,6 +268,7 @@ cycle_new(const struct config *c, const volatile sig_atomic_t *stop)
 {
 	struct http_opts ho;
 	struct cycle *cy;
+	const char *why;
 
 	cycle_http_opts(c, stop, &ho);
 	if ((cy = calloc(1, sizeof(*cy))) == NULL)
@@ -286,19 +284,9 @@ cycle_new(const struct config *c, const volatile sig_atomic_t *stop)
 	buf_init(&cy->msg, 0);
 	buf_init(&cy->commit, 0);
 	frame_opts_init(&cy->fopts, c);
-	cy->cef.vendor = c->vendor;
-	cy->cef.product = c->product;
-	cy->cef.version = c->product_version;
-	cef_opts_prepare(&cy->cef);
-	cy->leef.vendor = c->vendor;
-	cy->leef.product = c->product;
-	cy->leef.version = c->product_version;
-	cy->leef.leef_version = c->leef_version;
-	cy->leef.delimiter = c->leef_delimiter;
-	/* The configuration checked the LEEF options (config_load()). */
-	if (c->format == FORMAT_LEEF && leef_opts_prepare(&cy->leef) != 0) {
-		log_error("[output] leef_delimiter: the LEEF formatter refused "
-		          "the options the configuration accepted");
+	/* The configuration checked the format's options (config_load()). */
+	if ((cy->format = format_new(c, &why)) == NULL) {
+		log_error("cannot set up the output format: %s", why);
 		cycle_free(cy);
 		return NULL;
 	}
@@ -330,6 +318,7 @@ cycle_free(struct cycle *cy)
 	http_free(cy->http);
 	srvclock_free(cy->clock);
 	cursor_free(cy->cursor);
+	format_free(cy->format);
 	record_reset(&cy->rec);
 	buf_reset(&cy->msg);
 	buf_reset(&cy->commit);
@@ -632,22 +621,12 @@ format_record(struct cycle *cy, const struct ts *now, int *sev)
 	size_t max = (size_t)cy->cfg->max_message_size;
 	int rc;
 
-	*sev = frame_severity(sv->p ? sv->p : "", sv->n);
+	*sev = severity_of(sv->p, sv->n)->syslog;
 	buf_clear(&cy->msg);
 	if ((rc = frame_header(&cy->msg, &cy->fopts, *sev, now)) != 0)
 		return rc;
 	max = max > cy->msg.len ? max - cy->msg.len : 1;
-	switch (cy->cfg->format) {
-	case FORMAT_LEEF:
-		cy->leef.max_len = max;
-		return leef_format(&cy->msg, &cy->rec, &cy->leef);
-	case FORMAT_JSON:
-		cy->json.max_len = max;
-		return json_out_format(&cy->msg, &cy->rec, &cy->json);
-	default:
-		cy->cef.max_len = max;
-		return cef_format(&cy->msg, &cy->rec, &cy->cef);
-	}
+	return format_render(cy->format, &cy->msg, &cy->rec, max, NULL);
 }
 
 static int save_cursor(struct cycle *cy);

@@ -7,7 +7,6 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -44,28 +43,6 @@ frame_opts_init(struct frame_opts *o, const struct config *c)
 	copy_printusascii(o->hostname, sizeof(o->hostname), c->hostname);
 	copy_printusascii(o->app_name, sizeof(o->app_name), c->app_name);
 	snprintf(o->procid, sizeof(o->procid), "%ld", (long)getpid());
-}
-
-int
-frame_severity(const char *sev, size_t n)
-{
-	static const struct {
-		const char *name;
-		int sev;
-	} map[] = {
-	    {"high", 3},
-	    {"medium", 4},
-	    {"low", 5},
-	    {"informational", 6},
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
-		if (strlen(map[i].name) == n &&
-		    strncasecmp(map[i].name, sev, n) == 0)
-			return map[i].sev;
-	}
-	return 5;
 }
 
 /*

@@ -304,22 +304,34 @@ static const struct pairs_ops ops = {
 };
 
 int
-json_out_format(
-    struct buf *out, const struct record *r, const struct json_out_opts *o)
+json_out_render(struct buf *out, const struct record *r, size_t max,
+    struct pairs_result *res)
 {
+	struct pairs_result own;
 	size_t start = out->len;
-	int rc, cut;
+	int rc;
 
+	if (res == NULL)
+		res = &own;
 	if ((rc = buf_adds(out, "{\"schema_version\":")) != 0 ||
 	    (rc = buf_add_i64(out, JSON_OUT_SCHEMA_VERSION)) != 0 ||
 	    (rc = buf_adds(out, ",\"source_api\":\"")) != 0 ||
 	    (rc = buf_adds(out, json_out_source_api(r->origin))) != 0 ||
 	    (rc = buf_addc(out, '"')) != 0 ||
-	    (rc = pairs_write(out, start, r, &ops, o->max_len, 1,
-	         sizeof(TRUNCATED) - 1, &cut)) != 0 ||
-	    (rc = cut ? buf_adds(out, TRUNCATED) : buf_addc(out, '}')) != 0) {
+	    (rc = pairs_write(out, start, r, &ops, max, 1,
+	         sizeof(TRUNCATED) - 1, res)) != 0 ||
+	    (rc = res->shortened + res->dropped > 0
+	            ? buf_adds(out, TRUNCATED)
+	            : buf_addc(out, '}')) != 0) {
 		buf_truncate(out, start);
 		return rc;
 	}
 	return 0;
+}
+
+int
+json_out_format(
+    struct buf *out, const struct record *r, const struct json_out_opts *o)
+{
+	return json_out_render(out, r, o->max_len, NULL);
 }

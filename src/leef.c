@@ -26,6 +26,7 @@
 #include "leef.h"
 #include "pairs.h"
 #include "record.h"
+#include "severity.h"
 #include "text.h"
 
 #define VENDOR_MAX 63 /* as for CEF: IBM gives no limit */
@@ -133,32 +134,11 @@ static const struct pairs_map map[] = {
 _Static_assert(NMAP <= PAIRS_MAX, "LEEF mapping too long for pairs.c");
 
 /* Header fields: '|' and every control character a space. */
-/* clang-format off */
-static const struct text_esc hdr_esc = { {
-	[0x00] = " ", [0x01] = " ", [0x02] = " ", [0x03] = " ",
-	[0x04] = " ", [0x05] = " ", [0x06] = " ", [0x07] = " ",
-	[0x08] = " ", [0x09] = " ", [0x0a] = " ", [0x0b] = " ",
-	[0x0c] = " ", [0x0d] = " ", [0x0e] = " ", [0x0f] = " ",
-	[0x10] = " ", [0x11] = " ", [0x12] = " ", [0x13] = " ",
-	[0x14] = " ", [0x15] = " ", [0x16] = " ", [0x17] = " ",
-	[0x18] = " ", [0x19] = " ", [0x1a] = " ", [0x1b] = " ",
-	[0x1c] = " ", [0x1d] = " ", [0x1e] = " ", [0x1f] = " ",
-	['|'] = " ", [0x7f] = " ",
-}, 0, "|" };
+static const struct text_esc hdr_esc = {
+    {TEXT_REP_CONTROLS_SPACE, ['|'] = " "}, 0, "|"};
 
 /* Values: every control character a space; the delimiter is added. */
-static const struct text_esc val_esc = { {
-	[0x00] = " ", [0x01] = " ", [0x02] = " ", [0x03] = " ",
-	[0x04] = " ", [0x05] = " ", [0x06] = " ", [0x07] = " ",
-	[0x08] = " ", [0x09] = " ", [0x0a] = " ", [0x0b] = " ",
-	[0x0c] = " ", [0x0d] = " ", [0x0e] = " ", [0x0f] = " ",
-	[0x10] = " ", [0x11] = " ", [0x12] = " ", [0x13] = " ",
-	[0x14] = " ", [0x15] = " ", [0x16] = " ", [0x17] = " ",
-	[0x18] = " ", [0x19] = " ", [0x1a] = " ", [0x1b] = " ",
-	[0x1c] = " ", [0x1d] = " ", [0x1e] = " ", [0x1f] = " ",
-	[0x7f] = " ",
-}, 0, "" };
-/* clang-format on */
+static const struct text_esc val_esc = {{TEXT_REP_CONTROLS_SPACE}, 0, ""};
 
 size_t
 leef_mapping_count(void)
@@ -181,18 +161,14 @@ leef_delimiter_ok(char c)
 	    c != '\0';
 }
 
-/* sev: the CEF numbers, with 0 (unknown) as 1 */
+/* sev: 1-10 (include/severity.h) */
 static int
 sev_value(const struct record *r, const struct pairs_map *m, const char *p,
     size_t n, char tmp[PAIRS_TMP], const char **vp, size_t *vn)
 {
-	int sev = cef_severity(p, n);
-
 	(void)r;
 	(void)m;
-	tmp[0] = (char)('0' + (sev > 0 ? sev : 1));
-	*vp = tmp;
-	*vn = 1;
+	*vp = buf_i64_text(severity_of(p, n)->leef, tmp, vn);
 	return 1;
 }
 
@@ -314,7 +290,8 @@ add_header(struct buf *out, const struct record *r, const struct leef_opts *o)
 }
 
 int
-leef_format(struct buf *out, const struct record *r, const struct leef_opts *o)
+leef_render(struct buf *out, const struct record *r, const struct leef_opts *o,
+    size_t max, struct pairs_result *res)
 {
 	struct text_esc own;
 	struct pairs_ops ops = {
@@ -331,7 +308,7 @@ leef_format(struct buf *out, const struct record *r, const struct leef_opts *o)
 	    .ctx = NULL,
 	};
 	size_t start = out->len;
-	int rc, cut;
+	int rc;
 
 	if (o->prefix_len > 0) {
 		/* prepared: the scheme is made, the options were checked */
@@ -344,9 +321,14 @@ leef_format(struct buf *out, const struct record *r, const struct leef_opts *o)
 	}
 	ops.blanks = ops.esc;
 	if ((rc = add_header(out, r, o)) == 0 &&
-	    (rc = pairs_write(out, start, r, &ops, o->max_len, 0, 0, &cut)) ==
-	        0)
+	    (rc = pairs_write(out, start, r, &ops, max, 0, 0, res)) == 0)
 		return 0;
 	buf_truncate(out, start);
 	return rc;
+}
+
+int
+leef_format(struct buf *out, const struct record *r, const struct leef_opts *o)
+{
+	return leef_render(out, r, o, o->max_len, NULL);
 }

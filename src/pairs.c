@@ -20,24 +20,7 @@
 #include "ts.h"
 
 _Static_assert(PAIRS_TMP >= TS_STRLEN, "PAIRS_TMP too small for a time");
-_Static_assert(PAIRS_TMP >= 21, "PAIRS_TMP too small for an int64");
-
-/* Decimal text of v at the end of tmp; returns its start. */
-static const char *
-i64_text(int64_t v, char tmp[PAIRS_TMP], size_t *n)
-{
-	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-	size_t i = PAIRS_TMP;
-
-	do {
-		tmp[--i] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u != 0);
-	if (v < 0)
-		tmp[--i] = '-';
-	*n = PAIRS_TMP - i;
-	return tmp + i;
-}
+_Static_assert(PAIRS_TMP >= BUF_I64_LEN, "PAIRS_TMP too small for an int64");
 
 /* A JSON-shaped integer: -?(0|[1-9][0-9]*), at most 18 digits. */
 static int
@@ -198,7 +181,7 @@ time_value(const struct record *r, const struct pairs_map *m,
 	else if (*n == 0 || ts_parse(*p, *n, &t) != 0)
 		return 0;
 	if (m->kind == PAIRS_EPOCH_MS || m->kind == PAIRS_ALERT_EPOCH_MS) {
-		*p = i64_text(ts_epoch_ms(&t), tmp, n);
+		*p = buf_i64_text(ts_epoch_ms(&t), tmp, n);
 		return 1;
 	}
 	ts_format7(&t, tmp);
@@ -439,16 +422,37 @@ plan(const struct pairs_ops *ops, size_t fixed, size_t max, const size_t vlen[],
 	}
 }
 
+/* What the second pass changed: pairs dropped or shortened by caps. */
+static void
+count_changes(const struct pairs_ops *ops, const size_t cap[],
+    const size_t vlen[], struct pairs_result *res)
+{
+	size_t i;
+
+	for (i = 0; i < ops->nmap; i++) {
+		if (vlen[i] == 0)
+			continue;
+		if (cap[i] == 0)
+			res->dropped++;
+		else if (cap[i] < vlen[i])
+			res->shortened++;
+	}
+}
+
 int
 pairs_write(struct buf *out, size_t start, const struct record *r,
     const struct pairs_ops *ops, size_t max, size_t tail, size_t tail_cut,
-    int *cut)
+    struct pairs_result *res)
 {
 	size_t cap[PAIRS_MAX], vlen[PAIRS_MAX], plen[PAIRS_MAX];
+	size_t len[PAIRS_MAX];
 	size_t body = out->len, i;
+	struct pairs_result own;
 	int rc;
 
-	*cut = 0;
+	if (res == NULL)
+		res = &own;
+	res->shortened = res->dropped = 0;
 	if (ops->nmap > PAIRS_MAX)
 		return ERR_CONFIG;
 	for (i = 0; i < ops->nmap; i++)
@@ -462,6 +466,7 @@ pairs_write(struct buf *out, size_t start, const struct record *r,
 	if ((rc = plan(ops, body - start + tail_cut, max, vlen, plen, cap)) !=
 	    0)
 		goto fail;
+	memcpy(len, vlen, ops->nmap * sizeof(len[0]));
 	buf_truncate(out, body);
 	if ((rc = add_all(out, r, ops, cap, vlen, plen)) != 0)
 		goto fail;
@@ -469,7 +474,7 @@ pairs_write(struct buf *out, size_t start, const struct record *r,
 		rc = ERR_TOOBIG;
 		goto fail;
 	}
-	*cut = 1;
+	count_changes(ops, cap, len, res);
 	return 0;
 fail:
 	buf_truncate(out, body);

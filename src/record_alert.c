@@ -28,7 +28,6 @@
  */
 #include <stdint.h>
 #include <string.h>
-#include <strings.h>
 
 #include <cjson/cJSON.h>
 
@@ -36,6 +35,7 @@
 #include "errcode.h"
 #include "record.h"
 #include "record_alert.h"
+#include "severity.h"
 #include "ts.h"
 
 enum ev_kind {
@@ -103,14 +103,6 @@ static const struct keymap alerts_keys[] = {
     {"machineId", RF_DEVICE_ID},
     {"computerDnsName", RF_COMPUTER_DNS_NAME},
     {"rbacGroupName", RF_MACHINE_GROUP},
-};
-
-/* Graph's lowercase severities as the SIEM API writes them. */
-static const char *const severities[] = {
-    "Informational",
-    "Low",
-    "Medium",
-    "High",
 };
 
 /* The record under construction and where its derived values sit. */
@@ -562,17 +554,9 @@ static void
 capitalise_severity(struct build *b)
 {
 	struct strv *v = &b->r->f[RF_SEVERITY];
-	size_t i;
 
-	if (b->soff[RF_SEVERITY] != SIZE_MAX)
-		return;
-	for (i = 0; i < sizeof(severities) / sizeof(severities[0]); i++) {
-		if (v->n == strlen(severities[i]) &&
-		    strncasecmp(v->p, severities[i], v->n) == 0) {
-			v->p = severities[i];
-			return;
-		}
-	}
+	if (b->soff[RF_SEVERITY] == SIZE_MAX && severity_known(v->p, v->n))
+		v->p = severity_of(v->p, v->n)->name;
 }
 
 /*

@@ -24,6 +24,7 @@
 #include "fixture.h"
 #include "formats.h"
 #include "record.h"
+#include "severity.h"
 #include "text.h"
 #include "ts.h"
 
@@ -897,7 +898,7 @@ test_severity(struct buf *out)
 
 	record_init(&r);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		CHECK(cef_severity(cases[i].in, strlen(cases[i].in)) ==
+		CHECK(severity_of(cases[i].in, strlen(cases[i].in))->cef ==
 		    cases[i].sev);
 		base(&r);
 		setn(&r, RF_SEVERITY, cases[i].in, strlen(cases[i].in));
@@ -909,7 +910,7 @@ test_severity(struct buf *out)
 		    cases[i].sev);
 		CHECK_STR(buf_str(out), want);
 	}
-	CHECK(cef_severity(NULL, 0) == 0);
+	CHECK(severity_of(NULL, 0)->cef == 0);
 	record_reset(&r);
 }
 

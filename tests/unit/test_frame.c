@@ -66,11 +66,6 @@ main(void)
 	CHECK(frame_wrap(&f, &o, "abc", 3) == 0);
 	CHECK_STR(buf_str(&f), "abc");
 
-	CHECK(frame_severity("High", 4) == 3);
-	CHECK(frame_severity("medium", 6) == 4);
-	CHECK(frame_severity("Low", 3) == 5);
-	CHECK(frame_severity("Informational", 13) == 6);
-	CHECK(frame_severity("", 0) == 5);
 	buf_reset(&b);
 	buf_reset(&f);
 	return check_done();

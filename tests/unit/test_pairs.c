@@ -14,6 +14,8 @@
 #include "check.h"
 #include "errcode.h"
 #include "pairs.h"
+
+#define CUT(r) ((r).shortened + (r).dropped > 0)
 #include "record.h"
 #include "text.h"
 #include "ts.h"
@@ -214,7 +216,8 @@ static struct pairs_ops toy = {
 
 /* Header "H|", pairs, tail "" : the message for max (0: none). */
 static int
-toy_write(struct buf *out, const struct record *r, size_t max, int *cut)
+toy_write(struct buf *out, const struct record *r, size_t max,
+    struct pairs_result *cut)
 {
 	buf_clear(out);
 	buf_adds(out, "H|");
@@ -227,7 +230,7 @@ test_writer(void)
 	struct record r;
 	struct buf out, d, c, u, blob;
 	size_t full, max;
-	int cut;
+	struct pairs_result cut;
 
 	record_init(&r);
 	buf_init(&out, 0);
@@ -251,13 +254,13 @@ test_writer(void)
 	setn(&r, RF_URL, u.data);
 	setn(&r, RF_FILE_PATH, blob.data);
 
-	CHECK(toy_write(&out, &r, 0, &cut) == 0 && cut == 0);
+	CHECK(toy_write(&out, &r, 0, &cut) == 0 && !CUT(cut));
 	full = out.len;
 	CHECK(full == 2 + 5 + 12 + 9 + 103 + 303 + 63 + 506);
-	CHECK(toy_write(&out, &r, full, &cut) == 0 && cut == 0);
+	CHECK(toy_write(&out, &r, full, &cut) == 0 && !CUT(cut));
 
 	/* one byte less: the bulky pair goes, nothing else changes */
-	CHECK(toy_write(&out, &r, full - 1, &cut) == 0 && cut == 1);
+	CHECK(toy_write(&out, &r, full - 1, &cut) == 0 && CUT(cut));
 	CHECK(out.len == full - 506 && strstr(out.data, "blob=") == NULL);
 
 	/* then the longest LOW value is cut first */
@@ -304,11 +307,11 @@ test_writer(void)
 	buf_clear(&out);
 	buf_adds(&out, "H|");
 	CHECK(pairs_write(&out, 0, &r, &toy, full + 1, 1, 5, &cut) == 0 &&
-	    cut == 0);
+	    !CUT(cut));
 	buf_clear(&out);
 	buf_adds(&out, "H|");
 	CHECK(pairs_write(&out, 0, &r, &toy, full, 1, 5, &cut) == 0 &&
-	    cut == 1 && out.len + 5 <= full);
+	    CUT(cut) && out.len + 5 <= full);
 
 	/* lead_sep: every pair has its separator; still exact */
 	toy.lead_sep = 1;
@@ -391,7 +394,7 @@ test_kv(void)
 	};
 	struct record r;
 	struct buf b;
-	int cut;
+	struct pairs_result cut;
 
 	record_init(&r);
 	buf_init(&b, 0);
@@ -401,7 +404,7 @@ test_kv(void)
 	setn(&r, RF_DESCRIPTION, "abcdefgh");
 	CHECK(pairs_write(&b, 0, &r, &ops, 0, 0, 0, &cut) == 0);
 	CHECK_STR(buf_str(&b), "id=a\\|1^cs6=h^cs6Label=Sha256^sev=#H^d=abcd");
-	CHECK(cut == 0);
+	CHECK(!CUT(cut));
 	/* an empty value writes neither its pair nor its label */
 	buf_clear(&b);
 	setn(&r, RF_SHA256, "\n \n");
@@ -412,7 +415,7 @@ test_kv(void)
 	buf_clear(&b);
 	CHECK(pairs_write(&b, 0, &r, &ops, 10, 0, 0, &cut) == 0);
 	CHECK_STR(buf_str(&b), "id=a\\|1");
-	CHECK(cut == 1);
+	CHECK(CUT(cut));
 	buf_reset(&b);
 	record_reset(&r);
 }
