@@ -59,6 +59,9 @@ struct source;
 
 struct source_ops {
 	const char *name;
+	/* What Microsoft announced for this API's end, for a warning that
+	 * names the move to make; NULL for an API with no end announced. */
+	const char *deprecation;
 	int (*begin)(
 	    struct source *s, const struct ts *since, const struct ts *until);
 	int (*next)(struct source *s, struct source_page *page);
@@ -124,6 +127,13 @@ void source_page_reset(struct source_page *page);
  * says what happened).
  */
 int source_probe(struct source *s, long *count);
+
+/*
+ * The deprecation notice of the source's API (a static, one-line text
+ * naming what Microsoft announced and README's migration section), or NULL
+ * when none is known.
+ */
+const char *source_deprecation(const struct source *s);
 
 /* Text of the last error (no secrets), and counters. */
 const char *source_error(const struct source *s);

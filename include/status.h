@@ -28,6 +28,7 @@ struct buf;
  */
 struct status {
 	char api[16]; /* "siem", "alerts", "graph" */
+	char deprecation[320]; /* the API's deprecation notice, or "" */
 	long pid;
 	int running; /* 0 in the last write before exit */
 	int64_t started;

@@ -48,6 +48,7 @@
 #define ID_TEXT (ID_PREFIX + 40)
 /* "\001oversized:" + the SHA-256 of the key in hex */
 #define OVERSIZED_MARK_LEN (11 + 64)
+#define DEPRECATION_EVERY_MS (86400LL * 1000) /* the notice, once a day */
 
 struct cycle {
 	const struct config *cfg;
@@ -73,6 +74,8 @@ struct cycle {
 	int no_date_warned; /* answers without a Date header */
 	int parts_logged; /* a page was committed in parts */
 	unsigned long part_spooled; /* messages appended, not committed */
+	int deprecation_said; /* the API's deprecation notice was logged */
+	int64_t deprecation_at_ms; /*   then (nap_now_ms()) */
 	struct cycle_stats stats;
 	/* for status.json */
 	int fetch_ok;
@@ -413,6 +416,27 @@ clock_check(struct cycle *cy)
 		log_info("the host's clock agrees with the %s API's again "
 		         "(%lld s apart)",
 		    api_name(cy), (long long)(skew < 0 ? -skew : skew));
+}
+
+/*
+ * An API Microsoft has announced the end of: say so at the first fetch
+ * and once a day after that (on the monotonic clock, so that setting the
+ * host's time does not repeat or hold it back), in the log that an
+ * operator reads; status.json carries it all the time.
+ */
+static void
+deprecation_check(struct cycle *cy)
+{
+	const char *notice = source_deprecation(cy->source);
+	int64_t now = nap_now_ms();
+
+	if (notice == NULL ||
+	    (cy->deprecation_said &&
+	        now - cy->deprecation_at_ms < DEPRECATION_EVERY_MS))
+		return;
+	cy->deprecation_said = 1;
+	cy->deprecation_at_ms = now;
+	log_warning("%s", notice);
 }
 
 /* A retry or the rate limit: deliver while waiting.  0 or ERR_STOPPED. */
@@ -869,6 +893,7 @@ cycle_fetch(struct cycle *cy)
 	struct ts now, since, until;
 	int rc;
 
+	deprecation_check(cy);
 	if (cy->cursor_dirty) {
 		if (cursor_save(cy->cursor, cy->state_path, api_name(cy),
 		        cy->cfg->tenant_id) != 0)
@@ -935,6 +960,10 @@ cycle_status(const struct cycle *cy, struct status *st)
 
 	queue_get_stats(cy->queue, &qs);
 	snprintf(st->api, sizeof(st->api), "%s", api_name(cy));
+	snprintf(st->deprecation, sizeof(st->deprecation), "%s",
+	    source_deprecation(cy->source) != NULL
+	        ? source_deprecation(cy->source)
+	        : "");
 	st->fetched = cy->stats.fetched;
 	st->delivered = qs.delivered;
 	st->dropped = qs.dropped;

@@ -191,6 +191,12 @@ source_page_reset(struct source_page *page)
 }
 
 const char *
+source_deprecation(const struct source *s)
+{
+	return s->ops->deprecation;
+}
+
+const char *
 source_error(const struct source *s)
 {
 	return s->error;

@@ -36,6 +36,14 @@ alerts_normalize(struct source *s, const struct cJSON *item, struct record *r,
 
 const struct source_ops source_alerts_ops = {
     .name = "alerts",
+    /* reference/landscape-2026.md 1.2: MC1220762 retires "the MDE API and
+     * XDR API"; "After February 1, 2027, the MDE and XDR APIs will no
+     * longer function".  Learn names advanced hunting; the Alert API's
+     * page neither names nor exempts it. */
+    .deprecation = "api = alerts: Microsoft's notice MC1220762 says the "
+                   "Defender for Endpoint and XDR APIs stop working after "
+                   "2027-02-01, which puts the Alert API at risk; move to "
+                   "api = graph (README, \"Migrating to Graph\")",
     .begin = alerts_begin,
     .next = source_odata_next,
     .normalize = alerts_normalize,

@@ -247,6 +247,13 @@ siem_normalize(
 
 const struct source_ops source_siem_ops = {
     .name = "siem",
+    /* reference/mde-api.md 1.9: deprecated 2023-12-31; since 2024-12-31
+     * Microsoft "reserve[s] the right to turn off the SIEM API, without
+     * further notice" (defender-endpoint/configure-siem). */
+    .deprecation = "api = siem: the legacy SIEM API is deprecated "
+                   "(2023-12-31) and Microsoft may switch it off at any "
+                   "time without notice; move to api = graph (README, "
+                   "\"Migrating to Graph\")",
     .begin = siem_begin,
     .next = siem_next,
     .normalize = siem_normalize,

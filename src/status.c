@@ -229,6 +229,10 @@ to_json(const struct status *st)
 		return NULL;
 	bad = add_num(root, "version", FORMAT_VERSION) ||
 	    cJSON_AddStringToObject(root, "api", st->api) == NULL ||
+	    (st->deprecation[0] != '\0'
+	            ? cJSON_AddStringToObject(
+	                  root, "deprecation", st->deprecation) == NULL
+	            : cJSON_AddNullToObject(root, "deprecation") == NULL) ||
 	    add_num(root, "pid", (double)st->pid) ||
 	    add_bool(root, "running", st->running) ||
 	    add_time(root, "started", st->started) ||
@@ -369,6 +373,10 @@ status_format_metrics(const struct status *st, struct buf *out)
 	    {"mdesiem_fetch_ok",
 	        "1 when the last fetch from Defender succeeded.",
 	        st->fetch_ok != 0},
+	    {"mdesiem_source_deprecated",
+	        "1 while the configured API is one Microsoft has deprecated "
+	        "or announced the end of (see mdesiemd --status).",
+	        st->deprecation[0] != '\0'},
 	    {"mdesiem_clock_off",
 	        "1 while the host's clock is off the API's by more than "
 	        "[source] clock_tolerance.",
@@ -500,6 +508,7 @@ from_json(const cJSON *root, struct status *st)
 	size_t i;
 
 	get_str(root, "api", st->api, sizeof(st->api));
+	get_str(root, "deprecation", st->deprecation, sizeof(st->deprecation));
 	st->pid = (long)get_num(root, "pid", 0);
 	st->running = get_bool(root, "running");
 	st->started = get_time(root, "started");
@@ -721,6 +730,8 @@ status_print(const struct status *st, time_t now, long lag_threshold, FILE *out)
 	    (unsigned long long)st->spool_bytes,
 	    st->spool_full ? " (full: fetching paused)" : "");
 	print_counters(st, out);
+	if (st->deprecation[0] != '\0')
+		fprintf(out, "deprecated: %s\n", st->deprecation);
 	if (st->last_error[0] != '\0')
 		fprintf(out, "last error: %s (%s)\n", st->last_error,
 		    when(st->last_error_at, now, w, sizeof(w)));

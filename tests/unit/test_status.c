@@ -510,6 +510,59 @@ test_clock(void)
 	buf_reset(&b);
 }
 
+/*
+ * A deprecated API: the notice goes to status.json, --status prints it
+ * without calling the daemon degraded (the source still works), and the
+ * metrics say 1; without one, null and 0.
+ */
+static void
+test_deprecation(void)
+{
+	struct status st, back;
+	struct buf b;
+	char path[128], *t;
+	int rc;
+
+	sample(&st);
+	snprintf(st.deprecation, sizeof(st.deprecation),
+	    "api = siem: deprecated; move to api = graph");
+	CHECK(status_write(dir, &st) == 0);
+	snprintf(path, sizeof(path), "%s/status.json", dir);
+	buf_init(&b, 0);
+	CHECK(statefile_read(path, &b) == 0);
+	CHECK(has(buf_str(&b),
+	    "\"deprecation\":\t\"api = siem: deprecated; move to api = "
+	    "graph\""));
+	memset(&back, 0x55, sizeof(back));
+	CHECK(status_load(dir, &back) == 0);
+	CHECK_STR(back.deprecation, st.deprecation);
+	t = printed(&back, NOW, 0, &rc);
+	CHECK(rc == STATUS_HEALTHY);
+	CHECK(has(t,
+	    "deprecated: api = siem: deprecated; move to api = "
+	    "graph\n"));
+	free(t);
+	buf_clear(&b);
+	CHECK(status_format_metrics(&st, &b) == 0);
+	CHECK(has(buf_str(&b), "# TYPE mdesiem_source_deprecated gauge\n"));
+	CHECK(sample_of(buf_str(&b), "mdesiem_source_deprecated") == 1);
+
+	st.deprecation[0] = '\0';
+	CHECK(status_write(dir, &st) == 0);
+	buf_clear(&b);
+	CHECK(statefile_read(path, &b) == 0);
+	CHECK(has(buf_str(&b), "\"deprecation\":\tnull"));
+	CHECK(status_load(dir, &back) == 0);
+	CHECK(back.deprecation[0] == '\0');
+	t = printed(&back, NOW, 0, &rc);
+	CHECK(t != NULL && strstr(t, "deprecated:") == NULL);
+	free(t);
+	buf_clear(&b);
+	CHECK(status_format_metrics(&st, &b) == 0);
+	CHECK(sample_of(buf_str(&b), "mdesiem_source_deprecated") == 0);
+	buf_reset(&b);
+}
+
 int
 main(void)
 {
@@ -524,6 +577,7 @@ main(void)
 	test_kafka();
 	test_read_print();
 	test_clock();
+	test_deprecation();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
 		CHECK(0);
