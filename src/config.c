@@ -2126,6 +2126,32 @@ default_hostname(struct loader *ld)
 }
 
 /*
+ * A key file protected by a passphrase would make OpenSSL ask for it on a
+ * terminal the daemon does not have: PKCS#8 "BEGIN ENCRYPTED PRIVATE KEY"
+ * or a traditional key's "Proc-Type: 4,ENCRYPTED" header.  The bytes read
+ * are wiped.  1 when encrypted.
+ */
+static int
+key_encrypted(int fd)
+{
+	char *data;
+	size_t len = 0;
+	int enc = 0;
+
+	if ((data = malloc(FILE_MAX + 1)) == NULL)
+		return 0;
+	if (read_capped(fd, data, FILE_MAX, &len) == 0) {
+		data[len] = '\0';
+		enc = memmem(data, len, "-----BEGIN ENCRYPTED PRIVATE KEY-----",
+		          37) != NULL ||
+		    memmem(data, len, "Proc-Type: 4,ENCRYPTED", 22) != NULL;
+	}
+	explicit_bzero(data, FILE_MAX + 1);
+	free(data);
+	return enc;
+}
+
+/*
  * Check a file the configuration names: problems go to k, or to [section]
  * name when k is NULL.  dir_ok: a directory will do.  Returns 0 when the
  * file can be used, 1 when not (reported, or left to the start).
@@ -2150,6 +2176,12 @@ check_file_at(struct loader *ld, const struct key *k, const char *section,
 	else if ((st.st_mode & WRITE_BITS) != 0 ||
 	    (private && !in_creds && (st.st_mode & PRIVATE_BITS) != 0))
 		mode_problem(ld, k, section, name, path, st.st_mode, private);
+	else if (k != NULL && private && key_encrypted(fd))
+		snprintf(text, sizeof(text),
+		    "%s is protected by a passphrase, which the daemon has no "
+		    "terminal to ask for; store the key without one: openssl "
+		    "pkey -in %s -out NEW.key, then chmod 600 NEW.key",
+		    path, path);
 	else
 		bad = 0;
 	if (text[0] != '\0')

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -471,6 +472,11 @@ main(int argc, char **argv)
 	struct config *c;
 	int rc, lockfd;
 
+	/*
+	 * No core dump, no ptrace and no /proc/PID/mem or environ for other
+	 * processes of this user: the memory holds the secret and tokens.
+	 */
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if ((rc = parse_args(argc, argv, &o)) >= 0)
 		return rc;
 	if (o.check_only)

@@ -210,6 +210,17 @@ load_files(struct sink *s, SSL_CTX *ctx, char *why, size_t whylen)
 	return 0;
 }
 
+/* Never prompt on a terminal: an encrypted key is refused instead. */
+static int
+no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return -1;
+}
+
 static int
 make_ctx(struct sink *s, char *why, size_t whylen)
 {
@@ -230,6 +241,7 @@ make_ctx(struct sink *s, char *why, size_t whylen)
 	SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 	SSL_CTX_set_msg_callback(ctx, on_msg);
+	SSL_CTX_set_default_passwd_cb(ctx, no_passphrase);
 	return load_files(s, ctx, why, whylen);
 }
 

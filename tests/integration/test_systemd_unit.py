@@ -45,7 +45,8 @@ def check_text():
                  "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX",
                  "SystemCallFilter=@system-service",
                  "MemoryDenyWriteExecute=yes",
-                 "UMask=0077"):
+                 "UMask=0077",
+                 "LimitCORE=0"):
         R.check(want in d, "unit sets %s" % want)
     R.check(any(x.startswith("WatchdogSec=") for x in d),
             "unit sets WatchdogSec=")

@@ -1,0 +1,215 @@
+# SPDX-License-Identifier: MIT
+"""Secrets in memory as another process sees them: the daemon and
+--test-connection are not dumpable (no core dump, no /proc/PID/mem or
+environ for other processes of the same user), and a private key
+protected by a passphrase is refused with a clear error by -n, a start
+and --test-connection, without a terminal prompt and without hanging."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+import harness as h
+
+R = h.Results()
+NOBODY = 65534
+
+
+def as_user(uid):
+    """preexec_fn: run the child as uid (when we are root)."""
+    def drop():
+        if os.geteuid() == 0:
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+    return drop
+
+
+def runner_uid():
+    return NOBODY if os.geteuid() == 0 else os.geteuid()
+
+
+def proc_owner(pid):
+    return os.stat("/proc/%d/environ" % pid).st_uid
+
+
+def peer_reads_environ(pid, uid):
+    """Can another process of uid (cat(1)) read /proc/PID/environ?"""
+    p = subprocess.run(["cat", "/proc/%d/environ" % pid],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                       preexec_fn=as_user(uid), timeout=30)
+    if p.returncode == 0:
+        return "read"
+    return "refused: " + p.stderr.decode("utf-8", "replace").strip()
+
+
+def shared_dir(wd, name):
+    """A directory the daemon's user may use, inside the workdir."""
+    d = wd.file(name)
+    os.mkdir(d)
+    if os.geteuid() == 0:
+        os.chmod(wd.path, 0o711)
+        os.chown(d, NOBODY, NOBODY)
+    return d
+
+
+def give(path):
+    if os.geteuid() == 0:
+        os.chown(path, NOBODY, NOBODY)
+
+
+def check_not_dumpable(what, pid, uid):
+    owner = proc_owner(pid)
+    peer = peer_reads_environ(pid, uid)
+    R.check(owner == 0 and peer.startswith("refused"),
+            "%s: not dumpable: /proc/PID/environ owned by root (uid %d), "
+            "another process of its user is refused (%s)"
+            % (what, owner, peer))
+
+
+def control(uid):
+    """The same checks on an ordinary process of that user: they tell."""
+    p = subprocess.Popen(["sleep", "30"], preexec_fn=as_user(uid))
+    try:
+        time.sleep(0.2)
+        owner = proc_owner(p.pid)
+        peer = peer_reads_environ(p.pid, uid)
+        R.check(owner == uid and peer == "read",
+                "control: an ordinary process is owned by its user (uid "
+                "%d) and readable by its peers (%s)" % (owner, peer))
+    finally:
+        p.kill()
+        p.wait()
+
+
+def not_dumpable():
+    wd = h.Workdir()
+    uid = runner_uid()
+    try:
+        control(uid)
+        d = shared_dir(wd, "run")
+        sim = h.Sim(wd, "--count", 5, "--seed", 12)
+        conf = h.write_config(wd, sim, name="run/mdesiem.conf",
+                              state=os.path.join(d, "state"))
+        give(conf)
+        log = open(wd.file("daemon.log"), "ab")
+        p = subprocess.Popen([h.DAEMON, "-c", conf],
+                             stdout=subprocess.DEVNULL, stderr=log,
+                             preexec_fn=as_user(uid))
+        wd.procs.append(p)
+        up = h.wait_for(lambda: os.path.exists(
+            os.path.join(d, "state", "status.json")) or
+            p.poll() is not None, 60)
+        R.check(up and p.poll() is None, "the daemon runs as uid %d (%s)"
+                % (uid, h.daemon_log(wd)[-300:]))
+        if p.poll() is None:
+            check_not_dumpable("daemon", p.pid, uid)
+        rc = h.stop_daemon(p)
+        R.check(rc == 0, "daemon: SIGTERM exits 0")
+
+        # --test-connection, held in the sign-in by a host that accepts
+        # the connection and never answers.
+        silent = socket.socket()
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        conf = h.write_config(wd, None, name="run/probe.conf",
+                              state=os.path.join(d, "state2"), extra={
+                                  "azure.login_url": "http://127.0.0.1:%d"
+                                  % silent.getsockname()[1],
+                                  "source.timeout": "5s"})
+        give(conf)
+        p = subprocess.Popen([h.DAEMON, "-c", conf, "--test-connection"],
+                             stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL,
+                             preexec_fn=as_user(uid))
+        wd.procs.append(p)
+        conn, _ = silent.accept()
+        check_not_dumpable("--test-connection", p.pid, uid)
+        rc = p.wait(timeout=60)
+        R.check(rc == 1, "--test-connection: the silent sign-in fails "
+                "(exit %s)" % rc)
+        conn.close()
+        silent.close()
+    finally:
+        wd.close()
+
+
+def openssl(*args):
+    subprocess.run(["openssl"] + list(args), check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def run_detached(args, timeout=60):
+    """No controlling terminal (a new session), stdin an open pipe that
+    never gives a byte: a prompt would hang until the timeout."""
+    p = subprocess.Popen([h.DAEMON] + args, stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         start_new_session=True)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate()
+        return None, (out + err).decode("utf-8", "replace")
+    return p.returncode, (out + err).decode("utf-8", "replace")
+
+
+def passphrase_keys():
+    if shutil.which("openssl") is None:
+        print("skip passphrase keys: no openssl")
+        return
+    wd = h.Workdir()
+    try:
+        key = wd.file("enc.key")
+        crt = wd.file("enc.crt")
+        openssl("genpkey", "-algorithm", "RSA", "-pkeyopt",
+                "rsa_keygen_bits:2048", "-aes256", "-pass", "pass:x",
+                "-out", key)
+        os.chmod(key, 0o600)
+        openssl("req", "-x509", "-new", "-key", key, "-passin", "pass:x",
+                "-subj", "/CN=127.0.0.1", "-days", "2", "-out", crt)
+        trad = wd.file("trad.key")
+        openssl("genrsa", "-traditional", "-aes256", "-passout", "pass:x",
+                "-out", trad, "2048")
+        os.chmod(trad, 0o600)
+        sim = h.Sim(wd, "--count", 3, "--seed", 13)
+        cases = [
+            ("private_key_file", key, {
+                "azure.client_secret": None,
+                "azure.certificate_file": crt,
+                "azure.private_key_file": key}),
+            ("tls_key_file", key, {
+                "output.transport": "tls", "output.host": "127.0.0.1",
+                "output.port": "6514", "output.framing": "octet",
+                "output.tls_ca_file": crt, "output.tls_cert_file": crt,
+                "output.tls_key_file": key}),
+            ("tls_key_file (traditional PEM)", trad, {
+                "output.transport": "tls", "output.host": "127.0.0.1",
+                "output.port": "6514", "output.framing": "octet",
+                "output.tls_ca_file": crt, "output.tls_cert_file": crt,
+                "output.tls_key_file": trad}),
+        ]
+        for n, (what, path, extra) in enumerate(cases):
+            conf = h.write_config(wd, sim, name="c%d.conf" % n, extra=extra)
+            for mode in (["-n"], ["--once"], ["--test-connection"]):
+                rc, text = run_detached(mode + ["-c", conf])
+                R.check(rc == 78 and "protected by a passphrase" in text and
+                        path in text and "openssl pkey" in text,
+                        "%s protected by a passphrase, %s: exit 78 with the "
+                        "file and the fix, no prompt, no hang (exit %s: %s)"
+                        % (what, mode[0], rc, text.strip()[-300:]))
+    finally:
+        wd.close()
+
+
+def main():
+    not_dumpable()
+    passphrase_keys()
+    R.done()
+
+
+if __name__ == "__main__":
+    main()
