@@ -129,6 +129,13 @@ void record_reset(struct record *r);
 void record_clear(struct record *r);
 
 /*
+ * The record's stable key: the part of its dedup key that every version
+ * of it shares (the FullId for siem, the alert id for alerts and graph),
+ * so that all its versions land in one Kafka partition.
+ */
+struct strv record_key(const struct record *r);
+
+/*
  * Build a record from one SIEM API detection object.  Returns 0, or
  * ERR_BADREC when the object is unusable (not an object, or no FullId and
  * no AlertId+IocUniqueId, or no parseable LastProcessedTimeUtc), in which

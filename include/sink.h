@@ -32,6 +32,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ts.h"
+
 struct config;
 struct sink;
 
@@ -42,8 +44,8 @@ struct sink_msg {
 	size_t len;
 	const char *key; /* stable record key (alert id / FullId) or NULL */
 	size_t keylen;
-	const char *tenant; /* tenant name or NULL */
-	int64_t version_sec; /* record version (ordering) time, or 0 */
+	const char *tenant; /* tenant name (NUL-terminated) or NULL */
+	struct ts version; /* record version (ordering) time; sec 0: none */
 	int sev; /* syslog severity 0..7 */
 	uint64_t mark; /* opaque, strictly increasing per sink */
 };

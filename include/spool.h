@@ -7,15 +7,21 @@
  *   magic "MDSQ" | u32 length | u32 crc32 | u8 type | u8 severity | u16 0 |
  *   payload
  * (little endian; the CRC-32C covers type, severity, length and payload).
- * A page of records is appended as DATA entries followed by one COMMIT
+ * A page of records is appended as DATA (or KEYED) entries followed by one COMMIT
  * entry that carries the page's dedup keys and cursor position; the
  * segment is fdatasync'd after the COMMIT, and only then is the cursor
  * state file replaced.  Recovery truncates whatever follows the last
  * COMMIT (a page cut short by a crash is fetched again) and hands the
  * last COMMIT back, so a cursor file that missed it can be reconciled.
  *
- * The reader drains DATA entries in order from a persisted read position
- * (spool/read.pos); segments are deleted once read past.
+ * A KEYED entry is a DATA entry with what a Kafka record carries beside
+ * the message (struct spool_msg): its payload is
+ *   u16 key length | u8 tenant length | u8 0 | i64 version seconds |
+ *   u32 version ticks | u32 0 | key | tenant | message
+ * (little endian).  Outputs that carry no key get plain DATA entries.
+ *
+ * The reader drains DATA and KEYED entries in order from a persisted read
+ * position (spool/read.pos); segments are deleted once read past.
  */
 #ifndef SPOOL_H
 #define SPOOL_H
@@ -28,7 +34,25 @@
 struct buf;
 struct spool;
 
-enum spool_entry_type { SPOOL_DATA = 1, SPOOL_COMMIT = 2 };
+enum spool_entry_type { SPOOL_DATA = 1, SPOOL_COMMIT = 2, SPOOL_KEYED = 3 };
+
+/* Longest tenant name a KEYED entry holds (its key: SPOOL_KEY_MAX). */
+#define SPOOL_TENANT_MAX 255
+
+/*
+ * One message with what travels beside it (a KEYED entry); for a DATA
+ * entry key, tenant and version are empty.
+ */
+struct spool_msg {
+	int sev; /* syslog severity 0..7 */
+	const char *data; /* the message, framed for the spool */
+	size_t len;
+	const char *key; /* the record's stable key (alert id, FullId) */
+	size_t keylen; /* 0: none */
+	const char *tenant; /* the tenant's name, not NUL-terminated */
+	size_t tenantlen; /* 0: none */
+	struct ts version; /* the record's version time; sec 0: none */
+};
 
 /* A read position: segment number and byte offset in it. */
 struct spool_pos {
@@ -60,6 +84,12 @@ void spool_close(struct spool *sp);
 int spool_append(struct spool *sp, int sev, const char *msg, size_t len);
 
 /*
+ * Append m as one KEYED entry (as spool_append()).  A key longer than
+ * SPOOL_KEY_MAX or a tenant longer than SPOOL_TENANT_MAX is ERR_TOOBIG.
+ */
+int spool_append_msg(struct spool *sp, const struct spool_msg *m);
+
+/*
  * Append a COMMIT entry with payload, write everything out and fdatasync.
  * Returns 0, ERR_FULL (disk full: call spool_abort()) or ERR_IO.
  */
@@ -84,6 +114,12 @@ uint64_t spool_pending(const struct spool *sp);
  * reader has caught up; ERR_IO on read errors.
  */
 int spool_next(struct spool *sp, int *sev, const char **msg, size_t *len);
+
+/*
+ * The same, with the key, tenant and version time of a KEYED entry (empty
+ * for a DATA entry); the pointers are valid until the next spool_* call.
+ */
+int spool_next_msg(struct spool *sp, struct spool_msg *m);
 
 /* The reader's current position (after the last entry returned). */
 struct spool_pos spool_tell(const struct spool *sp);

@@ -725,6 +725,32 @@ skip_oversized(struct cycle *cy)
 	    cy->cursor, mark, OVERSIZED_MARK_LEN, &cy->rec.order_time);
 }
 
+/*
+ * Append the formatted record to the spool; for Kafka with its key, its
+ * tenant and its version time (the record's Kafka key and headers).
+ */
+static int
+spool_record(struct cycle *cy, int sev)
+{
+	const char *tenant = cy->cfg->tenant_name;
+	struct spool_msg m;
+	struct strv key;
+
+	if (cy->cfg->transport != TRANSPORT_KAFKA)
+		return spool_append(cy->spool, sev, cy->msg.data, cy->msg.len);
+	key = record_key(&cy->rec);
+	memset(&m, 0, sizeof(m));
+	m.sev = sev;
+	m.data = cy->msg.data;
+	m.len = cy->msg.len;
+	m.key = key.p;
+	m.keylen = key.n <= SPOOL_KEY_MAX ? key.n : 0;
+	m.tenant = tenant;
+	m.tenantlen = tenant != NULL ? strlen(tenant) : 0;
+	m.version = cy->rec.order_time;
+	return spool_append_msg(cy->spool, &m);
+}
+
 static int
 process_item(struct cycle *cy, const cJSON *item, const struct ts *now)
 {
@@ -753,7 +779,7 @@ process_item(struct cycle *cy, const cJSON *item, const struct ts *now)
 		return 0;
 	}
 	if (rc != 0 || (rc = make_room(cy, cy->rec.dedup_key.n)) != 0 ||
-	    (rc = spool_append(cy->spool, sev, cy->msg.data, cy->msg.len)) != 0)
+	    (rc = spool_record(cy, sev)) != 0)
 		return rc;
 	if ((rc = spool_commit_key(&cy->commit, cy->rec.dedup_key.p,
 	         cy->rec.dedup_key.n, &cy->rec.order_time)) != 0)

@@ -56,6 +56,8 @@ struct queue {
 	int p_sev;
 	struct spool_pos p_end;
 	uint32_t p_bytes;
+	struct buf p_key, p_tenant; /* a KEYED entry's key and tenant */
+	struct ts p_version;
 
 	/* in flight */
 	struct qent *ring;
@@ -94,6 +96,8 @@ queue_new(const struct config *c, const char *dir,
 		return NULL;
 	}
 	buf_init(&q->framed, 0);
+	buf_init(&q->p_key, 0);
+	buf_init(&q->p_tenant, 0);
 	frame_opts_init(&q->fopts, c);
 	q->stop = stop;
 	q->tick_ms = 1000;
@@ -122,6 +126,8 @@ queue_free(struct queue *q)
 	sink_free(q->sink);
 	spool_close(q->spool);
 	buf_reset(&q->framed);
+	buf_reset(&q->p_key);
+	buf_reset(&q->p_tenant);
 	free(q->ring);
 	free(q);
 }
@@ -256,11 +262,10 @@ static int
 load(struct queue *q)
 {
 	struct spool_pos before = spool_tell(q->spool), after;
-	const char *msg;
-	size_t len;
-	int rc, sev;
+	struct spool_msg m;
+	int rc;
 
-	if ((rc = spool_next(q->spool, &sev, &msg, &len)) != 0) {
+	if ((rc = spool_next_msg(q->spool, &m)) != 0) {
 		if (rc < 0 && !q->read_error) {
 			q->read_error = 1;
 			log_error("spool: cannot read: %s; delivery waits",
@@ -273,9 +278,15 @@ load(struct queue *q)
 	q->p_end = after;
 	q->p_bytes = (uint32_t)(after.seg == before.seg ? after.off - before.off
 	                                                : after.off);
-	q->p_sev = sev;
+	q->p_sev = m.sev;
+	q->p_version = m.version;
+	buf_clear(&q->p_key);
+	buf_clear(&q->p_tenant);
 	buf_clear(&q->framed);
-	if ((rc = frame_wrap(&q->framed, &q->fopts, msg, len)) != 0) {
+	if ((m.keylen > 0 && (rc = buf_add(&q->p_key, m.key, m.keylen)) != 0) ||
+	    (m.tenantlen > 0 &&
+	        (rc = buf_add(&q->p_tenant, m.tenant, m.tenantlen)) != 0) ||
+	    (rc = frame_wrap(&q->framed, &q->fopts, m.data, m.len)) != 0) {
 		/* Read again later: the reader is past it. */
 		q->has_pending = 1;
 		if (rewind_unacked(q, 0) != 0)
@@ -325,6 +336,13 @@ pump(struct queue *q)
 		m.len = q->framed.len;
 		m.sev = q->p_sev;
 		m.mark = q->next_mark;
+		if (q->p_key.len > 0) {
+			m.key = q->p_key.data;
+			m.keylen = q->p_key.len;
+		}
+		if (q->p_tenant.len > 0)
+			m.tenant = q->p_tenant.data;
+		m.version = q->p_version;
 		rc = sink_send(q->sink, &m);
 		if (rc == 0 || rc == ERR_BADREC) {
 			push(q, rc == ERR_BADREC);

@@ -118,6 +118,12 @@ record_reset(struct record *r)
 	record_clear(r);
 }
 
+struct strv
+record_key(const struct record *r)
+{
+	return r->origin == RECORD_SIEM ? r->dedup_key : r->f[RF_ALERT_ID];
+}
+
 void
 record_clear(struct record *r)
 {

@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <librdkafka/rdkafka.h>
 
@@ -27,6 +26,7 @@
 #include "sink.h"
 #include "sink_impl.h"
 #include "sink_kafka.h"
+#include "ts.h"
 
 #define WHY_MAX 512
 #define TOPIC_SLOTS 256 /* topic handles kept per producer (%t) */
@@ -68,8 +68,8 @@ struct sink_kafka {
 	char why[WHY_MAX];
 	char logged[WHY_MAX]; /* last problem logged, "" after a success */
 
-	int64_t vsec; /* version header cache */
-	char vtext[24];
+	struct ts vlast; /* version header cache */
+	char vtext[TS_STRLEN];
 	struct sink_kafka_stats st;
 };
 
@@ -95,7 +95,7 @@ sink_kafka_new(const struct sink_kafka_opts *o)
 		return NULL;
 	}
 	k->per_tenant = strstr(k->topic, "%t") != NULL;
-	k->vsec = -1;
+	k->vlast.sec = -1;
 	return k;
 }
 
@@ -380,19 +380,13 @@ topic_for(struct sink_kafka *k, const char *tenant, char *why, size_t whylen)
 	return ts->rkt;
 }
 
-/* The version header's text: ISO 8601 UTC, whole seconds. */
+/* The version header's text: ISO 8601 UTC, 7 fractional digits. */
 static const char *
-version_text(struct sink_kafka *k, int64_t sec)
+version_text(struct sink_kafka *k, const struct ts *t)
 {
-	struct tm tm;
-	time_t t = (time_t)sec;
-
-	if (sec != k->vsec) {
-		if (gmtime_r(&t, &tm) == NULL ||
-		    strftime(k->vtext, sizeof(k->vtext), "%Y-%m-%dT%H:%M:%SZ",
-		        &tm) == 0)
-			k->vtext[0] = '\0';
-		k->vsec = sec;
+	if (ts_cmp(t, &k->vlast) != 0) {
+		ts_format7(t, k->vtext);
+		k->vlast = *t;
 	}
 	return k->vtext;
 }
@@ -427,8 +421,8 @@ produce_args(struct sink_kafka *k, rd_kafka_topic_t *rkt,
 	vu[n].u.header.name = KAFKA_HEADER_TENANT;
 	vu[n].u.header.val = tenant;
 	vu[n++].u.header.size = (ssize_t)strlen(tenant);
-	if (m->version_sec > 0 &&
-	    *(version = version_text(k, m->version_sec)) != '\0') {
+	if (m->version.sec > 0) {
+		version = version_text(k, &m->version);
 		vu[n].vtype = RD_KAFKA_VTYPE_HEADER;
 		vu[n].u.header.name = KAFKA_HEADER_VERSION;
 		vu[n].u.header.val = version;

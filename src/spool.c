@@ -27,6 +27,7 @@
 #define SEG_MAX (64ULL * 1024 * 1024)
 #define WRITE_CHUNK (1024 * 1024)
 #define READ_CHUNK (256 * 1024)
+#define KEYED_META 20 /* a KEYED payload's lengths and version time */
 
 struct spool {
 	char dir[PATH_MAX]; /* .../spool */
@@ -36,6 +37,7 @@ struct spool {
 	uint64_t wsize; /* bytes in the segment incl. wbuf */
 	uint64_t committed; /* durable size of the write segment */
 	struct buf wbuf; /* appended, not yet written */
+	struct buf kbuf; /* a KEYED payload being put together */
 	/* reader */
 	int rfd;
 	uint64_t rseg;
@@ -411,7 +413,9 @@ entry_check(const unsigned char *p, size_t avail)
 	if (get32(p) != SPOOL_MAGIC)
 		return -1;
 	len = get32(p + 4);
-	if (len > MAX_ENTRY || (p[12] != SPOOL_DATA && p[12] != SPOOL_COMMIT))
+	if (len > MAX_ENTRY ||
+	    (p[12] != SPOOL_DATA && p[12] != SPOOL_COMMIT &&
+	        p[12] != SPOOL_KEYED))
 		return -1;
 	if (avail < HDR_LEN + (size_t)len)
 		return 0;
@@ -613,6 +617,7 @@ spool_open(
 	}
 	sp->wfd = sp->rfd = -1;
 	buf_init(&sp->wbuf, 0);
+	buf_init(&sp->kbuf, 0);
 	buf_init(&sp->rbuf, 0);
 	rec->truncated_bytes = rec->corrupt_bytes = 0;
 	buf_clear(rec->last_commit);
@@ -647,6 +652,7 @@ spool_close(struct spool *sp)
 	if (sp->rfd >= 0)
 		close(sp->rfd);
 	buf_reset(&sp->wbuf);
+	buf_reset(&sp->kbuf);
 	buf_reset(&sp->rbuf);
 	free(sp);
 }
@@ -703,6 +709,32 @@ int
 spool_append(struct spool *sp, int sev, const char *msg, size_t len)
 {
 	return append_entry(sp, SPOOL_DATA, sev, msg, len);
+}
+
+int
+spool_append_msg(struct spool *sp, const struct spool_msg *m)
+{
+	unsigned char meta[KEYED_META];
+	struct buf *b = &sp->kbuf;
+	int rc;
+
+	if (m->keylen > SPOOL_KEY_MAX || m->tenantlen > SPOOL_TENANT_MAX)
+		return ERR_TOOBIG;
+	meta[0] = (unsigned char)m->keylen;
+	meta[1] = (unsigned char)(m->keylen >> 8);
+	meta[2] = (unsigned char)m->tenantlen;
+	meta[3] = 0;
+	put64(meta + 4, (uint64_t)m->version.sec);
+	put32(meta + 12, (uint32_t)m->version.tick);
+	put32(meta + 16, 0);
+	buf_clear(b);
+	if ((rc = buf_add(b, meta, KEYED_META)) != 0 ||
+	    (m->keylen > 0 && (rc = buf_add(b, m->key, m->keylen)) != 0) ||
+	    (m->tenantlen > 0 &&
+	        (rc = buf_add(b, m->tenant, m->tenantlen)) != 0) ||
+	    (rc = buf_add(b, m->data, m->len)) != 0)
+		return rc;
+	return append_entry(sp, SPOOL_KEYED, m->sev, b->data, b->len);
 }
 
 /* Start a new segment once the current one is large (at commits only). */
@@ -840,8 +872,34 @@ fill(struct spool *sp)
 	return (long)n;
 }
 
+/*
+ * A KEYED payload (n bytes at p) into m.  Returns 0, or -1 when its
+ * lengths do not fit it.
+ */
+static int
+keyed_decode(const unsigned char *p, size_t n, struct spool_msg *m)
+{
+	size_t keylen, tenantlen;
+
+	if (n < KEYED_META)
+		return -1;
+	keylen = (size_t)p[0] | (size_t)p[1] << 8;
+	tenantlen = p[2];
+	if (KEYED_META + keylen + tenantlen > n)
+		return -1;
+	m->version.sec = (int64_t)get64(p + 4);
+	m->version.tick = (int32_t)get32(p + 12);
+	m->key = (const char *)p + KEYED_META;
+	m->keylen = keylen;
+	m->tenant = m->key + keylen;
+	m->tenantlen = tenantlen;
+	m->data = m->tenant + tenantlen;
+	m->len = n - KEYED_META - keylen - tenantlen;
+	return 0;
+}
+
 int
-spool_next(struct spool *sp, int *sev, const char **msg, size_t *len)
+spool_next_msg(struct spool *sp, struct spool_msg *m)
 {
 	for (;;) {
 		const unsigned char *p;
@@ -872,13 +930,34 @@ spool_next(struct spool *sp, int *sev, const char **msg, size_t *len)
 		}
 		sp->rpos += (size_t)n;
 		sp->roff += (uint64_t)n;
-		if (p[12] != SPOOL_DATA)
+		memset(m, 0, sizeof(*m));
+		m->sev = p[13];
+		if (p[12] == SPOOL_DATA) {
+			m->data = (const char *)p + HDR_LEN;
+			m->len = (size_t)n - HDR_LEN;
+			return 0;
+		}
+		if (p[12] != SPOOL_KEYED)
 			continue;
-		*sev = p[13];
-		*msg = (const char *)p + HDR_LEN;
-		*len = (size_t)n - HDR_LEN;
-		return 0;
+		if (keyed_decode(p + HDR_LEN, (size_t)n - HDR_LEN, m) == 0)
+			return 0;
+		/* Its CRC held, its lengths do not: not ours to guess. */
+		sp->corrupt += (uint64_t)n;
 	}
+}
+
+int
+spool_next(struct spool *sp, int *sev, const char **msg, size_t *len)
+{
+	struct spool_msg m;
+	int rc = spool_next_msg(sp, &m);
+
+	if (rc == 0) {
+		*sev = m.sev;
+		*msg = m.data;
+		*len = m.len;
+	}
+	return rc;
 }
 
 /*

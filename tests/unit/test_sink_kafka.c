@@ -191,7 +191,8 @@ msg(struct sink_msg *m, const char *value, const char *key, const char *tenant,
 	m->key = key;
 	m->keylen = key != NULL ? strlen(key) : 0;
 	m->tenant = tenant;
-	m->version_sec = version;
+	m->version.sec = version;
+	m->version.tick = version > 0 ? 1234567 : 0;
 	m->sev = 5;
 	m->mark = mark;
 }
@@ -302,12 +303,10 @@ test_clean(void)
 	CHECK_STR(got[0].tenant, "contoso");
 	sscanf(got[0].value, "CEF:0|v%d", &v);
 	{
-		char want[32];
-		time_t t = 1700000000 + v;
-		struct tm tm;
+		char want[TS_STRLEN];
+		struct ts t = {1700000000 + v, 1234567};
 
-		gmtime_r(&t, &tm);
-		strftime(want, sizeof(want), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		ts_format7(&t, want);
 		CHECK_STR(got[0].version, want);
 	}
 }

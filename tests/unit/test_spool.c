@@ -256,6 +256,79 @@ test_owner(void)
 	buf_reset(&b);
 }
 
+/* KEYED entries beside DATA ones: key, tenant and version come back. */
+static void
+test_keyed(void)
+{
+	struct spool_recovery rec;
+	struct buf last, big;
+	struct spool *sp = NULL;
+	struct spool_msg m, got;
+	char cmd[128];
+	const char *data;
+	size_t len;
+	int sev;
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s/spool'", dir);
+	CHECK(system(cmd) == 0);
+	buf_init(&last, 0);
+	sp = reopen(sp, &rec, &last);
+	CHECK(sp != NULL);
+	if (sp == NULL)
+		return;
+	memset(&m, 0, sizeof(m));
+	m.sev = 2;
+	m.data = "CEF:0|one";
+	m.len = 9;
+	m.key = "da637"; /* an alert id */
+	m.keylen = 5;
+	m.tenant = "contoso";
+	m.tenantlen = 7;
+	m.version.sec = 1700000000;
+	m.version.tick = 1234567;
+	CHECK(spool_append_msg(sp, &m) == 0);
+	CHECK(spool_append(sp, 4, "plain", 5) == 0);
+	m.key = NULL;
+	m.keylen = 0;
+	m.tenant = NULL;
+	m.tenantlen = 0;
+	m.data = "";
+	m.len = 0;
+	CHECK(spool_append_msg(sp, &m) == 0);
+	CHECK(spool_commit(sp, "c", 1) == 0);
+	sp = reopen(sp, &rec, &last);
+	CHECK(sp != NULL && rec.corrupt_bytes == 0);
+	if (sp == NULL)
+		return;
+	CHECK(spool_next_msg(sp, &got) == 0);
+	CHECK(got.sev == 2 && got.len == 9 &&
+	    memcmp(got.data, "CEF:0|one", 9) == 0);
+	CHECK(got.keylen == 5 && memcmp(got.key, "da637", 5) == 0);
+	CHECK(got.tenantlen == 7 && memcmp(got.tenant, "contoso", 7) == 0);
+	CHECK(got.version.sec == 1700000000 && got.version.tick == 1234567);
+	CHECK(spool_next_msg(sp, &got) == 0);
+	CHECK(got.sev == 4 && got.len == 5 && got.keylen == 0 &&
+	    got.tenantlen == 0 && got.version.sec == 0);
+	/* spool_next() reads a KEYED entry's message alone. */
+	CHECK(spool_next(sp, &sev, &data, &len) == 0);
+	CHECK(sev == 2 && len == 0);
+	CHECK(spool_next_msg(sp, &got) == 1);
+	/* Too long a key or tenant is refused, not cut. */
+	buf_init(&big, 0);
+	CHECK(buf_reserve(&big, SPOOL_KEY_MAX + 2) == 0);
+	memset(big.data, 'k', SPOOL_KEY_MAX + 1);
+	m.key = big.data;
+	m.keylen = SPOOL_KEY_MAX + 1;
+	CHECK(spool_append_msg(sp, &m) == ERR_TOOBIG);
+	m.keylen = 0;
+	m.tenant = big.data;
+	m.tenantlen = SPOOL_TENANT_MAX + 1;
+	CHECK(spool_append_msg(sp, &m) == ERR_TOOBIG);
+	buf_reset(&big);
+	spool_close(sp);
+	buf_reset(&last);
+}
+
 int
 main(void)
 {
@@ -268,6 +341,7 @@ main(void)
 	test_owner();
 	test_corrupt();
 	test_many();
+	test_keyed();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		return 1;
