@@ -38,7 +38,9 @@ void cycle_free(struct cycle *cy);
  * Fetch the whole window into the spool, draining to the collector between
  * pages without waiting for it.  Stops early (0) when the spool reaches
  * [state] spool_max_size: the cursor stays, Defender keeps the data.
- * Returns 0, or the fetch error (already logged).
+ * Returns 0, or the fetch error (already logged).  After ERR_RETIRED (the
+ * API answers as switched off) the API is asked again only an hour later;
+ * calls before that return ERR_RETIRED at once, without a request.
  */
 int cycle_fetch(struct cycle *cy);
 

@@ -62,6 +62,9 @@ struct source_ops {
 	/* What Microsoft announced for this API's end, for a warning that
 	 * names the move to make; NULL for an API with no end announced. */
 	const char *deprecation;
+	/* What to do when the API answers as switched off (ERR_RETIRED);
+	 * NULL: README's migration section. */
+	const char *retired_hint;
 	int (*begin)(
 	    struct source *s, const struct ts *since, const struct ts *until);
 	int (*next)(struct source *s, struct source_page *page);
@@ -90,7 +93,10 @@ int source_begin(
  * of a narrowed SIEM window): call again at source_retry_at(); or an
  * error that ends the window: ERR_NET/ERR_SERVER/ERR_PARSE/ERR_THROTTLED
  * (retried within the budget already), ERR_CREDENTIALS, ERR_FORBIDDEN,
- * ERR_AUTH, ERR_STOPPED.  source_error() describes it.
+ * ERR_AUTH, ERR_STOPPED, or ERR_RETIRED when the API answers as switched
+ * off (410; a 404 after source_note_answered() or an earlier 200; an
+ * error body that says so), never retried here.  source_error()
+ * describes it, with what to do.
  */
 int source_next(struct source *s, struct source_page *page);
 
@@ -134,6 +140,13 @@ int source_probe(struct source *s, long *count);
  * when none is known.
  */
 const char *source_deprecation(const struct source *s);
+
+/*
+ * The API has answered before (a cursor position says so): from now on a
+ * 404 for its list of records means the API is gone (ERR_RETIRED), not a
+ * wrong URL.  Any 200 answer sets this too.
+ */
+void source_note_answered(struct source *s);
 
 /* Text of the last error (no secrets), and counters. */
 const char *source_error(const struct source *s);

@@ -69,6 +69,8 @@ struct status {
 
 	int collector_up; /* the last send succeeded */
 	int fetch_ok; /* the last fetch succeeded */
+	int retired; /* the API answers as switched off (ERR_RETIRED) */
+	int64_t retired_since; /*   since then */
 	char last_error[512]; /* "" when none; never a secret */
 	int64_t last_error_at;
 

@@ -49,6 +49,7 @@
 /* "\001oversized:" + the SHA-256 of the key in hex */
 #define OVERSIZED_MARK_LEN (11 + 64)
 #define DEPRECATION_EVERY_MS (86400LL * 1000) /* the notice, once a day */
+#define RETIRED_RETRY_MS (3600LL * 1000) /* a retired API: asked hourly */
 
 struct cycle {
 	const struct config *cfg;
@@ -76,6 +77,9 @@ struct cycle {
 	unsigned long part_spooled; /* messages appended, not committed */
 	int deprecation_said; /* the API's deprecation notice was logged */
 	int64_t deprecation_at_ms; /*   then (nap_now_ms()) */
+	int retired; /* the API answered as switched off */
+	time_t retired_since;
+	int64_t retired_retry_ms; /* when to ask it again (nap_now_ms()) */
 	struct cycle_stats stats;
 	/* for status.json */
 	int fetch_ok;
@@ -230,6 +234,9 @@ open_state(struct cycle *cy)
 		    (unsigned long long)rec.corrupt_bytes);
 	rc = reconcile(cy, &last);
 	buf_reset(&last);
+	/* It answered before: a 404 for every request now means retired. */
+	if (cursor_has_position(cy->cursor))
+		source_note_answered(cy->source);
 	if (rc == 0 && spool_pending(cy->spool) > 0)
 		log_info("spool: %llu bytes wait for delivery",
 		    (unsigned long long)spool_bytes(cy->spool));
@@ -881,10 +888,44 @@ run_page(struct cycle *cy, struct source_page *page, const struct ts *now)
 	return rc;
 }
 
+/*
+ * The API answered as switched off: say it with what to do, and ask again
+ * only hourly (cycle_fetch()), not at every poll: it will not come back
+ * in a minute, and each answer would be one more log line.
+ */
+static int
+retired_done(struct cycle *cy)
+{
+	int first = !cy->retired;
+
+	cy->fetch_ok = 0;
+	cy->retired = 1;
+	cy->retired_retry_ms = nap_now_ms() + RETIRED_RETRY_MS;
+	if (first)
+		cy->retired_since = time(NULL);
+	snprintf(cy->last_error, sizeof(cy->last_error), "%s",
+	    source_error(cy->source));
+	cy->last_error_at = time(NULL);
+	if (first)
+		log_error("%s; asking again every hour", cy->last_error);
+	else
+		log_warning("the %s API still answers as retired; asking "
+		            "again in an hour",
+		    api_name(cy));
+	return ERR_RETIRED;
+}
+
 static int
 fetch_done(struct cycle *cy, const struct ts *until, int rc)
 {
 	clock_check(cy); /* the answers of this fetch measured it again */
+	if (rc == ERR_RETIRED)
+		return retired_done(cy);
+	if ((rc == 0 || rc == 1) && cy->retired) {
+		cy->retired = 0;
+		log_info(
+		    "the %s API answers again; fetching resumes", api_name(cy));
+	}
 	if (rc == 0 || rc == 1) {
 		cy->fetch_ok = 1;
 		cy->last_fetch_ok = time(NULL);
@@ -945,6 +986,8 @@ cycle_fetch(struct cycle *cy)
 		warn_full(cy, 0);
 		return 0;
 	}
+	if (cy->retired && nap_now_ms() < cy->retired_retry_ms)
+		return ERR_RETIRED; /* said already; delivery goes on */
 	if ((rc = window_end(cy, &until)) != 0)
 		return fetch_done(cy, &until, rc);
 	if ((rc = window_start(cy, &until, &since)) != 0)
@@ -1033,6 +1076,8 @@ cycle_status(const struct cycle *cy, struct status *st)
 	st->clock_known = srvclock_skew(cy->clock, &st->clock_skew) == 0;
 	st->clock_off = srvclock_off(cy->clock);
 	st->clock_tolerance = cy->cfg->clock_tolerance;
+	st->retired = cy->retired;
+	st->retired_since = cy->retired ? cy->retired_since : 0;
 	snprintf(st->last_error, sizeof(st->last_error), "%s", cy->last_error);
 	st->last_error_at = cy->last_error_at;
 }

@@ -28,6 +28,10 @@ struct hint {
 
 /* Likely fixes, matched against the error text (first match wins). */
 static const struct hint hints[] = {
+    /* First: a retired API's line also holds the HTTP status. */
+    {"answers as retired",
+        "Microsoft has switched this API off: move to api = graph "
+        "(README, \"Migrating to Graph\")"},
     {"AADSTS7000215",
         "the client secret is wrong or expired: create a "
         "new secret in the app registration (Certificates & secrets) and "
@@ -104,7 +108,10 @@ static const struct hint hints[] = {
         "SecurityAlert.Read.All (Graph) or Alert.Read.All "
         "(WindowsDefenderATP) as an application permission and grant "
         "admin consent"},
-    {"HTTP 404", "wrong endpoint: check [source] url and region"},
+    {"HTTP 404",
+        "wrong endpoint: check [source] url and region (if they are "
+        "right, Microsoft may have retired the API: README, \"Migrating "
+        "to Graph\")"},
     {NULL, NULL},
 };
 

@@ -29,6 +29,7 @@
 #define RETRY_AFTER_DEFAULT 30L
 #define RETRY_AFTER_MAX 900L
 #define MAX_BODY (512UL * 1024 * 1024)
+#define RETIRED_SCAN 4096 /* bytes of an error body searched for words */
 
 /*
  * Documented request limits per app and tenant: the Alert API 100 per
@@ -190,6 +191,12 @@ source_page_reset(struct source_page *page)
 	memset(page, 0, sizeof(*page));
 }
 
+void
+source_note_answered(struct source *s)
+{
+	s->answered = 1;
+}
+
 const char *
 source_deprecation(const struct source *s)
 {
@@ -231,6 +238,62 @@ api_message(const struct buf *body, char *out, size_t outlen)
 		if ((unsigned char)out[i] < 0x20)
 			out[i] = ' ';
 	}
+}
+
+/*
+ * Whether an error body says that the API is switched off.  Microsoft
+ * documents no answer for a retired API (reference/mde-api.md 9), so the
+ * words are those its retirement notices use; "deprecated" is not one:
+ * the SIEM API has been deprecated for years and still answers.
+ */
+static int
+says_retired(const struct buf *body)
+{
+	static const char *const words[] = {"retired", "decommissioned",
+	    "no longer available", "no longer supported", "no longer function",
+	    "switched off", "turned off", NULL};
+	char text[RETIRED_SCAN + 1];
+	size_t i, n = body->len < RETIRED_SCAN ? body->len : RETIRED_SCAN;
+
+	if (n == 0)
+		return 0;
+	memcpy(text, body->data, n);
+	text[n] = '\0';
+	for (i = 0; words[i] != NULL; i++) {
+		if (strcasestr(text, words[i]) != NULL)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * An error answer that means the API is gone: 410 Gone; a 404 from an API
+ * that answered before (in this run, or a cursor says so), since a whole
+ * API answering 404 is what a switched-off endpoint looks like, while a
+ * first 404 is as likely a wrong url or region; or any other refusal but
+ * 401 and 429 whose body says so.  s->error says what was seen and what
+ * to do.
+ */
+static int
+retired(struct source *s, const char *host, const char *msg)
+{
+	long st = s->resp.status;
+	const char *hint = s->ops->retired_hint;
+	int gone = st == 410 || (st == 404 && s->answered) ||
+	    (st >= 400 && st < 500 && st != 401 && st != 429 &&
+	        says_retired(&s->resp.body));
+
+	if (!gone)
+		return 0;
+	/* What to do first: a status line may cut the end. */
+	snprintf(s->error, sizeof(s->error),
+	    "the %s API answers as retired: Microsoft has switched it "
+	    "off%s; %s (HTTP %ld from %s%s%s)",
+	    s->ops->name,
+	    st == 404 ? " (or [source] url or region changed)" : "",
+	    hint != NULL ? hint : "see README, \"Migrating to Graph\"", st,
+	    host, msg, st == 404 ? ", where it answered before" : "");
+	return 1;
 }
 
 /*
@@ -290,6 +353,7 @@ fetch_once(struct source *s, const char *url, const char *host,
 		return rc;
 	}
 	if (s->resp.status == 200) {
+		s->answered = 1;
 		if (s->resp.body.len > 0)
 			jsonfix_surrogates(s->resp.body.data, s->resp.body.len);
 		rc = take(arg, buf_str(&s->resp.body), s->resp.body.len);
@@ -304,6 +368,8 @@ fetch_once(struct source *s, const char *url, const char *host,
 		return ERR_PARSE;
 	}
 	api_message(&s->resp.body, msg, sizeof(msg));
+	if (retired(s, host, msg))
+		return ERR_RETIRED;
 	snprintf(s->error, sizeof(s->error), "HTTP %ld from %s%s",
 	    s->resp.status, host, msg);
 	switch (s->resp.status) {

@@ -44,6 +44,7 @@ const struct source_ops source_alerts_ops = {
                    "Defender for Endpoint and XDR APIs stop working after "
                    "2027-02-01, which puts the Alert API at risk; move to "
                    "api = graph (README, \"Migrating to Graph\")",
+    .retired_hint = "move to api = graph (README, \"Migrating to Graph\")",
     .begin = alerts_begin,
     .next = source_odata_next,
     .normalize = alerts_normalize,

@@ -40,6 +40,8 @@ graph_normalize(struct source *s, const struct cJSON *item, struct record *r,
 
 const struct source_ops source_graph_ops = {
     .name = "graph",
+    .retired_hint = "see Microsoft Graph's changelog for what replaces it "
+                    "and README, \"Migrating to Graph\"",
     .begin = graph_begin,
     .next = source_odata_next,
     .normalize = graph_normalize,

@@ -27,6 +27,7 @@ struct source {
 	struct pace *pace; /* the API's rate limits, or NULL */
 	void *state; /* the adapter's own */
 	int probe; /* one attempt, no retries */
+	int answered; /* the API answered 200 before (source_note_answered) */
 	/* Retries of the request being made: source_fetch() makes one
 	 * attempt per call and says when the next one is due. */
 	int64_t retry_at_ms; /* CLOCK_MONOTONIC ms; 0: at once */

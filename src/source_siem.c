@@ -254,6 +254,7 @@ const struct source_ops source_siem_ops = {
                    "(2023-12-31) and Microsoft may switch it off at any "
                    "time without notice; move to api = graph (README, "
                    "\"Migrating to Graph\")",
+    .retired_hint = "move to api = graph (README, \"Migrating to Graph\")",
     .begin = siem_begin,
     .next = siem_next,
     .normalize = siem_normalize,

@@ -250,8 +250,11 @@ to_json(const struct status *st)
 	            : cJSON_AddNullToObject(root, "lag_seconds") == NULL) ||
 	    add_spool(root, st) ||
 	    add_bool(root, "collector_up", st->collector_up) ||
-	    add_bool(root, "fetch_ok", st->fetch_ok) || add_clock(root, st) ||
-	    add_counters(root, st) || add_kafka(root, st) ||
+	    add_bool(root, "fetch_ok", st->fetch_ok) ||
+	    add_bool(root, "retired", st->retired) ||
+	    add_time(root, "retired_since", st->retired_since) ||
+	    add_clock(root, st) || add_counters(root, st) ||
+	    add_kafka(root, st) ||
 	    cJSON_AddStringToObject(root, "last_error", st->last_error) ==
 	        NULL ||
 	    add_time(root, "last_error_at", st->last_error_at);
@@ -377,6 +380,10 @@ status_format_metrics(const struct status *st, struct buf *out)
 	        "1 while the configured API is one Microsoft has deprecated "
 	        "or announced the end of (see mdesiemd --status).",
 	        st->deprecation[0] != '\0'},
+	    {"mdesiem_source_retired",
+	        "1 while the API answers as switched off (asked again "
+	        "hourly).",
+	        st->retired != 0},
 	    {"mdesiem_clock_off",
 	        "1 while the host's clock is off the API's by more than "
 	        "[source] clock_tolerance.",
@@ -536,6 +543,8 @@ from_json(const cJSON *root, struct status *st)
 	}
 	st->collector_up = get_bool(root, "collector_up");
 	st->fetch_ok = get_bool(root, "fetch_ok");
+	st->retired = get_bool(root, "retired");
+	st->retired_since = get_time(root, "retired_since");
 	get_str(root, "last_error", st->last_error, sizeof(st->last_error));
 	st->last_error_at = get_time(root, "last_error_at");
 	get_clock(root, st);
@@ -657,7 +666,14 @@ print_reasons(
 		fprintf(out, "degraded: the collector is not reachable\n");
 		n++;
 	}
-	if (!st->fetch_ok) {
+	if (st->retired) {
+		fprintf(out,
+		    "degraded: the %s API answers as retired: Microsoft has "
+		    "switched it off (see \"last error\"; README, \"Migrating "
+		    "to Graph\")\n",
+		    st->api[0] != '\0' ? st->api : "configured");
+		n++;
+	} else if (!st->fetch_ok) {
 		fprintf(out, "degraded: fetching from Defender fails\n");
 		n++;
 	}
@@ -712,7 +728,13 @@ status_print(const struct status *st, time_t now, long lag_threshold, FILE *out)
 	fprintf(
 	    out, "status written: %s\n", when(st->updated, now, w, sizeof(w)));
 	fprintf(out, "collector: %s\n", st->collector_up ? "up" : "down");
-	fprintf(out, "fetch: %s\n", st->fetch_ok ? "ok" : "failing");
+	if (st->retired)
+		fprintf(out,
+		    "fetch: the API answers as retired since %s; asked "
+		    "again hourly\n",
+		    when(st->retired_since, now, w, sizeof(w)));
+	else
+		fprintf(out, "fetch: %s\n", st->fetch_ok ? "ok" : "failing");
 	fprintf(out, "last fetch: %s\n",
 	    when(st->last_fetch_ok, now, w, sizeof(w)));
 	fprintf(out, "last delivery: %s\n",

@@ -128,23 +128,36 @@ def set_offset(path, offset):
     os.replace(tmp, path)
 
 
-def test_deprecation_daily(wd, sim, coll):
-    """The running daemon says it at start, not at every cycle, and again
-    once a day has passed."""
-    if not os.path.exists(FAKETIME):
-        print("skip: %s missing (Debian package faketime)" % FAKETIME)
-        return
-    conf, state, prom = config(wd, sim, coll, "siem", "daily")
-    rc_file = wd.file("daily.faketime")
+def have_faketime():
+    if os.path.exists(FAKETIME):
+        return True
+    print("skip: %s missing (Debian package faketime)" % FAKETIME)
+    return False
+
+
+def start_faked(wd, conf, name):
+    """The daemon with both its clocks offset by what the returned file
+    says (+0 now)."""
+    rc_file = wd.file(name + ".faketime")
     set_offset(rc_file, "+0")
+    log_path = wd.file(name + ".log")
     env = dict(os.environ)
     env.update({"LD_PRELOAD": FAKETIME, "FAKETIME_TIMESTAMP_FILE": rc_file,
                 "FAKETIME_NO_CACHE": "1"})
-    log_path = wd.file("daily.log")
     log = open(log_path, "ab")
     p = subprocess.Popen([h.DAEMON, "-c", conf], stdout=subprocess.DEVNULL,
                          stderr=log, env=env)
     wd.procs.append(p)
+    return rc_file, log_path, p
+
+
+def test_deprecation_daily(wd, sim, coll):
+    """The running daemon says it at start, not at every cycle, and again
+    once a day has passed."""
+    if not have_faketime():
+        return
+    conf, state, prom = config(wd, sim, coll, "siem", "daily")
+    rc_file, log_path, p = start_faked(wd, conf, "daily")
 
     def said():
         with open(log_path, "rb") as f:
@@ -175,6 +188,139 @@ def test_deprecation_daily(wd, sim, coll):
     R.check(rc == 0, "SIGTERM: exit 0 (%s)" % rc)
 
 
+def retire(sim, api, how, status=None):
+    q = "/_sim/retire?api=%s&how=%s" % (api, how)
+    if status is not None:
+        q += "&status=%d" % status
+    return sim.call("POST", q)
+
+
+def requests(sim, api):
+    return sim.stats()["requests"].get(api, 0)
+
+
+def retired_lines(err):
+    return [l for l in err.splitlines() if "answers as retired" in l]
+
+
+def check_retired_once(sim, coll, conf, state, prom, api, what):
+    """--once against a retired API: exit 1, one request, one error line
+    with the migration hint, --status, status.json and metrics say so."""
+    before = requests(sim, api)
+    rc, err, _ = h.run_daemon(conf, "--once")
+    lines = retired_lines(err)
+    R.check(rc == 1, "%s: --once exits 1 (%d)" % (what, rc))
+    R.check(len(lines) == 1 and "[error]" in lines[0] and
+            ("the %s API answers as retired: Microsoft has switched it off"
+             % api) in lines[0] and MIGRATION in lines[0] and
+            "asking again every hour" in lines[0],
+            "%s: one error line saying retired, with README's migration "
+            "section (%s)" % (what, lines or err[-500:]))
+    R.check("fetching from the %s API failed" % api not in err and
+            "retrying" not in err, "%s: not a generic HTTP error, not "
+            "retried" % what)
+    R.check(requests(sim, api) - before == 1, "%s: the simulator counted "
+            "one request (%d)" % (what, requests(sim, api) - before))
+    src, out = status(conf)
+    R.check(src == 1 and ("degraded: the %s API answers as retired" % api)
+            in out and "fetch: the API answers as retired since" in out and
+            "degraded: fetching from Defender fails" not in out,
+            "%s: --status degraded, saying retired (%s)"
+            % (what, degraded(out)))
+    st = status_json(state)
+    R.check(st.get("retired") is True and st.get("retired_since") and
+            "answers as retired" in st.get("last_error", ""),
+            "%s: status.json retired, since, last_error" % what)
+    R.check(metric(prom, "mdesiem_source_retired") == 1,
+            "%s: mdesiem_source_retired 1" % what)
+    return lines[0] if lines else ""
+
+
+def test_retired(wd, sim, coll):
+    # 410 Gone, on a first run.
+    conf, state, prom = config(wd, sim, coll, "siem", "gone")
+    retire(sim, "siem", "gone")
+    line = check_retired_once(sim, coll, conf, state, prom, "siem",
+                              "siem answering 410")
+    R.check("HTTP 410" in line, "the line names HTTP 410")
+    retire(sim, "siem", "none")
+
+    # A body that says so (Graph, 400), on a first run.
+    conf, state, prom = config(wd, sim, coll, "graph", "notice")
+    retire(sim, "graph", "notice")
+    line = check_retired_once(sim, coll, conf, state, prom, "graph",
+                              "graph saying retired in a 400")
+    R.check("has been retired" in line and "Graph's changelog" in line,
+            "graph: the API's own words and Graph's own hint")
+    retire(sim, "graph", "none")
+
+    # A 404 for everything: retired only after it answered before.
+    conf, state, prom = config(wd, sim, coll, "alerts", "notfound")
+    retire(sim, "alerts", "notfound")
+    rc, err, _ = h.run_daemon(conf, "--once")
+    R.check(rc == 1 and not retired_lines(err) and "HTTP 404" in err,
+            "alerts: a 404 on a first run is a plain HTTP 404 (a wrong url "
+            "is as likely)")
+    retire(sim, "alerts", "none")
+    rc, err, _ = h.run_daemon(conf, "--once")
+    R.check(rc == 0, "alerts: a run that reads (exit %d)" % rc)
+    retire(sim, "alerts", "notfound")
+    line = check_retired_once(sim, coll, conf, state, prom, "alerts",
+                              "alerts answering 404 after it answered")
+    R.check("HTTP 404" in line and "where it answered before" in line and
+            "url or region changed" in line, "alerts: the 404 line says it "
+            "answered before and names url and region")
+    retire(sim, "alerts", "none")
+
+
+def test_retired_running(wd, sim, coll):
+    """The running daemon asks a retired API once, not at every poll,
+    then again an hour later (libfaketime: both clocks), and resumes when
+    it answers."""
+    if not have_faketime():
+        return
+    conf, state, prom = config(wd, sim, coll, "siem", "running")
+    retire(sim, "siem", "gone")
+    before = requests(sim, "siem")
+    rc_file, log_path, p = start_faked(wd, conf, "running")
+
+    def log():
+        with open(log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    R.check(h.wait_for(lambda: retired_lines(log()), 60), "running: the "
+            "retired line")
+    first = status_json(state)["updated"]
+    h.wait_for(lambda: status_json(state)["updated"] != first, 30)
+    second = status_json(state)["updated"]
+    h.wait_for(lambda: status_json(state)["updated"] not in (first, second),
+               30)
+    R.check(requests(sim, "siem") - before == 1 and
+            len(retired_lines(log())) == 1, "running: over several polls "
+            "(poll_interval 1s) one request and one line (%d requests)"
+            % (requests(sim, "siem") - before))
+    set_offset(rc_file, "+61m")
+    R.check(h.wait_for(lambda: requests(sim, "siem") - before == 2, 60),
+            "an hour later: asked again (%d)" % (requests(sim, "siem")
+                                                 - before))
+    R.check(h.wait_for(lambda: "the siem API still answers as retired; "
+                       "asking again in an hour" in log(), 30),
+            "and said so in one shorter line")
+    time.sleep(2)
+    R.check(requests(sim, "siem") - before == 2, "and not again at the "
+            "next polls")
+    retire(sim, "siem", "none")
+    set_offset(rc_file, "+122m")
+    R.check(h.wait_for(lambda: "the siem API answers again; fetching "
+                       "resumes" in log(), 60), "switched on again: it "
+                       "resumes")
+    R.check(h.wait_for(lambda: status_json(state).get("retired") is False
+                       and status_json(state).get("fetch_ok") is True, 30),
+            "status.json: retired false, fetch ok")
+    rc = h.stop_daemon(p)
+    R.check(rc == 0, "SIGTERM: exit 0 (%s)" % rc)
+
+
 def main():
     wd = h.Workdir()
     try:
@@ -186,6 +332,8 @@ def main():
             test_deprecation_once(wd, sim, coll, api)
         test_no_deprecation(wd, sim, coll)
         test_deprecation_daily(wd, sim, coll)
+        test_retired(wd, sim, coll)
+        test_retired_running(wd, sim, coll)
     finally:
         wd.close()
     R.done()

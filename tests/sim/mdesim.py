@@ -789,6 +789,7 @@ class Sim:
         self.app_limiter = RateLimiter([[int(10 * TPS * args.rate_scale),
                                          args.rate_graph_app]])
         self.app_limited = 0
+        self.retired = {}  # API kind -> how it answers as switched off
         self.tenants = {}  # lowercase id -> Tenant, in creation order
         counts = {"count": args.count, "graph_count": args.graph_count,
                   "alerts_count": args.alerts_count}
@@ -2362,6 +2363,54 @@ def ctl_fault(sim, req):
     return json_response(200, {"queued": len(faults), "pending": req.tenant.faults.add(faults)})
 
 
+RETIRED_NAMES = {"siem": "The SIEM API", "graph": "This Microsoft Graph API",
+                 "alerts": "The Microsoft Defender for Endpoint API"}
+RETIRED_HOW = ("gone", "notfound", "notice")
+
+
+def retired_response(kind, spec):
+    """How a switched-off API answers.  Microsoft documents none
+    (reference/mde-api.md 9), so three plausible ones: 410 Gone, the
+    generic 404 for every request, or an error (400 unless given) whose
+    message says the API was retired."""
+    how, status = spec["how"], spec["status"]
+    if how == "gone":
+        return api_error(410)
+    if how == "notfound":
+        return api_error(404)
+    return api_error(status, "%s has been retired and no longer returns "
+                     "data. Use the Microsoft Graph security API."
+                     % RETIRED_NAMES.get(kind, "This API"))
+
+
+@route(r"/_sim/retire", "control")
+def ctl_retire(sim, req):
+    """POST ?api=siem|graph|alerts&how=gone|notfound|notice[&status=N]:
+    the API answers every request, of every tenant, as switched off;
+    how=none switches it on again.  GET: what is retired."""
+    if req.method == "GET":
+        return json_response(200, {"retired": dict(sim.retired)})
+    if req.method != "POST":
+        return api_error(405)
+    kind, how = req.param("api"), req.param("how", "gone")
+    if kind not in api_kinds() or kind == "token":
+        return api_error(400, "api must be one of: %s" % ", ".join(
+            k for k in api_kinds() if k != "token"))
+    if how == "none":
+        sim.retired.pop(kind, None)
+        return json_response(200, {"retired": dict(sim.retired)})
+    if how not in RETIRED_HOW:
+        return api_error(400, "how must be one of: none, %s" % ", ".join(RETIRED_HOW))
+    try:
+        status = int(req.param("status", "400"))
+    except ValueError:
+        status = 0
+    if not 400 <= status <= 599:
+        return api_error(400, "status must be an HTTP error status")
+    sim.retired[kind] = {"how": how, "status": status}
+    return json_response(200, {"retired": dict(sim.retired)})
+
+
 @route(r"/_sim/stats", "control")
 def ctl_stats(sim, req):
     if req.method != "GET":
@@ -2491,6 +2540,12 @@ class Handler(BaseHTTPRequestHandler):
                 req.param("tenant") if kind == "control" else req.path_tenant)))
             return
         sim.count_request(kind, req.tenant if kind != "control" else None)
+        gone = sim.retired.get(kind)
+        if gone is not None:  # switched off for every tenant, no faults
+            resp = retired_response(kind, gone)
+            sim.count_status(resp.status)
+            self._send(resp)
+            return
         fault = req.tenant.faults.take(kind) if kind not in ("control", "unknown") else None
         if fault is not None and not sim.quiet:
             sys.stderr.write("mdesim: fault on %s %s: %s\n" % (

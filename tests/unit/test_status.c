@@ -563,6 +563,51 @@ test_deprecation(void)
 	buf_reset(&b);
 }
 
+/*
+ * An API that answers as retired: status.json says since when, --status
+ * is degraded with that reason (not the generic fetch failure), the
+ * metric is 1.
+ */
+static void
+test_retired(void)
+{
+	struct status st, back;
+	struct buf b;
+	char *t;
+	int rc;
+
+	sample(&st);
+	st.fetch_ok = 0;
+	st.retired = 1;
+	st.retired_since = NOW - 600;
+	CHECK(status_write(dir, &st) == 0);
+	memset(&back, 0x55, sizeof(back));
+	CHECK(status_load(dir, &back) == 0);
+	CHECK(back.retired == 1 && back.retired_since == NOW - 600);
+	t = printed(&back, NOW, 0, &rc);
+	CHECK(rc == STATUS_DEGRADED);
+	CHECK(has(t,
+	    "fetch: the API answers as retired since "
+	    "2026-11-26T20:21:02Z (10 min ago); asked again hourly\n"));
+	CHECK(has(t,
+	    "degraded: the siem API answers as retired: Microsoft "
+	    "has switched it off"));
+	CHECK(t != NULL && strstr(t, "fetching from Defender fails") == NULL);
+	free(t);
+	buf_init(&b, 0);
+	CHECK(status_format_metrics(&st, &b) == 0);
+	CHECK(sample_of(buf_str(&b), "mdesiem_source_retired") == 1);
+	st.retired = 0;
+	st.retired_since = 0;
+	buf_clear(&b);
+	CHECK(status_format_metrics(&st, &b) == 0);
+	CHECK(sample_of(buf_str(&b), "mdesiem_source_retired") == 0);
+	CHECK(status_write(dir, &st) == 0);
+	CHECK(status_load(dir, &back) == 0);
+	CHECK(back.retired == 0 && back.retired_since == 0);
+	buf_reset(&b);
+}
+
 int
 main(void)
 {
@@ -578,6 +623,7 @@ main(void)
 	test_read_print();
 	test_clock();
 	test_deprecation();
+	test_retired();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
 		CHECK(0);
