@@ -52,9 +52,10 @@ void cef_opts_prepare(struct cef_opts *o);
 
 /*
  * Append the CEF message for r to out.  When the message would exceed
- * o->max_len bytes, low-priority values are shortened (longest first, on
- * character boundaries, never inside an escape), then low-priority and
- * then high-priority pairs are dropped, until it fits.  Returns 0;
+ * o->max_len bytes, it is packed as pairs.h describes (README "Fitting
+ * max_message_size"): ids and times whole, every other value that fits,
+ * "shortened first" values cut before "kept whole" ones are left out,
+ * cuts on character boundaries and never inside an escape.  Returns 0;
  * ERR_TOOBIG when the header and the essential pairs (ids, times) alone
  * exceed max_len, or out's own cap is reached; ERR_NOMEM.  On error out
  * is restored to its length on entry.  out is the only storage used: once

@@ -33,11 +33,10 @@ struct json_out_opts {
 
 /*
  * Append the JSON object for r to out.  When it would exceed o->max_len
- * bytes, the evidence array is dropped first, then the longest
- * low-priority strings are cut (on character boundaries, never inside an
- * escape), then low- and high-priority members are dropped, and
- * "truncated": true is added; the object stays valid JSON.  Returns 0;
- * ERR_TOOBIG when the essential members (ids, times) alone exceed
+ * bytes, it is packed as for CEF (pairs.h, README "Fitting
+ * max_message_size"; the evidence array goes in only whole, after every
+ * other value) and "truncated": true is added; the object stays valid
+ * JSON.  Returns 0; ERR_TOOBIG when the essential members (ids, times) alone exceed
  * max_len, or out's own cap is reached; ERR_NOMEM.  On error out is
  * restored to its length on entry.  Once out has grown to its working
  * size, nothing is allocated.

@@ -57,9 +57,8 @@ int leef_opts_prepare(struct leef_opts *o);
 
 /*
  * Append the LEEF event for r to out.  When it would exceed o->max_len
- * bytes, low-priority values are cut (longest first, on character
- * boundaries), then low- and then high-priority pairs are dropped, until
- * it fits.  Returns 0; ERR_CONFIG for a leef_version other than 1 or 2 or
+ * bytes, it is packed as for CEF (pairs.h, README "Fitting
+ * max_message_size").  Returns 0; ERR_CONFIG for a leef_version other than 1 or 2 or
  * a delimiter leef_delimiter_ok() refuses; ERR_TOOBIG when the header and
  * the essential pairs (ids, times) alone exceed max_len, or out's own cap
  * is reached; ERR_NOMEM.  On error out is restored to its length on

@@ -4,10 +4,9 @@
  * record fields to keys, the rules that turn a field into the text a key
  * carries (booleans, integers, times, addresses, ids), and the writer
  * that appends a record's pairs in table order and, when the message
- * would exceed its size limit, shortens it by priority: bulky values
- * dropped first, then the longest low-priority values cut down to a
- * common length, then low- and high-priority pairs dropped from the end
- * of the table.  Ids and times are never touched.
+ * would exceed its size limit, packs it by priority (enum pairs_prio):
+ * ids and times whole, then every value that fits, low-priority values
+ * cut before high-priority ones are left out.
  *
  * A format supplies only what is its own: how one pair is written
  * (separator, key, escaping) and its header and tail.  The writer does
@@ -49,12 +48,15 @@ enum pairs_kind {
 };
 
 /*
- * How a pair fares when a message must be shortened: KEEP pairs (ids and
- * times) are never shortened or dropped; BULK pairs are dropped first,
- * never cut; LOW pairs are cut (longest first, down to a common length,
- * at least PAIRS_CUT_MIN bytes), then dropped; HIGH pairs are never cut
- * and dropped only when no LOW pair is left.  Drops go from the end of
- * the table backwards.
+ * How a pair fares when a message must be shortened (pairs_write()):
+ * KEEP pairs (ids, times; README "never cut") always go in whole; HIGH
+ * pairs ("kept whole") go in whole, each one that fits, in table order;
+ * LOW pairs ("shortened first") are cut, longest first, down to a common
+ * length but never below PAIRS_CUT_MIN bytes, before any HIGH pair is
+ * left out; a HIGH text value that did not fit whole takes what room is
+ * left at the end, cut; BULK pairs (JSON evidence) go in only whole and
+ * only when everything else did.  A pair that does not fit is skipped,
+ * never the end of the message: later pairs that fit still go in.
  */
 enum pairs_prio {
 	PAIRS_KEEP,
@@ -72,6 +74,15 @@ struct pairs_map {
 	enum pairs_kind kind;
 	enum pairs_prio prio;
 };
+
+/*
+ * Values every message carries whole, in every format, right after its
+ * header: X(field, CEF key, LEEF key, JSON key).  Adding one (a tenant's
+ * name, say) is one line here, its field in RECORD_FIELDS and its rows in
+ * README's mapping tables; each format's table takes the rows from here.
+ * Example: X(RF_TENANT_NAME, "mdeTenantName", "tenantName", "tenant_name")
+ */
+#define PAIRS_ALWAYS(X)
 
 #define PAIRS_KEY_MAX 31 /* longest key, label key or label (kv style) */
 

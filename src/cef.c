@@ -43,14 +43,17 @@
  * characters, else to mdeAlertId (ids are never cut); IpAddress goes to
  * src, c6a2 or mdeIpAddress depending on what it holds.
  */
+#define ALWAYS_ROW(f, cef, leef, json) \
+	{f, cef, NULL, NULL, CS, PAIRS_TEXT, PAIRS_KEEP},
 static const struct pairs_map map[] = {
     {RF_IOA_DEFINITION_ID, "signatureId", NULL, NULL, 1023, PAIRS_HEADER,
         PAIRS_KEEP},
     {RF_ALERT_TITLE, "name", NULL, NULL, 512, PAIRS_HEADER, PAIRS_KEEP},
     {RF_SEVERITY, "severity", NULL, NULL, 0, PAIRS_HEADER, PAIRS_KEEP},
+    PAIRS_ALWAYS(ALWAYS_ROW)
 
-    {RF_ALERT_ID, "externalId", NULL, NULL, CEF_EXTERNALID_MAX, PAIRS_SHORTID,
-        PAIRS_KEEP},
+        {RF_ALERT_ID, "externalId", NULL, NULL, CEF_EXTERNALID_MAX,
+            PAIRS_SHORTID, PAIRS_KEEP},
     {RF_ALERT_ID, "mdeAlertId", NULL, NULL, CS, PAIRS_LONGID, PAIRS_KEEP},
     {RF_FULL_ID, "cs3", "cs3Label", "FullId", CS, PAIRS_TEXT, PAIRS_KEEP},
     {RF_ALERT_TIME, "rt", NULL, NULL, 0, PAIRS_ALERT_EPOCH_MS, PAIRS_KEEP},
@@ -141,6 +144,7 @@ static const struct pairs_map map[] = {
 
 #undef S
 #undef CS
+#undef ALWAYS_ROW
 
 #define NMAP (sizeof(map) / sizeof(map[0]))
 #define ROW_SIGNATURE 0

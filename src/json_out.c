@@ -34,8 +34,11 @@
  * The mapping, in output order; key NULL is the field's JSON name.  The
  * evidence row has no field (RF__COUNT) and writes r->evidence.
  */
+#define ALWAYS_ROW(f, cef, leef, json) \
+	{f, json, NULL, NULL, 0, PAIRS_TEXT, PAIRS_KEEP},
 static const struct pairs_map map[] = {
-    {RF_ALERT_ID, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_KEEP},
+    PAIRS_ALWAYS(ALWAYS_ROW){
+        RF_ALERT_ID, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_KEEP},
     {RF_FULL_ID, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_KEEP},
     {RF_ALERT_TIME, NULL, NULL, NULL, 0, PAIRS_ALERT_ISO_TIME, PAIRS_KEEP},
     {RF_LAST_PROCESSED_TIME, NULL, NULL, NULL, 0, PAIRS_ISO_TIME, PAIRS_KEEP},
@@ -100,6 +103,7 @@ static const struct pairs_map map[] = {
     {RF__COUNT, "evidence", NULL, NULL, 0, PAIRS_CUSTOM, PAIRS_BULK},
 };
 
+#undef ALWAYS_ROW
 #define NMAP (sizeof(map) / sizeof(map[0]))
 
 _Static_assert(NMAP <= PAIRS_MAX, "JSON mapping too long for pairs.c");

@@ -41,11 +41,15 @@
  * identSrc is the device's first address from its internal address lists
  * (IBM: identHostName is usable only together with identSrc).
  */
+#define ALWAYS_ROW(f, cef, leef, json) \
+	{f, leef, NULL, NULL, 0, PAIRS_TEXT, PAIRS_KEEP},
 static const struct pairs_map map[] = {
     {RF_IOA_DEFINITION_ID, "EventID", NULL, NULL, LEEF_EVENTID_MAX,
         PAIRS_HEADER, PAIRS_KEEP},
+    PAIRS_ALWAYS(ALWAYS_ROW)
 
-    {RF_ALERT_TIME, "devTime", NULL, NULL, 0, PAIRS_ALERT_EPOCH_MS, PAIRS_KEEP},
+        {RF_ALERT_TIME, "devTime", NULL, NULL, 0, PAIRS_ALERT_EPOCH_MS,
+            PAIRS_KEEP},
     {RF_SEVERITY, "sev", NULL, NULL, 0, PAIRS_CUSTOM, PAIRS_KEEP},
     {RF_ALERT_ID, "alertId", NULL, NULL, 0, PAIRS_TEXT, PAIRS_KEEP},
     {RF_FULL_ID, "fullId", NULL, NULL, 0, PAIRS_TEXT, PAIRS_KEEP},
@@ -128,6 +132,7 @@ static const struct pairs_map map[] = {
     {RF_IP_ADDRESS, "ipAddress", NULL, NULL, 0, PAIRS_NOTIP, PAIRS_LOW},
 };
 
+#undef ALWAYS_ROW
 #define NMAP (sizeof(map) / sizeof(map[0]))
 #define ROW_EVENTID 0
 

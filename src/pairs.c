@@ -4,9 +4,9 @@
  * mapping table says which field goes under which key, of which kind and
  * priority; this file turns fields into values and writes the pairs
  * through the format's add() in one pass.  Only a message over its size
- * limit takes a second pass, with per-row caps worked out from the
- * lengths the first pass measured, so the common case costs one walk over
- * the table and no allocation.
+ * limit takes a second pass, with per-row caps planned from the lengths
+ * the first pass measured (plan()), so the common case costs one walk
+ * over the table, and no case allocates or copies a value.
  */
 #include <arpa/inet.h>
 #include <stdint.h>
@@ -296,7 +296,7 @@ add_all(struct buf *out, const struct record *r, const struct pairs_ops *ops,
 	struct ipmemo memo = {NULL, 0, 0};
 	char tmp[PAIRS_TMP];
 	const char *p;
-	size_t body = out->len, before, n, i;
+	size_t body = out->len, before, n, i, c, carry = 0;
 	int first, rc;
 
 	for (i = 0; i < ops->nmap; i++) {
@@ -312,17 +312,22 @@ add_all(struct buf *out, const struct record *r, const struct pairs_ops *ops,
 			continue;
 		first = !ops->lead_sep && out->len == body;
 		before = out->len;
+		/* a cut value gets what earlier cut values left unused (they
+		 * stop on whole characters and escapes) */
+		c = cap[i] == TEXT_NOLIMIT ? cap[i] : cap[i] + carry;
 		if (ops->esc == NULL)
 			rc = ops->add(
-			    out, r, m, p, n, cap[i], first, &vlen[i], ops->ctx);
+			    out, r, m, p, n, c, first, &vlen[i], ops->ctx);
 		else if (m->kind == PAIRS_CUSTOM &&
 		    (ops->custom == NULL ||
 		        !ops->custom(r, m, p, n, tmp, &p, &n)))
 			continue;
 		else
-			rc = add_kv(out, m, p, n, cap[i], first, ops, &vlen[i]);
+			rc = add_kv(out, m, p, n, c, first, ops, &vlen[i]);
 		if (rc != 0)
 			return rc;
+		if (cap[i] != TEXT_NOLIMIT)
+			carry = c - vlen[i];
 		if (vlen[i] == 0) {
 			buf_truncate(out, before);
 			continue;
@@ -333,108 +338,152 @@ add_all(struct buf *out, const struct record *r, const struct pairs_ops *ops,
 	return 0;
 }
 
-/* Message length for the pairs in plen after fixed bytes. */
-static size_t
-msg_len(const struct pairs_ops *ops, size_t fixed, const size_t plen[])
-{
-	size_t i, sum = 0;
-	int any = 0;
+/*
+ * Packing a message over its limit (README "Fitting max_message_size"):
+ * the first pass measured every pair at full length (plen: the pair with
+ * its separator and label, vlen: the value's bytes); the plan gives each
+ * row a cap, and the second pass writes with those caps.
+ *
+ * 1. KEEP pairs go in whole; when they alone do not fit: ERR_TOOBIG.
+ * 2. HIGH pairs, in table order, each whole when it fits in the room
+ *    left; one that does not fit is skipped, the next ones still tried.
+ * 3. LOW pairs, in table order, each at its minimum (the value's first
+ *    PAIRS_CUT_MIN bytes, or all of a shorter one) when that fits.
+ * 4. The room left lengthens the LOW values taken, shortest needs first:
+ *    the longest are cut down to one common length (the water level).
+ * 5. Room still left goes to the HIGH text values skipped in 2, in table
+ *    order, cut to it (at least PAIRS_CUT_MIN bytes).
+ * 6. BULK pairs (JSON evidence) whole, when they still fit.
+ * A row's cap is TEXT_NOLIMIT (whole), 0 (dropped) or the bytes its value
+ * may take.
+ */
+struct room {
+	size_t left;
+};
 
-	for (i = 0; i < ops->nmap; i++) {
-		sum += plen[i];
-		any |= plen[i] > 0;
-	}
-	return fixed + sum - (any && !ops->lead_sep ? 1 : 0);
+static int
+take(struct room *rm, size_t n)
+{
+	if (n > rm->left)
+		return 0;
+	rm->left -= n;
+	return 1;
+}
+
+static size_t
+min_of(size_t a, size_t b)
+{
+	return a < b ? a : b;
 }
 
 /*
- * Largest cap >= PAIRS_CUT_MIN such that cutting every LOW value longer
- * than cap down to cap saves at least excess bytes ("longest first": the
- * values end up levelled), or 0 when even PAIRS_CUT_MIN does not save
- * enough.
+ * Step 4: the highest level L (>= PAIRS_CUT_MIN) such that lengthening
+ * every taken LOW value to min(vlen, L) costs at most extra bytes; the
+ * bytes below the next level are handed out one by one in table order.
  */
-static size_t
-water_level(const struct pairs_ops *ops, const size_t vlen[],
-    const size_t plen[], size_t excess)
+static void
+level_low(const struct pairs_ops *ops, const size_t vlen[], size_t cap[],
+    struct room *rm)
 {
-	size_t l[PAIRS_MAX], k = 0, i, j, sum = 0, next, t;
+	size_t i, lo = PAIRS_CUT_MIN, hi = PAIRS_CUT_MIN, mid, need, more;
 
+	for (i = 0; i < ops->nmap; i++)
+		if (ops->map[i].prio == PAIRS_LOW && cap[i] != 0 &&
+		    vlen[i] > hi)
+			hi = vlen[i];
+	/* largest level whose cost fits: binary search over lengths */
+	while (lo < hi) {
+		mid = lo + (hi - lo + 1) / 2;
+		need = 0;
+		for (i = 0; i < ops->nmap; i++)
+			if (ops->map[i].prio == PAIRS_LOW && cap[i] != 0 &&
+			    vlen[i] > PAIRS_CUT_MIN)
+				need += min_of(vlen[i], mid) - PAIRS_CUT_MIN;
+		if (need <= rm->left)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
 	for (i = 0; i < ops->nmap; i++) {
-		if (ops->map[i].prio != PAIRS_LOW || plen[i] == 0 ||
+		if (ops->map[i].prio != PAIRS_LOW || cap[i] == 0 ||
 		    vlen[i] <= PAIRS_CUT_MIN)
 			continue;
-		for (j = k++; j > 0 && l[j - 1] < vlen[i]; j--)
-			l[j] = l[j - 1];
-		l[j] = vlen[i];
+		rm->left -= min_of(vlen[i], lo) - PAIRS_CUT_MIN;
+		cap[i] = vlen[i] <= lo ? TEXT_NOLIMIT : lo;
 	}
-	for (j = 0; j < k; j++) {
-		sum += l[j];
-		next = j + 1 < k ? l[j + 1] : PAIRS_CUT_MIN;
-		t = (j + 1) * next;
-		if (sum >= t && sum - t >= excess)
-			return (sum - excess) / (j + 1);
+	/* the remainder: one more byte for each value still cut */
+	for (i = 0; i < ops->nmap && rm->left > 0; i++) {
+		if (ops->map[i].prio != PAIRS_LOW || cap[i] == 0 ||
+		    cap[i] == TEXT_NOLIMIT)
+			continue;
+		more = min_of(rm->left, vlen[i] - cap[i]);
+		cap[i] += more;
+		rm->left -= more;
+		if (cap[i] == vlen[i])
+			cap[i] = TEXT_NOLIMIT;
 	}
+}
+
+static int
+plan(const struct pairs_ops *ops, size_t fixed, size_t max, const size_t vlen[],
+    const size_t plen[], size_t cap[])
+{
+	const struct pairs_map *m;
+	struct room rm;
+	size_t i, keep = 0, over;
+
+	/* every pair counts one separator: the first one has none */
+	rm.left = max + (ops->lead_sep ? 0 : 1);
+	for (i = 0; i < ops->nmap; i++)
+		if (ops->map[i].prio == PAIRS_KEEP)
+			keep += plen[i];
+	if (fixed > max || fixed + keep > rm.left)
+		return ERR_TOOBIG;
+	rm.left -= fixed + keep;
+	for (i = 0; i < ops->nmap; i++) {
+		m = &ops->map[i];
+		cap[i] =
+		    plen[i] == 0 || m->prio == PAIRS_KEEP ? TEXT_NOLIMIT : 0;
+		if (m->prio == PAIRS_HIGH && plen[i] > 0 && take(&rm, plen[i]))
+			cap[i] = TEXT_NOLIMIT;
+	}
+	for (i = 0; i < ops->nmap; i++)
+		if (ops->map[i].prio == PAIRS_LOW && plen[i] > 0 &&
+		    take(&rm,
+		        plen[i] - vlen[i] + min_of(vlen[i], PAIRS_CUT_MIN)))
+			cap[i] = vlen[i] <= PAIRS_CUT_MIN ? TEXT_NOLIMIT
+			                                  : PAIRS_CUT_MIN;
+	level_low(ops, vlen, cap, &rm);
+	for (i = 0; i < ops->nmap; i++) {
+		m = &ops->map[i];
+		over = plen[i] - vlen[i];
+		if (m->prio != PAIRS_HIGH || m->kind != PAIRS_TEXT ||
+		    plen[i] == 0 || cap[i] != 0 ||
+		    rm.left < over + PAIRS_CUT_MIN)
+			continue;
+		cap[i] = rm.left - over; /* < vlen: the whole did not fit */
+		rm.left = 0;
+	}
+	for (i = 0; i < ops->nmap; i++)
+		if (ops->map[i].prio == PAIRS_BULK && plen[i] > 0 &&
+		    take(&rm, plen[i]))
+			cap[i] = TEXT_NOLIMIT;
 	return 0;
 }
 
-/* The last row of priority prio that has a pair, or nmap. */
-static size_t
-last_of(const struct pairs_ops *ops, const size_t plen[], enum pairs_prio prio)
-{
-	size_t i;
-
-	for (i = ops->nmap; i-- > 0;)
-		if (ops->map[i].prio == prio && plen[i] > 0)
-			return i;
-	return ops->nmap;
-}
-
-/*
- * Caps that make the message fit max bytes, from the first pass's
- * lengths: drop BULK pairs; level the LOW values; if that is not enough,
- * drop pairs from the end of the table (LOW, then HIGH) and level the
- * rest again.  ERR_TOOBIG when only KEEP pairs are left and it still
- * does not fit.
- */
-static int
-plan(const struct pairs_ops *ops, size_t fixed, size_t max, const size_t vlen[],
-    size_t plen[], size_t cap[])
-{
-	size_t len, c, i;
-
-	for (;;) {
-		if ((len = msg_len(ops, fixed, plen)) <= max)
-			return 0;
-		if ((i = last_of(ops, plen, PAIRS_BULK)) == ops->nmap) {
-			if ((c = water_level(ops, vlen, plen, len - max)) > 0) {
-				for (i = 0; i < ops->nmap; i++)
-					if (ops->map[i].prio == PAIRS_LOW &&
-					    plen[i] > 0 && vlen[i] > c)
-						cap[i] = c;
-				return 0;
-			}
-			if ((i = last_of(ops, plen, PAIRS_LOW)) == ops->nmap &&
-			    (i = last_of(ops, plen, PAIRS_HIGH)) == ops->nmap)
-				return ERR_TOOBIG;
-		}
-		cap[i] = 0;
-		plen[i] = 0;
-	}
-}
-
-/* What the second pass changed: pairs dropped or shortened by caps. */
+/* What the second pass changed: values dropped, values shortened. */
 static void
-count_changes(const struct pairs_ops *ops, const size_t cap[],
+count_changes(const struct pairs_ops *ops, const size_t full[],
     const size_t vlen[], struct pairs_result *res)
 {
 	size_t i;
 
 	for (i = 0; i < ops->nmap; i++) {
-		if (vlen[i] == 0)
+		if (full[i] == 0)
 			continue;
-		if (cap[i] == 0)
+		if (vlen[i] == 0)
 			res->dropped++;
-		else if (cap[i] < vlen[i])
+		else if (vlen[i] < full[i])
 			res->shortened++;
 	}
 }
@@ -445,7 +494,7 @@ pairs_write(struct buf *out, size_t start, const struct record *r,
     struct pairs_result *res)
 {
 	size_t cap[PAIRS_MAX], vlen[PAIRS_MAX], plen[PAIRS_MAX];
-	size_t len[PAIRS_MAX];
+	size_t full[PAIRS_MAX];
 	size_t body = out->len, i;
 	struct pairs_result own;
 	int rc;
@@ -466,15 +515,16 @@ pairs_write(struct buf *out, size_t start, const struct record *r,
 	if ((rc = plan(ops, body - start + tail_cut, max, vlen, plen, cap)) !=
 	    0)
 		goto fail;
-	memcpy(len, vlen, ops->nmap * sizeof(len[0]));
+	memcpy(full, vlen, ops->nmap * sizeof(full[0]));
 	buf_truncate(out, body);
 	if ((rc = add_all(out, r, ops, cap, vlen, plen)) != 0)
 		goto fail;
 	if (out->len - start + tail_cut > max) {
-		rc = ERR_TOOBIG;
+		rc =
+		    ERR_TOOBIG; /* cannot happen: the plan counted every byte */
 		goto fail;
 	}
-	count_changes(ops, cap, len, res);
+	count_changes(ops, full, vlen, res);
 	return 0;
 fail:
 	buf_truncate(out, body);

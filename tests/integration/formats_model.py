@@ -7,7 +7,8 @@ A detection is given as a dict of SIEM API names to values as cJSON hands
 them over: str values as raw bytes (invalid UTF-8 kept), numbers, bools,
 None.  For each format, expect_*() returns {key: (value, prio)} where
 prio is "keep" (always there, exact), "high" (exact; may be dropped to fit
-a size limit) or "low" (exact; may be cut to a non-empty prefix or
+a size limit, and one text value per message may be cut to the room left
+at the end) or "low" (exact; may be cut to a non-empty prefix or
 dropped), plus the header fields; check_*() compares a parsed message
 with that and lists the differences.
 """
@@ -553,6 +554,7 @@ def expect_json(r):
 
 def compare(got, want, limited, what, bad):
     """got: {key: value} parsed; want: {key: (value, prio)}."""
+    high_cut = 0
     for key, (val, prio) in want.items():
         g = got.get(key)
         if g is None:
@@ -562,8 +564,12 @@ def compare(got, want, limited, what, bad):
             continue
         if g == val:
             continue
-        if limited and prio == "low" and isinstance(g, str) and g and \
-                isinstance(val, str) and val.startswith(g):
+        if limited and prio in ("low", "high") and isinstance(g, str) and \
+                g and isinstance(val, str) and val.startswith(g):
+            high_cut += prio == "high"
+            if high_cut > 1:
+                bad.append("%s: %s cut, a second kept-whole value cut"
+                           % (what, key))
             continue
         bad.append("%s: %s=%r, want %r" % (what, key, str(g)[:60],
                                            str(val)[:60]))
