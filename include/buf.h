@@ -17,10 +17,18 @@ struct buf {
 	size_t len;
 	size_t cap;
 	size_t max; /* hard cap on len; 0 means SIZE_MAX/2 */
+	int secret; /* wipe storage before it is given back (buf_init_secret) */
 };
 
 /* Initialise an empty buffer that will refuse to grow past max bytes. */
 void buf_init(struct buf *b, size_t max);
+
+/*
+ * Like buf_init(), for bytes that are secret (a client secret, an access
+ * token, a request or answer that carries one): storage is wiped before
+ * it is freed or left behind by growing, and by buf_reset().
+ */
+void buf_init_secret(struct buf *b, size_t max);
 
 /* Free the storage; the buffer is empty and reusable afterwards. */
 void buf_reset(struct buf *b);

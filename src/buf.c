@@ -21,11 +21,21 @@ buf_init(struct buf *b, size_t max)
 	b->len = 0;
 	b->cap = 0;
 	b->max = max ? max : BUF_DEFAULT_MAX;
+	b->secret = 0;
+}
+
+void
+buf_init_secret(struct buf *b, size_t max)
+{
+	buf_init(b, max);
+	b->secret = 1;
 }
 
 void
 buf_reset(struct buf *b)
 {
+	if (b->secret && b->data != NULL)
+		explicit_bzero(b->data, b->cap);
 	free(b->data);
 	b->data = NULL;
 	b->len = 0;
@@ -48,6 +58,23 @@ buf_clear(struct buf *b)
 		b->data[0] = '\0';
 }
 
+/* realloc() for a secret buffer: the old storage is wiped, not left. */
+static char *
+move_wiped(struct buf *b, size_t ncap)
+{
+	char *p;
+
+	if ((p = malloc(ncap)) == NULL)
+		return NULL;
+	p[b->len] = '\0';
+	if (b->data != NULL) {
+		memcpy(p, b->data, b->len);
+		explicit_bzero(b->data, b->cap);
+		free(b->data);
+	}
+	return p;
+}
+
 int
 buf_reserve_grow(struct buf *b, size_t n)
 {
@@ -65,7 +92,7 @@ buf_reserve_grow(struct buf *b, size_t n)
 	/* never past the cap: buf_add()'s fast path relies on it */
 	if (b->max < SIZE_MAX && ncap - 1 > b->max)
 		ncap = b->max + 1;
-	p = realloc(b->data, ncap);
+	p = b->secret ? move_wiped(b, ncap) : realloc(b->data, ncap);
 	if (p == NULL)
 		return ERR_NOMEM;
 	b->data = p;

@@ -959,6 +959,18 @@ free_list(char **list)
 	free(list);
 }
 
+/*
+ * Free a text value; a secret, or a proxy URL (it may carry a password),
+ * is wiped first.
+ */
+static void
+wipe_free(char *v, const struct key *k)
+{
+	if (v != NULL && (k->type == K_SECRET || k->off == OFF(proxy)))
+		explicit_bzero(v, strlen(v));
+	free(v);
+}
+
 static int
 set_string(struct loader *ld, const struct key *k, const char *v)
 {
@@ -974,7 +986,7 @@ set_string(struct loader *ld, const struct key *k, const char *v)
 		return -1;
 	if ((s = sdup(ld, v)) == NULL)
 		return -1;
-	free(*slot);
+	wipe_free(*slot, k);
 	*slot = s;
 	return 0;
 }
@@ -1342,9 +1354,7 @@ drop_shared_credential(struct loader *ld, const struct key *k)
 		if (keys[j].type == K_STR || keys[j].type == K_SECRET) {
 			char **slot = field(ld->c, &keys[j]);
 
-			if (*slot != NULL && keys[j].type == K_SECRET)
-				explicit_bzero(*slot, strlen(*slot));
-			free(*slot);
+			wipe_free(*slot, &keys[j]);
 			*slot = NULL;
 		}
 		ld->given[j] = 0;
@@ -3029,7 +3039,6 @@ void
 config_free(struct config *c)
 {
 	const struct key *k;
-	char **slot;
 	size_t i;
 
 	if (c == NULL)
@@ -3046,10 +3055,7 @@ config_free(struct config *c)
 		}
 		if (k->type != K_STR && k->type != K_SECRET)
 			continue;
-		slot = field(c, k);
-		if (*slot != NULL && k->type == K_SECRET)
-			explicit_bzero(*slot, strlen(*slot));
-		free(*slot);
+		wipe_free(*(char **)field(c, k), k);
 	}
 	free(c);
 }

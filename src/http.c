@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -77,10 +78,46 @@ set_error(struct http_resp *r, const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * libcurl's own memory, wiped before it is given back: it copies the
+ * Authorization header and a small POST body (the token request, with the
+ * secret or the client assertion) into its request buffer, and receives
+ * answers (the access token) in its download buffer.
+ */
+static void
+curl_wiping_free(void *p)
+{
+	if (p != NULL) {
+		explicit_bzero(p, malloc_usable_size(p));
+		free(p);
+	}
+}
+
+static void *
+curl_wiping_realloc(void *p, size_t n)
+{
+	size_t old;
+	void *q;
+
+	if (p == NULL)
+		return malloc(n);
+	if (n == 0) {
+		curl_wiping_free(p);
+		return NULL;
+	}
+	if ((q = malloc(n)) == NULL)
+		return NULL;
+	old = malloc_usable_size(p);
+	memcpy(q, p, old < n ? old : n);
+	curl_wiping_free(p);
+	return q;
+}
+
 int
 http_global_init(void)
 {
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+	if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, malloc, curl_wiping_free,
+	        curl_wiping_realloc, strdup, calloc) != CURLE_OK)
 		return ERR_NOMEM;
 	return 0;
 }
@@ -631,7 +668,7 @@ http_get(struct http *h, const char *url, const char *bearer,
 	size_t i;
 	int rc;
 
-	buf_init(&auth, 0);
+	buf_init_secret(&auth, 0);
 	if ((rc = start(h, url, resp)) != 0)
 		goto out;
 	if (bearer != NULL) {

@@ -144,7 +144,7 @@ load_pkey(const char *path, char *err, size_t errlen)
 	BIO *bio = NULL;
 	EVP_PKEY *k = NULL;
 
-	buf_init(&pem, PEM_MAX);
+	buf_init_secret(&pem, PEM_MAX);
 	if (read_pem(path, &pem) != 0) {
 		say(err, errlen, "cannot read %s: %s", path,
 		    errno == EFBIG ? "larger than 256K" : strerror(errno));

@@ -131,7 +131,7 @@ set_error(struct token *t, const char *fmt, ...)
 	if (t->secret == NULL)
 		return;
 	redact(t->error, t->secret);
-	buf_init(&enc, BODY_MAX);
+	buf_init_secret(&enc, BODY_MAX);
 	if (http_urlencode(&enc, t->secret, strlen(t->secret)) == 0)
 		redact(t->error, buf_str(&enc));
 	buf_wipe(&enc);
@@ -280,7 +280,7 @@ add_assertion(struct token *t, struct buf *b)
 		set_error(t, "cannot use the sign-in certificate: %s", why);
 		return ERR_CONFIG;
 	}
-	buf_init(&a, BODY_MAX);
+	buf_init_secret(&a, BODY_MAX);
 	rc = jwt_assertion(k, t->alg, t->url, t->client_id, assertion_time(t),
 	    &a, why, sizeof(why));
 	jwt_key_free(k);
@@ -529,8 +529,10 @@ fetch(struct token *t)
 	int64_t sent;
 	int rc;
 
-	buf_init(&body, BODY_MAX);
+	buf_init_secret(&body, BODY_MAX);
+	/* The answer carries the access token. */
 	http_resp_init(&resp, RESP_MAX);
+	buf_init_secret(&resp.body, RESP_MAX);
 	t->retry_after = -1;
 	if ((rc = build_body(t, &body)) != 0) {
 		if (rc != ERR_CONFIG)

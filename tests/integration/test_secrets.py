@@ -1,12 +1,16 @@
 # SPDX-License-Identifier: MIT
 """Secrets in memory as another process sees them: the daemon and
 --test-connection are not dumpable (no core dump, no /proc/PID/mem or
-environ for other processes of the same user), and a private key
-protected by a passphrase is refused with a clear error by -n, a start
+environ for other processes of the same user), its memory holds
+one copy of the access token and no leftover of a request or answer
+that carried the secret (a scan of /proc/PID/mem, as root); and a private
+key protected by a passphrase is refused with a clear error by -n, a start
 and --test-connection, without a terminal prompt and without hanging."""
 
 import os
+import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -137,6 +141,73 @@ def not_dumpable():
         wd.close()
 
 
+def scan_memory(pid, secret):
+    """Copies of the secret, of token request bodies, and of each
+    simulator token in the writable memory of pid."""
+    found = {"secret": 0, "body": 0, "tokens": {}}
+    with open("/proc/%d/maps" % pid) as maps, \
+            open("/proc/%d/mem" % pid, "rb", 0) as mem:
+        for line in maps:
+            f = line.split()
+            lo, hi = [int(x, 16) for x in f[0].split("-")]
+            if not f[1].startswith("rw"):
+                continue
+            try:
+                mem.seek(lo)
+                data = mem.read(hi - lo)
+            except OSError:
+                continue
+            found["secret"] += data.count(secret)
+            found["body"] += data.count(b"&client_secret=")
+            for t in re.findall(rb"simtok\.[A-Za-z0-9_-]{40}", data):
+                found["tokens"][t] = found["tokens"].get(t, 0) + 1
+    return found
+
+
+def memory_wiped():
+    """After several token renewals, the memory holds the secret where it
+    is kept (the configuration and the token cache), the current token,
+    and nothing else: no old token, no request body."""
+    if os.geteuid() != 0:
+        print("skip memory scan: reading another process's memory needs "
+              "root (the daemon is not dumpable)")
+        return
+    wd = h.Workdir()
+    secret = "Mq8Q~" + "s3cr3tV4lu3" * 4
+    try:
+        sim = h.Sim(wd, "--count", 30, "--seed", 14, "--client-secret",
+                    secret, "--token-lifetime", "8", "--token-bytes", "900")
+        conf = h.write_config(wd, sim, extra={
+            "azure.client_secret": secret, "source.poll_interval": "2s"})
+        d = h.start_daemon(wd, conf)
+        renewed = h.wait_for(lambda: sim.stats().get("tokens_issued", 0)
+                             >= 4, 90)
+        R.check(renewed, "the daemon renewed its token several times (%s)"
+                % sim.stats().get("tokens_issued"))
+        best = None
+        for _ in range(4):
+            d.send_signal(signal.SIGSTOP)
+            try:
+                f = scan_memory(d.pid, secret.encode())
+            finally:
+                d.send_signal(signal.SIGCONT)
+            if best is None or len(f["tokens"]) < len(best["tokens"]):
+                best = f
+            time.sleep(0.7)
+        R.check(len(best["tokens"]) == 1,
+                "one access token in memory after %s issued (%d distinct, "
+                "%d copies)" % (sim.stats().get("tokens_issued"),
+                                len(best["tokens"]),
+                                sum(best["tokens"].values())))
+        R.check(best["secret"] <= 2 and best["body"] == 0,
+                "the secret only where it is kept (%d copies, at most 2: "
+                "configuration and token cache), no token request body "
+                "left (%d)" % (best["secret"], best["body"]))
+        R.check(h.stop_daemon(d) == 0, "memory scan: SIGTERM exits 0")
+    finally:
+        wd.close()
+
+
 def openssl(*args):
     subprocess.run(["openssl"] + list(args), check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -207,6 +278,7 @@ def passphrase_keys():
 
 def main():
     not_dumpable()
+    memory_wiped()
     passphrase_keys()
     R.done()
 

@@ -37,6 +37,18 @@ main(void)
 	CHECK_STR(buf_str(&b), "-9223372036854775808");
 	buf_reset(&b);
 
+	/* A secret buffer grows by copying (its old storage is wiped). */
+	buf_init_secret(&b, 1 << 20);
+	for (i = 0; i < 5000; i++)
+		ok &= buf_adds(&b, "s3cr3t") == 0;
+	CHECK(ok && b.len == 30000 && b.secret);
+	CHECK(strncmp(b.data + 29994, "s3cr3t", 6) == 0 && b.data[30000] == 0);
+	buf_reset(&b);
+	CHECK(b.data == NULL && b.secret);
+	CHECK(buf_adds(&b, "again") == 0);
+	CHECK_STR(buf_str(&b), "again");
+	buf_wipe(&b);
+
 	CHECK(url_is_allowed("https://api.security.microsoft.com/api/alerts"));
 	CHECK(url_is_allowed("http://127.0.0.1:8080/x"));
 	CHECK(url_is_allowed("http://127.9.9.9/x"));
