@@ -95,46 +95,79 @@ redact(char *s, const char *what)
 }
 
 /*
- * Overwrite the value of name (up to '&' or the end) wherever it occurs:
- * it catches an echoed request body even where the text was cut.
+ * Overwrite the value of name wherever it occurs: up to '&', a blank or
+ * the end after "name=" (an echoed request body, even where it was cut),
+ * or the JSON string after "\"name\":".
  */
 static void
 redact_param(char *s, const char *name)
 {
 	size_t n = strlen(name);
-	char *p;
+	char *p, *v;
 
-	while ((p = strstr(s, name)) != NULL) {
-		p += n;
-		s = p + strcspn(p, "&");
-		memset(p, '*', (size_t)(s - p));
+	for (p = strstr(s, name); p != NULL; p = strstr(p, name)) {
+		v = p + n;
+		if (*v == '=') {
+			v++;
+			p = v + strcspn(v, "& \t\r\n\"");
+		} else if (p > s && p[-1] == '"' && *v == '"') {
+			v += 1 + strspn(v + 1, " \t");
+			if (*v++ != ':')
+				continue;
+			v += strspn(v, " \t");
+			if (*v++ != '"')
+				continue;
+			p = v + strcspn(v, "\"");
+		} else {
+			p = v;
+			continue;
+		}
+		memset(v, '*', (size_t)(p - v));
 	}
 }
 
+/* Parameters that carry a credential or a token, by name. */
+static const char *const secret_params[] = {"client_secret", "client_assertion",
+    "access_token", "refresh_token", "id_token", "assertion", "password", NULL};
+
 /*
- * Error texts are for humans and cut at sizeof(t->error) if need be.
- * Whatever the server sent, the secret (plain or URL-encoded) and the
- * cached token never survive into the text.
+ * Whatever the server sent, the secret (plain or URL-encoded), the
+ * assertion, the cached token and the values of secret_params[] never
+ * survive into s.  Called on whole texts, before any cut: a cut secret
+ * would no longer be found.
+ */
+static void
+redact_all(const struct token *t, char *s)
+{
+	struct buf enc;
+	size_t i;
+
+	redact(s, t->access);
+	redact(s, t->assertion);
+	for (i = 0; secret_params[i] != NULL; i++)
+		redact_param(s, secret_params[i]);
+	if (t->secret == NULL)
+		return;
+	redact(s, t->secret);
+	buf_init_secret(&enc, BODY_MAX);
+	if (http_urlencode(&enc, t->secret, strlen(t->secret)) == 0)
+		redact(s, buf_str(&enc));
+	buf_wipe(&enc);
+}
+
+/*
+ * Error texts are for humans and cut at sizeof(t->error) if need be;
+ * what goes in was redacted whole (redact_all()) and is redacted again.
  */
 static void
 set_error(struct token *t, const char *fmt, ...)
 {
-	struct buf enc;
 	va_list ap;
 
 	va_start(ap, fmt);
 	(void)vsnprintf(t->error, sizeof(t->error), fmt, ap);
 	va_end(ap);
-	redact(t->error, t->access);
-	redact(t->error, t->assertion);
-	redact_param(t->error, "client_assertion=");
-	if (t->secret == NULL)
-		return;
-	redact(t->error, t->secret);
-	buf_init_secret(&enc, BODY_MAX);
-	if (http_urlencode(&enc, t->secret, strlen(t->secret)) == 0)
-		redact(t->error, buf_str(&enc));
-	buf_wipe(&enc);
+	redact_all(t, t->error);
 }
 
 static void
@@ -460,11 +493,14 @@ parse_failure(struct token *t, const struct http_resp *resp)
 	root = cJSON_ParseWithLength(resp->body.data, resp->body.len);
 	err = cJSON_GetObjectItemCaseSensitive(root, "error");
 	desc = cJSON_GetObjectItemCaseSensitive(root, "error_description");
+	/* Redacted whole, then cut: a cut secret would not be found. */
 	if (cJSON_IsString(err)) {
+		redact_all(t, err->valuestring);
 		code[0] = ' ';
 		first_line(err->valuestring, code + 1, sizeof(code) - 1);
 	}
 	if (cJSON_IsString(desc)) {
+		redact_all(t, desc->valuestring);
 		text[0] = ':';
 		text[1] = ' ';
 		first_line(desc->valuestring, text + 2, sizeof(text) - 2);

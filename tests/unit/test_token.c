@@ -80,6 +80,10 @@ static char canned_py[] =
     "'temporarily_unavailable', 'error_description': 'AADSTS50196: "
     "The server terminated an operation.'})),\n"
     "  'bare500': lambda: (500, ''),\n"
+    "  'leaky': lambda: (401, json.dumps({'error': 'invalid_client', "
+    "'error_description': 'AADSTS9: seen access_token=abc123&"
+    "refresh_token=def456 and {\"access_token\": \"ghi789\", "
+    "\"id_token\":\"jkl012\"} client_secret=mno345'})),\n"
     "}\n"
     "class H(http.server.BaseHTTPRequestHandler):\n"
     "    protocol_version = 'HTTP/1.1'\n"
@@ -600,6 +604,44 @@ test_canned(struct http *h, int port)
 	token_free(t);
 }
 
+/*
+ * The echoed body is cut at 320 bytes of description: a client id of 236
+ * characters puts the cut inside the secret.  It is redacted before the
+ * cut, so no prefix of it survives; other credential-bearing parameters
+ * are redacted by name.
+ */
+static void
+test_cut_secret(struct http *h, int port)
+{
+	static const char secret[] = "TopSecretValue1234567890";
+	char id[237], prefix[12];
+	struct token *t;
+	const char *b = NULL, *e;
+
+	memset(id, 'c', sizeof(id) - 1);
+	id[sizeof(id) - 1] = '\0';
+	t = new_token(
+	    h, TOKEN_V1, port, "echo", id, secret, "https://graph.windows.net");
+	CHECK(token_get(t, &b) == ERR_CREDENTIALS);
+	e = token_error(t);
+	memcpy(prefix, secret, sizeof(prefix) - 1);
+	prefix[sizeof(prefix) - 1] = '\0';
+	CHECK(strstr(e, "&client_secret=***") != NULL);
+	CHECK(strstr(e, prefix) == NULL);
+	CHECK(strstr(e, "TopSecret") == NULL);
+	token_free(t);
+
+	t = new_token(
+	    h, TOKEN_V1, port, "leaky", "c", "pw", "https://graph.windows.net");
+	CHECK(token_get(t, &b) == ERR_CREDENTIALS);
+	CHECK_STR(token_error(t),
+	    "Entra ID refused the token request (HTTP 401 invalid_client): "
+	    "AADSTS9: seen access_token=******&refresh_token=****** and "
+	    "{\"access_token\": \"******\", \"id_token\":\"******\"} "
+	    "client_secret=******");
+	token_free(t);
+}
+
 /* The request as sent, seen through the echo case; secrets redacted. */
 static void
 test_request_form(struct http *h, int port)
@@ -637,6 +679,7 @@ test_request_form(struct http *h, int port)
 	          "graph.microsoft.com%2F.default") != NULL);
 	CHECK(strstr(token_error(t), ".default%2F.default") == NULL);
 	token_free(t);
+	test_cut_secret(h, port);
 }
 
 /* Certificate sign-in: files made with the openssl command. */
