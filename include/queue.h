@@ -49,6 +49,7 @@ struct queue_stats {
 	uint64_t pending_bytes; /* spool bytes not acknowledged yet */
 	unsigned long reconnects; /* times the collector came back */
 	int collector_up;
+	char collector_error[512]; /* why it is down (sink_down_why()) */
 	time_t last_delivery_ok; /* when everything was last delivered */
 	/* Kafka: the producer's delivery reports (sink_kafka.h) */
 	int kafka; /* the output is Kafka */

@@ -153,6 +153,12 @@ int sink_drain(struct sink *s, long ms, uint64_t *acked);
 /* Nonzero while the collector is unreachable. */
 int sink_is_down(const struct sink *s);
 
+/*
+ * Why the collector is unreachable (the reason the log gave when it went
+ * down, the latest when it changed since), or "" while it is up.
+ */
+const char *sink_down_why(const struct sink *s);
+
 /* Nonzero while a connection is open. */
 int sink_is_connected(const struct sink *s);
 

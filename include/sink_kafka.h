@@ -105,6 +105,9 @@ const char *sink_kafka_why(const struct sink_kafka *k);
  */
 int sink_kafka_is_down(const struct sink_kafka *k);
 
+/* Why sink_kafka_is_down() says so: the last problem logged, or "". */
+const char *sink_kafka_down_why(const struct sink_kafka *k);
+
 void sink_kafka_stats(const struct sink_kafka *k, struct sink_kafka_stats *st);
 
 /*

@@ -68,6 +68,7 @@ struct status {
 	uint64_t kafka_failed; /* refused for good (too large): skipped */
 
 	int collector_up; /* the last send succeeded */
+	char collector_error[512]; /* why the collector is down, or "" */
 	int fetch_ok; /* the last fetch succeeded */
 	int retired; /* the API answers as switched off (ERR_RETIRED) */
 	int64_t retired_since; /*   since then */

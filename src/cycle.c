@@ -1049,6 +1049,8 @@ cycle_status(const struct cycle *cy, struct status *st)
 	st->spool_bytes = qs.pending_bytes;
 	st->spool_full = cy->full_warned;
 	st->collector_up = qs.collector_up;
+	snprintf(st->collector_error, sizeof(st->collector_error), "%s",
+	    qs.collector_error);
 	st->kafka = qs.kafka;
 	st->kafka_in_flight = qs.in_flight;
 	st->kafka_acked = qs.kafka_acked;

@@ -535,6 +535,8 @@ queue_get_stats(const struct queue *q, struct queue_stats *st)
 	st->pending_bytes = queue_pending_bytes(q);
 	st->reconnects = sink_reconnects(q->sink);
 	st->collector_up = !sink_is_down(q->sink);
+	snprintf(st->collector_error, sizeof(st->collector_error), "%s",
+	    st->collector_up ? "" : sink_down_why(q->sink));
 	st->last_delivery_ok = q->last_ok;
 	if (sink_kafka_counters(q->sink, &ks) == 0) {
 		st->kafka = 1;

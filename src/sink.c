@@ -174,6 +174,16 @@ sink_is_down(const struct sink *s)
 	return s->down || (s->kafka != NULL && sink_kafka_is_down(s->kafka));
 }
 
+const char *
+sink_down_why(const struct sink *s)
+{
+	if (s->down)
+		return s->down_why;
+	if (s->kafka != NULL && sink_kafka_is_down(s->kafka))
+		return sink_kafka_down_why(s->kafka);
+	return "";
+}
+
 int
 sink_is_connected(const struct sink *s)
 {
@@ -208,6 +218,7 @@ mark_down(struct sink *s, const char *why)
 {
 	long jitter;
 
+	snprintf(s->down_why, sizeof(s->down_why), "%s", why);
 	if (!s->down) {
 		s->down = 1;
 		s->down_since = nap_now_ms();
@@ -235,6 +246,7 @@ mark_up(struct sink *s)
 	log_info("collector %s is back after %ld s; delivering what waited",
 	    s->where, (long)((nap_now_ms() - s->down_since) / 1000));
 	s->down = 0;
+	s->down_why[0] = '\0';
 	s->reconnects++;
 }
 

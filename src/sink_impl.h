@@ -69,6 +69,7 @@ struct sink {
 	unsigned long lost; /* see sink_lost() */
 	int down; /* collector unreachable */
 	int64_t down_since; /* nap_now_ms() */
+	char down_why[SINK_WHY_MAX]; /* why it went down, "" while up */
 	int64_t next_try; /* backoff: no attempt before this */
 	long backoff_ms;
 	void *gai; /* a name lookup that may still run (sink_tcp.c) */

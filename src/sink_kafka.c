@@ -555,6 +555,12 @@ sink_kafka_is_down(const struct sink_kafka *k)
 	return (k->down && k->head != k->tail) || k->broken;
 }
 
+const char *
+sink_kafka_down_why(const struct sink_kafka *k)
+{
+	return k->broken ? k->why : k->logged;
+}
+
 void
 sink_kafka_stats(const struct sink_kafka *k, struct sink_kafka_stats *st)
 {

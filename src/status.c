@@ -250,6 +250,8 @@ to_json(const struct status *st)
 	            : cJSON_AddNullToObject(root, "lag_seconds") == NULL) ||
 	    add_spool(root, st) ||
 	    add_bool(root, "collector_up", st->collector_up) ||
+	    cJSON_AddStringToObject(
+	        root, "collector_error", st->collector_error) == NULL ||
 	    add_bool(root, "fetch_ok", st->fetch_ok) ||
 	    add_bool(root, "retired", st->retired) ||
 	    add_time(root, "retired_since", st->retired_since) ||
@@ -542,6 +544,8 @@ from_json(const cJSON *root, struct status *st)
 		st->kafka_failed = (uint64_t)get_num(k, "failed", 0);
 	}
 	st->collector_up = get_bool(root, "collector_up");
+	get_str(root, "collector_error", st->collector_error,
+	    sizeof(st->collector_error));
 	st->fetch_ok = get_bool(root, "fetch_ok");
 	st->retired = get_bool(root, "retired");
 	st->retired_since = get_time(root, "retired_since");
@@ -727,7 +731,11 @@ status_print(const struct status *st, time_t now, long lag_threshold, FILE *out)
 	    when(st->started, now, w, sizeof(w)));
 	fprintf(
 	    out, "status written: %s\n", when(st->updated, now, w, sizeof(w)));
-	fprintf(out, "collector: %s\n", st->collector_up ? "up" : "down");
+	if (st->collector_up || st->collector_error[0] == '\0')
+		fprintf(
+		    out, "collector: %s\n", st->collector_up ? "up" : "down");
+	else
+		fprintf(out, "collector: down: %s\n", st->collector_error);
 	if (st->retired)
 		fprintf(out,
 		    "fetch: the API answers as retired since %s; asked "

@@ -354,6 +354,75 @@ def check_unknown_topic(wd):
         mk.close()
 
 
+def check_reported_once(wd):
+    """A running daemon meets a topic that does not exist: the log says so
+    once, with the topic and librdkafka's reason, while it keeps trying
+    with backoff; status says why the output is down; once the topic is
+    there everything arrives and the log says the output is back."""
+    sim = h.Sim(wd, "--count", "100", "--seed", "6")
+    mk = k.MockKafka(wd, topics=[])
+    try:
+        mk.cmd("topic-error later UNKNOWN_TOPIC_OR_PART")
+        conf, state = siem_conf(wd, sim, mk, "later", "once", extra={
+            "kafka.allow.auto.create.topics": "false",
+            "kafka.topic.metadata.propagation.max.ms": "1000"})
+        log = wd.file("daemon.log")
+        start_at = os.path.getsize(log) if os.path.exists(log) else 0
+        d = start(wd, conf)
+        reason = "topic later: Broker: Unknown topic or partition"
+
+        def down():
+            try:
+                return reason in status(state).get("collector_error", "")
+            except (OSError, ValueError):
+                return False
+
+        h.wait_for(down, 60, step=0.5)
+        R.check(down(), "status: collector_error names the topic and "
+                "librdkafka's reason")
+        # Three attempts at least (the backoff: 0.5, 1, 2 s), each of the
+        # 100 records handed back.
+        def retried():
+            try:
+                return status(state)["kafka"]["retried"]
+            except (OSError, ValueError, KeyError):
+                return 0
+
+        h.wait_for(lambda: retried() >= 300, 120, step=0.5)
+        R.check(retried() >= 300, "the producer tried again and again "
+                "(%d records handed back)" % retried())
+        with open(log, "rb") as f:
+            f.seek(start_at)
+            text = f.read().decode("utf-8", "replace")
+        lines = [x for x in text.splitlines() if reason in x]
+        R.check(len(lines) == 1, "reported once while it keeps trying "
+                "(%d lines: %r)" % (len(lines), lines[:3]))
+        mk.cmd("topic-error later NO_ERROR")
+        try:
+            mk.cmd("create later 2")
+        except RuntimeError as e:
+            if "already exists" not in str(e):
+                raise
+        want = {x["FullId"] for x in sim.corpus()}
+        h.wait_for(lambda: want <= set(fullids(mk.consume("later"))), 120,
+                   step=1)
+        h.wait_for(lambda: status(state)["collector_up"], 30, step=0.5)
+        st = status(state)
+        rc = h.stop_daemon(d)
+        with open(log, "rb") as f:
+            f.seek(start_at)
+            text = f.read().decode("utf-8", "replace")
+        R.check(rc == 0 and want <= set(fullids(mk.consume("later"))),
+                "once the topic exists, all 100 arrive")
+        R.check(st["collector_up"] and st.get("collector_error") == "",
+                "status: up again, no reason left (%r)"
+                % st.get("collector_error"))
+        R.check("collector kafka " in text and " is back after " in text,
+                "the log says the output is back")
+    finally:
+        mk.close()
+
+
 def check_tenant_topic(wd):
     sim = h.Sim(wd, "--count", "50", "--seed", "2")
     mk = k.MockKafka(wd, topics=[("mssp-default", 1)])
@@ -389,6 +458,7 @@ def main():
         check_faults(wd)
         check_too_large(wd)
         check_unknown_topic(wd)
+        check_reported_once(wd)
         check_tenant_topic(wd)
         check_kill9(wd)
     finally:

@@ -395,6 +395,20 @@ test_kafka(void)
 	          "\nkafka: 250 in flight, 19750 acknowledged, 12 retried, 1 "
 	          "failed (too large for the topic, skipped)\n") != NULL);
 	free(text);
+
+	/* Why the output is down: in status.json and --status. */
+	st.collector_up = 0;
+	snprintf(st.collector_error, sizeof(st.collector_error),
+	    "topic th-cef: Broker: Unknown topic or partition "
+	    "(UNKNOWN_TOPIC_OR_PART)");
+	CHECK(status_write(dir, &st) == 0);
+	CHECK(status_load(dir, &back) == 0);
+	CHECK_STR(back.collector_error, st.collector_error);
+	text = printed(&st, NOW, 0, &rc);
+	CHECK(strstr(text,
+	          "\ncollector: down: topic th-cef: Broker: Unknown topic or "
+	          "partition (UNKNOWN_TOPIC_OR_PART)\n") != NULL);
+	free(text);
 }
 
 static void
