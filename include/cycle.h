@@ -77,6 +77,13 @@ int cycle_settle(struct cycle *cy, long ms);
 /* Spool bytes the collector has not acknowledged yet. */
 uint64_t cycle_pending_bytes(const struct cycle *cy);
 
+/*
+ * Why fetching is paused, in words for a log line (the spool reached
+ * spool_max_size, or the disk is full), or NULL when it is not: --once
+ * then stopped before it fetched everything.
+ */
+const char *cycle_paused(const struct cycle *cy);
+
 struct http;
 struct http_opts;
 struct token;

@@ -1020,6 +1020,16 @@ cycle_fetch(struct cycle *cy)
 	return fetch_done(cy, &until, rc);
 }
 
+const char *
+cycle_paused(const struct cycle *cy)
+{
+	if (cy->disk_full || cy->cursor_dirty)
+		return "the disk of the state directory is full";
+	if (cy->full_warned)
+		return "the spool reached [state] spool_max_size";
+	return NULL;
+}
+
 void
 cycle_status(const struct cycle *cy, struct status *st)
 {

@@ -390,6 +390,7 @@ run(struct config **cp, const char *path, int once)
 	struct liveness lv;
 	struct cycle *cy;
 	time_t started = time(NULL);
+	const char *why;
 	int rc, status = 0;
 
 	if ((cy = cycle_new(c, &stop_requested)) == NULL)
@@ -403,8 +404,15 @@ run(struct config **cp, const char *path, int once)
 	notify_ready();
 	if (once) {
 		rc = cycle_fetch(cy);
-		if (wind_down(cy, c) != 0 || rc != 0)
+		why = cycle_paused(cy);
+		if (wind_down(cy, c) != 0 || rc != 0 || why != NULL)
 			status = EXIT_RUNTIME;
+		if (why != NULL)
+			log_error(
+			    "--once stopped fetching early: %s; what was "
+			    "fetched is delivered or kept, the rest waits at "
+			    "Defender for the next run",
+			    why);
 		log_totals(cy, "run complete");
 		publish(cy, c, started, 0);
 		cycle_free(cy);

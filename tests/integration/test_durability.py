@@ -195,6 +195,40 @@ def once_with_collector_down():
         wd.close()
 
 
+def once_spool_full():
+    """--once with a slow collector and a small spool: fetching pauses at
+    spool_max_size, what was fetched is delivered, and the run exits 1
+    saying why; further runs fetch the rest, each record once."""
+    wd = h.Workdir()
+    try:
+        sim = h.Sim(wd, "--count", 3000, "--seed", 15, "--hostile-ratio", 0)
+        coll = h.CollectorWith(wd, "--rate", 400000)
+        conf = h.write_config(wd, sim, coll, extra={
+            "state.spool_max_size": "1M", "source.page_size": "200",
+            "state.shutdown_grace": "120s"})
+        want = {x["FullId"] for x in sim.corpus()}
+        rc, err, _ = h.run_daemon(conf, "--once")
+        got = {full_id(m) for m in coll.messages()}
+        R.check(rc == 1 and "--once stopped fetching early: the spool "
+                "reached [state] spool_max_size" in err,
+                "--once, spool full: exit 1 and the reason (%s: %s)"
+                % (rc, err.strip()[-300:]))
+        R.check(0 < len(got) < len(want), "--once delivered what it "
+                "fetched before the pause (%d of %d)"
+                % (len(got), len(want)))
+        runs = 1
+        while rc == 1 and runs < 12:
+            rc, err, _ = h.run_daemon(conf, "--once")
+            runs += 1
+        ids = [full_id(m) for m in coll.messages()]
+        R.check(rc == 0 and set(ids) == want and len(ids) == len(want),
+                "the next runs fetch the rest; every record once (%d runs, "
+                "%d of %d, %d messages)" % (runs, len(set(ids) & want),
+                                            len(want), len(ids)))
+    finally:
+        wd.close()
+
+
 def disk_full():
     """A state directory on a 4 MB tmpfs fills up while the collector is
     down: fetching pauses, nothing is dropped or corrupted, and all of it
@@ -239,6 +273,7 @@ def disk_full():
 def main():
     disk_full()
     once_with_collector_down()
+    once_spool_full()
     backpressure()
     kill9()
     R.done()
