@@ -2359,9 +2359,24 @@ default_max_message(struct loader *ld)
 	struct config *c = ld->c;
 	uint64_t v;
 
-	if (c->transport != TRANSPORT_KAFKA) {
-		c->max_message_size =
-		    c->transport == TRANSPORT_UDP ? 2048 : 8192;
+	/*
+	 * What a receiver left at its own defaults takes whole (README
+	 * "Message size and receivers"): QRadar's TCP syslog payload limit
+	 * (4096) for tcp and tls, RFC 5426's 2048 for udp, rsyslog's 8096
+	 * for local (the relay) and stdout.
+	 */
+	switch (c->transport) {
+	case TRANSPORT_KAFKA:
+		break;
+	case TRANSPORT_UDP:
+		c->max_message_size = 2048;
+		return;
+	case TRANSPORT_TCP:
+	case TRANSPORT_TLS:
+		c->max_message_size = 4096;
+		return;
+	default:
+		c->max_message_size = 8096;
 		return;
 	}
 	v = kafka_conf_max_value(c->kafka);

@@ -307,7 +307,7 @@ test_defaults_siem(void)
 	CHECK(c->leef_delimiter == '^');
 	CHECK(c->transport == TRANSPORT_TCP && c->port == 514);
 	CHECK(c->framing == FRAMING_LF && c->header == HEADER_RFC5424);
-	CHECK(c->facility == 20 && c->max_message_size == 8192);
+	CHECK(c->facility == 20 && c->max_message_size == 4096);
 	CHECK(gethostname(host, sizeof(host)) == 0);
 	CHECK_STR(c->hostname, host);
 	CHECK_STR(c->app_name, "mdesiemd");
@@ -420,7 +420,12 @@ test_transport(void)
 
 	c = expect_ok(AZURE OUTPUT "[output]\ntransport = tls\n");
 	if (c != NULL)
-		CHECK(c->port == 6514 && c->framing == FRAMING_OCTET);
+		CHECK(c->port == 6514 && c->framing == FRAMING_OCTET &&
+		    c->max_message_size == 4096);
+	config_free(c);
+	c = expect_ok(AZURE "[output]\ntransport = stdout\n");
+	if (c != NULL)
+		CHECK(c->max_message_size == 8096);
 	config_free(c);
 	c = expect_ok(AZURE OUTPUT "[output]\ntransport = udp\n");
 	if (c != NULL)
