@@ -13,7 +13,8 @@
  * acknowledged message and everything after it is sent again.  So after a
  * broken connection a message is sent again only when it was not
  * acknowledged; after a crash, at most QUEUE_INFLIGHT_MAX messages in
- * flight plus QUEUE_SAVE_EVERY acknowledged since the last save.  A clean
+ * flight (QUEUE_KAFKA_INFLIGHT_MAX for Kafka) plus QUEUE_SAVE_EVERY
+ * acknowledged since the last save.  A clean
  * stop (queue_finish()) shuts the connection down, waits for the last
  * acknowledgement and saves the exact position.
  *
@@ -37,6 +38,14 @@ struct spool_recovery;
 #define QUEUE_INFLIGHT_MAX 256
 /* Their spool bytes, at most. */
 #define QUEUE_INFLIGHT_BYTES (256U * 1024)
+/*
+ * The same for Kafka, whose acknowledgements come a batch at a time (a
+ * linger, a produce round trip): a window of 256 messages leaves the
+ * producer idle between batches, one of 1024 keeps the next batch filling
+ * while the last is in flight.
+ */
+#define QUEUE_KAFKA_INFLIGHT_MAX 1024
+#define QUEUE_KAFKA_INFLIGHT_BYTES (2048U * 1024)
 /* The read position is saved at least every this many acknowledged. */
 #define QUEUE_SAVE_EVERY 128
 

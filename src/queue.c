@@ -60,6 +60,8 @@ struct queue {
 	struct ts p_version;
 
 	/* in flight */
+	size_t inflight_max; /* ring slots */
+	uint64_t inflight_bytes_max;
 	struct qent *ring;
 	size_t head, count;
 	uint64_t inflight_bytes;
@@ -87,14 +89,19 @@ queue_new(const struct config *c, const char *dir,
     const volatile sig_atomic_t *stop, struct spool_recovery *rec, char *err,
     size_t errlen)
 {
+	int kafka = c->transport == TRANSPORT_KAFKA;
+	size_t slots = kafka ? QUEUE_KAFKA_INFLIGHT_MAX : QUEUE_INFLIGHT_MAX;
 	struct queue *q;
 
 	if ((q = calloc(1, sizeof(*q))) == NULL ||
-	    (q->ring = calloc(QUEUE_INFLIGHT_MAX, sizeof(*q->ring))) == NULL) {
+	    (q->ring = calloc(slots, sizeof(*q->ring))) == NULL) {
 		free(q);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	q->inflight_max = slots;
+	q->inflight_bytes_max =
+	    kafka ? QUEUE_KAFKA_INFLIGHT_BYTES : QUEUE_INFLIGHT_BYTES;
 	buf_init(&q->framed, 0);
 	buf_init(&q->p_key, 0);
 	buf_init(&q->p_tenant, 0);
@@ -190,7 +197,7 @@ take_acks(struct queue *q, uint64_t acked)
 		else
 			q->delivered++;
 		q->unsaved++;
-		q->head = (q->head + 1) % QUEUE_INFLIGHT_MAX;
+		q->head = (q->head + 1) % q->inflight_max;
 		q->count--;
 	}
 	/*
@@ -221,7 +228,7 @@ rewind_unacked(struct queue *q, int count_resent)
 	size_t i;
 
 	for (i = 0; i < q->count; i++)
-		again += !q->ring[(q->head + i) % QUEUE_INFLIGHT_MAX].dropped;
+		again += !q->ring[(q->head + i) % q->inflight_max].dropped;
 	if (count_resent && again > 0) {
 		q->resent += again;
 		log_info("%lu messages sent but not acknowledged by the "
@@ -300,7 +307,7 @@ load(struct queue *q)
 static void
 push(struct queue *q, int dropped)
 {
-	struct qent *e = &q->ring[(q->head + q->count) % QUEUE_INFLIGHT_MAX];
+	struct qent *e = &q->ring[(q->head + q->count) % q->inflight_max];
 
 	e->mark = q->next_mark++;
 	e->end = q->p_end;
@@ -326,8 +333,8 @@ pump(struct queue *q)
 	if (sink_retry_in_ms(q->sink) > 0)
 		return ERR_SINK;
 	for (;;) {
-		if (q->count == QUEUE_INFLIGHT_MAX ||
-		    q->inflight_bytes >= QUEUE_INFLIGHT_BYTES)
+		if (q->count == q->inflight_max ||
+		    q->inflight_bytes >= q->inflight_bytes_max)
 			return ERR_AGAIN;
 		if (!q->has_pending && (rc = load(q)) != 0)
 			return rc == 1 ? 0 : rc;

@@ -42,10 +42,11 @@ def queue_constant(name):
     return int(m.group(1))
 
 
-# After a crash, at most the messages in flight (QUEUE_INFLIGHT_MAX) and
-# those acknowledged since the read position was saved (QUEUE_SAVE_EVERY)
-# are sent again (README, "The delivery contract for Kafka").
-RESEND_BOUND = queue_constant("QUEUE_INFLIGHT_MAX") + \
+# After a crash, at most the messages in flight (QUEUE_KAFKA_INFLIGHT_MAX)
+# and those acknowledged since the read position was saved
+# (QUEUE_SAVE_EVERY) are sent again (README, "The delivery contract for
+# Kafka").
+RESEND_BOUND = queue_constant("QUEUE_KAFKA_INFLIGHT_MAX") + \
     queue_constant("QUEUE_SAVE_EVERY")
 CS3 = re.compile(r" cs3=((?:[^\\ ]|\\.)*) cs3Label=")
 EXT_ID = re.compile(r" externalId=((?:[^\\ ]|\\.)*)")
