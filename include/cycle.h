@@ -22,6 +22,9 @@ struct cycle_stats {
 	unsigned long bad_records; /* could not be normalised */
 	unsigned long oversized_keys; /* of those: dedup key over 64 KiB */
 	unsigned long commit_parts; /* pages committed in parts: extra parts */
+	unsigned long messages_shortened; /* packed to fit max_message_size */
+	unsigned long values_shortened; /*   values cut in them */
+	unsigned long values_dropped; /*   values left out of them */
 	unsigned long pages;
 };
 

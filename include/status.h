@@ -55,6 +55,9 @@ struct status {
 	uint64_t bad_records; /* could not be parsed or normalised */
 	uint64_t oversized_keys; /* of those: dedup key over 64 KiB */
 	uint64_t commit_parts; /* extra COMMITs of pages over 16 MiB of keys */
+	uint64_t messages_shortened; /* packed to fit max_message_size */
+	uint64_t values_shortened; /* values cut to fit */
+	uint64_t values_dropped; /* values left out to fit */
 	uint64_t retries; /* requests or sends tried again */
 	uint64_t throttled; /* HTTP 429 answers */
 	uint64_t token_renewals; /* access tokens obtained */

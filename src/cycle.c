@@ -73,6 +73,7 @@ struct cycle {
 	int ahead_warned; /* the cursor is ahead of the API's clock */
 	int early_warned; /* the window starts after the API's time */
 	int no_date_warned; /* answers without a Date header */
+	int drop_logged; /* a record that lost values was named this cycle */
 	int parts_logged; /* a page was committed in parts */
 	unsigned long part_spooled; /* messages appended, not committed */
 	int deprecation_said; /* the API's deprecation notice was logged */
@@ -646,7 +647,8 @@ oversized_mark(const char *key, size_t n, char out[OVERSIZED_MARK_LEN + 1])
 
 /* Format the current record (header + payload) into cy->msg. */
 static int
-format_record(struct cycle *cy, const struct ts *now, int *sev)
+format_record(
+    struct cycle *cy, const struct ts *now, int *sev, struct pairs_result *res)
 {
 	const struct strv *sv = &cy->rec.f[RF_SEVERITY];
 	size_t max = (size_t)cy->cfg->max_message_size;
@@ -657,7 +659,29 @@ format_record(struct cycle *cy, const struct ts *now, int *sev)
 	if ((rc = frame_header(&cy->msg, &cy->fopts, *sev, now)) != 0)
 		return rc;
 	max = max > cy->msg.len ? max - cy->msg.len : 1;
-	return format_render(cy->format, &cy->msg, &cy->rec, max, NULL);
+	return format_render(cy->format, &cy->msg, &cy->rec, max, res);
+}
+
+/* Count a message packed to fit; name its record once a cycle. */
+static void
+count_packed(struct cycle *cy, const struct pairs_result *res)
+{
+	const struct strv *id = &cy->rec.f[RF_ALERT_ID];
+	char text[ID_TEXT];
+
+	if (res->shortened + res->dropped == 0)
+		return;
+	cy->stats.messages_shortened++;
+	cy->stats.values_shortened += res->shortened;
+	cy->stats.values_dropped += res->dropped;
+	if (res->dropped == 0 || cy->drop_logged)
+		return;
+	cy->drop_logged = 1;
+	log_info("record %s: %u values left out and %u shortened to fit "
+	         "[output] max_message_size = %lld (the first this cycle; "
+	         "--status counts them all)",
+	    id_prefix(id->p, id->n, text), res->dropped, res->shortened,
+	    (long long)cy->cfg->max_message_size);
 }
 
 static int save_cursor(struct cycle *cy);
@@ -762,6 +786,7 @@ static int
 process_item(struct cycle *cy, const cJSON *item, const struct ts *now)
 {
 	const char *why = "unknown";
+	struct pairs_result res;
 	int rc, sev;
 
 	cy->stats.fetched++;
@@ -777,7 +802,7 @@ process_item(struct cycle *cy, const cJSON *item, const struct ts *now)
 		cy->stats.duplicates++;
 		return 0;
 	}
-	rc = format_record(cy, now, &sev);
+	rc = format_record(cy, now, &sev, &res);
 	if (rc == ERR_TOOBIG) {
 		cy->stats.bad_records++;
 		log_warning("skipping record %s: it does not fit "
@@ -788,6 +813,7 @@ process_item(struct cycle *cy, const cJSON *item, const struct ts *now)
 	if (rc != 0 || (rc = make_room(cy, cy->rec.dedup_key.n)) != 0 ||
 	    (rc = spool_record(cy, sev)) != 0)
 		return rc;
+	count_packed(cy, &res);
 	if ((rc = spool_commit_key(&cy->commit, cy->rec.dedup_key.p,
 	         cy->rec.dedup_key.n, &cy->rec.order_time)) != 0)
 		return rc;
@@ -961,6 +987,7 @@ cycle_fetch(struct cycle *cy)
 	int rc;
 
 	deprecation_check(cy);
+	cy->drop_logged = 0;
 	if (cy->cursor_dirty) {
 		if (cursor_save(cy->cursor, cy->state_path, api_name(cy),
 		        cy->cfg->tenant_id) != 0)
@@ -1052,6 +1079,9 @@ cycle_status(const struct cycle *cy, struct status *st)
 	st->bad_records = cy->stats.bad_records;
 	st->oversized_keys = cy->stats.oversized_keys;
 	st->commit_parts = cy->stats.commit_parts;
+	st->messages_shortened = cy->stats.messages_shortened;
+	st->values_shortened = cy->stats.values_shortened;
+	st->values_dropped = cy->stats.values_dropped;
 	st->retries = ss->retries;
 	st->throttled = ss->throttled;
 	st->token_renewals = token_renewals(cy->token);

@@ -122,6 +122,16 @@ static const struct counter {
         "Extra spool commits written because the dedup keys of a page "
         "passed the 16 MiB one commit holds (nothing skipped).",
         offsetof(struct status, commit_parts)},
+    {"messages_shortened", "mdesiem_messages_shortened_total",
+        "Messages packed to fit [output] max_message_size: values "
+        "shortened or left out (README \"Fitting max_message_size\").",
+        offsetof(struct status, messages_shortened)},
+    {"values_shortened", "mdesiem_values_shortened_total",
+        "Values cut to fit max_message_size.",
+        offsetof(struct status, values_shortened)},
+    {"values_dropped", "mdesiem_values_dropped_total",
+        "Values left out to fit max_message_size.",
+        offsetof(struct status, values_dropped)},
     {"retries", "mdesiem_retries_total",
         "Requests and sends tried again after a failure.",
         offsetof(struct status, retries)},
@@ -624,6 +634,13 @@ print_counters(const struct status *st, FILE *out)
 		    "over 16 MiB of keys\n",
 		    (unsigned long long)st->oversized_keys,
 		    (unsigned long long)st->commit_parts);
+	if (st->messages_shortened > 0)
+		fprintf(out,
+		    "max_message_size: %llu messages packed to fit (%llu "
+		    "values shortened, %llu left out)\n",
+		    (unsigned long long)st->messages_shortened,
+		    (unsigned long long)st->values_shortened,
+		    (unsigned long long)st->values_dropped);
 	fprintf(out,
 	    "events: %llu retries, %llu throttled (HTTP 429), %llu token "
 	    "renewals, %llu collector connections\n",

@@ -16,10 +16,14 @@ LEEF parser, python3's json module) and every value equals its value in
 the simulator's /_sim/corpus, or its documented substitute; with max_message_size = 8192 a value may also be
 a documented prefix or dropped, and no message exceeds the limit (the
 default for tcp, 4096, would skip the hostile records whose ids alone
-are longer)."""
+are longer); --status and the metrics count the messages packed and the
+values left out, and one info line names the first record that lost
+values."""
 
 import collections
 import json
+import os
+import re
 
 import formats_model as fm
 import harness as h
@@ -36,7 +40,39 @@ def payload(msg):
     return parts[7] if len(parts) == 8 else None
 
 
+def metric(prom, name):
+    with open(os.path.join(prom, "mdesiem.prom")) as f:
+        for line in f:
+            if line.startswith(name + " "):
+                return int(line.split()[1])
+    return None
+
+
+def check_packing(name, conf, prom, err):
+    """A limited run: --status and the metrics count what was packed, and
+    one info line names the first record that lost values."""
+    _, _, out = h.run_daemon(conf, "--status")
+    m = re.search(r"max_message_size: (\d+) messages packed to fit "
+                  r"\((\d+) values shortened, (\d+) left out\)",
+                  out.decode("utf-8", "replace"))
+    shortened = metric(prom, "mdesiem_messages_shortened_total")
+    dropped = metric(prom, "mdesiem_values_dropped_total")
+    R.check(m is not None and int(m.group(1)) > 0 and
+            int(m.group(1)) == shortened and int(m.group(3)) == dropped,
+            "%s: --status and the metrics count the messages packed (%s) "
+            "and values left out (%s)" % (name, shortened, dropped))
+    lines = re.findall(r"info\]: record (\S+): \d+ values left out", err)
+    R.check(len(lines) == 1,
+            "%s: one info line names the first record that lost values "
+            "(%s)" % (name, lines[:2]))
+
+
 def check_run(sim, coll, wd, name, extra, parse, expect, limited, by_id):
+    prom = None
+    if limited:
+        prom = wd.file("prom-" + name)
+        os.mkdir(prom)
+        extra = dict(extra, **{"metrics.textfile_dir": prom})
     conf = h.write_config(wd, sim, coll, name="%s.conf" % name,
                           state=wd.file("state-" + name), extra=extra)
     n0 = len(coll.messages())
@@ -44,6 +80,8 @@ def check_run(sim, coll, wd, name, extra, parse, expect, limited, by_id):
     R.check(rc == 0, "%s: --once exits 0 (got %d)" % (name, rc))
     if rc != 0:
         print(err[-2000:])
+    if limited:
+        check_packing(name, conf, prom, err)
     msgs = coll.messages()[n0:]
     bad = []
     seen = collections.Counter()
