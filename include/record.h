@@ -4,7 +4,9 @@
  * came from.  Its fields are the documented Detection fields of the SIEM
  * API (reference/mde-api.md section 1.6) plus what only updatable alerts
  * have (status, classification, determination, incident id, creation and
- * last update time, service source, MITRE techniques, ...).
+ * last update time, service source, MITRE techniques, ...), and Graph's
+ * newer ones (product name, alert policy id, investigation state, and the
+ * customDetails and additionalData dictionaries as compact JSON text).
  *
  * Values are borrowed: they point into the parsed JSON of the page (cJSON
  * strings) or into the record's own scratch buffer, so a record is only
@@ -88,7 +90,12 @@ struct cJSON;
 	X(LAST_UPDATE_TIME, "LastUpdateTime", "last_update_time") \
 	X(SERVICE_SOURCE, "ServiceSource", "service_source") \
 	X(MITRE_TECHNIQUES, "MitreTechniques", "mitre_techniques") \
-	X(ASSIGNED_TO, "AssignedTo", "assigned_to")
+	X(ASSIGNED_TO, "AssignedTo", "assigned_to") \
+	X(PRODUCT_NAME, "ProductName", "product_name") \
+	X(ALERT_POLICY_ID, "AlertPolicyId", "alert_policy_id") \
+	X(INVESTIGATION_STATE, "InvestigationState", "investigation_state") \
+	X(CUSTOM_DETAILS, "CustomDetails", "custom_details") \
+	X(ADDITIONAL_DATA, "AdditionalData", "additional_data")
 
 #define RECORD_ENUM_(e, s, j) RF_##e,
 enum record_field { RECORD_FIELDS(RECORD_ENUM_) RF__COUNT };
@@ -118,6 +125,10 @@ struct record {
 	const struct cJSON *raw; /* the source object (JSON output) */
 	const struct cJSON *evidence; /* every evidence item (graph,
 					   alerts), or NULL */
+	/* The dictionaries behind CustomDetails and AdditionalData (Graph),
+	 * for the JSON output, or NULL. */
+	const struct cJSON *custom_details;
+	const struct cJSON *additional_data;
 	struct buf scratch; /* storage for derived values */
 };
 

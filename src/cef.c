@@ -107,6 +107,11 @@ static const struct pairs_map map[] = {
         PAIRS_HIGH},
     {RF_CREATED_TIME, "mdeAlertCreationTime", NULL, NULL, CS, PAIRS_TEXT,
         PAIRS_HIGH},
+    {RF_PRODUCT_NAME, "mdeProductName", NULL, NULL, CS, PAIRS_TEXT, PAIRS_HIGH},
+    {RF_ALERT_POLICY_ID, "mdeAlertPolicyId", NULL, NULL, CS, PAIRS_TEXT,
+        PAIRS_HIGH},
+    {RF_INVESTIGATION_STATE, "mdeInvestigationState", NULL, NULL, CS,
+        PAIRS_TEXT, PAIRS_HIGH},
     {RF_LAST_UPDATE_TIME, "mdeLastUpdateTime", NULL, NULL, CS, PAIRS_TEXT,
         PAIRS_KEEP},
 
@@ -140,6 +145,10 @@ static const struct pairs_map map[] = {
     {RF_INCIDENT_LINK_TO_MTP, "mdeIncidentLinkToMTP", NULL, NULL, CS,
         PAIRS_TEXT, PAIRS_LOW},
     {RF_IP_ADDRESS, "mdeIpAddress", NULL, NULL, CS, PAIRS_NOTIP, PAIRS_LOW},
+    {RF_CUSTOM_DETAILS, "mdeCustomDetails", NULL, NULL, CS, PAIRS_TEXT,
+        PAIRS_LOW},
+    {RF_ADDITIONAL_DATA, "mdeAdditionalData", NULL, NULL, CS, PAIRS_TEXT,
+        PAIRS_LOW},
 };
 
 #undef S

@@ -32,7 +32,9 @@
 
 /*
  * The mapping, in output order; key NULL is the field's JSON name.  The
- * evidence row has no field (RF__COUNT) and writes r->evidence.
+ * custom rows write a tree the record borrows (tree_of()): the evidence
+ * row has no field (RF__COUNT) and writes r->evidence; CustomDetails and
+ * AdditionalData write their dictionaries as JSON objects.
  */
 #define ALWAYS_ROW(f, cef, leef, json) \
 	{f, json, NULL, NULL, 0, PAIRS_TEXT, PAIRS_KEEP},
@@ -78,6 +80,9 @@ static const struct pairs_map map[] = {
     {RF_MACHINE_GROUP, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_HIGH},
     {RF_IOC_UNIQUE_ID, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_HIGH},
     {RF_EXTERNAL_ID, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_HIGH},
+    {RF_PRODUCT_NAME, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_HIGH},
+    {RF_ALERT_POLICY_ID, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_HIGH},
+    {RF_INVESTIGATION_STATE, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_HIGH},
 
     {RF_ALERT_TITLE, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_LOW},
     {RF_DESCRIPTION, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_LOW},
@@ -100,6 +105,8 @@ static const struct pairs_map map[] = {
     {RF_LINK_TO_MTP, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_LOW},
     {RF_INCIDENT_LINK_TO_MTP, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_LOW},
 
+    {RF_CUSTOM_DETAILS, NULL, NULL, NULL, 0, PAIRS_CUSTOM, PAIRS_BULK},
+    {RF_ADDITIONAL_DATA, NULL, NULL, NULL, 0, PAIRS_CUSTOM, PAIRS_BULK},
     {RF__COUNT, "evidence", NULL, NULL, 0, PAIRS_CUSTOM, PAIRS_BULK},
 };
 
@@ -247,6 +254,20 @@ put_value(struct buf *out, const cJSON *v, int depth)
 	}
 }
 
+/* The tree a custom row writes, or NULL for none. */
+static const cJSON *
+tree_of(const struct record *r, enum record_field f)
+{
+	switch (f) {
+	case RF_CUSTOM_DETAILS:
+		return r->custom_details;
+	case RF_ADDITIONAL_DATA:
+		return r->additional_data;
+	default:
+		return r->evidence;
+	}
+}
+
 /* Append row m's member; text values cut to cap bytes inside the quotes. */
 static int
 add_pair(struct buf *out, const struct record *r, const struct pairs_map *m,
@@ -270,11 +291,11 @@ add_pair(struct buf *out, const struct record *r, const struct pairs_map *m,
 		rc = buf_add(out, p, n);
 		break;
 	case PAIRS_CUSTOM:
-		if (r->evidence == NULL) {
+		if (tree_of(r, m->field) == NULL) {
 			buf_truncate(out, start);
 			return 0;
 		}
-		rc = put_value(out, r->evidence, 0);
+		rc = put_value(out, tree_of(r, m->field), 0);
 		break;
 	default:
 		if ((rc = put_string(out, p, n, cap, &v)) != 0)

@@ -99,6 +99,11 @@ static const struct pairs_map map[] = {
     {RF_SERVICE_SOURCE, "serviceSource", NULL, NULL, 0, PAIRS_TEXT, PAIRS_HIGH},
     {RF_CREATED_TIME, "alertCreationTime", NULL, NULL, 0, PAIRS_TEXT,
         PAIRS_HIGH},
+    {RF_PRODUCT_NAME, "productName", NULL, NULL, 0, PAIRS_TEXT, PAIRS_HIGH},
+    {RF_ALERT_POLICY_ID, "alertPolicyId", NULL, NULL, 0, PAIRS_TEXT,
+        PAIRS_HIGH},
+    {RF_INVESTIGATION_STATE, "investigationState", NULL, NULL, 0, PAIRS_TEXT,
+        PAIRS_HIGH},
 
     {RF_ALERT_TITLE, "alertTitle", NULL, NULL, 0, PAIRS_TEXT, PAIRS_LOW},
     {RF_FILE_NAME, "fileName", NULL, NULL, 0, PAIRS_TEXT, PAIRS_LOW},
@@ -130,6 +135,9 @@ static const struct pairs_map map[] = {
     {RF_INCIDENT_LINK_TO_WDATP, "incidentLinkToWDATP", NULL, NULL, 0,
         PAIRS_TEXT, PAIRS_LOW},
     {RF_IP_ADDRESS, "ipAddress", NULL, NULL, 0, PAIRS_NOTIP, PAIRS_LOW},
+    {RF_CUSTOM_DETAILS, "customDetails", NULL, NULL, 0, PAIRS_TEXT, PAIRS_LOW},
+    {RF_ADDITIONAL_DATA, "additionalData", NULL, NULL, 0, PAIRS_TEXT,
+        PAIRS_LOW},
 };
 
 #undef ALWAYS_ROW

@@ -39,9 +39,11 @@ static const struct byname {
 	enum record_field f;
 } byname[] = {
     {"Actor", RF_ACTOR},
+    {"AdditionalData", RF_ADDITIONAL_DATA},
     {"AlertCreationTime", RF_CREATED_TIME},
     {"AlertId", RF_ALERT_ID},
     {"AlertPart", RF_ALERT_PART},
+    {"AlertPolicyId", RF_ALERT_POLICY_ID},
     {"AlertTime", RF_ALERT_TIME},
     {"AlertTitle", RF_ALERT_TITLE},
     {"AssignedTo", RF_ASSIGNED_TO},
@@ -52,6 +54,7 @@ static const struct byname {
     {"ComputerDnsName", RF_COMPUTER_DNS_NAME},
     {"CreatorIocName", RF_CREATOR_IOC_NAME},
     {"CreatorIocValue", RF_CREATOR_IOC_VALUE},
+    {"CustomDetails", RF_CUSTOM_DETAILS},
     {"Description", RF_DESCRIPTION},
     {"Determination", RF_DETERMINATION},
     {"DeviceCreatedMachineTags", RF_DEVICE_TAGS},
@@ -66,6 +69,7 @@ static const struct byname {
     {"IncidentLinkToWDATP", RF_INCIDENT_LINK_TO_WDATP},
     {"InternalIPv4List", RF_INTERNAL_IPV4_LIST},
     {"InternalIPv6List", RF_INTERNAL_IPV6_LIST},
+    {"InvestigationState", RF_INVESTIGATION_STATE},
     {"IoaDefinitionId", RF_IOA_DEFINITION_ID},
     {"IoaDefinitiondId", RF_IOA_DEFINITION_ID}, /* 2017 spelling */
     {"IocName", RF_IOC_NAME},
@@ -82,6 +86,7 @@ static const struct byname {
     {"MachineName", RF_MACHINE_NAME},
     {"Md5", RF_MD5},
     {"MitreTechniques", RF_MITRE_TECHNIQUES},
+    {"ProductName", RF_PRODUCT_NAME},
     {"RemediationAction", RF_REMEDIATION_ACTION},
     {"RemediationIsSuccess", RF_REMEDIATION_IS_SUCCESS},
     {"ReportID", RF_REPORT_ID},
@@ -139,6 +144,8 @@ record_clear(struct record *r)
 	r->dedup_key.n = 0;
 	r->raw = NULL;
 	r->evidence = NULL;
+	r->custom_details = NULL;
+	r->additional_data = NULL;
 	buf_clear(&r->scratch);
 }
 

@@ -38,6 +38,8 @@
 #include "severity.h"
 #include "ts.h"
 
+#define DICT_TEXT_MAX 8192 /* bytes of a dictionary's JSON text, at most */
+
 enum ev_kind {
 	EV_OTHER = 0,
 	EV_DEVICE,
@@ -79,6 +81,10 @@ static const struct keymap graph_keys[] = {
     {"lastUpdateDateTime", RF_LAST_UPDATE_TIME},
     {"lastActivityDateTime", RF_LAST_PROCESSED_TIME},
     {"assignedTo", RF_ASSIGNED_TO},
+    /* newer than Microsoft's SIEM-to-Graph table (beta, 2026) */
+    {"productName", RF_PRODUCT_NAME},
+    {"alertPolicyId", RF_ALERT_POLICY_ID},
+    {"investigationState", RF_INVESTIGATION_STATE},
 };
 
 static const struct keymap alerts_keys[] = {
@@ -103,6 +109,7 @@ static const struct keymap alerts_keys[] = {
     {"machineId", RF_DEVICE_ID},
     {"computerDnsName", RF_COMPUTER_DNS_NAME},
     {"rbacGroupName", RF_MACHINE_GROUP},
+    {"investigationState", RF_INVESTIGATION_STATE},
 };
 
 /* The record under construction and where its derived values sit. */
@@ -220,6 +227,46 @@ walk(struct build *b, const cJSON *obj, const struct keymap *map, size_t n)
 		}
 	}
 	return 0;
+}
+
+/*
+ * A dictionary member (customDetails, additionalData: any keys, any
+ * values) as field f: compact JSON text for CEF and LEEF, cut on a
+ * character boundary at DICT_TEXT_MAX so that a huge one cannot make the
+ * record too large (the formatters' limits are lower anyway); a string or
+ * number as it is.  *tree is v when something is carried, for the JSON
+ * output, which writes the whole tree itself.  0 or ERR_NOMEM.
+ */
+static int
+set_dict(
+    struct build *b, enum record_field f, const cJSON *v, const cJSON **tree)
+{
+	char *text;
+	size_t n;
+	int rc;
+
+	*tree = NULL;
+	if (cJSON_IsString(v) || cJSON_IsNumber(v)) {
+		*tree = v;
+		return set_scalar(b, f, v);
+	}
+	if (!(cJSON_IsObject(v) || cJSON_IsArray(v)) || v->child == NULL)
+		return 0;
+	if ((text = cJSON_PrintUnformatted(v)) == NULL)
+		return ERR_NOMEM;
+	n = strlen(text);
+	if (n > DICT_TEXT_MAX) {
+		n = DICT_TEXT_MAX;
+		while (n > 0 && ((unsigned char)text[n] & 0xc0) == 0x80)
+			n--;
+	}
+	derived_begin(b, f);
+	rc = buf_add(&b->r->scratch, text, n);
+	derived_end(b, f);
+	cJSON_free(text);
+	if (rc == 0)
+		*tree = v;
+	return rc;
 }
 
 /* The string items of arr joined with sep, as field f. */
@@ -518,8 +565,13 @@ graph_rules(struct build *b, const cJSON *obj, const cJSON *evidence)
 	    p.user != NULL ? p.user : p.process, "userAccount");
 	set_user(b, jstr(acct, "accountName"), jstr(acct, "domainName"));
 	capitalise_severity(b);
-	(void)obj;
-	return 0;
+	if ((rc = set_dict(b, RF_CUSTOM_DETAILS,
+	         cJSON_GetObjectItemCaseSensitive(obj, "customDetails"),
+	         &b->r->custom_details)) != 0)
+		return rc;
+	return set_dict(b, RF_ADDITIONAL_DATA,
+	    cJSON_GetObjectItemCaseSensitive(obj, "additionalData"),
+	    &b->r->additional_data);
 }
 
 /* Alert API: fields from the evidence and relatedUser. */

@@ -273,6 +273,10 @@ CEF_MAP = [
     ("mdeServiceSource", "ServiceSource", "text", CS, "high", None, None),
     ("mdeAlertCreationTime", "AlertCreationTime", "text", CS, "high", None,
      None),
+    ("mdeProductName", "ProductName", "text", CS, "high", None, None),
+    ("mdeAlertPolicyId", "AlertPolicyId", "text", CS, "high", None, None),
+    ("mdeInvestigationState", "InvestigationState", "text", CS, "high", None,
+     None),
     ("fname", "FileName", "text", S, "low", None, None),
     ("filePath", "FilePath", "text", S, "low", None, None),
     ("msg", "Description", "text", S, "low", None, None),
@@ -302,6 +306,8 @@ CEF_MAP = [
     ("mdeIncidentLinkToMTP", "IncidentLinkToMTP", "text", CS, "low", None,
      None),
     ("mdeIpAddress", "IpAddress", "notip", CS, "low", None, None),
+    ("mdeCustomDetails", "CustomDetails", "text", CS, "low", None, None),
+    ("mdeAdditionalData", "AdditionalData", "text", CS, "low", None, None),
 ]
 
 
@@ -407,6 +413,9 @@ LEEF_MAP = [
     ("assignedTo", "AssignedTo", "text", 0, "high"),
     ("serviceSource", "ServiceSource", "text", 0, "high"),
     ("alertCreationTime", "AlertCreationTime", "text", 0, "high"),
+    ("productName", "ProductName", "text", 0, "high"),
+    ("alertPolicyId", "AlertPolicyId", "text", 0, "high"),
+    ("investigationState", "InvestigationState", "text", 0, "high"),
     ("alertTitle", "AlertTitle", "text", 0, "low"),
     ("fileName", "FileName", "text", 0, "low"),
     ("filePath", "FilePath", "text", 0, "low"),
@@ -430,6 +439,8 @@ LEEF_MAP = [
     ("linkToWDATP", "LinkToWDATP", "text", 0, "low"),
     ("incidentLinkToWDATP", "IncidentLinkToWDATP", "text", 0, "low"),
     ("ipAddress", "IpAddress", "notip", 0, "low"),
+    ("customDetails", "CustomDetails", "text", 0, "low"),
+    ("additionalData", "AdditionalData", "text", 0, "low"),
 ]
 
 
@@ -505,6 +516,9 @@ JSON_MAP = [
     ("machine_group", "MachineGroup", "text", "high"),
     ("ioc_unique_id", "IocUniqueId", "text", "high"),
     ("external_id", "ExternalId", "text", "high"),
+    ("product_name", "ProductName", "text", "high"),
+    ("alert_policy_id", "AlertPolicyId", "text", "high"),
+    ("investigation_state", "InvestigationState", "text", "high"),
     ("alert_title", "AlertTitle", "text", "low"),
     ("description", "Description", "text", "low"),
     ("file_name", "FileName", "text", "low"),
@@ -525,6 +539,8 @@ JSON_MAP = [
     ("incident_link_to_wdatp", "IncidentLinkToWDATP", "text", "low"),
     ("link_to_mtp", "LinkToMTP", "text", "low"),
     ("incident_link_to_mtp", "IncidentLinkToMTP", "text", "low"),
+    # then custom_details, additional_data (Graph's dictionaries, written
+    # as objects) and evidence: a SIEM detection has none of them
 ]
 
 

@@ -321,6 +321,95 @@ def test_retired_running(wd, sim, coll):
     R.check(rc == 0, "SIGTERM: exit 0 (%s)" % rc)
 
 
+# Graph properties newer than Microsoft's SIEM-to-Graph table:
+# (alerts_v2 property, CEF key, LEEF key, JSON key)
+NEWER = [("productName", "mdeProductName", "productName", "product_name"),
+         ("alertPolicyId", "mdeAlertPolicyId", "alertPolicyId",
+          "alert_policy_id"),
+         ("investigationState", "mdeInvestigationState", "investigationState",
+          "investigation_state"),
+         ("customDetails", "mdeCustomDetails", "customDetails",
+          "custom_details"),
+         ("additionalData", "mdeAdditionalData", "additionalData",
+          "additional_data")]
+
+
+def newer_text(v):
+    """What CEF and LEEF carry: strings as they are, dictionaries as
+    compact JSON text; None for nothing."""
+    if v is None or v == {} or v == []:
+        return None
+    if isinstance(v, str):
+        return v
+    return json.dumps(v, separators=(",", ":"), ensure_ascii=False)
+
+
+def delivered(fmt, coll, wd):
+    """{alert id: {key: value}} of what the collector received."""
+    import leef_parser
+    msgs = [m.decode("utf-8") for m in coll.messages()]
+    out = {}
+    if fmt == "cef":
+        for x in h.lognorm_parse([h.cef_payload(m.encode()) for m in msgs],
+                                 wd):
+            ext = (x or {}).get("Extensions", {})
+            out[ext.get("externalId") or ext.get("mdeAlertId")] = ext
+    elif fmt == "leef":
+        for m in msgs:
+            ev = leef_parser.parse(m[m.index("LEEF:"):])
+            out[ev.attrs.get("alertId")] = ev.attrs
+    else:
+        for m in msgs:
+            o = json.loads(m)
+            out[o.get("alert_id")] = o
+    return out
+
+
+def test_newer_fields(wd):
+    """Graph alerts with the newer properties (most of the simulator's
+    carry some) through CEF (read back by liblognorm), LEEF (the strict
+    parser) and JSON: each carried exactly when present, nothing for an
+    absent or empty one."""
+    sim = h.Sim(wd, "--count", 0, "--graph-count", 60, "--seed", 161)
+    alerts = {a["id"]: a for a in sim.call("GET", "/_sim/alerts?api=graph")}
+    seen = {p: 0 for p, _, _, _ in NEWER}
+    for a in alerts.values():
+        for p, _, _, _ in NEWER:
+            seen[p] += newer_text(a.get(p)) is not None
+    R.check(all(0 < n < len(alerts) for n in seen.values()),
+            "the simulator's Graph alerts carry each newer property on some "
+            "alerts, not all (%s)" % seen)
+    col = {"cef": 1, "leef": 2, "json": 3}
+    for fmt in ("cef", "leef", "json"):
+        coll = h.Collector(wd)
+        conf, state, prom = config(wd, sim, coll, "graph", "newer-" + fmt, {
+            "output.format": fmt, "output.max_message_size": "64K",
+            "source.start_from": "3h"})
+        rc, err, _ = h.run_daemon(conf, "--once")
+        got = delivered(fmt, coll, wd)
+        coll.stop()
+        bad = []
+        for aid, a in alerts.items():
+            m = got.get(aid)
+            if m is None:
+                bad.append("%s missing" % aid)
+                continue
+            for row in NEWER:
+                key, want = row[col[fmt]], a.get(row[0])
+                if fmt == "json":
+                    ok = (m.get(key) == want) if newer_text(want) is not None \
+                        else key not in m
+                else:
+                    ok = m.get(key) == newer_text(want)
+                if not ok:
+                    bad.append("%s %s=%r, source %r" % (aid, key, m.get(key),
+                                                         want))
+        R.check(rc == 0 and len(got) == len(alerts) and not bad,
+                "%s: every alert, each newer property carried exactly when "
+                "present (%d alerts; %s)" % (fmt, len(got), bad[:3] if bad
+                                             else err[-300:] if rc else "ok"))
+
+
 def main():
     wd = h.Workdir()
     try:
@@ -334,6 +423,7 @@ def main():
         test_deprecation_daily(wd, sim, coll)
         test_retired(wd, sim, coll)
         test_retired_running(wd, sim, coll)
+        test_newer_fields(wd)
     finally:
         wd.close()
     R.done()

@@ -1368,6 +1368,21 @@ def _tags(s):
 GRAPH_AUDIENCE = "https://graph.microsoft.com"
 ALERTS_AUDIENCE = "https://api.securitycenter.microsoft.com"
 
+# Graph properties newer than Microsoft's SIEM-to-Graph table (the beta
+# resource page, reference/landscape-2026.md 1.4).
+GRAPH_PRODUCTS = {
+    "microsoftDefenderForEndpoint": "Microsoft Defender for Endpoint",
+    "microsoftDefenderForOffice365": "Microsoft Defender for Office 365",
+    "microsoftDefenderForIdentity": "Microsoft Defender for Identity",
+    "microsoftDefenderForCloud": "Microsoft Defender for Cloud",
+}
+GRAPH_INVESTIGATION_STATES = (
+    "unknown", "terminated", "successfullyRemediated", "benign", "failed",
+    "partiallyRemediated", "running", "pendingApproval", "pendingResource",
+    "queued", "innerFailure", "preexistingAlert", "unsupportedOs",
+    "unsupportedAlertType", "suppressedAlert", "partiallyInvestigated",
+    "terminatedByUser", "terminatedBySystem")
+
 GRAPH_SERVICES = (("microsoftDefenderForEndpoint",) * 80 +
                   ("microsoftDefenderForOffice365",) * 10 +
                   ("microsoftDefenderForIdentity",) * 6 +
@@ -1600,6 +1615,34 @@ class AlertGen:
         a["mitre"] = rng.sample(MITRE_IDS, rng.randrange(0, 4))
         return a
 
+    def _graph_newer(self, a):
+        """The newer properties, on most alerts (a share of them lack
+        each, as older answers do); drawn from the alert id, not from the
+        generator, so that the rest of the corpus stays as it was.  Custom
+        details only on custom detections, as Defender sets them."""
+        aid = a["id"]
+
+        def h(k):
+            return _hash01(aid, k)
+        if h("product") < 0.8:
+            a["productName"] = GRAPH_PRODUCTS.get(a["serviceSource"])
+        if h("policy") < 0.5:
+            a["alertPolicyId"] = str(uuid.UUID(int=int(h("pid") * 2 ** 64) << 64 |
+                                               int(h("pid2") * 2 ** 64)))
+        if h("state") < 0.7:
+            a["investigationState"] = GRAPH_INVESTIGATION_STATES[
+                int(h("which") * len(GRAPH_INVESTIGATION_STATES))]
+        if a["detectionSource"] == "customDetection" or h("custom") < 0.1:
+            a["customDetails"] = {"Country": ("US", "DE", "IN")[int(h("c") * 3)],
+                                  "FailedSignIns": int(h("n") * 50),
+                                  "Accounts": ["jdoe", "asmith"][:1 + int(h("a") * 2)]}
+        if h("additional") < 0.3:
+            a["additionalData"] = {"AlertRuleName": a["title"],
+                                   "Expression": "score=%d; path=C:\\x" % int(h("s") * 100)}
+        elif h("additional") < 0.4:
+            a["additionalData"] = {}
+        return a
+
     def graph_alert(self, lu, created):
         rng = self.rng
         m = rng.choice(self.machines)
@@ -1609,7 +1652,7 @@ class AlertGen:
         self.incident += rng.randrange(1, 3)
         tid = "b3c1b5fc-828c-45fa-a1e1-10d74f6d6e9c"
         cr = format_time(created, 7)
-        return {
+        return self._graph_newer({
             "@odata.type": "#microsoft.graph.security.alert",
             "id": aid, "providerAlertId": aid, "incidentId": str(self.incident),
             "status": "new", "severity": GRAPH_SEVERITY[c["severity"]],
@@ -1631,7 +1674,7 @@ class AlertGen:
             "lastActivityDateTime": format_time(created - rng.randrange(0, TPS), 3),
             "comments": [], "evidence": self._graph_evidence(m, cr),
             "systemTags": [],
-        }
+        })
 
     # -- Alert API -------------------------------------------------------
     def _a_item(self, typ, created):

@@ -24,6 +24,7 @@
 #include "fixture.h"
 #include "formats.h"
 #include "record.h"
+#include "record_alert.h"
 #include "severity.h"
 #include "text.h"
 #include "ts.h"
@@ -1519,6 +1520,57 @@ test_prepared(struct buf *out, struct buf *tmp)
 	record_reset(&r);
 }
 
+/*
+ * Graph's properties newer than Microsoft's table, in their mde* keys:
+ * the dictionaries as JSON text, '=' and '\\' escaped like any value.
+ */
+static void
+test_graph_newer(struct buf *out)
+{
+	static const char *const hdr[6] = {"Microsoft",
+	    "Microsoft Defender ATP", "2.0",
+	    "e0da400f-affd-43ef-b1d5-afc2eb6f2756",
+	    "Suspicious execution of hidden file", "3"};
+	cJSON *doc =
+	    load("tests/data/alerts/graph-alerts-v2-newer-properties.json");
+	struct record r;
+	const char *why = NULL;
+	const cJSON *c;
+	cJSON *e, *p;
+
+	record_init(&r);
+	CHECK(record_from_graph(&r,
+	          cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "value"), 0),
+	          &why) == 0);
+	e = exp_new("graph-newer-properties", hdr);
+	exp_add(
+	    e, "exact", "mdeProductName", "Microsoft Defender for Endpoint");
+	exp_add(e, "exact", "mdeAlertPolicyId",
+	    "5c4c6e6c-0c3b-4a0e-9d5b-1f7a9d2e8c41");
+	exp_add(e, "exact", "mdeInvestigationState", "successfullyRemediated");
+	exp_add(e, "exact", "mdeCustomDetails",
+	    "{\"Country\":\"US\",\"FailedSignIns\":12,\"Accounts\":"
+	    "[\"jdoe\",\"asmith\"]}");
+	exp_add(e, "exact", "mdeAdditionalData",
+	    "{\"AlertRuleName\":\"Hidden file launched\",\"Note\":"
+	    "\"a=b; c\\\\d\"}");
+	/* the other keys as the mapping above has them */
+	buf_clear(out);
+	CHECK(cef_format(out, &r, &dflt) == 0);
+	p = parse_cef(out->data, out->len);
+	for (c = cJSON_GetObjectItem(p, "ext")
+	         ? cJSON_GetObjectItem(p, "ext")->child
+	         : NULL;
+	     c != NULL; c = c->next)
+		if (member(e, "exact", c->string) == NULL)
+			exp_add(e, "optional", c->string, c->valuestring);
+	cJSON_Delete(p);
+	run(out, &r, &dflt, NULL, e);
+	CHECK(strstr(buf_str(out), "\"Note\":\"a\\=b; c\\\\\\\\d\"") != NULL);
+	record_reset(&r);
+	cJSON_Delete(doc);
+}
+
 int
 main(void)
 {
@@ -1532,6 +1584,7 @@ main(void)
 	buf_init(&tmp, 0);
 	test_mapping();
 	test_golden(&out);
+	test_graph_newer(&out);
 	test_ones(&out, &tmp);
 	test_header(&out, &tmp);
 	test_severity(&out);

@@ -50,13 +50,14 @@ static const char *const stable_keys[] = {"alert_id", "full_id", "alert_time",
     "sha256", "md5", "file_hash", "threat_name", "threat_family",
     "threat_category", "actor", "remediation_action", "remediation_is_success",
     "was_executing_while_detected", "alert_part", "report_id", "machine_group",
-    "ioc_unique_id", "external_id", "alert_title", "description", "file_name",
+    "ioc_unique_id", "external_id", "product_name", "alert_policy_id",
+    "investigation_state", "alert_title", "description", "file_name",
     "file_path", "command_line", "url", "ioc_name", "ioc_value",
     "creator_ioc_name", "creator_ioc_value", "logon_users",
     "internal_ipv4_list", "internal_ipv6_list", "device_created_tags",
     "cloud_created_tags", "mitre_techniques", "link_to_wdatp",
     "incident_link_to_wdatp", "link_to_mtp", "incident_link_to_mtp",
-    "evidence"};
+    "custom_details", "additional_data", "evidence"};
 
 /* ---- helpers ---- */
 
@@ -227,6 +228,9 @@ test_golden(struct buf *out)
 	    DATA "json/siem-2017-example.json", "siem");
 	golden(out, RECORD_GRAPH, DATA "alerts/graph-alerts-v2-example.json",
 	    DATA "json/graph-example.json", "graph");
+	golden(out, RECORD_GRAPH,
+	    DATA "alerts/graph-alerts-v2-newer-properties.json",
+	    DATA "json/graph-newer-properties.json", "graph");
 	golden(out, RECORD_ALERTS,
 	    DATA "alerts/alert-api-single-alert-example.json",
 	    DATA "json/alerts-example.json", "alerts");

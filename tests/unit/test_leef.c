@@ -394,6 +394,10 @@ test_golden(struct buf *out)
 	golden(out, RECORD_GRAPH, DATA "alerts/graph-alerts-v2-example.json",
 	    "graph-example", "e0da400f-affd-43ef-b1d5-afc2eb6f2756", "alertId",
 	    "da637551227677560813_-961444813");
+	golden(out, RECORD_GRAPH,
+	    DATA "alerts/graph-alerts-v2-newer-properties.json",
+	    "graph-newer-properties", "e0da400f-affd-43ef-b1d5-afc2eb6f2756",
+	    "investigationState", "successfullyRemediated");
 	golden(out, RECORD_ALERTS,
 	    DATA "alerts/alert-api-single-alert-example.json", "alerts-example",
 	    "17e10bbc-3a68-474a-8aad-faef14d43952", "alertId",

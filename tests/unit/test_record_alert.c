@@ -580,6 +580,87 @@ test_scratch_moves(struct record *r)
 	cJSON_Delete(j);
 }
 
+/*
+ * Graph's properties newer than Microsoft's SIEM-to-Graph table: carried
+ * when present (Microsoft's example with them added), the dictionaries as
+ * compact JSON text with their trees kept for the JSON output; absent,
+ * empty or null ones leave nothing; a huge one is cut, not refused.  The
+ * Alert API's investigationState too.
+ */
+static void
+test_graph_newer(struct record *r)
+{
+	cJSON *root = load(DATA "graph-alerts-v2-newer-properties.json");
+	cJSON *obj = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "value"), 0);
+	cJSON *big;
+	const char *why = NULL;
+	struct buf pad;
+	size_t i;
+	int ok;
+
+	CHECK(record_from_graph(r, obj, &why) == 0);
+	CHECK_STR(fv(r, RF_PRODUCT_NAME), "Microsoft Defender for Endpoint");
+	CHECK_STR(
+	    fv(r, RF_ALERT_POLICY_ID), "5c4c6e6c-0c3b-4a0e-9d5b-1f7a9d2e8c41");
+	CHECK_STR(fv(r, RF_INVESTIGATION_STATE), "successfullyRemediated");
+	CHECK_STR(fv(r, RF_CUSTOM_DETAILS),
+	    "{\"Country\":\"US\",\"FailedSignIns\":12,\"Accounts\":"
+	    "[\"jdoe\",\"asmith\"]}");
+	CHECK_STR(fv(r, RF_ADDITIONAL_DATA),
+	    "{\"AlertRuleName\":\"Hidden file launched\",\"Note\":"
+	    "\"a=b; c\\\\d\"}");
+	CHECK(r->custom_details == cJSON_GetObjectItem(obj, "customDetails"));
+	CHECK(r->additional_data == cJSON_GetObjectItem(obj, "additionalData"));
+
+	/* {} and null carry nothing; a string is carried as it is */
+	cJSON_ReplaceItemInObject(obj, "customDetails", cJSON_CreateObject());
+	cJSON_ReplaceItemInObject(obj, "additionalData", cJSON_CreateNull());
+	cJSON_ReplaceItemInObject(
+	    obj, "investigationState", cJSON_CreateString("pendingApproval"));
+	CHECK(record_from_graph(r, obj, &why) == 0);
+	CHECK(fv(r, RF_CUSTOM_DETAILS) == NULL && r->custom_details == NULL);
+	CHECK(fv(r, RF_ADDITIONAL_DATA) == NULL && r->additional_data == NULL);
+	CHECK_STR(fv(r, RF_INVESTIGATION_STATE), "pendingApproval");
+	cJSON_ReplaceItemInObject(
+	    obj, "customDetails", cJSON_CreateString("free text"));
+	CHECK(record_from_graph(r, obj, &why) == 0);
+	CHECK_STR(fv(r, RF_CUSTOM_DETAILS), "free text");
+
+	/* 100 KB of additionalData: cut to 8 KiB on a character, kept whole
+	 * for JSON, the record still made */
+	buf_init(&pad, 0);
+	for (i = 0, ok = 1; i < 50000; i++)
+		ok &= buf_adds(&pad, "\xc3\xa9") == 0;
+	CHECK(ok);
+	big = cJSON_CreateObject();
+	cJSON_AddStringToObject(big, "x", buf_str(&pad));
+	cJSON_ReplaceItemInObject(obj, "additionalData", big);
+	CHECK(record_from_graph(r, obj, &why) == 0);
+	CHECK(r->f[RF_ADDITIONAL_DATA].n <= 8192 &&
+	    r->f[RF_ADDITIONAL_DATA].n > 8000);
+	CHECK(((unsigned char)r->f[RF_ADDITIONAL_DATA]
+	              .p[r->f[RF_ADDITIONAL_DATA].n - 1] &
+	          0xc0) != 0xc0);
+	CHECK(r->additional_data == big);
+	buf_reset(&pad);
+
+	/* neither API's alert without them has them */
+	cJSON_Delete(root);
+	root = load(DATA "graph-alerts-v2-example.json");
+	CHECK(record_from_graph(r,
+	          cJSON_GetArrayItem(cJSON_GetObjectItem(root, "value"), 0),
+	          &why) == 0);
+	for (i = RF_PRODUCT_NAME; i <= RF_ADDITIONAL_DATA; i++)
+		CHECK(r->f[i].n == 0);
+	CHECK(r->custom_details == NULL && r->additional_data == NULL);
+	cJSON_Delete(root);
+	root = load(DATA "alert-api-single-alert-example.json");
+	CHECK(record_from_alerts(r, root, &why) == 0);
+	CHECK_STR(fv(r, RF_INVESTIGATION_STATE), "Queued");
+	CHECK(fv(r, RF_PRODUCT_NAME) == NULL);
+	cJSON_Delete(root);
+}
+
 int
 main(void)
 {
@@ -593,6 +674,7 @@ main(void)
 	test_graph_rules(&r);
 	test_alerts_rules(&r);
 	test_scratch_moves(&r);
+	test_graph_newer(&r);
 	record_reset(&r);
 	return check_done();
 }
