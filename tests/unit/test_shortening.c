@@ -43,6 +43,7 @@
 	{ \
 		lit, sizeof(lit) - 1 \
 	}
+#define SET_SHORT(r, f, lit) setn(r, f, lit, sizeof(lit) - 1)
 #define MAXPAIRS 128
 #define SLACK 8 /* bytes a cut on a character or escape may leave unused */
 
@@ -577,6 +578,58 @@ run_hostile(
 	buf_reset(&whole);
 }
 
+/*
+ * The case that was reported: ten 6,000-character values, CEF at 8192
+ * bytes.  Every short value after the long ones must still be there, and
+ * every "shortened first" value at least in part.
+ */
+static void
+test_reported(const struct record *base)
+{
+	static const char *const longs[] = {"ThreatName", "ThreatFamily",
+	    "Description", "CommandLine", "FilePath", "FileName", "Url",
+	    "IocValue", "CreatorIocValue", "MitreTechniques"};
+	static const char *const keys[] = {"cs4=", "act=", "cn1=", "cn2=",
+	    "cn3=", "cs2=", "mdeReportId=", "mdeIocUniqueId=", "mdeExternalId=",
+	    "flexString1=", "cs1=", "fname=", "filePath=", "msg=", "request=",
+	    "mdeCommandLine=", "mdeIocValue="};
+	struct buf text[10], out;
+	struct pairs_result res;
+	struct record r = *base;
+	size_t i;
+	int f;
+
+	buf_init(&out, 0);
+	for (i = 0; i < 10; i++) {
+		buf_init(&text[i], 0);
+		while (text[i].len < 6000)
+			buf_adds(&text[i], "C:\\Users\\x\\AppData\\tmp=1 ");
+		buf_truncate(&text[i], 6000);
+		f = record_field_by_name(longs[i]);
+		CHECK(f >= 0);
+		if (f >= 0)
+			setn(&r, (enum record_field)f, text[i].data,
+			    text[i].len);
+	}
+	SET_SHORT(&r, RF_ACTOR, "APT-X");
+	SET_SHORT(&r, RF_REMEDIATION_ACTION, "quarantine");
+	SET_SHORT(&r, RF_MACHINE_GROUP, "servers");
+	SET_SHORT(&r, RF_EXTERNAL_ID, "ext-1");
+	SET_SHORT(&r, RF_IOC_UNIQUE_ID, "ioc-1");
+	SET_SHORT(&r, RF_REMEDIATION_IS_SUCCESS, "true");
+	SET_SHORT(&r, RF_WAS_EXECUTING, "false");
+	CHECK(cef_render(&out, &r, &cef_o, 8192, &res) == 0);
+	CHECK(out.len <= 8192 && out.len >= 8192 * 95 / 100);
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		CHECK(strstr(buf_str(&out), keys[i]) != NULL);
+		if (strstr(buf_str(&out), keys[i]) == NULL)
+			fprintf(stderr, "reported case: %s missing\n", keys[i]);
+	}
+	for (i = 0; i < 10; i++)
+		buf_reset(&text[i]);
+	buf_reset(&out);
+}
+
 int
 main(void)
 {
@@ -609,6 +662,7 @@ main(void)
 	run_records(
 	    &base, budgets, sizeof(budgets) / sizeof(budgets[0]), st, lines);
 	run_hostile(budgets, sizeof(budgets) / sizeof(budgets[0]), st, lines);
+	test_reported(&base);
 	for (f = 0; f < 3; f++) {
 		printf("%s: %zu messages, %zu over their budget: mean budget "
 		       "used %.1f%%, %zu values shortened, %zu dropped; %zu "
