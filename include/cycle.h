@@ -2,8 +2,9 @@
 /*
  * The pipeline of one tenant: fetch pages of the window [cursor - overlap,
  * now], normalise, drop what the dedup set holds, format, append to the
- * durable spool and commit (spool COMMIT, then cursor file), and drain the
- * spool to the collector (ARCHITECTURE section 2).  main.c drives it.
+ * durable spool of its output queue and commit (spool COMMIT, then cursor
+ * file) (ARCHITECTURE sections 2 and 8).  daemon.c drives it, one step
+ * at a time, from the scheduler; the queue delivers.
  */
 #ifndef CYCLE_H
 #define CYCLE_H
@@ -28,57 +29,64 @@ struct cycle_stats {
 	unsigned long pages;
 };
 
+struct buf;
+struct http;
+struct queue;
+
 /*
- * Set up the pipeline for c (borrowed: it must outlive the runner): HTTP
- * client, token cache, source, sink, spool (recovered) and cursor
- * (reconciled with the spool).  Returns NULL after logging why.
+ * Where a tenant's pipeline spools: its output queue, which tenants with
+ * the same output share, and the lock that serialises every use of that
+ * queue's spool (appends, commits, the queue's own reads).  appended(arg)
+ * is called after each commit that added messages (the queue's delivery
+ * wakes up).
  */
-struct cycle *cycle_new(
-    const struct config *c, const volatile sig_atomic_t *stop);
+struct cycle_feed {
+	struct queue *queue;
+	void (*lock)(void *arg);
+	void (*unlock)(void *arg);
+	void (*appended)(void *arg);
+	void *arg;
+};
+
+/*
+ * Set up the pipeline of tenant c (borrowed: it must outlive the cycle):
+ * token cache, source, cursor (cursor_dir/cursor-API.json), reconciled
+ * with last_commit, the payload of the newest COMMIT of the queue's spool
+ * when it was opened (applied only when this tenant owns it).  HTTP
+ * clients are lent per step (cycle_step()).  Returns NULL after logging
+ * why.
+ */
+struct cycle *cycle_new(const struct config *c, const char *cursor_dir,
+    const struct cycle_feed *feed, const struct buf *last_commit,
+    const volatile sig_atomic_t *stop);
 void cycle_free(struct cycle *cy);
 
-/*
- * Fetch the whole window into the spool, draining to the collector between
- * pages without waiting for it.  Stops early (0) when the spool reaches
- * [state] spool_max_size: the cursor stays, Defender keeps the data.
- * Returns 0, or the fetch error (already logged).  After ERR_RETIRED (the
- * API answers as switched off) the API is asked again only an hour later;
- * calls before that return ERR_RETIRED at once, without a request.
- */
-int cycle_fetch(struct cycle *cy);
+/* What a step did, and when the next one is due. */
+enum cycle_step {
+	CYCLE_MORE, /* a page was read: the next is due at once */
+	CYCLE_WAIT, /* a request must wait (rate limit, Retry-After, backoff) */
+	CYCLE_DONE, /* the window was read whole: next poll */
+	CYCLE_PAUSED, /* the spool is full (or the disk): try again soon */
+	CYCLE_FAILED /* the window failed (cycle_error() says why) */
+};
 
 /*
- * Deliver what the spool holds (queue_drain()).  wait_ms <= 0: send what
- * can be sent now, without waiting; otherwise keep going for at most
- * wait_ms.  Returns 0 when everything is delivered and acknowledged,
- * ERR_AGAIN or ERR_SINK when not (yet), ERR_STOPPED, ERR_IO.
+ * One bounded step of the tenant's polling, at most one request (a
+ * sign-in or one page), through h: open a window, read a page into the
+ * spool and commit it.  Never sleeps: *due_ms is when the next step is
+ * due for CYCLE_WAIT (ms of nap_now_ms()); the caller decides the others.
  */
-int cycle_drain(struct cycle *cy, long wait_ms);
+enum cycle_step cycle_step(
+    struct cycle *cy, struct http *h, int64_t *due_ms);
 
-/*
- * Sleep up to ms, delivering the spool whenever the collector can take
- * it.  Returns early (ERR_STOPPED) when *wake becomes nonzero (a signal
- * to handle).
- */
-int cycle_idle(struct cycle *cy, long ms, const volatile sig_atomic_t *wake);
+/* Whether a window is open (cycle_step() is in the middle of one). */
+int cycle_busy(const struct cycle *cy);
 
-/*
- * Clean stop of delivery within grace_ms (queue_finish()): deliver, wait
- * for the collector's acknowledgements, save the exact read position, so
- * that nothing acknowledged is re-sent at the next start.  Returns 0 when
- * nothing is left, ERR_AGAIN / ERR_SINK when something stays for the next
- * run, ERR_IO.
- */
-int cycle_finish(struct cycle *cy, long grace_ms);
+/* The last failure (no secrets), or "". */
+const char *cycle_error(const struct cycle *cy);
 
-/*
- * Before a reload: send nothing more, wait at most ms for what is in
- * flight to be acknowledged, save the exact position (queue_settle()).
- */
-int cycle_settle(struct cycle *cy, long ms);
-
-/* Spool bytes the collector has not acknowledged yet. */
-uint64_t cycle_pending_bytes(const struct cycle *cy);
+/* The owner of the tenant's COMMITs (spool_commit_owner()). */
+const char *cycle_owner(const struct cycle *cy);
 
 /*
  * Why fetching is paused, in words for a log line (the spool reached
@@ -100,14 +108,6 @@ struct status;
 
 /* Fill the counters, times and state of st (status.json). */
 void cycle_status(const struct cycle *cy, struct status *st);
-
-/*
- * Call fn(arg) regularly while working or waiting (between pages, and at
- * least every every_ms (at most 1000) while idle, delivering or
- * connecting): the systemd watchdog ping.
- */
-void cycle_set_tick(
-    struct cycle *cy, void (*fn)(void *), void *arg, long every_ms);
 
 /* Totals since cycle_new(). */
 const struct cycle_stats *cycle_stats(const struct cycle *cy);

@@ -49,6 +49,13 @@ void http_global_cleanup(void);
 struct http *http_new(const struct http_opts *opts);
 void http_free(struct http *h);
 
+/*
+ * Apply opts to h, which many tenants' requests share (one client per
+ * worker: its connections are reused across them).  A change of CA
+ * bundle or proxy makes a fresh libcurl handle.  Returns 0 or -1.
+ */
+int http_configure(struct http *h, const struct http_opts *opts);
+
 /* The clock given in the options (borrowed), or NULL. */
 struct srvclock *http_clock(const struct http *h);
 

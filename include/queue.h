@@ -85,6 +85,14 @@ void queue_free(struct queue *q);
 struct spool *queue_spool(struct queue *q);
 
 /*
+ * Hold the spool while appending and committing from another thread than
+ * the queue's (tenants that share the queue): the queue's own use of the
+ * spool waits meanwhile.  Not recursive: no queue_* call while held.
+ */
+void queue_lock(struct queue *q);
+void queue_unlock(struct queue *q);
+
+/*
  * Call fn(arg) at least every every_ms (at most 1000) while waiting or
  * connecting: the systemd watchdog ping.
  */
@@ -136,9 +144,9 @@ int queue_settle(struct queue *q, long ms);
 int queue_compact(struct queue *q);
 
 /* Spool bytes not acknowledged by the collector yet (in flight too). */
-uint64_t queue_pending_bytes(const struct queue *q);
+uint64_t queue_pending_bytes(struct queue *q);
 
 /* Fill *st. */
-void queue_get_stats(const struct queue *q, struct queue_stats *st);
+void queue_get_stats(struct queue *q, struct queue_stats *st);
 
 #endif

@@ -81,6 +81,9 @@ struct source *source_new(const struct config *c, struct http *h,
     struct token *t, const volatile sig_atomic_t *stop);
 void source_free(struct source *s);
 
+/* The HTTP client of the next requests (source's and its token's). */
+void source_set_http(struct source *s, struct http *h);
+
 /* Start reading the window [since, until]. */
 int source_begin(
     struct source *s, const struct ts *since, const struct ts *until);

@@ -29,6 +29,13 @@ struct buf;
 struct status {
 	char api[16]; /* "siem", "alerts", "graph" */
 	char deprecation[320]; /* the API's deprecation notice, or "" */
+	char tenant[72]; /* the tenant's name ("default" for one) */
+	char queue[304]; /* a tenant's output queue ("tcp://host:port") */
+	int multi; /* configured with [tenant NAME] sections */
+	size_t tenants; /* totals: how many tenants run */
+	size_t failing_tenants; /* totals: how many fail now */
+	int failing; /* a tenant: its last window failed */
+	uint64_t spooled; /* messages made durable in the output queue */
 	long pid;
 	int running; /* 0 in the last write before exit */
 	int64_t started;
@@ -100,6 +107,20 @@ int status_write(const char *state_dir, const struct status *st);
  * Returns 0, ERR_NOMEM, or ERR_IO with errno kept.
  */
 int status_write_metrics(const char *textfile_dir, const struct status *st);
+
+/*
+ * The daemon's status: the totals tot as status_write() writes them, plus
+ * a "tenant_status" array with one object per tenant of ts[0..n).  And
+ * the metrics: tot's, plus mdesiem_tenant_* series labelled
+ * tenant="NAME" (a fixed set per tenant: the size is bounded by the
+ * number of tenants).
+ */
+int status_write_all(const char *state_dir, const struct status *tot,
+    const struct status *ts, size_t n);
+int status_write_metrics_all(const char *textfile_dir,
+    const struct status *tot, const struct status *ts, size_t n);
+int status_format_tenant_metrics(
+    const struct status *ts, size_t n, struct buf *out);
 
 /* Append st in the Prometheus text format to out.  0 or a buf error. */
 int status_format_metrics(const struct status *st, struct buf *out);

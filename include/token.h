@@ -40,6 +40,9 @@ struct token;
 struct token *token_new(const struct token_opts *opts, struct http *h);
 void token_free(struct token *t);
 
+/* The HTTP client of the next sign-in (NULL: none yet). */
+void token_set_http(struct token *t, struct http *h);
+
 /*
  * Return a valid access token in *bearer (owned by t, valid until the
  * next token_* call).  Fetches a new one when none is cached or the

@@ -54,11 +54,16 @@
 struct cycle {
 	const struct config *cfg;
 	const volatile sig_atomic_t *stop;
-	struct http *http;
+	struct http_opts http_opts; /* applied to each step's client */
 	struct token *token;
 	struct source *source;
-	struct queue *queue;
+	struct cycle_feed feed;
+	struct queue *queue; /* the feed's */
 	struct spool *spool; /* the queue's */
+	int in_window; /* source_begin() done, pages follow */
+	struct ts until; /* the open window's end */
+	struct ts now; /* the host's time at its start (syslog headers) */
+	char owner[SPOOL_OWNER_MAX + 1]; /* of this tenant's COMMITs */
 	struct cursor *cursor;
 	struct srvclock *clock; /* the API's time, from its answers */
 	struct record rec;
@@ -66,6 +71,8 @@ struct cycle {
 	struct format *format;
 	struct buf msg; /* header + formatted message */
 	struct buf commit; /* COMMIT payload of the page */
+	struct buf page; /* the page's messages: sev (1), length (4), bytes */
+	size_t page_msgs;
 	char state_path[PATH_MAX];
 	int full_warned;
 	int cursor_dirty; /* cursor file behind the spool */
@@ -81,6 +88,7 @@ struct cycle {
 	int retired; /* the API answered as switched off */
 	time_t retired_since;
 	int64_t retired_retry_ms; /* when to ask it again (nap_now_ms()) */
+	unsigned long part_keys; /* keys of the part without a message */
 	struct cycle_stats stats;
 	/* for status.json */
 	int fetch_ok;
@@ -89,24 +97,7 @@ struct cycle {
 	time_t last_fetch_ok;
 	char last_error[512];
 	time_t last_error_at;
-	void (*tick)(void *); /* liveness (watchdog) callback */
-	void *tick_arg;
 };
-
-static void
-tick(struct cycle *cy)
-{
-	if (cy->tick != NULL)
-		cy->tick(cy->tick_arg);
-}
-
-void
-cycle_set_tick(struct cycle *cy, void (*fn)(void *), void *arg, long every_ms)
-{
-	cy->tick = fn;
-	cy->tick_arg = arg;
-	queue_set_tick(cy->queue, fn, arg, every_ms);
-}
 
 static const char *
 api_name(const struct cycle *cy)
@@ -176,7 +167,20 @@ reconcile(struct cycle *cy, const struct buf *last)
 	int has_pos;
 	struct ts pos;
 
-	if (last->len == 0)
+	const char *owner;
+	size_t n;
+
+	if (last == NULL || last->len == 0)
+		return 0;
+	if (spool_commit_owner_of(last->data, last->len, &owner, &n) != 0)
+		owner = NULL, n = 0;
+	/*
+	 * A COMMIT of another tenant's (a shared queue), or of this
+	 * tenant's under another source.  One without an owner was written
+	 * by a daemon of one tenant, whose cursor file sits beside it.
+	 */
+	if (owner != NULL &&
+	    (n != strlen(cy->owner) || memcmp(owner, cy->owner, n) != 0))
 		return 0;
 	if (spool_commit_decode(last->data, last->len, &seq, &has_pos, &pos,
 	        skip_key, NULL) != 0) {
@@ -199,49 +203,24 @@ reconcile(struct cycle *cy, const struct buf *last)
 }
 
 static int
-open_state(struct cycle *cy)
+open_cursor(struct cycle *cy, const char *dir, const struct buf *last)
 {
-	struct spool_recovery rec;
-	struct buf last;
-	char err[512];
 	int n, rc;
 
 	n = snprintf(cy->state_path, sizeof(cy->state_path),
-	    "%s/cursor-%s.json", cy->cfg->state_dir, api_name(cy));
+	    "%s/cursor-%s.json", dir, api_name(cy));
 	if (n < 0 || (size_t)n >= sizeof(cy->state_path)) {
 		log_error("[state] directory: path too long");
 		return ERR_CONFIG;
 	}
 	if ((rc = load_cursor(cy)) != 0)
 		return rc;
-	buf_init(&last, 0);
-	rec.last_commit = &last;
-	cy->queue = queue_new(
-	    cy->cfg, cy->cfg->state_dir, cy->stop, &rec, err, sizeof(err));
-	if (cy->queue == NULL) {
-		log_error("%s", err);
-		buf_reset(&last);
-		return ERR_IO;
-	}
-	cy->spool = queue_spool(cy->queue);
-	if (rec.truncated_bytes > 0)
-		log_warning(
-		    "spool: dropped %llu bytes after the last commit "
-		    "(a page cut short by a crash or power loss); those "
-		    "records are fetched again",
-		    (unsigned long long)rec.truncated_bytes);
-	if (rec.corrupt_bytes > 0)
-		log_warning("spool: skipped %llu corrupt bytes",
-		    (unsigned long long)rec.corrupt_bytes);
-	rc = reconcile(cy, &last);
-	buf_reset(&last);
+	if ((rc = reconcile(cy, last)) != 0)
+		return rc;
 	/* It answered before: a 404 for every request now means retired. */
 	if (cursor_has_position(cy->cursor))
 		source_note_answered(cy->source);
-	if (rc == 0 && spool_pending(cy->spool) > 0)
-		log_info("spool: %llu bytes wait for delivery",
-		    (unsigned long long)spool_bytes(cy->spool));
-	return rc;
+	return 0;
 }
 
 struct token *
@@ -275,25 +254,33 @@ cycle_http_opts(const struct config *c, const volatile sig_atomic_t *stop,
 }
 
 struct cycle *
-cycle_new(const struct config *c, const volatile sig_atomic_t *stop)
+cycle_new(const struct config *c, const char *cursor_dir,
+    const struct cycle_feed *feed, const struct buf *last_commit,
+    const volatile sig_atomic_t *stop)
 {
-	struct http_opts ho;
 	struct cycle *cy;
 	const char *why;
 
-	cycle_http_opts(c, stop, &ho);
 	if ((cy = calloc(1, sizeof(*cy))) == NULL)
 		return NULL;
 	cy->cfg = c;
 	cy->stop = stop;
+	cy->feed = *feed;
+	cy->queue = feed->queue;
+	cy->spool = queue_spool(feed->queue);
 	if ((cy->clock = srvclock_new()) == NULL) {
 		free(cy);
 		return NULL;
 	}
-	ho.clock = cy->clock;
+	cycle_http_opts(c, stop, &cy->http_opts);
+	cy->http_opts.clock = cy->clock;
+	snprintf(cy->owner, sizeof(cy->owner), "%s %s %s",
+	    c->tenant_id != NULL ? c->tenant_id : "", api_name(cy),
+	    c->url != NULL ? c->url : "");
 	record_init(&cy->rec);
 	buf_init(&cy->msg, 0);
 	buf_init(&cy->commit, 0);
+	buf_init(&cy->page, 0);
 	frame_opts_init(&cy->fopts, c);
 	/* The configuration checked the format's options (config_load()). */
 	if ((cy->format = format_new(c, &why)) == NULL) {
@@ -301,21 +288,37 @@ cycle_new(const struct config *c, const volatile sig_atomic_t *stop)
 		cycle_free(cy);
 		return NULL;
 	}
-	if ((cy->http = http_new(&ho)) == NULL ||
-	    (cy->token = cycle_token_new(c, cy->http)) == NULL ||
-	    (cy->source = source_new(c, cy->http, cy->token, stop)) == NULL) {
-		log_error("cannot set up the %s source and %s output: out of "
-		          "memory or unsupported",
-		    config_api_name(c->api),
-		    config_transport_name(c->transport));
+	if ((cy->token = cycle_token_new(c, NULL)) == NULL ||
+	    (cy->source = source_new(c, NULL, cy->token, stop)) == NULL) {
+		log_error("cannot set up the %s source: out of memory or "
+		          "unsupported",
+		    config_api_name(c->api));
 		cycle_free(cy);
 		return NULL;
 	}
-	if (open_state(cy) != 0) {
+	if (open_cursor(cy, cursor_dir, last_commit) != 0) {
 		cycle_free(cy);
 		return NULL;
 	}
 	return cy;
+}
+
+const char *
+cycle_owner(const struct cycle *cy)
+{
+	return cy->owner;
+}
+
+const char *
+cycle_error(const struct cycle *cy)
+{
+	return cy->fetch_ok ? "" : cy->last_error;
+}
+
+int
+cycle_busy(const struct cycle *cy)
+{
+	return cy->in_window;
 }
 
 void
@@ -323,77 +326,22 @@ cycle_free(struct cycle *cy)
 {
 	if (cy == NULL)
 		return;
-	queue_free(cy->queue);
 	source_free(cy->source);
 	token_free(cy->token);
-	http_free(cy->http);
 	srvclock_free(cy->clock);
 	cursor_free(cy->cursor);
 	format_free(cy->format);
 	record_reset(&cy->rec);
 	buf_reset(&cy->msg);
 	buf_reset(&cy->commit);
+	buf_reset(&cy->page);
 	free(cy);
-}
-
-/* The delivery counters come from the queue. */
-static void
-sync_stats(struct cycle *cy)
-{
-	struct queue_stats qs;
-
-	queue_get_stats(cy->queue, &qs);
-	cy->stats.delivered = (unsigned long)qs.delivered;
 }
 
 const struct cycle_stats *
 cycle_stats(const struct cycle *cy)
 {
 	return &cy->stats;
-}
-
-int
-cycle_settle(struct cycle *cy, long ms)
-{
-	int rc = queue_settle(cy->queue, ms);
-
-	sync_stats(cy);
-	return rc;
-}
-
-uint64_t
-cycle_pending_bytes(const struct cycle *cy)
-{
-	return queue_pending_bytes(cy->queue);
-}
-
-/* --- delivery: the output queue --- */
-
-int
-cycle_drain(struct cycle *cy, long wait_ms)
-{
-	int rc = queue_drain(cy->queue, wait_ms);
-
-	sync_stats(cy);
-	return rc;
-}
-
-int
-cycle_idle(struct cycle *cy, long ms, const volatile sig_atomic_t *wake)
-{
-	int rc = queue_idle(cy->queue, ms, wake);
-
-	sync_stats(cy);
-	return rc;
-}
-
-int
-cycle_finish(struct cycle *cy, long grace_ms)
-{
-	int rc = queue_finish(cy->queue, grace_ms);
-
-	sync_stats(cy);
-	return rc;
 }
 
 /* --- fetching: source -> spool --- */
@@ -447,17 +395,6 @@ deprecation_check(struct cycle *cy)
 	log_warning("%s", notice);
 }
 
-/* A retry or the rate limit: deliver while waiting.  0 or ERR_STOPPED. */
-static int
-source_wait(struct cycle *cy)
-{
-	int64_t ms = source_retry_at(cy->source) - nap_now_ms();
-
-	if (ms > 0 && cycle_idle(cy, (long)ms, cy->stop) != 0)
-		return ERR_STOPPED;
-	return 0;
-}
-
 /*
  * The end of the next window: the API's time now (srvclock.h), never the
  * host's.  Before the first answer of a run there is none yet: sign in
@@ -470,11 +407,9 @@ window_end(struct cycle *cy, struct ts *until)
 {
 	int rc;
 
-	while (!srvclock_known(cy->clock) &&
-	    (rc = source_sign_in(cy->source)) != 0) {
-		if (rc != ERR_AGAIN || (rc = source_wait(cy)) != 0)
-			return rc;
-	}
+	if (!srvclock_known(cy->clock) &&
+	    (rc = source_sign_in(cy->source)) != 0)
+		return rc; /* ERR_AGAIN: again at source_retry_at() */
 	clock_check(cy);
 	if (srvclock_now(cy->clock, until) == 0)
 		return 0;
@@ -686,6 +621,75 @@ count_packed(struct cycle *cy, const struct pairs_result *res)
 
 static int save_cursor(struct cycle *cy);
 static void warn_full(struct cycle *cy, int rc);
+static int page_append(struct cycle *cy);
+
+/* A new COMMIT payload (a page's, or the next part of one). */
+static int
+begin_part(struct cycle *cy)
+{
+	int rc = spool_commit_begin(
+	    &cy->commit, cursor_seq(cy->cursor) + 1, 0, NULL);
+
+	if (rc == 0)
+		rc = spool_commit_owner(
+		    &cy->commit, cy->owner, strlen(cy->owner));
+	return rc;
+}
+
+/*
+ * Make the page so far durable: its messages and the spool COMMIT, then
+ * the cursor file, all under the spool's lock, so that only the spool's
+ * last COMMIT can be ahead of its owner's cursor file after a crash
+ * (recovery applies it: reconcile()).  A part that adds no message and
+ * no key moves only the cursor file.  last: the page's last part (the
+ * cursor was advanced to its position by the caller).
+ */
+static int
+commit_part(struct cycle *cy, int last)
+{
+	struct ts keep;
+	int rc = 0, spooled = cy->page_msgs > 0 || cy->part_keys > 0;
+
+	if (spooled) {
+		queue_lock(cy->queue);
+		if ((rc = page_append(cy)) == 0)
+			rc = spool_commit(
+			    cy->spool, cy->commit.data, cy->commit.len);
+		if (rc != 0) {
+			spool_abort(cy->spool);
+			queue_unlock(cy->queue);
+			return rc;
+		}
+		cursor_set_seq(cy->cursor, cursor_seq(cy->cursor) + 1);
+	}
+	cy->stats.spooled += cy->part_spooled;
+	cy->part_spooled = 0;
+	cy->part_keys = 0;
+	buf_clear(&cy->page);
+	cy->page_msgs = 0;
+	if (last && cursor_has_position(cy->cursor)) {
+		keep = *cursor_position(cy->cursor);
+		ts_add_sec(&keep, -cy->cfg->overlap);
+		cursor_prune(cy->cursor, &keep);
+	}
+	rc = save_cursor(cy);
+	if (spooled) {
+		queue_unlock(cy->queue);
+		if (cy->feed.appended != NULL)
+			cy->feed.appended(cy->feed.arg);
+	}
+	if (rc != 0) {
+		/*
+		 * The page is durable in the spool; only the cursor file
+		 * lags.  Keep the cursor in memory (it is ahead and right),
+		 * pause fetching until the file can be written again.
+		 */
+		cy->cursor_dirty = 1;
+		warn_full(cy, ERR_FULL);
+		return CYCLE_CURSOR_LAGS;
+	}
+	return 0;
+}
 
 /*
  * A COMMIT holds at most SPOOL_ENTRY_MAX bytes: before a key of n bytes
@@ -703,26 +707,16 @@ make_room(struct cycle *cy, size_t n)
 
 	if (cy->commit.len + SPOOL_COMMIT_KEY_SIZE(n) <= SPOOL_ENTRY_MAX)
 		return 0;
-	if ((rc = spool_commit(cy->spool, cy->commit.data, cy->commit.len)) !=
-	    0)
+	if ((rc = commit_part(cy, 0)) != 0)
 		return rc;
-	cy->stats.spooled += cy->part_spooled;
-	cy->part_spooled = 0;
 	cy->stats.commit_parts++;
-	cursor_set_seq(cy->cursor, cursor_seq(cy->cursor) + 1);
-	if (save_cursor(cy) != 0) {
-		cy->cursor_dirty = 1;
-		warn_full(cy, ERR_FULL);
-		return CYCLE_CURSOR_LAGS;
-	}
 	if (!cy->parts_logged)
 		log_info("spool: the dedup keys of a page pass the %u MiB one "
 		         "commit holds: it is committed in parts (nothing is "
 		         "skipped or sent twice)",
 		    SPOOL_ENTRY_MAX >> 20);
 	cy->parts_logged = 1;
-	return spool_commit_begin(
-	    &cy->commit, cursor_seq(cy->cursor) + 1, 0, NULL);
+	return begin_part(cy);
 }
 
 /*
@@ -752,34 +746,82 @@ skip_oversized(struct cycle *cy)
 	    (rc = spool_commit_key(&cy->commit, mark, OVERSIZED_MARK_LEN,
 	         &cy->rec.order_time)) != 0)
 		return rc;
+	cy->part_keys++;
 	return cursor_add(
 	    cy->cursor, mark, OVERSIZED_MARK_LEN, &cy->rec.order_time);
 }
 
 /*
- * Append the formatted record to the spool; for Kafka with its key, its
- * tenant and its version time (the record's Kafka key and headers).
+
+ * Keep the formatted message for the page's commit (the spool is shared,
+ * so its lock is held only to append the whole page): severity, length,
+ * bytes; for Kafka also the record's key and version time (its Kafka key
+ * and headers, with the tenant's name).
  */
 static int
-spool_record(struct cycle *cy, int sev)
+page_add(struct cycle *cy, int sev)
 {
-	const char *tenant = cy->cfg->tenant_name;
-	struct spool_msg m;
-	struct strv key;
+	unsigned char h[19];
+	uint32_t n = (uint32_t)cy->msg.len;
+	uint16_t kn = 0;
+	struct strv key = {NULL, 0};
 
-	if (cy->cfg->transport != TRANSPORT_KAFKA)
-		return spool_append(cy->spool, sev, cy->msg.data, cy->msg.len);
-	key = record_key(&cy->rec);
-	memset(&m, 0, sizeof(m));
-	m.sev = sev;
-	m.data = cy->msg.data;
-	m.len = cy->msg.len;
-	m.key = key.p;
-	m.keylen = key.n <= SPOOL_KEY_MAX ? key.n : 0;
-	m.tenant = tenant;
-	m.tenantlen = tenant != NULL ? strlen(tenant) : 0;
-	m.version = cy->rec.order_time;
-	return spool_append_msg(cy->spool, &m);
+	if (cy->cfg->transport == TRANSPORT_KAFKA) {
+		key = record_key(&cy->rec);
+		if (key.n > SPOOL_KEY_MAX)
+			key.n = 0;
+		kn = (uint16_t)key.n;
+	}
+	h[0] = (unsigned char)sev;
+	memcpy(h + 1, &n, sizeof(n));
+	memcpy(h + 5, &kn, sizeof(kn));
+	memcpy(h + 7, &cy->rec.order_time.sec, 8);
+	memcpy(h + 15, &cy->rec.order_time.tick, 4);
+	if (buf_add(&cy->page, h, sizeof(h)) != 0 ||
+	    buf_add(&cy->page, cy->msg.data, cy->msg.len) != 0 ||
+	    (kn > 0 && buf_add(&cy->page, key.p, kn) != 0))
+		return ERR_NOMEM;
+	cy->page_msgs++;
+	return 0;
+}
+
+/* Append the page's messages to the spool (its lock held). */
+static int
+page_append(struct cycle *cy)
+{
+	const unsigned char *p = (const unsigned char *)cy->page.data;
+	const unsigned char *end = p + cy->page.len;
+	const char *tenant = cy->cfg->tenant_name;
+	int kafka = cy->cfg->transport == TRANSPORT_KAFKA;
+	struct spool_msg m;
+	uint32_t n;
+	uint16_t kn;
+	int rc;
+
+	while (p < end) {
+		memcpy(&n, p + 1, sizeof(n));
+		memcpy(&kn, p + 5, sizeof(kn));
+		if (!kafka) {
+			rc = spool_append(
+			    cy->spool, p[0], (const char *)p + 19, n);
+		} else {
+			memset(&m, 0, sizeof(m));
+			m.sev = p[0];
+			m.data = (const char *)p + 19;
+			m.len = n;
+			m.key = kn > 0 ? (const char *)p + 19 + n : NULL;
+			m.keylen = kn;
+			m.tenant = tenant;
+			m.tenantlen = tenant != NULL ? strlen(tenant) : 0;
+			memcpy(&m.version.sec, p + 7, 8);
+			memcpy(&m.version.tick, p + 15, 4);
+			rc = spool_append_msg(cy->spool, &m);
+		}
+		if (rc != 0)
+			return rc;
+		p += 19 + n + kn;
+	}
+	return 0;
 }
 
 static int
@@ -811,7 +853,7 @@ process_item(struct cycle *cy, const cJSON *item, const struct ts *now)
 		return 0;
 	}
 	if (rc != 0 || (rc = make_room(cy, cy->rec.dedup_key.n)) != 0 ||
-	    (rc = spool_record(cy, sev)) != 0)
+	    (rc = page_add(cy, sev)) != 0)
 		return rc;
 	count_packed(cy, &res);
 	if ((rc = spool_commit_key(&cy->commit, cy->rec.dedup_key.p,
@@ -837,41 +879,23 @@ warn_full(struct cycle *cy, int rc)
 		log_warning("spool: %llu bytes reached [state] spool_max_size; "
 		            "fetching is paused until the collector drains it "
 		            "(nothing is dropped)",
-		    (unsigned long long)spool_bytes(cy->spool));
+		    (unsigned long long)queue_pending_bytes(cy->queue));
 }
 
-/* Make the page durable: spool COMMIT, then the cursor file. */
+/*
+ * Make the page durable: its messages and the spool COMMIT, then the
+ * cursor file, all under the spool's lock, so that only the spool's last
+ * COMMIT can be ahead of its owner's cursor file after a crash (recovery
+ * applies it: reconcile()).  A page that adds no message moves only the
+ * cursor file.
+ */
 static int
 commit_page(struct cycle *cy, const struct source_page *page)
 {
-	struct ts keep;
-	int rc;
-
 	spool_commit_set_pos(&cy->commit, page->has_commit, &page->commit_to);
-	if ((rc = spool_commit(cy->spool, cy->commit.data, cy->commit.len)) !=
-	    0)
-		return rc;
-	cy->stats.spooled += cy->part_spooled;
-	cy->part_spooled = 0;
-	cursor_set_seq(cy->cursor, cursor_seq(cy->cursor) + 1);
 	if (page->has_commit)
 		cursor_advance(cy->cursor, &page->commit_to);
-	if (cursor_has_position(cy->cursor)) {
-		keep = *cursor_position(cy->cursor);
-		ts_add_sec(&keep, -cy->cfg->overlap);
-		cursor_prune(cy->cursor, &keep);
-	}
-	if (save_cursor(cy) != 0) {
-		/*
-		 * The page is durable in the spool; only the cursor file
-		 * lags.  Keep the cursor in memory (it is ahead and right),
-		 * pause fetching until the file can be written again.
-		 */
-		cy->cursor_dirty = 1;
-		warn_full(cy, ERR_FULL);
-		return CYCLE_CURSOR_LAGS;
-	}
-	return 0;
+	return commit_part(cy, 1);
 }
 
 static int
@@ -881,9 +905,10 @@ run_page(struct cycle *cy, struct source_page *page, const struct ts *now)
 	int rc;
 
 	cy->stats.pages++;
+	buf_clear(&cy->page);
+	cy->page_msgs = 0;
 	cy->part_spooled = 0;
-	rc = spool_commit_begin(
-	    &cy->commit, cursor_seq(cy->cursor) + 1, 0, NULL);
+	rc = begin_part(cy);
 	while (rc == 0 && (rc = source_page_next(page, &item)) == 1)
 		rc = process_item(cy, item, now);
 	if (rc == 0)
@@ -897,7 +922,6 @@ run_page(struct cycle *cy, struct source_page *page, const struct ts *now)
 	}
 	if (rc != 0) {
 		/* Nothing of this page stays: it is fetched again. */
-		spool_abort(cy->spool);
 		if (load_cursor(cy) != 0)
 			return ERR_IO;
 		if (rc == ERR_FULL)
@@ -970,81 +994,128 @@ fetch_done(struct cycle *cy, const struct ts *until, int rc)
 		    source_error(cy->source)[0] ? source_error(cy->source)
 		                                : errcode_str(rc));
 		cy->last_error_at = time(NULL);
-		log_error("%s", cy->last_error);
+	} else if (rc == ERR_IO) {
+		snprintf(cy->last_error, sizeof(cy->last_error),
+		    "the spool or the cursor file cannot be written");
+		cy->last_error_at = time(NULL);
 	}
+	/* The daemon logs a failure once per change (daemon.c). */
 	return rc;
 }
 
-/*
- * One window, [since, until]: until is the API's time (window_end()),
- * now the host's, for syslog headers only.
- */
-int
-cycle_fetch(struct cycle *cy)
+/* The spool's size, read under its lock. */
+static uint64_t
+spooled_bytes(struct cycle *cy)
 {
-	struct source_page page;
-	struct ts now, since, until;
-	int rc;
+	uint64_t n;
 
-	deprecation_check(cy);
-	cy->drop_logged = 0;
-	if (cy->cursor_dirty) {
-		if (cursor_save(cy->cursor, cy->state_path, api_name(cy),
-		        cy->cfg->tenant_id) != 0)
-			return 0; /* still no room: stay paused */
-		cy->cursor_dirty = 0;
-	}
-	/*
-	 * Delivery first: a restarted daemon sends what waits at once (its
-	 * errors are the queue's to log; fetching goes on regardless).
-	 */
-	cycle_drain(cy, 0);
+	queue_lock(cy->queue);
+	n = spool_bytes(cy->spool);
+	queue_unlock(cy->queue);
+	return n;
+}
+
+/* Whether the spool has room for another page (else warn once). */
+static int
+room(struct cycle *cy)
+{
 	/*
 	 * After a full disk, wait until the collector has acknowledged
-	 * everything; then the spool gets its space back.
+	 * everything: then the queue compacts the spool and space is back.
 	 */
-	if (cy->disk_full) {
-		if (queue_pending_bytes(cy->queue) > 0)
-			return 0;
-		if (queue_compact(cy->queue) != 0)
-			return ERR_IO;
-	}
-	if (spool_bytes(cy->spool) >= cy->cfg->spool_max_size) {
+	if (cy->disk_full && queue_pending_bytes(cy->queue) > 0)
+		return 0;
+	if (spooled_bytes(cy) >= cy->cfg->spool_max_size) {
 		warn_full(cy, 0);
 		return 0;
 	}
-	if (cy->retired && nap_now_ms() < cy->retired_retry_ms)
-		return ERR_RETIRED; /* said already; delivery goes on */
-	if ((rc = window_end(cy, &until)) != 0)
-		return fetch_done(cy, &until, rc);
-	if ((rc = window_start(cy, &until, &since)) != 0)
+	return 1;
+}
+
+/* Open the window [cursor - overlap, the API's time now]. */
+static int
+open_window(struct cycle *cy)
+{
+	struct ts since;
+	int rc;
+
+	if ((rc = window_end(cy, &cy->until)) != 0)
 		return rc;
-	if (window_early(cy, &since, &until)) {
-		cy->fetch_ok = 1;
-		return 0;
+	if ((rc = window_start(cy, &cy->until, &since)) != 0)
+		return rc;
+	if (window_early(cy, &since, &cy->until))
+		return 1;
+	if ((rc = source_begin(cy->source, &since, &cy->until)) != 0)
+		return rc;
+	ts_now(&cy->now);
+	cy->in_window = 1;
+	cy->drop_logged = 0; /* said once a window */
+	return 0;
+}
+
+static enum cycle_step
+step_failed(struct cycle *cy, int rc, int64_t *due_ms)
+{
+	cy->in_window = 0;
+	if (rc == ERR_AGAIN) {
+		*due_ms = source_retry_at(cy->source);
+		return CYCLE_WAIT;
 	}
-	if ((rc = source_begin(cy->source, &since, &until)) != 0)
-		return rc;
-	ts_now(&now);
-	while ((rc = source_next(cy->source, &page)) == 0 || rc == ERR_AGAIN) {
-		if (rc == ERR_AGAIN) {
-			if ((rc = source_wait(cy)) != 0)
-				break;
-			continue;
+	if (rc == ERR_FULL)
+		return CYCLE_PAUSED;
+	fetch_done(cy, &cy->until, rc);
+	return CYCLE_FAILED;
+}
+
+enum cycle_step
+cycle_step(struct cycle *cy, struct http *h, int64_t *due_ms)
+{
+	struct source_page page;
+	int rc;
+
+	*due_ms = 0;
+	if (http_configure(h, &cy->http_opts) != 0)
+		return step_failed(cy, ERR_NOMEM, due_ms);
+	source_set_http(cy->source, h);
+	deprecation_check(cy);
+	if (cy->cursor_dirty) {
+		if (save_cursor(cy) != 0)
+			return CYCLE_PAUSED; /* still no room */
+		cy->cursor_dirty = 0;
+	}
+	if (!cy->in_window) {
+		if (!room(cy))
+			return CYCLE_PAUSED;
+		rc = open_window(cy);
+		if (rc == 1) {
+			cy->fetch_ok = 1;
+			return CYCLE_DONE;
 		}
-		rc = run_page(cy, &page, &now);
-		source_page_reset(&page);
-		tick(cy);
 		if (rc != 0)
-			break;
-		if (cycle_drain(cy, 0) == ERR_IO)
-			return ERR_IO;
-		if (spool_bytes(cy->spool) >= cy->cfg->spool_max_size) {
-			warn_full(cy, 0);
-			return 0;
-		}
+			return step_failed(cy, rc, due_ms);
 	}
-	return fetch_done(cy, &until, rc);
+	rc = source_next(cy->source, &page);
+	if (rc == ERR_AGAIN) {
+		*due_ms = source_retry_at(cy->source);
+		return CYCLE_WAIT;
+	}
+	if (rc == 1) {
+		cy->in_window = 0;
+		fetch_done(cy, &cy->until, rc);
+		return CYCLE_DONE;
+	}
+	if (rc != 0)
+		return step_failed(cy, rc, due_ms);
+	rc = run_page(cy, &page, &cy->now);
+	source_page_reset(&page);
+	if (rc != 0)
+		return step_failed(cy, rc, due_ms);
+	if (!room(cy)) {
+		/* The rest of the window waits for room; read again then. */
+		cy->in_window = 0;
+		return CYCLE_PAUSED;
+	}
+	return CYCLE_MORE;
 }
 
 const char *
@@ -1070,7 +1141,9 @@ cycle_status(const struct cycle *cy, struct status *st)
 	    source_deprecation(cy->source) != NULL
 	        ? source_deprecation(cy->source)
 	        : "");
+	snprintf(st->tenant, sizeof(st->tenant), "%s", cy->cfg->tenant_name);
 	st->fetched = cy->stats.fetched;
+	st->spooled = cy->stats.spooled;
 	st->delivered = qs.delivered;
 	st->dropped = qs.dropped;
 	st->resent = qs.resent;

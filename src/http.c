@@ -48,6 +48,7 @@ struct http {
 	const volatile sig_atomic_t *stop;
 	struct srvclock *clock; /* borrowed, or NULL */
 	char *ca_file; /* [source] ca_file, or NULL: libcurl's default */
+	char *proxy; /* [source] proxy, or NULL: the environment's */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -204,11 +205,51 @@ http_new(const struct http_opts *opts)
 	h->clock = opts->clock;
 	if ((opts->ca_file != NULL &&
 	        (h->ca_file = strdup(opts->ca_file)) == NULL) ||
+	    (opts->proxy != NULL && (h->proxy = strdup(opts->proxy)) == NULL) ||
 	    (h->curl = curl_easy_init()) == NULL || set_options(h, opts) != 0) {
 		http_free(h);
 		return NULL;
 	}
 	return h;
+}
+
+static int
+same_str(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+int
+http_configure(struct http *h, const struct http_opts *opts)
+{
+	char *ca = NULL, *px = NULL;
+	CURL *c;
+
+	h->timeout = opts->timeout > 0 ? opts->timeout : DEFAULT_TIMEOUT;
+	h->max_body = opts->max_body;
+	h->stop = opts->stop;
+	h->clock = opts->clock;
+	if (same_str(h->ca_file, opts->ca_file) &&
+	    same_str(h->proxy, opts->proxy))
+		return set_options(h, opts);
+	/*
+	 * Another CA bundle or proxy: a fresh handle, so that nothing of the
+	 * other settings (nor their connections) carries over.
+	 */
+	if ((opts->ca_file != NULL && (ca = strdup(opts->ca_file)) == NULL) ||
+	    (opts->proxy != NULL && (px = strdup(opts->proxy)) == NULL) ||
+	    (c = curl_easy_init()) == NULL) {
+		free(ca);
+		free(px);
+		return -1;
+	}
+	curl_easy_cleanup(h->curl);
+	h->curl = c;
+	free(h->ca_file);
+	free(h->proxy);
+	h->ca_file = ca;
+	h->proxy = px;
+	return set_options(h, opts);
 }
 
 struct srvclock *
@@ -225,6 +266,7 @@ http_free(struct http *h)
 	if (h->curl != NULL)
 		curl_easy_cleanup(h->curl);
 	free(h->ca_file);
+	free(h->proxy);
 	free(h);
 }
 

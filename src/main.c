@@ -2,8 +2,8 @@
 /*
  * mdesiemd: pull Microsoft Defender for Endpoint detections and deliver
  * them to a SIEM over syslog.  Command line (ARCHITECTURE section 5),
- * signals, the single-instance lock on the state directory, and the poll
- * loop around cycle_run().  Never forks: systemd supervises it.
+ * signals and the single-instance lock on the state directory; the run
+ * itself is daemon.c's.  Never forks: systemd supervises it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "cycle.h"
+#include "daemon.h"
 #include "errcode.h"
 #include "http.h"
 #include "log.h"
@@ -40,7 +40,6 @@
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t reload_requested;
 static volatile sig_atomic_t counters_requested;
-static volatile sig_atomic_t wake_requested; /* any of the above */
 
 static void
 on_signal(int sig)
@@ -56,7 +55,6 @@ on_signal(int sig)
 		stop_requested = 1;
 		break;
 	}
-	wake_requested = 1;
 }
 
 struct options {
@@ -66,6 +64,7 @@ struct options {
 	int verbose;
 	int status;
 	int test_connection;
+	const char *tenant; /* --tenant NAME: --test-connection of one */
 };
 
 static void
@@ -73,7 +72,7 @@ usage(FILE *out)
 {
 	fprintf(out,
 	    "usage: mdesiemd [-c FILE] [--once] [-n | --check-config] "
-	    "[--test-connection]\n"
+	    "[--test-connection [--tenant NAME]]\n"
 	    "                [--status] [-v | --verbose] [-V | --version] "
 	    "[-h | --help]\n"
 	    "\n"
@@ -84,7 +83,8 @@ usage(FILE *out)
 	    "                   check the configuration and exit (0 or 78)\n"
 	    "  --test-connection\n"
 	    "                   sign in, read one record, connect to the "
-	    "collector; report each step\n"
+	    "collector; report each step, for every tenant\n"
+	    "  --tenant NAME    with --test-connection: only that tenant\n"
 	    "  --status         print the health of the running daemon "
 	    "(exit 0 healthy, 1 degraded)\n"
 	    "  -v, --verbose    with -n: print the effective configuration; "
@@ -110,6 +110,7 @@ parse_args(int argc, char **argv, struct options *o)
 	    {"config", required_argument, NULL, 'c'},
 	    {"status", no_argument, NULL, 's'},
 	    {"test-connection", no_argument, NULL, 't'},
+	    {"tenant", required_argument, NULL, 'T'},
 	    {NULL, 0, NULL, 0},
 	};
 	int ch;
@@ -133,6 +134,9 @@ parse_args(int argc, char **argv, struct options *o)
 		case 't':
 			o->test_connection = 1;
 			break;
+		case 'T':
+			o->tenant = optarg;
+			break;
 		case 'v':
 			o->verbose = 1;
 			break;
@@ -153,21 +157,35 @@ parse_args(int argc, char **argv, struct options *o)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (o->tenant != NULL && !o->test_connection) {
+		fprintf(stderr, "mdesiemd: --tenant goes with "
+		                "--test-connection\n");
+		usage(stderr);
+		return EXIT_USAGE;
+	}
 	return -1;
 }
 
 static int
 check_config(const struct options *o)
 {
-	struct config *c = config_load_opts(o->config_path, stderr, 1);
+	struct config_set *set = config_set_load(o->config_path, stderr, 1);
+	size_t i;
 
-	if (c == NULL)
+	if (set == NULL)
 		return EXIT_CONFIG;
-	if (o->verbose)
-		config_dump(c, stdout);
-	else
+	for (i = 0; o->verbose && i < set->ntenant; i++) {
+		if (set->multi)
+			printf("%s; tenant %s\n", i > 0 ? "\n" : "",
+			    set->tenant[i]->tenant_name);
+		config_dump(set->tenant[i], stdout);
+	}
+	if (!o->verbose && set->multi)
+		printf("%s: configuration OK (%zu tenants)\n", o->config_path,
+		    set->ntenant);
+	else if (!o->verbose)
 		printf("%s: configuration OK\n", o->config_path);
-	config_free(c);
+	config_set_free(set);
 	return 0;
 }
 
@@ -227,249 +245,57 @@ lock_state_dir(const char *dir)
 	return fd;
 }
 
-static void
-log_totals(const struct cycle *cy, const char *what)
-{
-	const struct cycle_stats *st = cycle_stats(cy);
-
-	log_info("%s: %lu fetched, %lu delivered, %lu duplicates dropped, "
-	         "%lu bad records, %llu bytes in the spool",
-	    what, st->fetched, st->delivered, st->duplicates, st->bad_records,
-	    (unsigned long long)cycle_pending_bytes(cy));
-}
-
-struct liveness {
-	long interval_ms; /* 0: no watchdog */
-	struct timespec last;
-};
-
-/* The systemd watchdog ping, at half of WatchdogSec. */
-static void
-watchdog_tick(void *arg)
-{
-	struct liveness *lv = arg;
-	struct timespec now;
-
-	if (lv->interval_ms <= 0)
-		return;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if ((now.tv_sec - lv->last.tv_sec) * 1000 +
-	        (now.tv_nsec - lv->last.tv_nsec) / 1000000 >=
-	    lv->interval_ms) {
-		notify_watchdog();
-		lv->last = now;
-	}
-}
-
-/* status.json, the Prometheus file, and systemd's STATUS= line. */
-static void
-publish(
-    const struct cycle *cy, const struct config *c, time_t started, int running)
-{
-	static int warned;
-	struct status st;
-
-	status_init(&st);
-	cycle_status(cy, &st);
-	st.pid = (long)getpid();
-	st.running = running;
-	st.started = started;
-	st.updated = time(NULL);
-	st.poll_interval = c->poll_interval;
-	if ((status_write(c->state_dir, &st) != 0 ||
-	        (c->textfile_dir != NULL &&
-	            status_write_metrics(c->textfile_dir, &st) != 0)) &&
-	    !warned) {
-		warned = 1;
-		log_warning("cannot write the status or metrics file: %s",
-		    strerror(errno));
-	}
-	notify_status("%llu fetched, %llu delivered, %llu in the spool, "
-	              "collector %s%s",
-	    (unsigned long long)st.fetched, (unsigned long long)st.delivered,
-	    (unsigned long long)st.spool_bytes, st.collector_up ? "up" : "DOWN",
-	    st.fetch_ok ? "" : ", fetching FAILS");
-}
-
-/*
- * Deliver what is left, wait for the collector's acknowledgements (both
- * bounded by shutdown_grace) and save positions.
- */
+/* --test-connection of every tenant (or o->tenant), one block each. */
 static int
-wind_down(struct cycle *cy, const struct config *c)
+test_connection(const struct options *o, const struct config_set *set)
 {
-	int rc = cycle_finish(cy, (long)c->shutdown_grace * 1000);
+	size_t i, tried = 0, ok = 0;
+	const struct config *one = NULL;
 
-	if (rc != 0 && rc != ERR_IO && cycle_pending_bytes(cy) > 0)
-		log_warning("%llu bytes stay in the spool for the next run: "
-		            "the collector did not take them within [state] "
-		            "shutdown_grace",
-		    (unsigned long long)cycle_pending_bytes(cy));
-	return rc;
-}
-
-/*
- * Load path for a reload, logging every problem.  Returns the new config,
- * or NULL (problems logged) when the old one must stay.
- */
-static struct config *
-load_for_reload(const char *path, const struct config *old)
-{
-	char *text = NULL, *line, *next;
-	size_t len = 0;
-	FILE *err = open_memstream(&text, &len);
-	struct config *c;
-
-	if (err == NULL)
-		return NULL;
-	c = config_load(path, err);
-	fclose(err);
-	for (line = text; line != NULL && *line != '\0'; line = next) {
-		next = strchr(line, '\n');
-		if (next != NULL)
-			*next++ = '\0';
-		log_error("reload: %s", line);
+	if (o->tenant != NULL &&
+	    (one = config_set_find(set, o->tenant)) == NULL) {
+		fprintf(stderr, "mdesiemd: --tenant %s: no such tenant in %s\n",
+		    o->tenant, o->config_path);
+		return EXIT_USAGE;
 	}
-	free(text);
-	if (c != NULL && strcmp(c->state_dir, old->state_dir) != 0) {
-		log_error("reload: [state] directory: cannot change while "
-		          "running; restart the daemon to use %s",
-		    c->state_dir);
-		config_free(c);
-		return NULL;
+	/* A collector that resets the connection: EPIPE, not death. */
+	ignore_sigpipe();
+	log_setup(LOG_TO_STDERR, LOG_LVL_WARNING);
+	http_global_init();
+	for (i = 0; i < set->ntenant; i++) {
+		const struct config *c = set->tenant[i];
+
+		if (one != NULL && c != one)
+			continue;
+		if (set->multi)
+			printf("%s== tenant %s\n", tried > 0 ? "\n" : "",
+			    c->tenant_name);
+		tried++;
+		if (probe_run(c, stdout) == 0)
+			ok++;
 	}
-	if (c == NULL)
-		log_error("reload: %s has errors; the running configuration "
-		          "stays in force",
-		    path);
-	return c;
-}
-
-/*
- * SIGHUP: swap in a valid new configuration without losing the cursor or
- * the spool (both are on disk and reloaded by the new pipeline).
- */
-static int
-reload(struct cycle **cy, struct config **c, const char *path)
-{
-	struct config *nc = load_for_reload(path, *c);
-	struct cycle *ncy;
-
-	if (nc == NULL)
-		return 0;
-	notify_reloading();
-	/* Nothing acknowledged is sent again through the new pipeline. */
-	cycle_settle(*cy, (long)(*c)->shutdown_grace * 1000);
-	cycle_free(*cy);
-	*cy = NULL;
-	if ((ncy = cycle_new(nc, &stop_requested)) == NULL) {
-		log_error(
-		    "reload: the new configuration cannot start; going on "
-		    "with the old one");
-		config_free(nc);
-		if ((*cy = cycle_new(*c, &stop_requested)) == NULL)
-			return ERR_IO;
-		notify_ready();
-		return 0;
-	}
-	notify_ready();
-	config_free(*c);
-	*c = nc;
-	*cy = ncy;
-	log_set_level(nc->log_level);
-	log_info("reload: configuration %s applied (%s API, %s output to %s)",
-	    path, config_api_name(nc->api),
-	    config_transport_name(nc->transport), config_destination(nc));
-	return 0;
-}
-
-static int
-run(struct config **cp, const char *path, int once)
-{
-	struct config *c = *cp;
-	struct liveness lv;
-	struct cycle *cy;
-	time_t started = time(NULL);
-	const char *why;
-	int rc, status = 0;
-
-	if ((cy = cycle_new(c, &stop_requested)) == NULL)
-		return EXIT_RUNTIME;
-	lv.interval_ms = notify_watchdog_interval_ms();
-	clock_gettime(CLOCK_MONOTONIC, &lv.last);
-	cycle_set_tick(cy, watchdog_tick, &lv, lv.interval_ms);
-	log_info("mdesiemd %s started: %s API, %s output to %s",
-	    MDESIEM_VERSION, config_api_name(c->api),
-	    config_transport_name(c->transport), config_destination(c));
-	notify_ready();
-	if (once) {
-		rc = cycle_fetch(cy);
-		why = cycle_paused(cy);
-		if (wind_down(cy, c) != 0 || rc != 0 || why != NULL)
-			status = EXIT_RUNTIME;
-		if (why != NULL)
-			log_error(
-			    "--once stopped fetching early: %s; what was "
-			    "fetched is delivered or kept, the rest waits at "
-			    "Defender for the next run",
-			    why);
-		log_totals(cy, "run complete");
-		publish(cy, c, started, 0);
-		cycle_free(cy);
-		return status;
-	}
-	while (!stop_requested) {
-		unsigned long before = cycle_stats(cy)->delivered;
-
-		if (reload_requested) {
-			reload_requested = 0;
-			if (reload(&cy, cp, path) != 0)
-				return EXIT_RUNTIME;
-			c = *cp;
-			cycle_set_tick(cy, watchdog_tick, &lv, lv.interval_ms);
-		}
-		cycle_fetch(cy);
-		if (cycle_stats(cy)->delivered != before)
-			log_totals(cy, "cycle done");
-		publish(cy, c, started, 1);
-		if (counters_requested) {
-			counters_requested = 0;
-			log_totals(cy, "counters");
-		}
-		if (cycle_idle(cy, (long)c->poll_interval * 1000,
-		        &wake_requested) != 0)
-			wake_requested = 0;
-	}
-	notify_stopping();
-	log_info("stopping: delivering what the spool holds (at most %lld s)",
-	    (long long)c->shutdown_grace);
-	wind_down(cy, c);
-	log_totals(cy, "stopped");
-	publish(cy, c, started, 0);
-	cycle_free(cy);
-	return 0;
+	http_global_cleanup();
+	if (set->multi)
+		printf("\n%zu of %zu tenant%s passed%s\n", ok, tried,
+		    tried == 1 ? "" : "s", ok == tried ? "" : ": see above");
+	return ok == tried ? 0 : EXIT_RUNTIME;
 }
 
 /* --status and --test-connection read the configuration only. */
 static int
 inspect(const struct options *o)
 {
-	struct config *c = config_load_opts(o->config_path, stderr, o->status);
+	struct config_set *set =
+	    config_set_load(o->config_path, stderr, o->status);
 	int rc;
 
-	if (c == NULL)
+	if (set == NULL)
 		return EXIT_CONFIG;
-	if (o->status) {
-		rc = status_read_print(c->state_dir, stdout, 0);
-	} else {
-		/* A collector that resets the connection: EPIPE, not death. */
-		ignore_sigpipe();
-		log_setup(LOG_TO_STDERR, LOG_LVL_WARNING);
-		http_global_init();
-		rc = probe_run(c, stdout) == 0 ? 0 : EXIT_RUNTIME;
-		http_global_cleanup();
-	}
-	config_free(c);
+	if (o->status)
+		rc = status_read_print(set->tenant[0]->state_dir, stdout, 0);
+	else
+		rc = test_connection(o, set);
+	config_set_free(set);
 	return rc;
 }
 
@@ -477,7 +303,9 @@ int
 main(int argc, char **argv)
 {
 	struct options o;
-	struct config *c;
+	struct config_set *set;
+	struct daemon_flags flags = {
+	    &stop_requested, &reload_requested, &counters_requested};
 	int rc, lockfd;
 
 	/*
@@ -495,22 +323,22 @@ main(int argc, char **argv)
 	        ? LOG_TO_STDERR
 	        : LOG_TO_SYSLOG,
 	    LOG_LVL_INFO);
-	if ((c = config_load(o.config_path, stderr)) == NULL)
+	if ((set = config_set_load(o.config_path, stderr, 0)) == NULL)
 		return EXIT_CONFIG;
-	log_set_level(o.verbose ? LOG_LVL_DEBUG : c->log_level);
+	log_set_level(o.verbose ? LOG_LVL_DEBUG : set->tenant[0]->log_level);
 	setup_signals();
-	if ((lockfd = lock_state_dir(c->state_dir)) < 0) {
-		config_free(c);
+	if ((lockfd = lock_state_dir(set->tenant[0]->state_dir)) < 0) {
+		config_set_free(set);
 		return EXIT_RUNTIME;
 	}
 	if (http_global_init() != 0) {
 		log_error("cannot initialise libcurl");
-		config_free(c);
+		config_set_free(set);
 		return EXIT_RUNTIME;
 	}
-	rc = run(&c, o.config_path, o.once);
+	rc = daemon_run(&set, o.config_path, o.once, &flags);
 	http_global_cleanup();
-	config_free(c);
+	config_set_free(set);
 	close(lockfd);
 	return rc;
 }

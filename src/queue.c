@@ -17,6 +17,7 @@
  * framed in q->framed and is handed over again, unchanged.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +43,12 @@ struct qent {
 
 struct queue {
 	struct spool *spool;
+	/*
+	 * Tenants append to the spool from their own threads: every use of
+	 * it, theirs (queue_lock()) and the queue's (the s_* calls below),
+	 * holds spool_mu.
+	 */
+	pthread_mutex_t spool_mu;
 	struct sink *sink;
 	struct frame_opts fopts;
 	const volatile sig_atomic_t *stop;
@@ -77,6 +84,73 @@ struct queue {
 	time_t last_ok;
 };
 
+static struct spool_pos
+s_tell(struct queue *q)
+{
+	struct spool_pos p;
+
+	pthread_mutex_lock(&q->spool_mu);
+	p = spool_tell(q->spool);
+	pthread_mutex_unlock(&q->spool_mu);
+	return p;
+}
+
+static int
+s_save(struct queue *q, struct spool_pos pos)
+{
+	int rc;
+
+	pthread_mutex_lock(&q->spool_mu);
+	rc = spool_save(q->spool, pos);
+	pthread_mutex_unlock(&q->spool_mu);
+	return rc;
+}
+
+static int
+s_rewind(struct queue *q)
+{
+	int rc;
+
+	pthread_mutex_lock(&q->spool_mu);
+	rc = spool_rewind(q->spool);
+	pthread_mutex_unlock(&q->spool_mu);
+	return rc;
+}
+
+static uint64_t
+s_pending(struct queue *q)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&q->spool_mu);
+	n = spool_pending(q->spool);
+	pthread_mutex_unlock(&q->spool_mu);
+	return n;
+}
+
+static int
+s_compact(struct queue *q)
+{
+	int rc;
+
+	pthread_mutex_lock(&q->spool_mu);
+	rc = spool_compact(q->spool);
+	pthread_mutex_unlock(&q->spool_mu);
+	return rc;
+}
+
+void
+queue_lock(struct queue *q)
+{
+	pthread_mutex_lock(&q->spool_mu);
+}
+
+void
+queue_unlock(struct queue *q)
+{
+	pthread_mutex_unlock(&q->spool_mu);
+}
+
 static void
 tick(struct queue *q)
 {
@@ -102,6 +176,7 @@ queue_new(const struct config *c, const char *dir,
 	q->inflight_max = slots;
 	q->inflight_bytes_max =
 	    kafka ? QUEUE_KAFKA_INFLIGHT_BYTES : QUEUE_INFLIGHT_BYTES;
+	pthread_mutex_init(&q->spool_mu, NULL);
 	buf_init(&q->framed, 0);
 	buf_init(&q->p_key, 0);
 	buf_init(&q->p_tenant, 0);
@@ -121,7 +196,7 @@ queue_new(const struct config *c, const char *dir,
 		queue_free(q);
 		return NULL;
 	}
-	q->acked_pos = spool_tell(q->spool);
+	q->acked_pos = s_tell(q);
 	return q;
 }
 
@@ -135,6 +210,7 @@ queue_free(struct queue *q)
 	buf_reset(&q->framed);
 	buf_reset(&q->p_key);
 	buf_reset(&q->p_tenant);
+	pthread_mutex_destroy(&q->spool_mu);
 	free(q->ring);
 	free(q);
 }
@@ -161,7 +237,7 @@ save(struct queue *q)
 {
 	if (q->unsaved == 0)
 		return 0;
-	if (spool_save(q->spool, q->acked_pos) != 0) {
+	if (s_save(q, q->acked_pos) != 0) {
 		log_error(
 		    "cannot save the spool read position: %s", strerror(errno));
 		return ERR_IO;
@@ -205,7 +281,7 @@ take_acks(struct queue *q, uint64_t acked)
 	 * reader skipped after the last message (COMMIT entries).
 	 */
 	if (q->count == 0 && !q->has_pending) {
-		struct spool_pos pos = spool_tell(q->spool);
+		struct spool_pos pos = s_tell(q);
 
 		if (pos.seg != q->acked_pos.seg ||
 		    pos.off != q->acked_pos.off) {
@@ -240,7 +316,7 @@ rewind_unacked(struct queue *q, int count_resent)
 	q->has_pending = 0;
 	if (save(q) != 0)
 		return ERR_IO;
-	if (read_ahead && spool_rewind(q->spool) != 0) {
+	if (read_ahead && s_rewind(q) != 0) {
 		log_error(
 		    "spool: cannot read again from the saved position: %s",
 		    strerror(errno));
@@ -268,11 +344,15 @@ poll_acks(struct queue *q, long wait_ms)
 static int
 load(struct queue *q)
 {
-	struct spool_pos before = spool_tell(q->spool), after;
+	struct spool_pos before, after;
 	struct spool_msg m;
 	int rc;
 
+	/* m points into the spool: copied before the lock is let go. */
+	pthread_mutex_lock(&q->spool_mu);
+	before = spool_tell(q->spool);
 	if ((rc = spool_next_msg(q->spool, &m)) != 0) {
+		pthread_mutex_unlock(&q->spool_mu);
 		if (rc < 0 && !q->read_error) {
 			q->read_error = 1;
 			log_error("spool: cannot read: %s; delivery waits",
@@ -282,18 +362,23 @@ load(struct queue *q)
 	}
 	q->read_error = 0;
 	after = spool_tell(q->spool);
-	q->p_end = after;
-	q->p_bytes = (uint32_t)(after.seg == before.seg ? after.off - before.off
-	                                                : after.off);
 	q->p_sev = m.sev;
 	q->p_version = m.version;
 	buf_clear(&q->p_key);
 	buf_clear(&q->p_tenant);
 	buf_clear(&q->framed);
-	if ((m.keylen > 0 && (rc = buf_add(&q->p_key, m.key, m.keylen)) != 0) ||
-	    (m.tenantlen > 0 &&
-	        (rc = buf_add(&q->p_tenant, m.tenant, m.tenantlen)) != 0) ||
-	    (rc = frame_wrap(&q->framed, &q->fopts, m.data, m.len)) != 0) {
+	rc = 0;
+	if (m.keylen > 0)
+		rc = buf_add(&q->p_key, m.key, m.keylen);
+	if (rc == 0 && m.tenantlen > 0)
+		rc = buf_add(&q->p_tenant, m.tenant, m.tenantlen);
+	if (rc == 0)
+		rc = frame_wrap(&q->framed, &q->fopts, m.data, m.len);
+	pthread_mutex_unlock(&q->spool_mu);
+	q->p_end = after;
+	q->p_bytes = (uint32_t)(after.seg == before.seg ? after.off - before.off
+	                                                : after.off);
+	if (rc != 0) {
 		/* Read again later: the reader is past it. */
 		q->has_pending = 1;
 		if (rewind_unacked(q, 0) != 0)
@@ -363,9 +448,9 @@ pump(struct queue *q)
 
 /* Nothing read and not acknowledged, nothing left to read. */
 static int
-all_done(const struct queue *q)
+all_done(struct queue *q)
 {
-	return q->count == 0 && !q->has_pending && spool_pending(q->spool) == 0;
+	return q->count == 0 && !q->has_pending && s_pending(q) == 0;
 }
 
 /*
@@ -511,24 +596,24 @@ queue_compact(struct queue *q)
 {
 	if (!all_done(q))
 		return 0;
-	if (save(q) != 0 || spool_compact(q->spool) != 0) {
+	if (save(q) != 0 || s_compact(q) != 0) {
 		log_error(
 		    "spool: cannot start a new segment: %s", strerror(errno));
 		return ERR_IO;
 	}
-	q->acked_pos = spool_tell(q->spool);
+	q->acked_pos = s_tell(q);
 	return 0;
 }
 
 uint64_t
-queue_pending_bytes(const struct queue *q)
+queue_pending_bytes(struct queue *q)
 {
-	return spool_pending(q->spool) + q->inflight_bytes +
+	return s_pending(q) + q->inflight_bytes +
 	    (q->has_pending ? q->p_bytes : 0);
 }
 
 void
-queue_get_stats(const struct queue *q, struct queue_stats *st)
+queue_get_stats(struct queue *q, struct queue_stats *st)
 {
 	uint64_t lost = sink_lost(q->sink);
 	struct sink_kafka_stats ks;

@@ -123,6 +123,13 @@ source_new(const struct config *c, struct http *h, struct token *t,
 }
 
 void
+source_set_http(struct source *s, struct http *h)
+{
+	s->http = h;
+	token_set_http(s->token, h);
+}
+
+void
 source_free(struct source *s)
 {
 	if (s == NULL)

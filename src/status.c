@@ -29,7 +29,7 @@
 #include "ts.h"
 
 #define FORMAT_VERSION 1
-#define STATUS_MAX (64 * 1024)
+#define STATUS_MAX (32 * 1024 * 1024) /* many tenants: about 600 bytes each */
 #define STALE_SLACK 300 /* seconds beyond 3 poll intervals */
 
 void
@@ -277,19 +277,55 @@ to_json(const struct status *st)
 	return root;
 }
 
-int
-status_write(const char *state_dir, const struct status *st)
+/* One tenant's line in "tenant_status". */
+static cJSON *
+tenant_json(const struct status *st)
+{
+	cJSON *o;
+	int bad;
+
+	if ((o = cJSON_CreateObject()) == NULL)
+		return NULL;
+	bad = cJSON_AddStringToObject(o, "name", st->tenant) == NULL ||
+	    cJSON_AddStringToObject(o, "api", st->api) == NULL ||
+	    cJSON_AddStringToObject(o, "queue", st->queue) == NULL ||
+	    add_bool(o, "fetch_ok", !st->failing) ||
+	    add_time(o, "last_fetch_ok", st->last_fetch_ok) ||
+	    (st->cursor[0] != '\0'
+	            ? cJSON_AddStringToObject(o, "cursor", st->cursor) == NULL
+	            : cJSON_AddNullToObject(o, "cursor") == NULL) ||
+	    (st->lag_secs >= 0
+	            ? add_num(o, "lag_seconds", (double)st->lag_secs)
+	            : cJSON_AddNullToObject(o, "lag_seconds") == NULL) ||
+	    add_num(o, "fetched", (double)st->fetched) ||
+	    add_num(o, "spooled", (double)st->spooled) ||
+	    add_num(o, "duplicates_dropped", (double)st->duplicates) ||
+	    add_num(o, "bad_records", (double)st->bad_records) ||
+	    add_num(o, "throttled", (double)st->throttled) ||
+	    add_num(o, "retries", (double)st->retries) ||
+	    add_bool(o, "spool_full", st->spool_full) ||
+	    cJSON_AddStringToObject(o, "last_error",
+	        st->failing ? st->last_error : "") == NULL ||
+	    add_time(o, "last_error_at", st->last_error_at);
+	if (bad) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+static int
+write_json(const char *state_dir, cJSON *root)
 {
 	char path[PATH_MAX];
 	struct buf b;
-	cJSON *root;
 	char *text;
 	int rc;
 
-	if ((rc = join(path, sizeof(path), state_dir, STATUS_FILE)) != 0)
+	if ((rc = join(path, sizeof(path), state_dir, STATUS_FILE)) != 0) {
+		cJSON_Delete(root);
 		return rc;
-	if ((root = to_json(st)) == NULL)
-		return ERR_NOMEM;
+	}
 	text = cJSON_Print(root);
 	cJSON_Delete(root);
 	if (text == NULL)
@@ -300,6 +336,42 @@ status_write(const char *state_dir, const struct status *st)
 	free(text);
 	buf_reset(&b);
 	return rc;
+}
+
+int
+status_write(const char *state_dir, const struct status *st)
+{
+	cJSON *root;
+
+	if ((root = to_json(st)) == NULL)
+		return ERR_NOMEM;
+	return write_json(state_dir, root);
+}
+
+int
+status_write_all(const char *state_dir, const struct status *tot,
+    const struct status *ts, size_t n)
+{
+	cJSON *root, *arr, *o;
+	size_t i;
+
+	if ((root = to_json(tot)) == NULL)
+		return ERR_NOMEM;
+	if (add_bool(root, "multi", tot->multi) ||
+	    add_num(root, "tenants", (double)tot->tenants) ||
+	    add_num(root, "failing_tenants", (double)tot->failing_tenants) ||
+	    (arr = cJSON_AddArrayToObject(root, "tenant_status")) == NULL) {
+		cJSON_Delete(root);
+		return ERR_NOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		if ((o = tenant_json(&ts[i])) == NULL) {
+			cJSON_Delete(root);
+			return ERR_NOMEM;
+		}
+		cJSON_AddItemToArray(arr, o);
+	}
+	return write_json(state_dir, root);
 }
 
 /* The Prometheus text format, version 0.0.4. */
@@ -432,6 +504,77 @@ status_format_metrics(const struct status *st, struct buf *out)
 }
 
 /*
+ * The series of each tenant: a fixed set, one sample per tenant each
+ * (names are [A-Za-z0-9._-]: no label escaping needed).
+ */
+int
+status_format_tenant_metrics(
+    const struct status *ts, size_t n, struct buf *out)
+{
+	static const struct {
+		const char *name;
+		const char *type;
+		const char *help;
+	} m[] = {
+	    {"mdesiem_tenant_fetch_ok", "gauge",
+	        "1 when the tenant's last window was read without failure."},
+	    {"mdesiem_tenant_lag_seconds", "gauge",
+	        "How far behind the API's time the tenant's windows read so "
+	        "far reach."},
+	    {"mdesiem_tenant_records_fetched_total", "counter",
+	        "Records the tenant's API answered."},
+	    {"mdesiem_tenant_records_spooled_total", "counter",
+	        "The tenant's messages made durable in its output queue."},
+	    {"mdesiem_tenant_duplicates_dropped_total", "counter",
+	        "The tenant's records dropped because they were delivered "
+	        "before."},
+	    {"mdesiem_tenant_bad_records_total", "counter",
+	        "The tenant's records that could not be parsed or "
+	        "normalised."},
+	    {"mdesiem_tenant_throttled_total", "counter",
+	        "HTTP 429 answers to the tenant's requests."},
+	};
+	size_t i, k;
+	int rc = 0;
+
+	for (k = 0; rc == 0 && k < sizeof(m) / sizeof(m[0]); k++) {
+		rc = metric(out, m[k].name, m[k].type, m[k].help);
+		for (i = 0; rc == 0 && i < n; i++) {
+			const struct status *t = &ts[i];
+			long long v;
+
+			switch (k) {
+			case 0:
+				v = !t->failing;
+				break;
+			case 1:
+				v = t->lag_secs;
+				break;
+			case 2:
+				v = (long long)t->fetched;
+				break;
+			case 3:
+				v = (long long)t->spooled;
+				break;
+			case 4:
+				v = (long long)t->duplicates;
+				break;
+			case 5:
+				v = (long long)t->bad_records;
+				break;
+			default:
+				v = (long long)t->throttled;
+				break;
+			}
+			if (v >= 0)
+				rc = buf_printf(out, "%s{tenant=\"%s\"} %lld\n",
+				    m[k].name, t->tenant, v);
+		}
+	}
+	return rc;
+}
+
+/*
  * Like statefile_write(), but readable by all (0644): node_exporter reads
  * it as its own user.  The temporary name does not end in ".prom", so the
  * collector never reads a half-written file.
@@ -460,6 +603,25 @@ status_write_metrics(const char *textfile_dir, const struct status *st)
 		return rc;
 	buf_init(&b, STATUS_MAX);
 	if ((rc = status_format_metrics(st, &b)) == 0)
+		rc = replace_public(textfile_dir, path, &b);
+	buf_reset(&b);
+	return rc;
+}
+
+int
+status_write_metrics_all(const char *textfile_dir, const struct status *tot,
+    const struct status *ts, size_t n)
+{
+	char path[PATH_MAX];
+	struct buf b;
+	int rc;
+
+	if ((rc = join(path, sizeof(path), textfile_dir, STATUS_PROM_FILE)) !=
+	    0)
+		return rc;
+	buf_init(&b, STATUS_MAX);
+	if ((rc = status_format_metrics(tot, &b)) == 0 &&
+	    (rc = status_format_tenant_metrics(ts, n, &b)) == 0)
 		rc = replace_public(textfile_dir, path, &b);
 	buf_reset(&b);
 	return rc;
@@ -564,31 +726,78 @@ from_json(const cJSON *root, struct status *st)
 	get_clock(root, st);
 }
 
-int
-status_load(const char *state_dir, struct status *st)
+/* state_dir/status.json, parsed: 0 with *root, or an error. */
+static int
+load_root(const char *state_dir, cJSON **root)
 {
 	char path[PATH_MAX];
 	struct buf b;
-	cJSON *root;
 	int rc;
 
+	*root = NULL;
 	if ((rc = join(path, sizeof(path), state_dir, STATUS_FILE)) != 0)
 		return rc;
 	buf_init(&b, STATUS_MAX);
-	if ((rc = statefile_read(path, &b)) != 0)
-		goto out;
-	root = cJSON_ParseWithLength(buf_str(&b), b.len);
-	if (!cJSON_IsObject(root) ||
-	    get_num(root, "version", 0) != FORMAT_VERSION) {
-		rc = ERR_PARSE;
-	} else {
-		status_init(st);
-		from_json(root, st);
+	if ((rc = statefile_read(path, &b)) == 0) {
+		*root = cJSON_ParseWithLength(buf_str(&b), b.len);
+		if (!cJSON_IsObject(*root) ||
+		    get_num(*root, "version", 0) != FORMAT_VERSION) {
+			cJSON_Delete(*root);
+			*root = NULL;
+			rc = ERR_PARSE;
+		}
 	}
-	cJSON_Delete(root);
-out:
 	buf_reset(&b);
 	return rc;
+}
+
+int
+status_load(const char *state_dir, struct status *st)
+{
+	cJSON *root;
+	int rc;
+
+	if ((rc = load_root(state_dir, &root)) != 0)
+		return rc;
+	status_init(st);
+	from_json(root, st);
+	cJSON_Delete(root);
+	return 0;
+}
+
+/*
+ * One line per tenant: "tenant NAME: ok|FAILING, lag N s, fetched N,
+ * spooled N, output QUEUE[, last error: TEXT]".
+ */
+static void
+print_tenants(const cJSON *root, FILE *out)
+{
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root,
+	    "tenant_status"), *t;
+	char name[72], queue[304], err[512];
+
+	cJSON_ArrayForEach(t, arr)
+	{
+		double lag = get_num(t, "lag_seconds", -1);
+		int ok = get_bool(t, "fetch_ok");
+
+		get_str(t, "name", name, sizeof(name));
+		get_str(t, "queue", queue, sizeof(queue));
+		get_str(t, "last_error", err, sizeof(err));
+		fprintf(out, "tenant %s: %s, lag ", name,
+		    ok ? "ok" : "FAILING");
+		if (lag >= 0)
+			fprintf(out, "%.0f s", lag);
+		else
+			fprintf(out, "unknown");
+		fprintf(out, ", fetched %.0f, spooled %.0f, output %s", 
+		    get_num(t, "fetched", 0), get_num(t, "spooled", 0), queue);
+		if (!ok && err[0] != '\0')
+			fprintf(out, ", last error: %s", err);
+		fputc('\n', out);
+	}
+	fprintf(out, "totals: %.0f tenants, %.0f failing\n",
+	    get_num(root, "tenants", 0), get_num(root, "failing_tenants", 0));
 }
 
 /* Printing for a human. */
@@ -794,10 +1003,17 @@ int
 status_read_print(const char *state_dir, FILE *out, long lag_threshold)
 {
 	struct status st;
+	cJSON *root;
 	int rc;
 
-	if ((rc = status_load(state_dir, &st)) == 0)
+	if ((rc = load_root(state_dir, &root)) == 0) {
+		status_init(&st);
+		from_json(root, &st);
+		if (get_bool(root, "multi"))
+			print_tenants(root, out);
+		cJSON_Delete(root);
 		return status_print(&st, time(NULL), lag_threshold, out);
+	}
 	if (rc == ERR_NOTFOUND)
 		fprintf(out,
 		    "no %s in %s: the daemon has not completed a cycle "

@@ -240,7 +240,7 @@ token_new(const struct token_opts *opts, struct http *h)
 {
 	struct token *t;
 
-	if (opts == NULL || h == NULL || opts->login_url == NULL ||
+	if (opts == NULL || opts->login_url == NULL ||
 	    opts->tenant_id == NULL || opts->client_id == NULL ||
 	    opts->audience == NULL || *opts->tenant_id == '\0' ||
 	    !one_credential(opts))
@@ -260,6 +260,12 @@ token_new(const struct token_opts *opts, struct http *h)
 		return NULL;
 	}
 	return t;
+}
+
+void
+token_set_http(struct token *t, struct http *h)
+{
+	t->http = h;
 }
 
 void
