@@ -273,6 +273,72 @@ migrate_spool(const char *state, const struct config *to)
 	return move(from, dest, qdir, state);
 }
 
+/* The tenant id the first cursor file of directory dir names, or "". */
+static void
+dir_tenant_id(const char *dir, char *out, size_t len)
+{
+	struct legacy lg[1];
+
+	out[0] = '\0';
+	if (find_legacy(dir, lg, 1) == 1)
+		snprintf(out, len, "%s", lg[0].tenant_id);
+}
+
+/*
+ * A tenant renamed in the configuration (say the one tenant "default"
+ * rewritten as [tenant contoso], same tenant id): the directory of the
+ * old name, which no tenant is configured with any more, becomes the new
+ * name's, so that its cursor is kept and nothing is delivered again.
+ */
+static int
+adopt_renamed(const char *state, const struct config_set *set)
+{
+	char tdir[PATH_MAX], from[PATH_MAX], to[PATH_MAX], id[256];
+	struct dirent *e;
+	struct stat st;
+	size_t i;
+	DIR *d;
+	int rc = 0;
+
+	if (join(tdir, sizeof(tdir), state, "tenants", NULL) != 0 ||
+	    (d = opendir(tdir)) == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.' ||
+		    config_set_find(set, e->d_name) != NULL ||
+		    join(from, sizeof(from), tdir, e->d_name, NULL) != 0)
+			continue;
+		dir_tenant_id(from, id, sizeof(id));
+		for (i = 0; id[0] != '\0' && i < set->ntenant; i++) {
+			const struct config *t = set->tenant[i];
+
+			if (strcasecmp(t->tenant_id, id) != 0 ||
+			    join(to, sizeof(to), tdir, t->tenant_name, NULL) !=
+			        0)
+				continue;
+			if (lstat(to, &st) == 0) {
+				char have[256];
+
+				/* Its own state already: keep both. */
+				dir_tenant_id(to, have, sizeof(have));
+				if (have[0] != '\0')
+					break;
+				if (rmdir(to) != 0)
+					break;
+			}
+			log_info("state: tenant %s has the tenant id of the "
+			         "state of %s, which is no longer configured: "
+			         "it takes that state over",
+			    t->tenant_name, e->d_name);
+			if (move(from, to, tdir, state) != 0)
+				rc = ERR_IO;
+			break;
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
 int
 statedir_migrate(const char *state, const struct config_set *set)
 {
@@ -306,5 +372,7 @@ statedir_migrate(const char *state, const struct config_set *set)
 		    move(from, dest, tdir, state) != 0)
 			rc = ERR_IO;
 	}
+	if (adopt_renamed(state, set) != 0)
+		rc = ERR_IO;
 	return rc;
 }

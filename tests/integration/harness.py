@@ -191,6 +191,22 @@ def write_config(wd, sim, collector=None, name="mdesiem.conf", extra=None,
     return path
 
 
+def cursor_file(state, api="siem", tenant="default"):
+    """A tenant's cursor file under the state directory state."""
+    return os.path.join(state, "tenants", tenant, "cursor-%s.json" % api)
+
+
+def spool_dir(state):
+    """The spool of the only output queue under state (None before the
+    daemon made it)."""
+    root = os.path.join(state, "queues")
+    try:
+        (q,) = os.listdir(root)
+    except (OSError, ValueError):
+        return None
+    return os.path.join(root, q, "spool")
+
+
 def run_daemon(conf, *args, timeout=300):
     """Run mdesiemd to completion; returns (exit code, stderr text)."""
     p = subprocess.run([DAEMON, "-c", conf] + list(args),

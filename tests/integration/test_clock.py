@@ -196,7 +196,7 @@ def cursor_ahead(api):
         rc, err, _ = h.run_daemon(conf, "--once")
         R.check(rc == 0, "%s ahead: first run exit 0" % api)
         first = len(keys(api, coll))
-        path = os.path.join(state, "cursor-%s.json" % api)
+        path = h.cursor_file(state, api)
         with open(path) as f:
             cur = json.load(f)
         ahead = time.strftime("%Y-%m-%dT%H:%M:%S.0000000Z",

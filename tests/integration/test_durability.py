@@ -132,7 +132,7 @@ def backpressure():
         R.check(ok, "collector down: the spool fills and the daemon says "
                 "fetching is paused")
         time.sleep(2.5)
-        spool = wd.file("state/spool")
+        spool = h.spool_dir(wd.file("state"))
         size = spool_dir_bytes(spool)
         R.check(1 << 20 <= size < (1 << 20) + (2 << 20),
                 "spool stopped near spool_max_size (%d bytes)" % size)

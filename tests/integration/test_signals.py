@@ -77,7 +77,7 @@ def main():
         R.check(set(counts) == want and max(counts.values()) == 1,
                 "across the reload: every detection exactly once "
                 "(%d delivered, %d wanted)" % (len(allids), len(want)))
-        state = wd.file("state/cursor-siem.json")
+        state = h.cursor_file(wd.file("state"))
         R.check(os.path.exists(state), "cursor state persisted")
         # Restart: nothing new, nothing repeated.
         n = len(allids)

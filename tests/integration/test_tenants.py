@@ -1,0 +1,331 @@
+# SPDX-License-Identifier: MIT
+"""Many tenants in one daemon, against the simulator serving many tenants
+(each with its own secret, detections and faults; tokens bound to their
+tenant):
+
+- 50 tenants x 200 detections, one with a wrong secret, one throttled for
+  good, one answering 500: --once delivers the 47 healthy ones exactly
+  once, exits 1 naming the three; fixed, a second --once delivers them
+  exactly once and exits 0.  --status: one line per tenant, then totals.
+- The upgrade from a state directory of one tenant, and the same
+  configuration rewritten as one [tenant NAME] section: nothing is
+  delivered again, new detections exactly once.
+- SIGHUP adding, removing and changing tenants while another's request is
+  in flight: that request is not cancelled.
+- A backlog beside quiet tenants: a new detection of a quiet tenant is
+  delivered while the busy tenant still pages through its backlog.
+- kill -9 in the middle of a 50-tenant run: nothing lost, duplicates at
+  most a page per tenant.
+"""
+
+import collections
+import os
+import re
+import signal
+import subprocess
+import time
+
+import harness as h
+
+R = h.Results()
+CS3 = re.compile(rb"cs3=((?:[^ \\]|\\.)+)")
+
+
+def tid(i):
+    """The simulator's i-th tenant id (0: the primary one)."""
+    return "00000000-0000-0000-0000-%012d" % (i + 1)
+
+
+def write_conf(wd, sim, coll, tenants, name="mdesiem.conf", extra=None,
+               tenant_extra=None, state=None):
+    """tenants: list of (name, index).  extra: {"section.key": value}."""
+    sections = {
+        "azure": {"client_id": h.CLIENT, "client_secret": h.SECRET,
+                  "login_url": sim.base},
+        "source": {"api": "siem", "url": sim.base + "/siem/api/alerts",
+                   "poll_interval": "1s", "page_size": "100",
+                   "start_from": "3h", "overlap": "10m", "timeout": "10s"},
+        "output": {"format": "cef", "transport": "tcp", "framing": "lf",
+                   "header": "rfc5424", "host": "127.0.0.1",
+                   "port": str(coll.port)},
+        "state": {"directory": state or wd.file("state"),
+                  "shutdown_grace": "20s"},
+        "log": {"level": "info"},
+        "daemon": {"concurrency": "8"},
+    }
+    for key, value in (extra or {}).items():
+        sec, k = key.split(".", 1)
+        sections.setdefault(sec, {})[k] = value
+    path = wd.file(name)
+    with open(path, "w") as f:
+        for sec, kv in sections.items():
+            f.write("[%s]\n" % sec)
+            for k, v in kv.items():
+                f.write("%s = %s\n" % (k, v))
+            f.write("\n")
+        for tname, i in tenants:
+            f.write("[tenant %s]\ntenant_id = %s\n" % (tname, tid(i)))
+            for k, v in (tenant_extra or {}).get(tname, {}).items():
+                f.write("%s = %s\n" % (k, v))
+            f.write("\n")
+    os.chmod(path, 0o600)
+    return path
+
+
+def corpus_ids(sim, i):
+    return {d["FullId"] for d in sim.call("GET", "/_sim/corpus?tenant=" + tid(i))}
+
+
+def delivered(coll):
+    out = []
+    for m in coll.messages():
+        g = CS3.search(m)
+        out.append(re.sub(r"\\(.)", r"\1", g.group(1).decode())
+                   if g else None)
+    return collections.Counter(out)
+
+
+def fault(sim, i, **kw):
+    sim.call("POST", "/_sim/fault?tenant=" + tid(i), kw)
+
+
+def clear_faults(sim, i):
+    sim.call("DELETE", "/_sim/fault?tenant=" + tid(i))
+
+
+def test_fifty(wd):
+    n = 50
+    sim = h.Sim(wd, "--tenants", n, "--count", 200, "--seed", 3)
+    coll = h.Collector(wd)
+    names = [("t%02d" % i, i) for i in range(n)]
+    wrong, throttled, failing = 3, 17, 31
+    conf = write_conf(wd, sim, coll, names, tenant_extra={
+        "t%02d" % wrong: {"client_secret": "not-the-secret"}})
+    fault(sim, throttled, path="siem", status=429, retry_after=1, count=-1)
+    fault(sim, failing, path="siem", status=500, count=-1)
+    want = {i: corpus_ids(sim, i) for i in range(n)}
+    R.check(all(len(v) == 200 for v in want.values()),
+            "50 tenants x 200 detections in the simulator")
+    rc, err, _ = h.run_daemon(conf, "--once", timeout=600)
+    bad = {"t%02d" % wrong, "t%02d" % throttled, "t%02d" % failing}
+    R.check(rc == 1, "--once with three failing tenants exits 1 (got %d)" % rc)
+    named = set(re.findall(r"  tenant (t\d\d): ", err))
+    R.check(named == bad, "the verdict names exactly the three failing "
+            "tenants (%s)" % sorted(named))
+    R.check("tenant t%02d: " % wrong in err and "tenant t%02d: " % failing
+            in err, "failures are logged with their tenant's name")
+    got = delivered(coll)
+    healthy = set().union(*(want[i] for i in range(n)
+                            if "t%02d" % i not in bad))
+    broken = set().union(*(want[i] for i in (wrong, throttled, failing)))
+    dups = [k for k, c in got.items() if c > 1]
+    R.check(set(got) == healthy and not dups,
+            "the 47 healthy tenants delivered exactly once (%d of %d, %d "
+            "dups, %d of the failing tenants')"
+            % (len(set(got) & healthy), len(healthy), len(dups),
+               len(set(got) & broken)))
+    st = subprocess.run([h.DAEMON, "-c", conf, "--status"],
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out = st.stdout.decode()
+    lines = [l for l in out.splitlines() if l.startswith("tenant ")]
+    R.check(len(lines) == n, "--status: one line per tenant (%d)" % len(lines))
+    failing_lines = {l.split(":")[0][7:] for l in lines if "FAILING" in l}
+    R.check(failing_lines == bad, "--status marks the three as failing (%s)"
+            % sorted(failing_lines))
+    R.check(re.search(r"^totals: 50 tenants, 3 failing$", out, re.M)
+            is not None, "--status: a totals line after the tenants")
+    R.check(st.returncode == 1, "--status: degraded while tenants fail")
+    # Fixed: the simulator takes the secret, the faults end.
+    sim.call("POST", "/_sim/tenants?id=%s&client_secret=not-the-secret"
+             % tid(wrong))
+    clear_faults(sim, throttled)
+    clear_faults(sim, failing)
+    rc, err, _ = h.run_daemon(conf, "--once", timeout=600)
+    R.check(rc == 0, "fixed, --once exits 0 (got %d)" % rc)
+    if rc != 0:
+        print(err[-2000:])
+    got = delivered(coll)
+    everything = set().union(*want.values())
+    dups = [k for k, c in got.items() if c > 1]
+    R.check(set(got) == everything and not dups,
+            "then all 50 tenants delivered exactly once (%d of %d, %d dups)"
+            % (len(set(got) & everything), len(everything), len(dups)))
+    sim_st = sim.stats()
+    return sim_st
+
+
+def add(sim, n, i=0):
+    """n new detections of tenant i, once the API's clock has passed them."""
+    t0 = h.sim_now(sim)
+    ids = sim.call("POST", "/_sim/add?n=%d&tenant=%s" % (n, tid(i)))["added"]
+    h.wait_api_time(sim, t0)
+    return ids
+
+
+def to_legacy(state):
+    """Put a state directory back into the layout of a daemon of one
+    tenant: cursor-API.json and spool/ at its top."""
+    tdir = os.path.join(state, "tenants", "default")
+    for f in os.listdir(tdir):
+        os.rename(os.path.join(tdir, f), os.path.join(state, f))
+    os.rmdir(tdir)
+    os.rmdir(os.path.join(state, "tenants"))
+    qroot = os.path.join(state, "queues")
+    (q,) = os.listdir(qroot)
+    os.rename(os.path.join(qroot, q, "spool"), os.path.join(state, "spool"))
+    os.rmdir(os.path.join(qroot, q))
+    os.rmdir(qroot)
+
+
+def test_upgrade(wd):
+    sim = h.Sim(wd, "--tenants", 2, "--count", 300, "--seed", 5)
+    coll = h.Collector(wd)
+    state = wd.file("ustate")
+    one = h.write_config(wd, sim, coll, name="one.conf",
+                         extra={"state.directory": state})
+    rc, err, _ = h.run_daemon(one, "--once")
+    R.check(rc == 0 and len(delivered(coll)) == 300,
+            "upgrade: a run of one tenant delivers 300 (%d)" % rc)
+    to_legacy(state)
+    new = add(sim, 7)
+    rc, err, _ = h.run_daemon(one, "--once")
+    got = delivered(coll)
+    R.check(rc == 0 and os.path.isfile(
+        os.path.join(state, "tenants", "default", "cursor-siem.json")),
+        "upgrade: the state of one tenant moves into tenants/default")
+    R.check(set(new) <= set(got) and all(c == 1 for c in got.values()),
+            "upgrade: nothing delivered again, the 7 new ones once")
+    new = add(sim, 5)
+    conf = write_conf(wd, sim, coll, [("main", 0), ("other", 1)],
+                      name="many.conf", state=state)
+    rc, err, _ = h.run_daemon(conf, "--once")
+    R.check(rc == 0, "upgrade: the same tenant as [tenant main] beside "
+            "another exits 0 (%d)" % rc)
+    R.check("takes that state over" in err and os.path.isdir(
+        os.path.join(state, "tenants", "main")),
+        "upgrade: [tenant main] takes the state of default over")
+    got = delivered(coll)
+    dups = [k for k, c in got.items() if c > 1]
+    other = corpus_ids(sim, 1)
+    R.check(not dups and set(new) <= set(got) and other <= set(got),
+            "upgrade: nothing delivered again, the 5 new ones and the new "
+            "tenant's 300 once (%d dups)" % len(dups))
+
+
+def requests(sim, i):
+    return sum(sim.stats()["tenants"][tid(i)]["requests"].values())
+
+
+def test_reload(wd):
+    sim = h.Sim(wd, "--tenants", 4, "--count", 50, "--seed", 9)
+    coll = h.Collector(wd)
+    state = wd.file("rstate")
+    conf = write_conf(wd, sim, coll, [("a", 0), ("b", 1), ("slow", 3)],
+                      name="r.conf", state=state)
+    p = h.start_daemon(wd, conf)
+    ids = {i: corpus_ids(sim, i) for i in range(4)}
+    ok = h.wait_for(lambda: set(delivered(coll)) >= ids[0] | ids[1] | ids[3],
+                    timeout=120)
+    R.check(ok, "reload: a, b and slow delivered before the reload")
+    # slow's next request takes 4 s; the reload comes while it is in flight.
+    fault(sim, 3, path="siem", delay=4, count=1)
+    before = requests(sim, 3)
+    h.wait_for(lambda: requests(sim, 3) > before, timeout=30)
+    time.sleep(0.5)
+    write_conf(wd, sim, coll, [("a", 0), ("c", 2), ("slow", 3)], name="r.conf",
+               state=state, tenant_extra={"a": {"page_size": "50"}})
+    p.send_signal(signal.SIGHUP)
+    ok = h.wait_for(lambda: ids[2] <= set(delivered(coll)), timeout=120)
+    R.check(ok, "reload: the added tenant c is delivered")
+    new = add(sim, 5, 3)
+    ok = h.wait_for(lambda: set(new) <= set(delivered(coll)), timeout=60)
+    R.check(ok, "reload: the untouched tenant goes on")
+    rc = h.stop_daemon(p)
+    log = h.daemon_log(wd)
+    R.check(rc == 0, "reload: SIGTERM, exit 0 (%d)" % rc)
+    R.check("reload: tenant b removed" in log and
+            "reload: tenant c added" in log and
+            "reload: tenant a changed" in log,
+            "reload: added, removed and changed tenants are logged")
+    R.check("tenant slow changed" not in log and "tenant slow removed"
+            not in log, "reload: the untouched tenant is not restarted")
+    R.check(os.path.isdir(os.path.join(state, "tenants", "b")),
+            "reload: the removed tenant's state stays")
+    got = delivered(coll)
+    dups = [k for k, c in got.items() if c > 1]
+    R.check(not dups, "reload: nothing delivered twice (%d)" % len(dups))
+    R.check("Operation was aborted" not in log and "callback aborted"
+            not in log, "reload: no request was cancelled")
+
+
+def test_backlog(wd):
+    quiet = 20
+    sim = h.Sim(wd, "--tenants", quiet + 1, "--count", 5, "--seed", 11)
+    busy_ids = sim.call("POST", "/_sim/add?n=20000&ago=3000&tenant=" +
+                        tid(0))["added"]
+    # Each of the busy tenant's pages takes 0.1 s at the API.
+    fault(sim, 0, path="siem", delay=0.1, count=-1)
+    coll = h.Collector(wd)
+    names = [("busy", 0)] + [("q%02d" % i, i) for i in range(1, quiet + 1)]
+    conf = write_conf(wd, sim, coll, names, name="b.conf",
+                      state=wd.file("bstate"),
+                      extra={"source.page_size": "200",
+                             "daemon.concurrency": "4"})
+    p = h.start_daemon(wd, conf)
+    h.wait_for(lambda: len(delivered(coll)) > 2000, timeout=120)
+    new = add(sim, 1, 7)[0]
+    ok = h.wait_for(lambda: new in delivered(coll), timeout=120)
+    got = delivered(coll)
+    busy_done = len(set(busy_ids) & set(got))
+    R.check(ok and busy_done < len(busy_ids),
+            "backlog: a quiet tenant's new detection arrives while the busy "
+            "one still pages (%d of %d of its backlog delivered then)"
+            % (busy_done, len(busy_ids)))
+    h.wait_for(lambda: set(busy_ids) <= set(delivered(coll)), timeout=300)
+    h.stop_daemon(p)
+    got = delivered(coll)
+    R.check(set(busy_ids) <= set(got) and
+            all(c == 1 for c in got.values()),
+            "backlog: all of it exactly once in the end")
+
+
+def test_kill(wd):
+    n = 50
+    sim = h.Sim(wd, "--tenants", n, "--count", 400, "--seed", 13)
+    coll = h.Collector(wd)
+    names = [("k%02d" % i, i) for i in range(n)]
+    conf = write_conf(wd, sim, coll, names, name="k.conf",
+                      state=wd.file("kstate"))
+    want = set().union(*(corpus_ids(sim, i) for i in range(n)))
+    for k in range(3):
+        p = h.start_daemon(wd, conf)
+        h.wait_for(lambda: len(delivered(coll)) > (k + 1) * 4000, timeout=60)
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+    rc, err, _ = h.run_daemon(conf, "--once", timeout=600)
+    R.check(rc == 0, "kill -9: a last --once exits 0 (%d)" % rc)
+    got = delivered(coll)
+    missing = want - set(got)
+    dups = sum(c - 1 for c in got.values() if c > 1)
+    R.check(not missing, "kill -9 x3 in a 50-tenant run: nothing lost "
+            "(%d missing)" % len(missing))
+    # Re-sent after a crash: what was in flight, at most the queue's bound.
+    R.check(dups <= 3 * 384, "kill -9: duplicates within the bound (%d for "
+            "3 kills, at most %d)" % (dups, 3 * 384))
+
+
+def main():
+    for t in (test_fifty, test_upgrade, test_reload, test_backlog, test_kill):
+        wd = h.Workdir()
+        try:
+            t(wd)
+        except Exception as e:  # a broken case must not hide the others
+            R.check(False, "%s: %r" % (t.__name__, e))
+            print(h.daemon_log(wd)[-3000:])
+        finally:
+            wd.close()
+    R.done()
+
+
+if __name__ == "__main__":
+    main()
