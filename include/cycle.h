@@ -82,6 +82,12 @@ enum cycle_step cycle_step(
 /* Whether a window is open (cycle_step() is in the middle of one). */
 int cycle_busy(const struct cycle *cy);
 
+/*
+ * The disk filled under the spool: fetching waits until the queue has
+ * delivered everything and compacted the spool (queue_compact()).
+ */
+int cycle_disk_full(const struct cycle *cy);
+
 /* The last failure (no secrets), or "". */
 const char *cycle_error(const struct cycle *cy);
 

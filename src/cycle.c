@@ -316,6 +316,12 @@ cycle_error(const struct cycle *cy)
 }
 
 int
+cycle_disk_full(const struct cycle *cy)
+{
+	return cy->disk_full;
+}
+
+int
 cycle_busy(const struct cycle *cy)
 {
 	return cy->in_window;

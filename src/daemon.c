@@ -107,6 +107,7 @@ struct daemon {
 	struct http_opts http_opts; /* the workers' clients, before a turn */
 	pthread_mutex_t mu; /* tenants' finished flags, the outq list */
 	time_t started;
+	unsigned long windows; /* windows ended (read or failed), under mu */
 	struct status *st; /* publish(): one per tenant */
 	size_t st_cap;
 };
@@ -402,6 +403,26 @@ note_success(struct tenant *t)
 	t->backoff_ms = 0;
 }
 
+/* A window ended: the status files are due again. */
+static void
+window_ended(struct daemon *d)
+{
+	pthread_mutex_lock(&d->mu);
+	d->windows++;
+	pthread_mutex_unlock(&d->mu);
+}
+
+static unsigned long
+windows_ended(struct daemon *d)
+{
+	unsigned long n;
+
+	pthread_mutex_lock(&d->mu);
+	n = d->windows;
+	pthread_mutex_unlock(&d->mu);
+	return n;
+}
+
 static void
 finish(struct tenant *t, int failed, const char *why)
 {
@@ -455,6 +476,7 @@ turn(void *obj, struct sched_worker *w, int64_t now_ms, int64_t *due_ms)
 		break;
 	case CYCLE_DONE:
 		note_success(t);
+		window_ended(d);
 		if (d->once) {
 			finish(t, 0, NULL);
 			*due_ms = INT64_MAX;
@@ -465,8 +487,9 @@ turn(void *obj, struct sched_worker *w, int64_t now_ms, int64_t *due_ms)
 	case CYCLE_PAUSED:
 		if (t->paused_since == 0)
 			t->paused_since = now_ms;
-		if (queue_pending_bytes(t->out->q) > 0 || t->out->compact == 0)
-			t->out->wake = 1;
+		/* The disk filled: the queue compacts once it is delivered. */
+		if (cycle_disk_full(t->cy))
+			t->out->compact = 1;
 		if (d->once && now_ms - t->paused_since > pause_limit_ms(t)) {
 			log_error("stopped early: the spool is full ([state] "
 			          "spool_max_size, or the disk) and the "
@@ -482,6 +505,7 @@ turn(void *obj, struct sched_worker *w, int64_t now_ms, int64_t *due_ms)
 	case CYCLE_FAILED:
 	default:
 		note_failure(t);
+		window_ended(d);
 		if (d->once) {
 			finish(t, 1, t->err);
 			*due_ms = INT64_MAX;
@@ -516,7 +540,7 @@ sum_status(struct status *tot, const struct status *st)
 	tot->retries += st->retries;
 	tot->throttled += st->throttled;
 	tot->token_renewals += st->token_renewals;
-	if (!st->fetch_ok) {
+	if (st->failing) {
 		tot->fetch_ok = 0;
 		if (tot->last_error[0] == '\0' ||
 		    st->last_error_at > tot->last_error_at) {
@@ -952,7 +976,8 @@ daemon_run(struct config_set **set, const char *path, int once,
 	sigset_t old;
 	size_t i;
 	long every = notify_watchdog_interval_ms(), conc;
-	int64_t now, next_pub = 0, next_ping = 0;
+	int64_t now, last_pub = 0, next_ping = 0;
+	unsigned long published = 0, w;
 	int rc;
 
 	memset(&d, 0, sizeof(d));
@@ -1015,9 +1040,13 @@ daemon_run(struct config_set **set, const char *path, int once,
 		feed_watchdog(&d, now, &next_ping, every);
 		if (once && all_finished(&d))
 			break;
-		if (now >= next_pub) {
+		/* When a window ended (at most once a second), or regularly. */
+		w = windows_ended(&d);
+		if (last_pub == 0 || now - last_pub >= PUBLISH_MS ||
+		    (w != published && now - last_pub >= 1000)) {
 			publish(&d, 1);
-			next_pub = now + PUBLISH_MS;
+			last_pub = now;
+			published = w;
 		}
 		nap_ms(MAIN_NAP_MS, NULL);
 	}

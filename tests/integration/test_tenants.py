@@ -258,35 +258,62 @@ def test_reload(wd):
             not in log, "reload: no request was cancelled")
 
 
+EXT = re.compile(rb"externalId=((?:[^ \\]|\\.)+)")
+UPD = re.compile(rb"mdeLastUpdateTime=((?:[^ \\]|\\.)+)")
+
+
+def graph_versions(coll):
+    """(alert id, last update) of every Graph message delivered."""
+    out = []
+    for m in coll.messages():
+        a, u = EXT.search(m), UPD.search(m)
+        out.append((a.group(1).decode() if a else None,
+                    u.group(1).decode() if u else None))
+    return collections.Counter(out)
+
+
 def test_backlog(wd):
+    """Graph, real paging: one tenant with 20,000 alerts (each page 0.1 s
+    at the API) beside 20 quiet ones."""
     quiet = 20
-    sim = h.Sim(wd, "--tenants", quiet + 1, "--count", 5, "--seed", 11)
-    busy_ids = sim.call("POST", "/_sim/add?n=20000&ago=3000&tenant=" +
-                        tid(0))["added"]
-    # Each of the busy tenant's pages takes 0.1 s at the API.
-    fault(sim, 0, path="siem", delay=0.1, count=-1)
+    sim = h.Sim(wd, "--tenants", quiet + 1, "--graph-count", 5, "--seed", 11)
+    busy_tid = "00000000-0000-0000-0000-0000000b0557"
+    sim.call("POST", "/_sim/tenants?id=%s&graph_count=20000" % busy_tid)
+    sim.call("POST", "/_sim/fault?tenant=" + busy_tid,
+             {"path": "graph", "delay": 0.1, "count": -1})
     coll = h.Collector(wd)
-    names = [("busy", 0)] + [("q%02d" % i, i) for i in range(1, quiet + 1)]
+    names = [("q%02d" % i, i) for i in range(1, quiet + 1)]
     conf = write_conf(wd, sim, coll, names, name="b.conf",
                       state=wd.file("bstate"),
-                      extra={"source.page_size": "200",
-                             "daemon.concurrency": "4"})
+                      extra={"source.api": "graph",
+                             "source.url": sim.base +
+                             "/graph/v1.0/security/alerts_v2",
+                             "source.page_size": "200",
+                             "source.start_from": "30d",
+                             "daemon.concurrency": "4"},
+                      tenant_extra={})
+    with open(conf, "a") as f:
+        f.write("[tenant busy]\ntenant_id = %s\n" % busy_tid)
     p = h.start_daemon(wd, conf)
-    h.wait_for(lambda: len(delivered(coll)) > 2000, timeout=120)
-    new = add(sim, 1, 7)[0]
-    ok = h.wait_for(lambda: new in delivered(coll), timeout=120)
-    got = delivered(coll)
-    busy_done = len(set(busy_ids) & set(got))
-    R.check(ok and busy_done < len(busy_ids),
-            "backlog: a quiet tenant's new detection arrives while the busy "
-            "one still pages (%d of %d of its backlog delivered then)"
-            % (busy_done, len(busy_ids)))
-    h.wait_for(lambda: set(busy_ids) <= set(delivered(coll)), timeout=300)
+    h.wait_for(lambda: len(graph_versions(coll)) > 2000, timeout=120)
+    t0 = h.sim_now(sim)
+    upd = sim.call("POST", "/_sim/update?api=graph&n=1&tenant=" + tid(7))
+    h.wait_api_time(sim, t0)
+    aid = upd["updated"][0]["id"]
+    ok = h.wait_for(lambda: sum(c for (a, u), c in graph_versions(coll).items()
+                                if a == aid) >= 2, timeout=120)
+    got = len(graph_versions(coll))
+    total = 20000 + quiet * 5
+    R.check(ok and got < total,
+            "backlog: a quiet tenant's new alert version arrives while the "
+            "busy tenant still pages (%d of its 20,000 delivered then)"
+            % (got - quiet * 5))
+    h.wait_for(lambda: len(graph_versions(coll)) >= total + 1, timeout=300)
     h.stop_daemon(p)
-    got = delivered(coll)
-    R.check(set(busy_ids) <= set(got) and
-            all(c == 1 for c in got.values()),
-            "backlog: all of it exactly once in the end")
+    got = graph_versions(coll)
+    R.check(len(got) == total + 1 and all(c == 1 for c in got.values()),
+            "backlog: every alert version exactly once in the end (%d of %d)"
+            % (len(got), total + 1))
 
 
 def test_kill(wd):
