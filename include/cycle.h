@@ -76,8 +76,7 @@ enum cycle_step {
  * spool and commit it.  Never sleeps: *due_ms is when the next step is
  * due for CYCLE_WAIT (ms of nap_now_ms()); the caller decides the others.
  */
-enum cycle_step cycle_step(
-    struct cycle *cy, struct http *h, int64_t *due_ms);
+enum cycle_step cycle_step(struct cycle *cy, struct http *h, int64_t *due_ms);
 
 /* Whether a window is open (cycle_step() is in the middle of one). */
 int cycle_busy(const struct cycle *cy);

@@ -117,8 +117,8 @@ int status_write_metrics(const char *textfile_dir, const struct status *st);
  */
 int status_write_all(const char *state_dir, const struct status *tot,
     const struct status *ts, size_t n);
-int status_write_metrics_all(const char *textfile_dir,
-    const struct status *tot, const struct status *ts, size_t n);
+int status_write_metrics_all(const char *textfile_dir, const struct status *tot,
+    const struct status *ts, size_t n);
 int status_format_tenant_metrics(
     const struct status *ts, size_t n, struct buf *out);
 

@@ -481,7 +481,8 @@ turn(void *obj, struct sched_worker *w, int64_t now_ms, int64_t *due_ms)
 			finish(t, 0, NULL);
 			*due_ms = INT64_MAX;
 		} else {
-			*due_ms = now_ms + (int64_t)t->cfg->poll_interval * 1000;
+			*due_ms =
+			    now_ms + (int64_t)t->cfg->poll_interval * 1000;
 		}
 		break;
 	case CYCLE_PAUSED:
@@ -544,8 +545,8 @@ sum_status(struct status *tot, const struct status *st)
 		tot->fetch_ok = 0;
 		if (tot->last_error[0] == '\0' ||
 		    st->last_error_at > tot->last_error_at) {
-			snprintf(tot->last_error, sizeof(tot->last_error),
-			    "%s", st->last_error);
+			snprintf(tot->last_error, sizeof(tot->last_error), "%s",
+			    st->last_error);
 			tot->last_error_at = st->last_error_at;
 		}
 	}
@@ -581,8 +582,8 @@ sum_queue(struct status *tot, const struct outq *o, int first)
 	tot->in_flight += qs.in_flight;
 	tot->reconnects += qs.reconnects;
 	tot->spool_bytes += qs.pending_bytes;
-	tot->collector_up = first ? qs.collector_up
-	                          : tot->collector_up && qs.collector_up;
+	tot->collector_up =
+	    first ? qs.collector_up : tot->collector_up && qs.collector_up;
 	if (qs.last_delivery_ok > tot->last_delivery_ok)
 		tot->last_delivery_ok = qs.last_delivery_ok;
 	if (qs.kafka) {
@@ -625,8 +626,8 @@ collect(struct daemon *d, struct status *tot, int running)
 		}
 		if (!t->has_snap)
 			continue;
-		snprintf(t->snap.queue, sizeof(t->snap.queue), "%s",
-		    t->out->label);
+		snprintf(
+		    t->snap.queue, sizeof(t->snap.queue), "%s", t->out->label);
 		t->snap.failing = t->failing;
 		d->st[n++] = t->snap;
 		sum_status(tot, &t->snap);
@@ -638,8 +639,8 @@ collect(struct daemon *d, struct status *tot, int running)
 	    : tot->last_delivery_ok;
 	if (d->ntenants == 1 && n == 1) {
 		snprintf(tot->api, sizeof(tot->api), "%s", d->st[0].api);
-		snprintf(tot->cursor, sizeof(tot->cursor), "%s",
-		    d->st[0].cursor);
+		snprintf(
+		    tot->cursor, sizeof(tot->cursor), "%s", d->st[0].cursor);
 	} else if (n > 0) {
 		snprintf(tot->api, sizeof(tot->api), "%s", d->st[0].api);
 	}
@@ -667,8 +668,8 @@ publish(struct daemon *d, int running)
 	tot.failing_tenants = failing;
 	if ((status_write_all(d->state_dir, &tot, d->st, n) != 0 ||
 	        (c0->textfile_dir != NULL &&
-	            status_write_metrics_all(c0->textfile_dir, &tot, d->st,
-	                n) != 0)) &&
+	            status_write_metrics_all(
+	                c0->textfile_dir, &tot, d->st, n) != 0)) &&
 	    !warned) {
 		warned = 1;
 		log_warning("cannot write the status or metrics file: %s",
@@ -732,8 +733,8 @@ load_for_reload(const char *path, const struct config_set *old)
 		log_error("reload: %s", line);
 	}
 	free(text);
-	if (set != NULL && strcmp(set->tenant[0]->state_dir,
-	                       old->tenant[0]->state_dir) != 0) {
+	if (set != NULL &&
+	    strcmp(set->tenant[0]->state_dir, old->tenant[0]->state_dir) != 0) {
 		log_error("reload: [state] directory: cannot change while "
 		          "running; restart the daemon to use %s",
 		    set->tenant[0]->state_dir);
@@ -775,8 +776,7 @@ reload(struct daemon *d)
 		return;
 	notify_reloading();
 	for (t = d->tenants; t != NULL; t = next) {
-		const struct config *nc =
-		    config_set_find(ns, tenant_name(t));
+		const struct config *nc = config_set_find(ns, tenant_name(t));
 		size_t oi, ni;
 
 		next = t->next;
@@ -855,9 +855,10 @@ feed_watchdog(struct daemon *d, int64_t now, int64_t *next, long every)
 	stuck = sched_stuck(d->sched, now, &busy);
 	if (stuck > 0) {
 		if (!stuck_warned)
-			log_error("%d of %d busy workers are stuck in a request "
-			          "past its timeout; the watchdog is no longer "
-			          "fed",
+			log_error(
+			    "%d of %d busy workers are stuck in a request "
+			    "past its timeout; the watchdog is no longer "
+			    "fed",
 			    stuck, busy);
 		stuck_warned = 1;
 		return;
@@ -887,9 +888,10 @@ wind_down(struct daemon *d)
 		o->started = 0;
 		if (o->finish_rc != 0 && o->finish_rc != ERR_IO &&
 		    queue_pending_bytes(o->q) > 0) {
-			log_warning("%llu bytes stay in the spool of %s for the "
-			            "next run: the collector did not take them "
-			            "within [state] shutdown_grace",
+			log_warning(
+			    "%llu bytes stay in the spool of %s for the "
+			    "next run: the collector did not take them "
+			    "within [state] shutdown_grace",
 			    (unsigned long long)queue_pending_bytes(o->q),
 			    o->label);
 			left += queue_pending_bytes(o->q);
@@ -940,8 +942,8 @@ verdict(struct daemon *d, int queues_rc)
 		    d->ntenants);
 		for (t = d->tenants; t != NULL; t = t->next)
 			if (t->failed)
-				log_error("  tenant %s: %s", tenant_name(t),
-				    t->why);
+				log_error(
+				    "  tenant %s: %s", tenant_name(t), t->why);
 	}
 	return failed > 0 || queues_rc != 0 ? 1 : 0;
 }
@@ -963,8 +965,7 @@ started_line(const struct daemon *d)
 	else
 		log_info("mdesiemd %s started: %s API, %s output to %s",
 		    MDESIEM_VERSION, config_api_name(c->api),
-		    config_transport_name(c->transport),
-		    config_destination(c));
+		    config_transport_name(c->transport), config_destination(c));
 }
 
 int

@@ -158,8 +158,9 @@ parse_args(int argc, char **argv, struct options *o)
 		return EXIT_USAGE;
 	}
 	if (o->tenant != NULL && !o->test_connection) {
-		fprintf(stderr, "mdesiemd: --tenant goes with "
-		                "--test-connection\n");
+		fprintf(stderr,
+		    "mdesiemd: --tenant goes with "
+		    "--test-connection\n");
 		usage(stderr);
 		return EXIT_USAGE;
 	}

@@ -304,8 +304,8 @@ tenant_json(const struct status *st)
 	    add_num(o, "throttled", (double)st->throttled) ||
 	    add_num(o, "retries", (double)st->retries) ||
 	    add_bool(o, "spool_full", st->spool_full) ||
-	    cJSON_AddStringToObject(o, "last_error",
-	        st->failing ? st->last_error : "") == NULL ||
+	    cJSON_AddStringToObject(
+	        o, "last_error", st->failing ? st->last_error : "") == NULL ||
 	    add_time(o, "last_error_at", st->last_error_at);
 	if (bad) {
 		cJSON_Delete(o);
@@ -508,8 +508,7 @@ status_format_metrics(const struct status *st, struct buf *out)
  * (names are [A-Za-z0-9._-]: no label escaping needed).
  */
 int
-status_format_tenant_metrics(
-    const struct status *ts, size_t n, struct buf *out)
+status_format_tenant_metrics(const struct status *ts, size_t n, struct buf *out)
 {
 	static const struct {
 		const char *name;
@@ -772,8 +771,9 @@ status_load(const char *state_dir, struct status *st)
 static void
 print_tenants(const cJSON *root, FILE *out)
 {
-	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root,
-	    "tenant_status"), *t;
+	const cJSON *arr =
+	                cJSON_GetObjectItemCaseSensitive(root, "tenant_status"),
+	            *t;
 	char name[72], queue[304], err[512];
 
 	cJSON_ArrayForEach(t, arr)
@@ -784,13 +784,13 @@ print_tenants(const cJSON *root, FILE *out)
 		get_str(t, "name", name, sizeof(name));
 		get_str(t, "queue", queue, sizeof(queue));
 		get_str(t, "last_error", err, sizeof(err));
-		fprintf(out, "tenant %s: %s, lag ", name,
-		    ok ? "ok" : "FAILING");
+		fprintf(
+		    out, "tenant %s: %s, lag ", name, ok ? "ok" : "FAILING");
 		if (lag >= 0)
 			fprintf(out, "%.0f s", lag);
 		else
 			fprintf(out, "unknown");
-		fprintf(out, ", fetched %.0f, spooled %.0f, output %s", 
+		fprintf(out, ", fetched %.0f, spooled %.0f, output %s",
 		    get_num(t, "fetched", 0), get_num(t, "spooled", 0), queue);
 		if (!ok && err[0] != '\0')
 			fprintf(out, ", last error: %s", err);
