@@ -316,6 +316,57 @@ def test_backlog(wd):
             % (len(got), total + 1))
 
 
+def free_port():
+    import socket
+    with socket.socket() as so:
+        so.bind(("127.0.0.1", 0))
+        return so.getsockname()[1]
+
+
+def test_outputs(wd):
+    """A tenant with its own collector gets its own queue: that collector
+    dead, the others' delivery goes on; [tenant X] hostname names the
+    syslog HOSTNAME."""
+    sim = h.Sim(wd, "--tenants", 3, "--count", 40, "--seed", 17)
+    shared = h.Collector(wd)
+    dead_port = free_port()
+    state = wd.file("ostate")
+    conf = write_conf(wd, sim, shared, [("a", 0), ("b", 1), ("own", 2)],
+                      name="o.conf", state=state, tenant_extra={
+                          "a": {"hostname": "cust-a"},
+                          "own": {"port": str(dead_port)}})
+    rc, err, _ = h.run_daemon(conf, "--once")
+    msgs = shared.messages()
+    ids = delivered(shared)
+    want = corpus_ids(sim, 0) | corpus_ids(sim, 1)
+    R.check(rc == 1 and set(ids) == want and all(
+        c == 1 for c in ids.values()),
+        "outputs: with one tenant's own collector dead, the shared "
+        "collector gets the other two tenants' detections once (exit %d, "
+        "%d of %d)" % (rc, len(set(ids) & want), len(want)))
+    R.check(len(os.listdir(os.path.join(state, "queues"))) == 2,
+            "outputs: two queues, one per output")
+    a = corpus_ids(sim, 0)
+    host_a = [m for m in msgs if CS3.search(m) and
+              re.sub(r"\\(.)", r"\1", CS3.search(m).group(1).decode()) in a]
+    R.check(host_a and all(m.split(b" ")[2] == b"cust-a" for m in host_a),
+            "outputs: [tenant a] hostname = cust-a is the HOSTNAME of a's "
+            "messages")
+    R.check(all(m.split(b" ")[2] != b"cust-a" for m in msgs
+                if m not in host_a), "outputs: the others keep the host's")
+    R.check("bytes stay in the spool" in err,
+            "outputs: --once says what stays in the dead output's spool")
+    own = h.Collector(wd, port=dead_port)
+    rc, err, _ = h.run_daemon(conf, "--once")
+    got = delivered(own)
+    R.check(rc == 0 and set(got) == corpus_ids(sim, 2) and all(
+        c == 1 for c in got.values()),
+        "outputs: its collector back, the tenant's detections arrive once "
+        "(exit %d, %d)" % (rc, len(got)))
+    R.check(len(delivered(shared)) == len(want),
+            "outputs: nothing more at the shared collector")
+
+
 def test_kill(wd):
     n = 50
     sim = h.Sim(wd, "--tenants", n, "--count", 400, "--seed", 13)
@@ -342,7 +393,8 @@ def test_kill(wd):
 
 
 def main():
-    for t in (test_fifty, test_upgrade, test_reload, test_backlog, test_kill):
+    for t in (test_fifty, test_upgrade, test_reload, test_backlog,
+              test_outputs, test_kill):
         wd = h.Workdir()
         try:
             t(wd)
