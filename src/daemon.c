@@ -851,7 +851,8 @@ feed_watchdog(struct daemon *d, int64_t now, int64_t *next, long every)
 
 	if (every <= 0 || now < *next)
 		return;
-	*next = now + every;
+	/* A third early: no gap reaches half of WatchdogSec. */
+	*next = now + every * 2 / 3;
 	stuck = sched_stuck(d->sched, now, &busy);
 	if (stuck > 0) {
 		if (!stuck_warned)

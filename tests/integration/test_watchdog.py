@@ -102,7 +102,7 @@ def run(wd, tenants):
         pings = [start] + n.pings() + [end]
         gaps = [b - a for a, b in zip(pings, pings[1:])]
         worst = max(gaps)
-        R.check(len(pings) > 20 and worst <= WATCHDOG_USEC / 2e6 + 0.5,
+        R.check(len(pings) > 20 and worst <= WATCHDOG_USEC / 2e6,
                 "%s: %d watchdog pings over %.0f s of Retry-After waits, "
                 "never more than half the interval apart (largest gap "
                 "%.1f s)" % (what, len(pings) - 2, end - start, worst))
