@@ -91,6 +91,9 @@ struct status {
 	int64_t clock_tolerance; /* [source] clock_tolerance, s */
 };
 
+/* Add every counter of st (fetched, delivered, ...) to tot's. */
+void status_add_counters(struct status *tot, const struct status *st);
+
 /* Zero st and set lag_secs to -1 (unknown). */
 void status_init(struct status *st);
 

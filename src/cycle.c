@@ -1059,6 +1059,20 @@ open_window(struct cycle *cy)
 	return 0;
 }
 
+/*
+ * Between windows a tenant holds no working buffers: with many tenants
+ * most of them are between windows at any time.
+ */
+static void
+idle_trim(struct cycle *cy)
+{
+	buf_reset(&cy->page);
+	buf_reset(&cy->msg);
+	buf_reset(&cy->commit);
+	record_reset(&cy->rec);
+	record_init(&cy->rec);
+}
+
 static enum cycle_step
 step_failed(struct cycle *cy, int rc, int64_t *due_ms)
 {
@@ -1108,6 +1122,7 @@ cycle_step(struct cycle *cy, struct http *h, int64_t *due_ms)
 	if (rc == 1) {
 		cy->in_window = 0;
 		fetch_done(cy, &cy->until, rc);
+		idle_trim(cy);
 		return CYCLE_DONE;
 	}
 	if (rc != 0)
@@ -1138,10 +1153,9 @@ void
 cycle_status(const struct cycle *cy, struct status *st)
 {
 	const struct source_stats *ss = source_stats(cy->source);
-	struct queue_stats qs;
 	struct ts now;
 
-	queue_get_stats(cy->queue, &qs);
+	/* The output's counters are its queue's (daemon.c adds them). */
 	snprintf(st->api, sizeof(st->api), "%s", api_name(cy));
 	snprintf(st->deprecation, sizeof(st->deprecation), "%s",
 	    source_deprecation(cy->source) != NULL
@@ -1150,10 +1164,6 @@ cycle_status(const struct cycle *cy, struct status *st)
 	snprintf(st->tenant, sizeof(st->tenant), "%s", cy->cfg->tenant_name);
 	st->fetched = cy->stats.fetched;
 	st->spooled = cy->stats.spooled;
-	st->delivered = qs.delivered;
-	st->dropped = qs.dropped;
-	st->resent = qs.resent;
-	st->in_flight = qs.in_flight;
 	st->duplicates = cy->stats.duplicates;
 	st->bad_records = cy->stats.bad_records;
 	st->oversized_keys = cy->stats.oversized_keys;
@@ -1164,24 +1174,9 @@ cycle_status(const struct cycle *cy, struct status *st)
 	st->retries = ss->retries;
 	st->throttled = ss->throttled;
 	st->token_renewals = token_renewals(cy->token);
-	st->reconnects = qs.reconnects;
-	st->spool_bytes = qs.pending_bytes;
 	st->spool_full = cy->full_warned;
-	st->collector_up = qs.collector_up;
-	snprintf(st->collector_error, sizeof(st->collector_error), "%s",
-	    qs.collector_error);
-	st->kafka = qs.kafka;
-	st->kafka_in_flight = qs.in_flight;
-	st->kafka_acked = qs.kafka_acked;
-	st->kafka_retried = qs.resent;
-	/* Too large: refused when handed over, or by a broker later. */
-	st->kafka_failed = qs.kafka_failed + qs.dropped;
 	st->fetch_ok = cy->fetch_ok;
 	st->last_fetch_ok = cy->last_fetch_ok;
-	st->last_delivery_ok = qs.last_delivery_ok;
-	st->last_success = cy->last_fetch_ok < qs.last_delivery_ok
-	    ? cy->last_fetch_ok
-	    : qs.last_delivery_ok;
 	st->cursor[0] = '\0';
 	if (cursor_has_position(cy->cursor))
 		ts_format7(cursor_position(cy->cursor), st->cursor);

@@ -20,6 +20,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -535,12 +536,8 @@ worker_free(void *ctx)
 static void
 sum_status(struct status *tot, const struct status *st)
 {
-	tot->fetched += st->fetched;
-	tot->duplicates += st->duplicates;
-	tot->bad_records += st->bad_records;
-	tot->retries += st->retries;
-	tot->throttled += st->throttled;
-	tot->token_renewals += st->token_renewals;
+	status_add_counters(tot, st);
+	tot->spooled += st->spooled;
 	if (st->failing) {
 		tot->fetch_ok = 0;
 		if (tot->last_error[0] == '\0' ||
@@ -576,6 +573,7 @@ sum_queue(struct status *tot, const struct outq *o, int first)
 	struct queue_stats qs;
 
 	queue_get_stats(o->q, &qs);
+	/* The tenants' statuses have none of these (cycle_status()). */
 	tot->delivered += qs.delivered;
 	tot->dropped += qs.dropped;
 	tot->resent += qs.resent;
@@ -982,6 +980,12 @@ daemon_run(struct config_set **set, const char *path, int once,
 	unsigned long published = 0, w;
 	int rc;
 
+	/*
+	 * glibc gives each thread that allocates its own arena (up to eight
+	 * per core): with many workers the freed memory of one window stays
+	 * in many of them.  Two are plenty: no allocation is per record.
+	 */
+	mallopt(M_ARENA_MAX, 2);
 	memset(&d, 0, sizeof(d));
 	d.set = *set;
 	d.path = path;

@@ -339,6 +339,116 @@ adopt_renamed(const char *state, const struct config_set *set)
 	return rc;
 }
 
+/*
+ * Make way for a queue directory to be moved to qdir: an empty one (its
+ * spool holds no segment, only perhaps a read position) is removed.
+ * 0, or -1 when something else is there.
+ */
+static int
+rmdir_spool(const char *qdir)
+{
+	char sp[PATH_MAX], f[PATH_MAX];
+	struct stat st;
+
+	if (lstat(qdir, &st) != 0)
+		return 0;
+	if (join(sp, sizeof(sp), qdir, "spool", NULL) != 0)
+		return -1;
+	if (join(f, sizeof(f), sp, "read.pos", NULL) == 0)
+		(void)unlink(f);
+	(void)rmdir(sp);
+	return rmdir(qdir) == 0 ? 0 : -1;
+}
+
+/* Whether a queue directory's spool holds segments. */
+static int
+has_segments(const char *qdir)
+{
+	char sp[PATH_MAX];
+	struct dirent *e;
+	size_t len;
+	int found = 0;
+	DIR *d;
+
+	if (join(sp, sizeof(sp), qdir, "spool", NULL) != 0 ||
+	    (d = opendir(sp)) == NULL)
+		return 0;
+	while (!found && (e = readdir(d)) != NULL) {
+		len = strlen(e->d_name);
+		found = len > 4 && strcmp(e->d_name + len - 4, ".seg") == 0;
+	}
+	closedir(d);
+	return found;
+}
+
+/*
+ * The output changed (a new collector host, say), and every tenant now
+ * feeds one output: the queue of the old one, which no tenant uses any
+ * more, becomes the new one's, so that what it holds is delivered there,
+ * as a spool did before outputs had queues of their own.  With several
+ * outputs, which one should take it is not known: it stays, and is
+ * named in the log.
+ */
+static int
+adopt_orphan_queue(const char *state, const struct config_set *set)
+{
+	char qroot[PATH_MAX], from[PATH_MAX], to[PATH_MAX];
+	char label[STATEDIR_LABEL_MAX], name[STATEDIR_NAME_MAX];
+	char first[STATEDIR_NAME_MAX], orphan[NAME_MAX + 1] = "";
+	struct dirent *e;
+	size_t i, orphans = 0;
+	int single = 1;
+	DIR *d;
+
+	statedir_queue_name(set->tenant[0], label, first);
+	for (i = 1; i < set->ntenant && single; i++) {
+		statedir_queue_name(set->tenant[i], label, name);
+		single = strcmp(name, first) == 0;
+	}
+	if (join(qroot, sizeof(qroot), state, "queues", NULL) != 0 ||
+	    (d = opendir(qroot)) == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		int used = 0;
+
+		if (e->d_name[0] == '.')
+			continue;
+		for (i = 0; i < set->ntenant && !used; i++) {
+			statedir_queue_name(set->tenant[i], label, name);
+			used = strcmp(name, e->d_name) == 0;
+		}
+		if (used || join(from, sizeof(from), qroot, e->d_name, NULL) != 0 ||
+		    !has_segments(from))
+			continue;
+		orphans++;
+		snprintf(orphan, sizeof(orphan), "%s", e->d_name);
+		if (!single)
+			log_warning("state: %s is the spool of an output no "
+			            "tenant uses any more; whatever it has not "
+			            "delivered stays there until a tenant feeds "
+			            "that output again",
+			    from);
+	}
+	closedir(d);
+	if (!single || orphans != 1 ||
+	    join(from, sizeof(from), qroot, orphan, NULL) != 0 ||
+	    join(to, sizeof(to), qroot, first, NULL) != 0)
+		return 0;
+	if (has_segments(to)) {
+		log_warning("state: %s is the spool of an output no tenant "
+		            "uses any more, and %s has one of its own: both "
+		            "stay",
+		    from, to);
+		return 0;
+	}
+	if (rmdir_spool(to) != 0)
+		return 0;
+	log_info("state: the output changed: what the queue of the old one "
+	         "holds (%s) goes to the new one",
+	    orphan);
+	return move(from, to, qroot, state);
+}
+
 int
 statedir_migrate(const char *state, const struct config_set *set)
 {
@@ -372,7 +482,8 @@ statedir_migrate(const char *state, const struct config_set *set)
 		    move(from, dest, tdir, state) != 0)
 			rc = ERR_IO;
 	}
-	if (adopt_renamed(state, set) != 0)
+	if (adopt_renamed(state, set) != 0 ||
+	    adopt_orphan_queue(state, set) != 0)
 		rc = ERR_IO;
 	return rc;
 }

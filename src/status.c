@@ -163,6 +163,17 @@ counter_set(struct status *st, const struct counter *c, uint64_t v)
 	memcpy((char *)st + c->off, &v, sizeof(v));
 }
 
+void
+status_add_counters(struct status *tot, const struct status *st)
+{
+	size_t i;
+
+	for (i = 0; i < NCOUNTERS; i++)
+		counter_set(tot, &counters[i],
+		    counter_get(tot, &counters[i]) +
+		        counter_get(st, &counters[i]));
+}
+
 static int
 add_counters(cJSON *root, const struct status *st)
 {

@@ -94,11 +94,13 @@ def wait_port(path, proc, timeout=120):
 class Server:
     """benchsrv with the siem and graph corpora of one backlog."""
 
-    def __init__(self, wd, siem, graph):
+    def __init__(self, wd, siem, graph, tenants=0):
         pf = os.path.join(wd, "benchsrv.port")
         if os.path.exists(pf):
             os.unlink(pf)
         args = [tool("benchsrv"), "--port-file", pf]
+        if tenants:
+            args += ["--tenants", str(tenants)]
         if siem:
             args += ["--siem", siem]
         if graph:
@@ -720,6 +722,82 @@ def idle(wd, seconds):
             "requests": r1 - r0, "pidstat": pidstat}
 
 
+# -- many tenants ------------------------------------------------------------
+
+def tenants_config(path, srv, sink_port, ntenants, state, start_from):
+    """One [tenant] section per benchsrv tenant, the SIEM API, CEF to the
+    sink; [daemon] concurrency left at its default."""
+    write_config(path, srv, sink_port, "siem", "cef", state, start_from)
+    with open(path) as f:
+        text = f.read()
+    text = text.replace("tenant_id = %s\n" % TENANT, "", 1)
+    parts = [text]
+    for k in range(1, ntenants + 1):
+        parts.append("[tenant t%d]\ntenant_id = "
+                     "00000000-0000-0000-0000-%012d\n" % (k, k))
+    with open(path, "w") as f:
+        f.write("\n".join(parts))
+    os.chmod(path, 0o600)
+
+
+def bench_tenants(wd, ntenants, per, failures):
+    """ntenants x per detections: one full --once pass, then a second one
+    with nothing new (every tenant polled once more)."""
+    n = ntenants * per
+    siem_path, _ = corpus.make(BENCH, n)
+    srv = Server(wd, siem_path, None, tenants=ntenants)
+    out = {"tenants": ntenants, "per": per}
+    try:
+        sf = start_from_for(siem_path, "LastProcessedTimeUtc")
+        state = tempfile.mkdtemp(prefix="state-", dir=wd)
+        conf = os.path.join(wd, "tenants.conf")
+        for what in ("full", "idle"):
+            sink = Sink(wd)
+            tenants_config(conf, srv, sink.port, ntenants, state, sf)
+            err = os.path.join(wd, "tenants-%s.err" % what)
+            s0 = srv.stats()
+            log("%d tenants x %d detections: %s --once pass"
+                % (ntenants, per, what))
+            rc, u = spawn([DAEMON, "-c", conf, "--once"], os.devnull, err,
+                          daemon_env())
+            s1 = srv.stats()
+            _, lines = sink.result()
+            want = n if what == "full" else 0
+            if rc != 0 or lines != want:
+                failures.append("tenants %s pass: exit %d, %d of %d "
+                                "delivered: %s" % (what, rc, lines, want,
+                                                   last_error(read(err))))
+            out[what] = {
+                "wall": u.wall, "cpu": u.cpu, "rss_mb": u.rss_kb / 1024,
+                "requests": s1["requests"] - s0["requests"],
+                "connections": s1["connections"] - s0["connections"],
+                "delivered": lines,
+            }
+        shutil.rmtree(state, ignore_errors=True)
+    finally:
+        srv.close()
+    return out
+
+
+def tenants_report(t):
+    f, i = t["full"], t["idle"]
+    print()
+    print("many tenants: %d tenants x %d detections (SIEM API, CEF, one TCP "
+          "output), [daemon] concurrency 32" % (t["tenants"], t["per"]))
+    print()
+    print("| pass | wall s | CPU s | CPU ms per tenant | peak RSS MB | "
+          "requests | TCP connections to the API | delivered |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name, r in (("full", f), ("nothing new", i)):
+        print("| %s | %.2f | %.2f | %.2f | %.1f | %d | %d | %d |" % (
+            name, r["wall"], r["cpu"], 1000 * r["cpu"] / t["tenants"],
+            r["rss_mb"], r["requests"], r["connections"], r["delivered"]))
+    print()
+    print("targets: full pass <= 10 s, <= 2 ms CPU per tenant poll with "
+          "nothing new, peak RSS <= 64 MB, connections <= 64 + one per "
+          "output")
+
+
 # -- main ------------------------------------------------------------------
 
 def machine():
@@ -750,6 +828,9 @@ def parse_args(argv):
                    help="leave out siem/cef to Kafka (the mock cluster) "
                    "beside TCP")
     p.add_argument("--idle-seconds", type=int, default=60)
+    p.add_argument("--tenants", type=int,
+                   help="tenants of the many-tenants row (default 1000; "
+                   "--quick: 50; 0: no such row)")
     p.add_argument("--keep", action="store_true",
                    help="keep the work directory (logs, configurations)")
     p.add_argument("--profile", type=int, metavar="N",
@@ -766,6 +847,8 @@ def parse_args(argv):
             setattr(a, k, v)
     if a.quick:
         a.no_micro = a.no_idle = a.no_kafka = True
+    if a.tenants is None:
+        a.tenants = 50 if a.quick else 1000
     a.backlogs = [int(x) for x in a.backlogs.split(",")]
     a.formats = a.formats.split(",")
     a.sources = a.sources.split(",")
@@ -855,6 +938,7 @@ def main(argv=None):
             return 2
     wd = tempfile.mkdtemp(prefix="mdesiem-bench-")
     rows, failures, micro_res, idle_res = [], [], None, None
+    tenants_res = None
     kafka_rows = []
     if args.profile:
         try:
@@ -867,6 +951,8 @@ def main(argv=None):
             bench_backlog(wd, n, args, rows, failures)
         if not args.no_kafka:
             bench_kafka(wd, args.backlogs[0], args, kafka_rows, failures)
+        if args.tenants > 0:
+            tenants_res = bench_tenants(wd, args.tenants, 5, failures)
         if not args.no_micro:
             log("micro-benchmark of normalize + format")
             micro_res = micro(args.formats, fixture_corpus(wd),
@@ -881,6 +967,8 @@ def main(argv=None):
             log("work directory kept: %s" % wd)
         else:
             shutil.rmtree(wd, ignore_errors=True)
+    if tenants_res is not None:
+        tenants_report(tenants_res)
     report(args, rows, micro_res, idle_res, time.monotonic() - t0,
            kafka_rows)
     for f in failures:
