@@ -81,6 +81,9 @@ struct source *source_new(const struct config *c, struct http *h,
     struct token *t, const volatile sig_atomic_t *stop);
 void source_free(struct source *s);
 
+/* Between windows: let go of the last answer's buffer (wiped). */
+void source_idle(struct source *s);
+
 /* The HTTP client of the next requests (source's and its token's). */
 void source_set_http(struct source *s, struct http *h);
 

@@ -178,7 +178,7 @@ cursor_add(struct cursor *c, const char *key, size_t n, const struct ts *t)
 	int rc;
 
 	if ((c->nents + 1) * 2 > c->nindex &&
-	    (rc = rebuild_index(c, c->nindex ? c->nindex * 2 : 1024)) != 0)
+	    (rc = rebuild_index(c, c->nindex ? c->nindex * 2 : 16)) != 0)
 		return rc;
 	slot = find_slot(c, key, n, h);
 	if (c->index[slot] != 0) {
@@ -189,7 +189,8 @@ cursor_add(struct cursor *c, const char *key, size_t n, const struct ts *t)
 		return 0;
 	}
 	if (c->nents == c->capents) {
-		size_t ncap = c->capents ? c->capents * 2 : 512;
+		/* Small at first: most tenants hold a few keys at a time. */
+		size_t ncap = c->capents ? c->capents * 2 : 8;
 		struct kent *ne = realloc(c->ents, ncap * sizeof(*ne));
 
 		if (ne == NULL)

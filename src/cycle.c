@@ -1071,6 +1071,7 @@ idle_trim(struct cycle *cy)
 	buf_reset(&cy->commit);
 	record_reset(&cy->rec);
 	record_init(&cy->rec);
+	source_idle(cy->source);
 }
 
 static enum cycle_step

@@ -123,6 +123,12 @@ source_new(const struct config *c, struct http *h, struct token *t,
 }
 
 void
+source_idle(struct source *s)
+{
+	http_resp_reset(&s->resp);
+}
+
+void
 source_set_http(struct source *s, struct http *h)
 {
 	s->http = h;

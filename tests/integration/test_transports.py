@@ -417,7 +417,8 @@ def local_run(wd, sim, devlog, want, what, header):
     R.check(rc == 0, "%s: --once exits 0 (got %d)" % (what, rc))
     h.wait_for(lambda: len(devlog.msgs) >= len(want), 10)
     msgs = list(devlog.msgs)
-    sev = {d["FullId"]: SEVERITY.get(d["Severity"].lower(), 5)
+    # An unknown severity is the lowest step: informational (severity.c).
+    sev = {d["FullId"]: SEVERITY.get(d["Severity"].lower(), 6)
            for d in sim.corpus()}
     ids, _ = cef_ids(msgs, wd)
     good = 0
