@@ -87,6 +87,14 @@ int cycle_busy(const struct cycle *cy);
  */
 int cycle_disk_full(const struct cycle *cy);
 
+/*
+ * After CYCLE_FAILED: when the source wants to be asked again (ms of
+ * nap_now_ms()), or 0 for the caller's backoff.  An API that answers as
+ * retired (ERR_RETIRED) is asked again only hourly; *logged is then
+ * nonzero (the cycle said so itself, with what to do).
+ */
+int64_t cycle_retry_at(const struct cycle *cy, int *logged);
+
 /* The last failure (no secrets), or "". */
 const char *cycle_error(const struct cycle *cy);
 

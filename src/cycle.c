@@ -315,6 +315,13 @@ cycle_error(const struct cycle *cy)
 	return cy->fetch_ok ? "" : cy->last_error;
 }
 
+int64_t
+cycle_retry_at(const struct cycle *cy, int *logged)
+{
+	*logged = cy->retired;
+	return cy->retired ? cy->retired_retry_ms : 0;
+}
+
 int
 cycle_disk_full(const struct cycle *cy)
 {

@@ -376,21 +376,24 @@ static void
 note_failure(struct tenant *t)
 {
 	const char *e = cycle_error(t->cy);
+	int logged = 0;
 
 	if (*e == '\0')
 		e = "fetching failed";
 	t->backoff_ms = t->failing ? t->backoff_ms * 2 : BACKOFF_FIRST_MS;
 	if (t->backoff_ms > BACKOFF_MAX_MS)
 		t->backoff_ms = BACKOFF_MAX_MS;
-	if (!t->failing || strcmp(t->err, e) != 0) {
+	(void)cycle_retry_at(t->cy, &logged);
+	if (!logged && (!t->failing || strcmp(t->err, e) != 0)) {
 		if (t->d->once)
 			log_error("%s", e);
 		else
 			log_error("%s; retrying with a backoff of up to %ld "
 			          "s, other tenants go on",
 			    e, BACKOFF_MAX_MS / 1000);
-		snprintf(t->err, sizeof(t->err), "%s", e);
 	}
+	if (strcmp(t->err, e) != 0)
+		snprintf(t->err, sizeof(t->err), "%s", e);
 	t->failing = 1;
 }
 
@@ -512,7 +515,10 @@ turn(void *obj, struct sched_worker *w, int64_t now_ms, int64_t *due_ms)
 			finish(t, 1, t->err);
 			*due_ms = INT64_MAX;
 		} else {
-			*due_ms = now_ms + t->backoff_ms;
+			int logged;
+			int64_t again = cycle_retry_at(t->cy, &logged);
+
+			*due_ms = again > 0 ? again : now_ms + t->backoff_ms;
 		}
 		break;
 	}
@@ -553,6 +559,10 @@ sum_status(struct status *tot, const struct status *st)
 		tot->lag_secs = st->lag_secs;
 	if (st->spool_full)
 		tot->spool_full = 1;
+	if (st->retired && !tot->retired) {
+		tot->retired = 1;
+		tot->retired_since = st->retired_since;
+	}
 	if (st->deprecation[0] != '\0' && tot->deprecation[0] == '\0')
 		snprintf(tot->deprecation, sizeof(tot->deprecation), "%s",
 		    st->deprecation);
@@ -582,6 +592,9 @@ sum_queue(struct status *tot, const struct outq *o, int first)
 	tot->spool_bytes += qs.pending_bytes;
 	tot->collector_up =
 	    first ? qs.collector_up : tot->collector_up && qs.collector_up;
+	if (!qs.collector_up && tot->collector_error[0] == '\0')
+		snprintf(tot->collector_error, sizeof(tot->collector_error),
+		    "%s", qs.collector_error);
 	if (qs.last_delivery_ok > tot->last_delivery_ok)
 		tot->last_delivery_ok = qs.last_delivery_ok;
 	if (qs.kafka) {
