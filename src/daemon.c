@@ -91,7 +91,6 @@ struct tenant {
 	/* --once */
 	int finished; /* read one window whole, or failed */
 	int failed;
-	int64_t paused_since; /* 0: not paused */
 	char why[512]; /* why it failed, for the verdict */
 };
 
@@ -438,13 +437,6 @@ finish(struct tenant *t, int failed, const char *why)
 	pthread_mutex_unlock(&t->d->mu);
 }
 
-/* The spool full for longer than this ends a --once run of the tenant. */
-static int64_t
-pause_limit_ms(const struct tenant *t)
-{
-	return (int64_t)t->cfg->shutdown_grace * 1000 + PAUSE_MS;
-}
-
 /* A scheduler turn: one step of tenant obj. */
 static void
 turn(void *obj, struct sched_worker *w, int64_t now_ms, int64_t *due_ms)
@@ -468,8 +460,6 @@ turn(void *obj, struct sched_worker *w, int64_t now_ms, int64_t *due_ms)
 	sched_worker_deadline(w, 0);
 	pthread_mutex_unlock(&t->mu);
 	now_ms = nap_now_ms();
-	if (r != CYCLE_PAUSED)
-		t->paused_since = 0;
 	switch (r) {
 	case CYCLE_MORE:
 		note_success(t);
@@ -490,18 +480,21 @@ turn(void *obj, struct sched_worker *w, int64_t now_ms, int64_t *due_ms)
 		}
 		break;
 	case CYCLE_PAUSED:
-		if (t->paused_since == 0)
-			t->paused_since = now_ms;
 		/* The disk filled: the queue compacts once it is delivered. */
 		if (cycle_disk_full(t->cy))
 			t->out->compact = 1;
-		if (d->once && now_ms - t->paused_since > pause_limit_ms(t)) {
-			log_error("stopped early: the spool is full ([state] "
-			          "spool_max_size, or the disk) and the "
-			          "collector did not make room within [state] "
-			          "shutdown_grace; the rest is fetched by the "
-			          "next run");
-			finish(t, 1, "stopped early, the spool is full");
+		if (d->once) {
+			/* Not waited for: a --once run says so and ends. */
+			const char *why = cycle_paused(t->cy);
+
+			if (why == NULL)
+				why = "the spool is full";
+			log_error("--once stopped fetching early: %s; what was "
+			          "fetched is delivered or kept, the rest waits "
+			          "at Defender for the next run",
+			    why);
+			finish(t, 1, "stopped fetching early, the spool or the "
+			             "disk is full");
 			*due_ms = INT64_MAX;
 			break;
 		}
