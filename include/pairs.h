@@ -82,7 +82,9 @@ struct pairs_map {
  * README's mapping tables; each format's table takes the rows from here.
  * Example: X(RF_TENANT_NAME, "mdeTenantName", "tenantName", "tenant_name")
  */
-#define PAIRS_ALWAYS(X)
+#define PAIRS_ALWAYS(X) \
+	X(RF_TENANT_NAME, "mdeTenantName", "tenantName", "tenant_name") \
+	X(RF_TENANT_ID, "mdeTenantId", "tenantId", "tenant_id")
 
 #define PAIRS_KEY_MAX 31 /* longest key, label key or label (kv style) */
 

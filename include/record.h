@@ -95,7 +95,9 @@ struct cJSON;
 	X(ALERT_POLICY_ID, "AlertPolicyId", "alert_policy_id") \
 	X(INVESTIGATION_STATE, "InvestigationState", "investigation_state") \
 	X(CUSTOM_DETAILS, "CustomDetails", "custom_details") \
-	X(ADDITIONAL_DATA, "AdditionalData", "additional_data")
+	X(ADDITIONAL_DATA, "AdditionalData", "additional_data") \
+	X(TENANT_NAME, "", "tenant_name") \
+	X(TENANT_ID, "", "tenant_id")
 
 #define RECORD_ENUM_(e, s, j) RF_##e,
 enum record_field { RECORD_FIELDS(RECORD_ENUM_) RF__COUNT };

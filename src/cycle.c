@@ -851,6 +851,13 @@ process_item(struct cycle *cy, const cJSON *item, const struct ts *now)
 		log_warning("skipping bad record %s: %s", raw_id(item), why);
 		return 0;
 	}
+	/* With [tenant] sections every message names its tenant. */
+	if (cy->cfg->tenant_where != NULL) {
+		cy->rec.f[RF_TENANT_NAME].p = cy->cfg->tenant_name;
+		cy->rec.f[RF_TENANT_NAME].n = strlen(cy->cfg->tenant_name);
+		cy->rec.f[RF_TENANT_ID].p = cy->cfg->tenant_id;
+		cy->rec.f[RF_TENANT_ID].n = strlen(cy->cfg->tenant_id);
+	}
 	if (cy->rec.dedup_key.n > SPOOL_KEY_MAX)
 		return skip_oversized(cy);
 	if (cursor_seen(cy->cursor, cy->rec.dedup_key.p, cy->rec.dedup_key.n)) {

@@ -124,6 +124,21 @@ def test_fifty(wd):
             "dups, %d of the failing tenants')"
             % (len(set(got) & healthy), len(healthy), len(dups),
                len(set(got) & broken)))
+    named = 0
+    by_id = {}
+    for i in range(n):
+        for x in want[i]:
+            by_id[x] = i
+    for m in coll.messages():
+        g = CS3.search(m)
+        fid = re.sub(r"\\(.)", r"\1", g.group(1).decode()) if g else None
+        i = by_id.get(fid)
+        if i is not None and re.search(
+                rb"[| ]mdeTenantName=t%02d mdeTenantId=%s " %
+                (i, tid(i).encode()), m):
+            named += 1
+    R.check(named == len(got), "every message names its tenant: "
+            "mdeTenantName and mdeTenantId (%d of %d)" % (named, len(got)))
     st = subprocess.run([h.DAEMON, "-c", conf, "--status"],
                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     out = st.stdout.decode()

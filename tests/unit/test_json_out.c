@@ -41,14 +41,15 @@ static const struct json_out_opts dflt = {0};
  * users' searches and dashboards see: add keys at will, but rename or
  * remove one only with a new JSON_OUT_SCHEMA_VERSION.
  */
-static const char *const stable_keys[] = {"alert_id", "full_id", "alert_time",
-    "last_processed_time", "last_update_time", "device_id", "incident_id",
-    "severity", "category", "ioa_definition_id", "detection_source",
-    "service_source", "status", "classification", "determination",
-    "assigned_to", "alert_creation_time", "computer_dns_name", "machine_name",
-    "machine_domain", "ip_address", "user_name", "user_domain", "sha1",
-    "sha256", "md5", "file_hash", "threat_name", "threat_family",
-    "threat_category", "actor", "remediation_action", "remediation_is_success",
+static const char *const stable_keys[] = {"tenant_name", "tenant_id",
+    "alert_id", "full_id", "alert_time", "last_processed_time",
+    "last_update_time", "device_id", "incident_id", "severity", "category",
+    "ioa_definition_id", "detection_source", "service_source", "status",
+    "classification", "determination", "assigned_to", "alert_creation_time",
+    "computer_dns_name", "machine_name", "machine_domain", "ip_address",
+    "user_name", "user_domain", "sha1", "sha256", "md5", "file_hash",
+    "threat_name", "threat_family", "threat_category", "actor",
+    "remediation_action", "remediation_is_success",
     "was_executing_while_detected", "alert_part", "report_id", "machine_group",
     "ioc_unique_id", "external_id", "product_name", "alert_policy_id",
     "investigation_state", "alert_title", "description", "file_name",

@@ -26,6 +26,11 @@ test_names(void)
 	int f;
 
 	for (f = 0; f < RF__COUNT; f++) {
+		/* The daemon's own fields (the tenant) come from no API. */
+		if (f == RF_TENANT_NAME || f == RF_TENANT_ID) {
+			CHECK(record_field_name(f)[0] == '\0');
+			continue;
+		}
 		CHECK(record_field_by_name(record_field_name(f)) == f);
 		CHECK(record_field_json(f)[0] != '\0');
 	}
