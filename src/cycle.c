@@ -43,6 +43,10 @@
 #include "token.h"
 
 #define CYCLE_CURSOR_LAGS 1 /* page spooled, cursor file not written */
+/* What the cursor file was at start (struct cycle whose) */
+#define CYCLE_STATE_NONE 0 /* none */
+#define CYCLE_STATE_OURS 1 /* this source's */
+#define CYCLE_STATE_FRESH 2 /* another's: started afresh */
 #define CLOCK_JITTER 2 /* s: Dates of two front ends may differ by that */
 #define ID_PREFIX 48 /* bytes of an id shown in a log line, at most */
 #define ID_TEXT (ID_PREFIX + 40)
@@ -67,6 +71,9 @@ struct cycle {
 	struct buf msg; /* header + formatted message */
 	struct buf commit; /* COMMIT payload of the page */
 	char state_path[PATH_MAX];
+	struct state_owner owner; /* whose state: tenant, api, url */
+	struct buf owner_text; /* as COMMITs name it */
+	int whose; /* CYCLE_STATE_* */
 	int full_warned;
 	int cursor_dirty; /* cursor file behind the spool */
 	int disk_full; /* ENOSPC: wait for an empty spool */
@@ -117,8 +124,7 @@ api_name(const struct cycle *cy)
 static int
 save_cursor(struct cycle *cy)
 {
-	if (cursor_save(cy->cursor, cy->state_path, api_name(cy),
-	        cy->cfg->tenant_id) != 0) {
+	if (cursor_save(cy->cursor, cy->state_path, &cy->owner) != 0) {
 		log_error(
 		    "cannot write %s: %s", cy->state_path, strerror(errno));
 		return ERR_IO;
@@ -126,8 +132,35 @@ save_cursor(struct cycle *cy)
 	return 0;
 }
 
+/*
+ * The cursor file names another tenant, api or URL: this source starts
+ * afresh from start_from, and the file is kept beside, never applied.
+ */
 static int
-load_cursor(struct cycle *cy)
+foreign_cursor(struct cycle *cy, const char *why)
+{
+	char kept[PATH_MAX + 16];
+	int n = snprintf(kept, sizeof(kept), "%s.previous", cy->state_path);
+
+	if (n < 0 || (size_t)n >= sizeof(kept) ||
+	    rename(cy->state_path, kept) != 0) {
+		log_error(
+		    "cannot move %s away: %s", cy->state_path, strerror(errno));
+		return ERR_IO;
+	}
+	log_warning("%s is not this source's state: %s (tenant_id, api or url "
+	            "changed with the same state directory); tenant %s, %s "
+	            "API at %s starts afresh from [source] start_from (%s), "
+	            "and nothing of the other state is used; that file is "
+	            "kept as %s",
+	    cy->state_path, why, cy->owner.tenant_id, cy->owner.api,
+	    cy->owner.url, cy->cfg->start_from, kept);
+	cy->whose = CYCLE_STATE_FRESH;
+	return 0;
+}
+
+static int
+load_cursor(struct cycle *cy, int at_start)
 {
 	const char *why = NULL;
 	int rc;
@@ -135,10 +168,23 @@ load_cursor(struct cycle *cy)
 	cursor_free(cy->cursor);
 	if ((cy->cursor = cursor_new()) == NULL)
 		return ERR_NOMEM;
-	rc = cursor_load(
-	    cy->cursor, cy->state_path, api_name(cy), cy->cfg->tenant_id, &why);
-	if (rc == ERR_NOTFOUND)
+	rc = cursor_load(cy->cursor, cy->state_path, &cy->owner, &why);
+	if (at_start)
+		cy->whose = rc == 0 || rc == CURSOR_UNTAGGED ? CYCLE_STATE_OURS
+		                                             : CYCLE_STATE_NONE;
+	if (rc == CURSOR_UNTAGGED && at_start)
+		log_info("%s names no source URL (written by an earlier "
+		         "version): taken over for tenant %s, %s API at %s",
+		    cy->state_path, cy->owner.tenant_id, cy->owner.api,
+		    cy->owner.url);
+	if (rc == ERR_NOTFOUND || rc == CURSOR_UNTAGGED)
 		return 0;
+	if (rc == CURSOR_FOREIGN) {
+		cursor_free(cy->cursor);
+		if ((cy->cursor = cursor_new()) == NULL)
+			return ERR_NOMEM;
+		return foreign_cursor(cy, why);
+	}
 	if (rc == ERR_IO)
 		log_error(
 		    "cannot read %s: %s", cy->state_path, strerror(errno));
@@ -166,8 +212,44 @@ skip_key(void *arg, const char *k, size_t n, const struct ts *t)
 }
 
 /*
+ * Whether the last COMMIT (sequence seq) may move this source's cursor:
+ * one it names as its owner, never another's.  A COMMIT of an earlier
+ * version names no owner: it is taken as this source's only when it is
+ * exactly the page after the cursor file of this source, or the first
+ * page of a source whose cursor file was never written.
+ */
+static int
+commit_is_ours(struct cycle *cy, const struct buf *last, uint64_t seq)
+{
+	const char *owner;
+	size_t n;
+
+	if (spool_commit_owner_of(last->data, last->len, &owner, &n) != 0)
+		return 0;
+	if (owner != NULL) {
+		if (n == cy->owner_text.len &&
+		    memcmp(owner, cy->owner_text.data, n) == 0)
+			return 1;
+		log_info("spool: the last commit is another source's (%.*s); "
+		         "it is not applied to the cursor of tenant %s, %s API",
+		    (int)(n < 300 ? n : 300), owner, cy->owner.tenant_id,
+		    cy->owner.api);
+		return 0;
+	}
+	if (seq == cursor_seq(cy->cursor) + 1 &&
+	    (cy->whose == CYCLE_STATE_OURS || seq == 1))
+		return 1;
+	log_warning("spool: the last commit (%llu, written by an earlier "
+	            "version, which did not name its source) does not follow "
+	            "%s (%llu): not applied; its page may be delivered again",
+	    (unsigned long long)seq, cy->state_path,
+	    (unsigned long long)cursor_seq(cy->cursor));
+	return 0;
+}
+
+/*
  * A crash between the spool's COMMIT and the cursor file leaves the file
- * one page behind: apply that COMMIT again.
+ * one page behind: apply that COMMIT again, when it is this source's.
  */
 static int
 reconcile(struct cycle *cy, const struct buf *last)
@@ -176,7 +258,7 @@ reconcile(struct cycle *cy, const struct buf *last)
 	int has_pos;
 	struct ts pos;
 
-	if (last->len == 0)
+	if (last->len == 0 || cy->whose == CYCLE_STATE_FRESH)
 		return 0;
 	if (spool_commit_decode(last->data, last->len, &seq, &has_pos, &pos,
 	        skip_key, NULL) != 0) {
@@ -184,7 +266,7 @@ reconcile(struct cycle *cy, const struct buf *last)
 		            "its page may be delivered again");
 		return 0;
 	}
-	if (seq <= cursor_seq(cy->cursor))
+	if (seq <= cursor_seq(cy->cursor) || !commit_is_ours(cy, last, seq))
 		return 0;
 	if (spool_commit_decode(last->data, last->len, &seq, &has_pos, &pos,
 	        add_key, cy->cursor) != 0)
@@ -212,7 +294,7 @@ open_state(struct cycle *cy)
 		log_error("[state] directory: path too long");
 		return ERR_CONFIG;
 	}
-	if ((rc = load_cursor(cy)) != 0)
+	if ((rc = load_cursor(cy, 1)) != 0)
 		return rc;
 	buf_init(&last, 0);
 	rec.last_commit = &last;
@@ -286,7 +368,19 @@ cycle_new(const struct config *c, const volatile sig_atomic_t *stop)
 		return NULL;
 	cy->cfg = c;
 	cy->stop = stop;
+	cy->owner.tenant_id = c->tenant_id;
+	cy->owner.api = config_api_name(c->api);
+	cy->owner.url = c->url != NULL ? c->url : "";
+	buf_init(&cy->owner_text, 0);
+	if (cursor_owner_text(&cy->owner, &cy->owner_text) != 0 ||
+	    cy->owner_text.len > SPOOL_OWNER_MAX) {
+		log_error("[source] url: too long to name the state it owns");
+		buf_reset(&cy->owner_text);
+		free(cy);
+		return NULL;
+	}
 	if ((cy->clock = srvclock_new()) == NULL) {
+		buf_reset(&cy->owner_text);
 		free(cy);
 		return NULL;
 	}
@@ -333,6 +427,7 @@ cycle_free(struct cycle *cy)
 	record_reset(&cy->rec);
 	buf_reset(&cy->msg);
 	buf_reset(&cy->commit);
+	buf_reset(&cy->owner_text);
 	free(cy);
 }
 
@@ -687,6 +782,18 @@ count_packed(struct cycle *cy, const struct pairs_result *res)
 static int save_cursor(struct cycle *cy);
 static void warn_full(struct cycle *cy, int rc);
 
+/* Begin the COMMIT of the next page or part, named for its owner. */
+static int
+begin_commit(struct cycle *cy)
+{
+	int rc = spool_commit_begin(
+	    &cy->commit, cursor_seq(cy->cursor) + 1, 0, NULL);
+
+	return rc != 0 ? rc
+	               : spool_commit_owner(&cy->commit, cy->owner_text.data,
+	                     cy->owner_text.len);
+}
+
 /*
  * A COMMIT holds at most SPOOL_ENTRY_MAX bytes: before a key of n bytes
  * would pass that, the page so far becomes a part of its own, made
@@ -721,8 +828,7 @@ make_room(struct cycle *cy, size_t n)
 		         "skipped or sent twice)",
 		    SPOOL_ENTRY_MAX >> 20);
 	cy->parts_logged = 1;
-	return spool_commit_begin(
-	    &cy->commit, cursor_seq(cy->cursor) + 1, 0, NULL);
+	return begin_commit(cy);
 }
 
 /*
@@ -882,8 +988,7 @@ run_page(struct cycle *cy, struct source_page *page, const struct ts *now)
 
 	cy->stats.pages++;
 	cy->part_spooled = 0;
-	rc = spool_commit_begin(
-	    &cy->commit, cursor_seq(cy->cursor) + 1, 0, NULL);
+	rc = begin_commit(cy);
 	while (rc == 0 && (rc = source_page_next(page, &item)) == 1)
 		rc = process_item(cy, item, now);
 	if (rc == 0)
@@ -898,7 +1003,7 @@ run_page(struct cycle *cy, struct source_page *page, const struct ts *now)
 	if (rc != 0) {
 		/* Nothing of this page stays: it is fetched again. */
 		spool_abort(cy->spool);
-		if (load_cursor(cy) != 0)
+		if (load_cursor(cy, 0) != 0)
 			return ERR_IO;
 		if (rc == ERR_FULL)
 			warn_full(cy, rc);
@@ -989,8 +1094,7 @@ cycle_fetch(struct cycle *cy)
 	deprecation_check(cy);
 	cy->drop_logged = 0;
 	if (cy->cursor_dirty) {
-		if (cursor_save(cy->cursor, cy->state_path, api_name(cy),
-		        cy->cfg->tenant_id) != 0)
+		if (cursor_save(cy->cursor, cy->state_path, &cy->owner) != 0)
 			return 0; /* still no room: stay paused */
 		cy->cursor_dirty = 0;
 	}
