@@ -371,6 +371,11 @@ def check_too_large(wd):
                     for e in errs),
                 "a refused message is reported with the topic and "
                 "librdkafka's reason")
+        ids = {x["FullId"] for x in sim.corpus()}
+        named = re.findall(r"kafka: skipping record (\S+): topic small: "
+                           r"Broker: Message size too large", "".join(errs))
+        R.check(named and set(named) <= ids, "... each as a bad record, "
+                "named by its key, the FullId (%d named)" % len(named))
         R.check(sum(failed) == 350 - got and got < 350,
                 "... counted as failed (%d), the stream goes on"
                 % sum(failed))
