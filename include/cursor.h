@@ -14,27 +14,54 @@
 
 #include "ts.h"
 
+struct buf;
 struct cursor;
+
+/*
+ * Whose state it is: the cursor file and the spool COMMITs of a source are
+ * tagged with its tenant id, api and source URL, and never applied to
+ * another (a changed tenant_id, api or url in the same state directory
+ * starts that source afresh).  Borrowed strings.
+ */
+struct state_owner {
+	const char *tenant_id;
+	const char *api;
+	const char *url;
+};
+
+/* cursor_load(): the file belongs to another owner (c stays empty). */
+#define CURSOR_FOREIGN 1
+/* cursor_load(): loaded; the file names no URL (an earlier version's). */
+#define CURSOR_UNTAGGED 2
+
+/*
+ * The owner as the spool COMMITs name it (spool_commit_owner()):
+ * "tenant\napi\nurl", the tenant id in lower case; replaced in out.
+ * 0 or ERR_NOMEM.
+ */
+int cursor_owner_text(const struct state_owner *o, struct buf *out);
 
 /* A new, empty cursor (no position, no keys), or NULL. */
 struct cursor *cursor_new(void);
 void cursor_free(struct cursor *c);
 
 /*
- * Load the state file at path.  Returns 0; ERR_NOTFOUND when the file does
- * not exist (c stays empty); ERR_PARSE when it is corrupt, with *why set to
- * a static reason; ERR_IO on read errors.  The file records which api and
- * tenant it belongs to: a mismatch is ERR_PARSE ("state belongs to ...").
+ * Load the state file at path.  Returns 0; CURSOR_UNTAGGED (loaded, but
+ * the file names no URL: written by an earlier version, taken over);
+ * CURSOR_FOREIGN when it names another tenant (ids compared without case),
+ * api or URL, with *why saying which (c stays empty); ERR_NOTFOUND when
+ * the file does not exist (c stays empty); ERR_PARSE when it is corrupt,
+ * with *why set to a static reason; ERR_IO on read errors.
  */
-int cursor_load(struct cursor *c, const char *path, const char *api,
-    const char *tenant, const char **why);
+int cursor_load(struct cursor *c, const char *path, const struct state_owner *o,
+    const char **why);
 
 /*
- * Write the state atomically to path.  Returns 0 or ERR_IO (errno kept);
- * on failure the previous file is intact.
+ * Write the state, tagged with its owner, atomically to path.  Returns 0
+ * or ERR_IO (errno kept); on failure the previous file is intact.
  */
-int cursor_save(const struct cursor *c, const char *path, const char *api,
-    const char *tenant);
+int cursor_save(
+    const struct cursor *c, const char *path, const struct state_owner *o);
 
 /* Nonzero when a position has been set (loaded or committed). */
 int cursor_has_position(const struct cursor *c);

@@ -37,7 +37,13 @@ int statefile_write_nosync(const char *path, const void *data, size_t len);
 int statefile_replace(const char *path, const char *tmp, const void *data,
     size_t len, unsigned mode, int sync);
 
-/* Create directory path (mode 0700) if it does not exist. 0 or ERR_IO. */
+/*
+ * Create directory path (mode 0700) if it does not exist, and fsync its
+ * parent so that the new name survives a power loss.  0 or ERR_IO.
+ */
 int statefile_mkdir(const char *path);
+
+/* fsync directory dir: names created in it are durable.  0 or ERR_IO. */
+int statefile_sync_dir(const char *dir);
 
 #endif

@@ -6,6 +6,7 @@
  * file is JSON, replaced atomically.
  */
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -273,27 +275,68 @@ load_keys(struct cursor *c, const cJSON *keys, const char **why)
 	return 0;
 }
 
-static int
-load_json(struct cursor *c, const cJSON *root, const char *api,
-    const char *tenant, const char **why)
+int
+cursor_owner_text(const struct state_owner *o, struct buf *out)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "version");
+	size_t i, n = strlen(o->tenant_id);
+	int rc;
+
+	buf_clear(out);
+	for (i = 0; i < n; i++) {
+		if ((rc = buf_addc(out,
+		         (char)tolower((unsigned char)o->tenant_id[i]))) != 0)
+			return rc;
+	}
+	return buf_printf(
+	    out, "\n%s\n%s", o->api, o->url != NULL ? o->url : "");
+}
+
+/*
+ * Whose file it is: CURSOR_FOREIGN (another tenant, api or URL),
+ * CURSOR_UNTAGGED (no URL: an earlier version's) or 0 (this owner's).
+ */
+static int
+owner_check(const cJSON *root, const struct state_owner *o, const char **why)
+{
 	const cJSON *a = cJSON_GetObjectItemCaseSensitive(root, "api");
 	const cJSON *tn = cJSON_GetObjectItemCaseSensitive(root, "tenant");
+	const cJSON *u = cJSON_GetObjectItemCaseSensitive(root, "url");
+
+	if (!cJSON_IsString(a) || !cJSON_IsString(tn)) {
+		*why = "the file does not say whose it is (no api or tenant)";
+		return ERR_PARSE;
+	}
+	if (strcasecmp(tn->valuestring, o->tenant_id) != 0)
+		*why = "it names another tenant id";
+	else if (strcmp(a->valuestring, o->api) != 0)
+		*why = "it names another api";
+	else if (cJSON_IsString(u) &&
+	    strcmp(u->valuestring, o->url != NULL ? o->url : "") != 0)
+		*why = "it names another source URL";
+	else if (u != NULL && !cJSON_IsString(u)) {
+		*why = "url is not a string";
+		return ERR_PARSE;
+	} else
+		return u == NULL ? CURSOR_UNTAGGED : 0;
+	return CURSOR_FOREIGN;
+}
+
+static int
+load_json(struct cursor *c, const cJSON *root, const struct state_owner *o,
+    const char **why)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "version");
 	const cJSON *pos = cJSON_GetObjectItemCaseSensitive(root, "position");
 	const cJSON *keys = cJSON_GetObjectItemCaseSensitive(root, "keys");
 	const cJSON *seq = cJSON_GetObjectItemCaseSensitive(root, "spool_seq");
+	int rc, whose;
 
 	if (!cJSON_IsNumber(v) || v->valueint != CURSOR_STATE_VERSION) {
 		*why = "unknown state file version";
 		return ERR_PARSE;
 	}
-	if (!cJSON_IsString(a) || !cJSON_IsString(tn) ||
-	    strcmp(a->valuestring, api) != 0 ||
-	    strcmp(tn->valuestring, tenant) != 0) {
-		*why = "state file belongs to another api or tenant";
-		return ERR_PARSE;
-	}
+	if ((whose = owner_check(root, o, why)) < 0 || whose == CURSOR_FOREIGN)
+		return whose;
 	if (cJSON_IsString(pos)) {
 		if (ts_parse(pos->valuestring, strlen(pos->valuestring),
 		        &c->pos) != 0) {
@@ -319,12 +362,14 @@ load_json(struct cursor *c, const cJSON *root, const char *api,
 			return ERR_PARSE;
 		}
 	}
-	return load_keys(c, keys, why);
+	if ((rc = load_keys(c, keys, why)) != 0)
+		return rc;
+	return whose;
 }
 
 int
-cursor_load(struct cursor *c, const char *path, const char *api,
-    const char *tenant, const char **why)
+cursor_load(struct cursor *c, const char *path, const struct state_owner *o,
+    const char **why)
 {
 	struct buf b;
 	cJSON *root = NULL;
@@ -343,7 +388,7 @@ cursor_load(struct cursor *c, const char *path, const char *api,
 		rc = ERR_PARSE;
 		goto out;
 	}
-	rc = load_json(c, root, api, tenant, why);
+	rc = load_json(c, root, o, why);
 out:
 	cJSON_Delete(root);
 	buf_reset(&b);
@@ -413,9 +458,9 @@ add_json_string(struct buf *b, const char *s, size_t n)
 
 /* The state file's JSON text, in the layout cursor_load() reads. */
 static int
-to_json(
-    const struct cursor *c, const char *api, const char *tenant, struct buf *b)
+to_json(const struct cursor *c, const struct state_owner *o, struct buf *b)
 {
+	const char *url = o->url != NULL ? o->url : "";
 	char t[TS_STRLEN];
 	size_t i;
 	int rc;
@@ -423,9 +468,12 @@ to_json(
 	snprintf(t, sizeof(t), "%llu", (unsigned long long)c->seq);
 	if ((rc = buf_printf(
 	         b, "{\"version\":%d,\"api\":", CURSOR_STATE_VERSION)) != 0 ||
-	    (rc = add_json_string(b, api, strlen(api))) != 0 ||
+	    (rc = add_json_string(b, o->api, strlen(o->api))) != 0 ||
 	    (rc = buf_adds(b, ",\"tenant\":")) != 0 ||
-	    (rc = add_json_string(b, tenant, strlen(tenant))) != 0 ||
+	    (rc = add_json_string(b, o->tenant_id, strlen(o->tenant_id))) !=
+	        0 ||
+	    (rc = buf_adds(b, ",\"url\":")) != 0 ||
+	    (rc = add_json_string(b, url, strlen(url))) != 0 ||
 	    (rc = buf_printf(b, ",\"spool_seq\":\"%s\",\"position\":", t)) != 0)
 		return rc;
 	if (c->has_pos) {
@@ -453,8 +501,8 @@ to_json(
 }
 
 int
-cursor_save(const struct cursor *c, const char *path, const char *api,
-    const char *tenant)
+cursor_save(
+    const struct cursor *c, const char *path, const struct state_owner *o)
 {
 	struct buf b;
 	int rc;
@@ -463,7 +511,7 @@ cursor_save(const struct cursor *c, const char *path, const char *api,
 	/* Room for the usual size at once: one allocation, no copies. */
 	if ((rc = buf_reserve(
 	         &b, 256 + c->pool.len + c->nents * (TS_STRLEN + 8))) == 0 &&
-	    (rc = to_json(c, api, tenant, &b)) == 0)
+	    (rc = to_json(c, o, &b)) == 0)
 		rc = statefile_write(path, b.data, b.len);
 	buf_reset(&b);
 	return rc;

@@ -43,6 +43,10 @@
 #include "token.h"
 
 #define CYCLE_CURSOR_LAGS 1 /* page spooled, cursor file not written */
+/* What the cursor file was at start (struct cycle whose) */
+#define CYCLE_STATE_NONE 0 /* none */
+#define CYCLE_STATE_OURS 1 /* this source's */
+#define CYCLE_STATE_FRESH 2 /* another's: started afresh */
 #define CLOCK_JITTER 2 /* s: Dates of two front ends may differ by that */
 #define ID_PREFIX 48 /* bytes of an id shown in a log line, at most */
 #define ID_TEXT (ID_PREFIX + 40)
@@ -63,7 +67,6 @@ struct cycle {
 	int in_window; /* source_begin() done, pages follow */
 	struct ts until; /* the open window's end */
 	struct ts now; /* the host's time at its start (syslog headers) */
-	char owner[SPOOL_OWNER_MAX + 1]; /* of this tenant's COMMITs */
 	struct cursor *cursor;
 	struct srvclock *clock; /* the API's time, from its answers */
 	struct record rec;
@@ -74,6 +77,9 @@ struct cycle {
 	struct buf page; /* the page's messages: sev (1), length (4), bytes */
 	size_t page_msgs;
 	char state_path[PATH_MAX];
+	struct state_owner owner; /* whose state: tenant, api, url */
+	struct buf owner_text; /* as COMMITs name it */
+	int whose; /* CYCLE_STATE_* */
 	int full_warned;
 	int cursor_dirty; /* cursor file behind the spool */
 	int disk_full; /* ENOSPC: wait for an empty spool */
@@ -108,8 +114,7 @@ api_name(const struct cycle *cy)
 static int
 save_cursor(struct cycle *cy)
 {
-	if (cursor_save(cy->cursor, cy->state_path, api_name(cy),
-	        cy->cfg->tenant_id) != 0) {
+	if (cursor_save(cy->cursor, cy->state_path, &cy->owner) != 0) {
 		log_error(
 		    "cannot write %s: %s", cy->state_path, strerror(errno));
 		return ERR_IO;
@@ -117,8 +122,35 @@ save_cursor(struct cycle *cy)
 	return 0;
 }
 
+/*
+ * The cursor file names another tenant, api or URL: this source starts
+ * afresh from start_from, and the file is kept beside, never applied.
+ */
 static int
-load_cursor(struct cycle *cy)
+foreign_cursor(struct cycle *cy, const char *why)
+{
+	char kept[PATH_MAX + 16];
+	int n = snprintf(kept, sizeof(kept), "%s.previous", cy->state_path);
+
+	if (n < 0 || (size_t)n >= sizeof(kept) ||
+	    rename(cy->state_path, kept) != 0) {
+		log_error(
+		    "cannot move %s away: %s", cy->state_path, strerror(errno));
+		return ERR_IO;
+	}
+	log_warning("%s is not this source's state: %s (tenant_id, api or url "
+	            "changed with the same state directory); tenant %s, %s "
+	            "API at %s starts afresh from [source] start_from (%s), "
+	            "and nothing of the other state is used; that file is "
+	            "kept as %s",
+	    cy->state_path, why, cy->owner.tenant_id, cy->owner.api,
+	    cy->owner.url, cy->cfg->start_from, kept);
+	cy->whose = CYCLE_STATE_FRESH;
+	return 0;
+}
+
+static int
+load_cursor(struct cycle *cy, int at_start)
 {
 	const char *why = NULL;
 	int rc;
@@ -126,10 +158,23 @@ load_cursor(struct cycle *cy)
 	cursor_free(cy->cursor);
 	if ((cy->cursor = cursor_new()) == NULL)
 		return ERR_NOMEM;
-	rc = cursor_load(
-	    cy->cursor, cy->state_path, api_name(cy), cy->cfg->tenant_id, &why);
-	if (rc == ERR_NOTFOUND)
+	rc = cursor_load(cy->cursor, cy->state_path, &cy->owner, &why);
+	if (at_start)
+		cy->whose = rc == 0 || rc == CURSOR_UNTAGGED ? CYCLE_STATE_OURS
+		                                             : CYCLE_STATE_NONE;
+	if (rc == CURSOR_UNTAGGED && at_start)
+		log_info("%s names no source URL (written by an earlier "
+		         "version): taken over for tenant %s, %s API at %s",
+		    cy->state_path, cy->owner.tenant_id, cy->owner.api,
+		    cy->owner.url);
+	if (rc == ERR_NOTFOUND || rc == CURSOR_UNTAGGED)
 		return 0;
+	if (rc == CURSOR_FOREIGN) {
+		cursor_free(cy->cursor);
+		if ((cy->cursor = cursor_new()) == NULL)
+			return ERR_NOMEM;
+		return foreign_cursor(cy, why);
+	}
 	if (rc == ERR_IO)
 		log_error(
 		    "cannot read %s: %s", cy->state_path, strerror(errno));
@@ -157,8 +202,48 @@ skip_key(void *arg, const char *k, size_t n, const struct ts *t)
 }
 
 /*
+ * Whether the last COMMIT (sequence seq) may move this source's cursor:
+ * one it names as its owner, never another's.  A COMMIT of an earlier
+ * version names no owner: it is taken as this source's only when it is
+ * exactly the page after the cursor file of this source, or the first
+ * page of a source whose cursor file was never written.
+ */
+static int
+commit_is_ours(struct cycle *cy, const struct buf *last, uint64_t seq)
+{
+	const char *owner;
+	size_t n;
+
+	if (spool_commit_owner_of(last->data, last->len, &owner, &n) != 0)
+		return 0;
+	if (owner != NULL) {
+		if (n == cy->owner_text.len &&
+		    memcmp(owner, cy->owner_text.data, n) == 0)
+			return 1;
+		/* Another tenant's, in a queue tenants share: no news. */
+		if (cy->cfg->tenant_where != NULL)
+			return 0;
+		log_info("spool: the last commit is another source's (%.*s); "
+		         "it is not applied to the cursor of tenant %s, %s API",
+		    (int)(n < 300 ? n : 300), owner, cy->owner.tenant_id,
+		    cy->owner.api);
+		return 0;
+	}
+	if (seq == cursor_seq(cy->cursor) + 1 &&
+	    (cy->whose == CYCLE_STATE_OURS ||
+	        (seq == 1 && cy->cfg->tenant_where == NULL)))
+		return 1;
+	log_warning("spool: the last commit (%llu, written by an earlier "
+	            "version, which did not name its source) does not follow "
+	            "%s (%llu): not applied; its page may be delivered again",
+	    (unsigned long long)seq, cy->state_path,
+	    (unsigned long long)cursor_seq(cy->cursor));
+	return 0;
+}
+
+/*
  * A crash between the spool's COMMIT and the cursor file leaves the file
- * one page behind: apply that COMMIT again.
+ * one page behind: apply that COMMIT again, when it is this source's.
  */
 static int
 reconcile(struct cycle *cy, const struct buf *last)
@@ -167,20 +252,7 @@ reconcile(struct cycle *cy, const struct buf *last)
 	int has_pos;
 	struct ts pos;
 
-	const char *owner;
-	size_t n;
-
-	if (last == NULL || last->len == 0)
-		return 0;
-	if (spool_commit_owner_of(last->data, last->len, &owner, &n) != 0)
-		owner = NULL, n = 0;
-	/*
-	 * A COMMIT of another tenant's (a shared queue), or of this
-	 * tenant's under another source.  One without an owner was written
-	 * by a daemon of one tenant, whose cursor file sits beside it.
-	 */
-	if (owner != NULL &&
-	    (n != strlen(cy->owner) || memcmp(owner, cy->owner, n) != 0))
+	if (last == NULL || last->len == 0 || cy->whose == CYCLE_STATE_FRESH)
 		return 0;
 	if (spool_commit_decode(last->data, last->len, &seq, &has_pos, &pos,
 	        skip_key, NULL) != 0) {
@@ -188,7 +260,7 @@ reconcile(struct cycle *cy, const struct buf *last)
 		            "its page may be delivered again");
 		return 0;
 	}
-	if (seq <= cursor_seq(cy->cursor))
+	if (seq <= cursor_seq(cy->cursor) || !commit_is_ours(cy, last, seq))
 		return 0;
 	if (spool_commit_decode(last->data, last->len, &seq, &has_pos, &pos,
 	        add_key, cy->cursor) != 0)
@@ -213,7 +285,7 @@ open_cursor(struct cycle *cy, const char *dir, const struct buf *last)
 		log_error("[state] directory: path too long");
 		return ERR_CONFIG;
 	}
-	if ((rc = load_cursor(cy)) != 0)
+	if ((rc = load_cursor(cy, 1)) != 0)
 		return rc;
 	if ((rc = reconcile(cy, last)) != 0)
 		return rc;
@@ -268,15 +340,24 @@ cycle_new(const struct config *c, const char *cursor_dir,
 	cy->feed = *feed;
 	cy->queue = feed->queue;
 	cy->spool = queue_spool(feed->queue);
+	cy->owner.tenant_id = c->tenant_id;
+	cy->owner.api = config_api_name(c->api);
+	cy->owner.url = c->url != NULL ? c->url : "";
+	buf_init(&cy->owner_text, 0);
+	if (cursor_owner_text(&cy->owner, &cy->owner_text) != 0 ||
+	    cy->owner_text.len > SPOOL_OWNER_MAX) {
+		log_error("[source] url: too long to name the state it owns");
+		buf_reset(&cy->owner_text);
+		free(cy);
+		return NULL;
+	}
 	if ((cy->clock = srvclock_new()) == NULL) {
+		buf_reset(&cy->owner_text);
 		free(cy);
 		return NULL;
 	}
 	cycle_http_opts(c, stop, &cy->http_opts);
 	cy->http_opts.clock = cy->clock;
-	snprintf(cy->owner, sizeof(cy->owner), "%s %s %s",
-	    c->tenant_id != NULL ? c->tenant_id : "", api_name(cy),
-	    c->url != NULL ? c->url : "");
 	record_init(&cy->rec);
 	buf_init(&cy->msg, 0);
 	buf_init(&cy->commit, 0);
@@ -306,7 +387,7 @@ cycle_new(const struct config *c, const char *cursor_dir,
 const char *
 cycle_owner(const struct cycle *cy)
 {
-	return cy->owner;
+	return cy->owner_text.data;
 }
 
 const char *
@@ -348,6 +429,7 @@ cycle_free(struct cycle *cy)
 	buf_reset(&cy->msg);
 	buf_reset(&cy->commit);
 	buf_reset(&cy->page);
+	buf_reset(&cy->owner_text);
 	free(cy);
 }
 
@@ -636,19 +718,6 @@ static int save_cursor(struct cycle *cy);
 static void warn_full(struct cycle *cy, int rc);
 static int page_append(struct cycle *cy);
 
-/* A new COMMIT payload (a page's, or the next part of one). */
-static int
-begin_part(struct cycle *cy)
-{
-	int rc = spool_commit_begin(
-	    &cy->commit, cursor_seq(cy->cursor) + 1, 0, NULL);
-
-	if (rc == 0)
-		rc = spool_commit_owner(
-		    &cy->commit, cy->owner, strlen(cy->owner));
-	return rc;
-}
-
 /*
  * Make the page so far durable: its messages and the spool COMMIT, then
  * the cursor file, all under the spool's lock, so that only the spool's
@@ -704,6 +773,18 @@ commit_part(struct cycle *cy, int last)
 	return 0;
 }
 
+/* Begin the COMMIT of the next page or part, named for its owner. */
+static int
+begin_commit(struct cycle *cy)
+{
+	int rc = spool_commit_begin(
+	    &cy->commit, cursor_seq(cy->cursor) + 1, 0, NULL);
+
+	return rc != 0 ? rc
+	               : spool_commit_owner(&cy->commit, cy->owner_text.data,
+	                     cy->owner_text.len);
+}
+
 /*
  * A COMMIT holds at most SPOOL_ENTRY_MAX bytes: before a key of n bytes
  * would pass that, the page so far becomes a part of its own, made
@@ -729,7 +810,7 @@ make_room(struct cycle *cy, size_t n)
 		         "skipped or sent twice)",
 		    SPOOL_ENTRY_MAX >> 20);
 	cy->parts_logged = 1;
-	return begin_part(cy);
+	return begin_commit(cy);
 }
 
 /*
@@ -928,7 +1009,7 @@ run_page(struct cycle *cy, struct source_page *page, const struct ts *now)
 	buf_clear(&cy->page);
 	cy->page_msgs = 0;
 	cy->part_spooled = 0;
-	rc = begin_part(cy);
+	rc = begin_commit(cy);
 	while (rc == 0 && (rc = source_page_next(page, &item)) == 1)
 		rc = process_item(cy, item, now);
 	if (rc == 0)
@@ -942,7 +1023,7 @@ run_page(struct cycle *cy, struct source_page *page, const struct ts *now)
 	}
 	if (rc != 0) {
 		/* Nothing of this page stays: it is fetched again. */
-		if (load_cursor(cy) != 0)
+		if (load_cursor(cy, 0) != 0)
 			return ERR_IO;
 		if (rc == ERR_FULL)
 			warn_full(cy, rc);

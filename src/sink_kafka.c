@@ -140,12 +140,30 @@ refused_for_good(rd_kafka_resp_err_t err)
 	    err == RD_KAFKA_RESP_ERR_INVALID_RECORD;
 }
 
+/* A record's key for a log line: printable, else "(no id)". */
+static const char *
+record_id(const rd_kafka_message_t *m, char *out, size_t outlen)
+{
+	const unsigned char *p = m->key;
+	size_t i;
+
+	if (p == NULL || m->key_len == 0 || m->key_len >= outlen)
+		return "(no id)";
+	for (i = 0; i < m->key_len; i++) {
+		if (p[i] <= ' ' || p[i] > '~')
+			return "(no id)";
+	}
+	memcpy(out, p, m->key_len);
+	out[m->key_len] = '\0';
+	return out;
+}
+
 static void
 on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
 	struct sink_kafka *k = opaque;
 	struct slot *sl;
-	char text[WHY_MAX];
+	char text[WHY_MAX], id[200];
 
 	(void)rk;
 	if (k->closing)
@@ -168,14 +186,14 @@ on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 	    rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err),
 	    rd_kafka_err2name(m->err));
 	if (refused_for_good(m->err)) {
+		/* A bad record: logged by its key (never its content). */
 		sl->state = SLOT_DONE;
 		k->st.failed++;
-		snprintf(text + strlen(text), sizeof(text) - strlen(text),
-		    ": a message of %zu bytes is counted as failed and "
-		    "skipped; raise the topic's max.message.bytes or lower "
-		    "[output] max_message_size",
-		    m->len);
-		log_once(k, LOG_LVL_ERROR, text);
+		log_warning("kafka: skipping record %s: %s: a message of %zu "
+		            "bytes, counted as failed; raise the topic's "
+		            "max.message.bytes or lower [output] "
+		            "max_message_size",
+		    record_id(m, id, sizeof(id)), text, m->len);
 		return;
 	}
 	/* The caller reports ERR_SINK and its reason (sink.c: once). */

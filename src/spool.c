@@ -519,7 +519,12 @@ open_writer(struct spool *sp, uint64_t seg)
 
 	if (seg_path(sp, seg, path, sizeof(path)) != 0)
 		return ERR_IO;
-	sp->wfd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	sp->wfd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	/* A new segment's name must be durable before what it holds is. */
+	if (sp->wfd >= 0 && statefile_sync_dir(sp->dir) != 0)
+		return ERR_IO;
+	if (sp->wfd < 0 && errno == EEXIST)
+		sp->wfd = open(path, O_WRONLY | O_CLOEXEC);
 	if (sp->wfd < 0 || fstat(sp->wfd, &st) != 0)
 		return ERR_IO;
 	sp->wseg = seg;
@@ -741,20 +746,13 @@ spool_append_msg(struct spool *sp, const struct spool_msg *m)
 static int
 rotate(struct spool *sp)
 {
-	char path[PATH_MAX];
-	int rc;
-
 	if (sp->committed < SEG_MAX)
 		return 0;
 	sp->bytes_before_w += sp->committed;
 	close(sp->wfd);
 	sp->wfd = -1;
-	if ((rc = open_writer(sp, sp->wseg + 1)) != 0)
-		return rc;
-	/* Make the new segment's name durable. */
-	if (seg_path(sp, sp->wseg, path, sizeof(path)) != 0)
-		return ERR_IO;
-	return statefile_mkdir(sp->dir);
+	/* open_writer() makes the new segment's name durable. */
+	return open_writer(sp, sp->wseg + 1);
 }
 
 int

@@ -134,12 +134,25 @@ statefile_write_nosync(const char *path, const void *data, size_t len)
 }
 
 int
+statefile_sync_dir(const char *dir)
+{
+	int fd, rc;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return ERR_IO;
+	rc = fsync(fd);
+	close(fd);
+	return rc == 0 ? 0 : ERR_IO;
+}
+
+int
 statefile_mkdir(const char *path)
 {
 	struct stat st;
 
+	/* A new directory's name is made durable in its parent. */
 	if (mkdir(path, 0700) == 0)
-		return 0;
+		return fsync_dir_of(path) == 0 ? 0 : ERR_IO;
 	if (errno == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
 		return 0;
 	return ERR_IO;

@@ -13,6 +13,10 @@ reading the topic back.
   documented bound.
 - Brokers down and up, produce errors pushed, a leader moved, while the
   daemon runs: nothing lost, nothing doubled.
+- No broker at all: the spool fills to spool_max_size and fetching
+  pauses; when the brokers are back everything arrives once.
+- A topic that does not exist, while the daemon runs: logged once while
+  the producer keeps trying, named in status; all arrive once it exists.
 - A message too large for the producer is shortened to fit; one a broker
   refuses is reported with the topic and counted; an unknown topic is a
   clear error, and nothing is lost once the topic exists.
@@ -280,6 +284,58 @@ def check_faults(wd):
         mk.close()
 
 
+def check_backpressure(wd):
+    """No broker at all: the records wait in the spool, fetching pauses at
+    spool_max_size and says so; when the brokers come back everything
+    arrives, once each, and fetching resumes."""
+    sim = h.Sim(wd, "--count", "5000", "--seed", "8", "--hostile-ratio",
+                "0")
+    mk = k.MockKafka(wd, topics=[("th-cef", 8)])
+    try:
+        mk.cmd("down -1")
+        conf, state = siem_conf(wd, sim, mk, "th-cef", "full", extra={
+            "state.spool_max_size": "1M", "source.page_size": "200"})
+        log = wd.file("daemon.log")
+        start_at = os.path.getsize(log) if os.path.exists(log) else 0
+
+        def text():
+            with open(log, "rb") as f:
+                f.seek(start_at)
+                return f.read().decode("utf-8", "replace")
+
+        d = start(wd, conf)
+        def full_and_down():
+            try:
+                st = status(state)
+            except (OSError, ValueError):
+                return False
+            return st["spool"]["full"] and not st["collector_up"]
+
+        h.wait_for(lambda: "spool_max_size" in text() and full_and_down(),
+                   120, step=0.5)
+        st = status(state)
+        print("status with the spool full: %r" % {
+            x: st[x] for x in ("collector_up", "collector_error", "spool")})
+        R.check("spool_max_size" in text() and st["spool"]["full"] and
+                not st["collector_up"], "brokers down: the spool fills to "
+                "spool_max_size, fetching pauses, the output is down")
+        R.check(st["counters"]["delivered"] == 0 and d.poll() is None,
+                "... nothing counted as delivered, the daemon waits")
+        mk.cmd("up -1")
+        want = {x["FullId"] for x in sim.corpus()}
+        h.wait_for(lambda: want <= set(fullids(mk.consume("th-cef"))), 180,
+                   step=1)
+        rc = h.stop_daemon(d)
+        ids = fullids(mk.consume("th-cef"))
+        R.check(rc == 0 and set(ids) == want and len(ids) == len(want),
+                "brokers back: all %d delivered exactly once (%d messages)"
+                % (len(want), len(ids)))
+        R.check("fetching resumes" in text(), "the log says fetching "
+                "resumed")
+    finally:
+        mk.close()
+
+
 def check_too_large(wd):
     sim = h.Sim(wd, "--count", "300", "--seed", "3", "--hostile-ratio",
                 "0.2")
@@ -315,6 +371,11 @@ def check_too_large(wd):
                     for e in errs),
                 "a refused message is reported with the topic and "
                 "librdkafka's reason")
+        ids = {x["FullId"] for x in sim.corpus()}
+        named = re.findall(r"kafka: skipping record (\S+): topic small: "
+                           r"Broker: Message size too large", "".join(errs))
+        R.check(named and set(named) <= ids, "... each as a bad record, "
+                "named by its key, the FullId (%d named)" % len(named))
         R.check(sum(failed) == 350 - got and got < 350,
                 "... counted as failed (%d), the stream goes on"
                 % sum(failed))
@@ -457,6 +518,7 @@ def main():
     try:
         check_clean(wd)
         check_faults(wd)
+        check_backpressure(wd)
         check_too_large(wd)
         check_unknown_topic(wd)
         check_reported_once(wd)

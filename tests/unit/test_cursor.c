@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "buf.h"
 #include "cursor.h"
 #include "errcode.h"
 #include "ts.h"
@@ -81,30 +82,52 @@ test_file(void)
 	char dir[] = "/tmp/mdesiem-cursor-XXXXXX", path[128];
 	struct cursor *c = cursor_new(), *d = cursor_new(), *e = cursor_new();
 	struct ts t = P("2020-09-30T14:11:44.0779765Z");
+	const struct state_owner o = {"T1", "siem", "https://x/api/alerts"};
+	const struct state_owner t2 = {"t2", "siem", "https://x/api/alerts"};
+	const struct state_owner lower = {"t1", "siem", "https://x/api/alerts"};
+	const struct state_owner graph = {
+	    "t1", "graph", "https://x/api/alerts"};
+	const struct state_owner url = {"t1", "siem", "https://y/api/alerts"};
 	const char *why = NULL;
+	struct buf b;
 	FILE *f;
 	struct stat st;
 
 	CHECK(mkdtemp(dir) != NULL);
 	snprintf(path, sizeof(path), "%s/cursor-siem.json", dir);
-	CHECK(cursor_load(c, path, "siem", "t1", &why) == ERR_NOTFOUND);
+	CHECK(cursor_load(c, path, &o, &why) == ERR_NOTFOUND);
 	cursor_advance(c, &t);
 	cursor_add(c, "k1", 2, &t);
 	cursor_add(c, "k\"2\\", 4, &t);
-	CHECK(cursor_save(c, path, "siem", "t1") == 0);
+	CHECK(cursor_save(c, path, &o) == 0);
 	CHECK(stat(path, &st) == 0 && (st.st_mode & 077) == 0);
-	CHECK(cursor_load(d, path, "siem", "t1", &why) == 0);
+	CHECK(cursor_load(d, path, &o, &why) == 0);
 	CHECK(cursor_has_position(d) && ts_cmp(cursor_position(d), &t) == 0);
 	CHECK(cursor_seen(d, "k1", 2) && cursor_seen(d, "k\"2\\", 4));
 	CHECK(cursor_count(d) == 2);
-	/* Another tenant's state is refused, not silently reused. */
-	CHECK(cursor_load(e, path, "siem", "t2", &why) == ERR_PARSE);
-	CHECK(why != NULL && strstr(why, "another") != NULL);
+	/* Tenant ids are compared without case. */
+	cursor_free(d);
+	d = cursor_new();
+	CHECK(cursor_load(d, path, &lower, &why) == 0 && cursor_count(d) == 2);
+	/* Another tenant's, api's or URL's state is never used. */
+	CHECK(cursor_load(e, path, &t2, &why) == CURSOR_FOREIGN);
+	CHECK(why != NULL && strstr(why, "tenant") != NULL);
+	CHECK(cursor_load(e, path, &graph, &why) == CURSOR_FOREIGN);
+	CHECK(why != NULL && strstr(why, "api") != NULL);
+	CHECK(cursor_load(e, path, &url, &why) == CURSOR_FOREIGN);
+	CHECK(why != NULL && strstr(why, "URL") != NULL);
+	CHECK(!cursor_has_position(e) && cursor_count(e) == 0);
+	/* The owner as COMMITs name it. */
+	buf_init(&b, 0);
+	CHECK(cursor_owner_text(&o, &b) == 0);
+	CHECK(b.len == strlen("t1\nsiem\nhttps://x/api/alerts") &&
+	    memcmp(b.data, "t1\nsiem\nhttps://x/api/alerts", b.len) == 0);
+	buf_reset(&b);
 	/* A corrupt file is reported. */
 	f = fopen(path, "w");
 	fputs("{\"version\":1,\"api\":", f);
 	fclose(f);
-	CHECK(cursor_load(e, path, "siem", "t1", &why) == ERR_PARSE);
+	CHECK(cursor_load(e, path, &o, &why) == ERR_PARSE);
 	CHECK(why != NULL && strstr(why, "JSON") != NULL);
 	unlink(path);
 	rmdir(dir);
@@ -113,10 +136,41 @@ test_file(void)
 	cursor_free(e);
 }
 
+/*
+ * A file written by the version before files named their URL
+ * (tests/data/state/legacy, written by that version's daemon) is taken
+ * over, keys and all, by the tenant and api it names, whatever the URL.
+ */
+static void
+test_legacy(void)
+{
+	const char *path = "tests/data/state/legacy/cursor-siem.json";
+	const struct state_owner o = {"00000000-0000-0000-0000-000000000001",
+	    "siem", "https://elsewhere/api/alerts"};
+	const struct state_owner other = {
+	    "00000000-0000-0000-0000-000000000002", "siem", o.url};
+	struct cursor *c = cursor_new();
+	struct ts t = P("2026-12-02T07:39:32.0000281Z");
+	const char *why = NULL;
+
+	CHECK(cursor_load(c, path, &o, &why) == CURSOR_UNTAGGED);
+	CHECK(cursor_has_position(c) && ts_cmp(cursor_position(c), &t) == 0);
+	CHECK(cursor_count(c) == 3 && cursor_seq(c) == 1);
+	CHECK(cursor_seen(c,
+	    "da637370718981685686_7597980001:"
+	    "KWX4SLPQMQITXNcTIouVFbk/G5s8NO6nM6GbaXT0oJ4=",
+	    76));
+	cursor_free(c);
+	c = cursor_new();
+	CHECK(cursor_load(c, path, &other, &why) == CURSOR_FOREIGN);
+	cursor_free(c);
+}
+
 int
 main(void)
 {
 	test_keys();
 	test_file();
+	test_legacy();
 	return check_done();
 }

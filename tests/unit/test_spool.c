@@ -329,6 +329,101 @@ test_keyed(void)
 	buf_reset(&last);
 }
 
+/* Partial commits keep the owner when the position is set last. */
+static void
+test_set_pos(void)
+{
+	struct buf b;
+	struct ts pos = {1700000000, 5}, got;
+	const char *o;
+	size_t n, klen = 0;
+	uint64_t seq;
+	int has;
+
+	buf_init(&b, 0);
+	CHECK(spool_commit_begin(&b, 3, 0, NULL) == 0);
+	CHECK(spool_commit_owner(&b, "me", 2) == 0);
+	CHECK(spool_commit_key(&b, "k", 1, &pos) == 0);
+	spool_commit_set_pos(&b, 1, &pos);
+	CHECK(spool_commit_owner_of(b.data, b.len, &o, &n) == 0 && n == 2);
+	CHECK(spool_commit_decode(
+	          b.data, b.len, &seq, &has, &got, count_keys, &klen) == 0);
+	CHECK(seq == 3 && has && got.sec == pos.sec && got.tick == 5);
+	spool_commit_set_pos(&b, 0, NULL);
+	CHECK(spool_commit_decode(
+	          b.data, b.len, &seq, &has, &got, count_keys, &klen) == 0);
+	CHECK(!has && spool_commit_owner_of(b.data, b.len, &o, &n) == 0 &&
+	    n == 2);
+	CHECK(spool_commit_key(&b, "x", SPOOL_KEY_MAX + 1, &pos) == ERR_TOOBIG);
+	buf_reset(&b);
+}
+
+/* Copy the file from into dir/to. */
+static int
+copy_in(const char *from, const char *to)
+{
+	char path[256], chunk[4096];
+	FILE *in, *out;
+	size_t n;
+	int rc = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, to);
+	if ((in = fopen(from, "rb")) == NULL)
+		return -1;
+	if ((out = fopen(path, "wb")) == NULL) {
+		fclose(in);
+		return -1;
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), in)) > 0)
+		rc |= fwrite(chunk, 1, n, out) != n;
+	rc |= fclose(out) != 0;
+	fclose(in);
+	return rc ? -1 : 0;
+}
+
+/*
+ * A spool written by the version before COMMITs named their owner
+ * (tests/data/state/legacy, written by that version's daemon: three
+ * messages, one COMMIT, all delivered): opened as it is, its COMMIT
+ * decodes without owner, nothing is left to deliver.
+ */
+static void
+test_legacy(void)
+{
+	const char *src = "tests/data/state/legacy/spool/";
+	struct spool_recovery rec;
+	struct spool *sp;
+	struct buf last;
+	struct ts got;
+	char path[256];
+	const char *o = "x", *m;
+	size_t n = 1, klen = 0, len;
+	uint64_t seq;
+	int has, sev;
+
+	snprintf(path, sizeof(path), "rm -rf '%s/spool'", dir);
+	CHECK(system(path) == 0);
+	snprintf(path, sizeof(path), "%s/spool", dir);
+	CHECK(mkdir(path, 0700) == 0);
+	snprintf(path, sizeof(path), "%s00000000000000000001.seg", src);
+	CHECK(copy_in(path, "spool/00000000000000000001.seg") == 0);
+	snprintf(path, sizeof(path), "%sread.pos", src);
+	CHECK(copy_in(path, "spool/read.pos") == 0);
+	buf_init(&last, 0);
+	sp = reopen(NULL, &rec, &last);
+	CHECK(sp != NULL);
+	CHECK(rec.truncated_bytes == 0 && rec.corrupt_bytes == 0);
+	CHECK(spool_commit_owner_of(last.data, last.len, &o, &n) == 0);
+	CHECK(o == NULL && n == 0);
+	CHECK(spool_commit_decode(last.data, last.len, &seq, &has, &got,
+	          count_keys, &klen) == 0);
+	CHECK(seq == 1 && has && klen == 3 * 76);
+	CHECK(spool_pending(sp) == 0 && spool_next(sp, &sev, &m, &len) == 1);
+	CHECK(spool_rewind(sp) == 0);
+	spool_close(sp);
+	buf_reset(&last);
+}
+
 int
 main(void)
 {
@@ -339,9 +434,11 @@ main(void)
 		return 1;
 	test_basic();
 	test_owner();
+	test_set_pos();
 	test_corrupt();
 	test_many();
 	test_keyed();
+	test_legacy();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		return 1;
