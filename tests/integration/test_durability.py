@@ -250,7 +250,7 @@ def segment_name_durable():
              "trace=openat,mkdir,fsync,fdatasync,close", h.DAEMON, "-c", conf,
              "--once"], stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL, timeout=300)
-        spool = wd.file("state/spool")
+        spool = h.spool_dir(wd.file("state"))
         calls = []
         with open(trace) as f:
             for line in f:
