@@ -71,6 +71,9 @@ struct source_ops {
 	int (*normalize)(struct source *s, const struct cJSON *item,
 	    struct record *r, const char **why);
 	void (*free_state)(struct source *s);
+	/* Bytes one answer may hold for this configuration (what parsing
+	 * it whole costs is a few times that); NULL: the common cap. */
+	size_t (*answer_max)(const struct config *c);
 };
 
 /*

@@ -116,6 +116,15 @@ size_t text_chars(const char *s, size_t n);
 size_t text_prefix_chars(const char *s, size_t n, size_t max_chars);
 size_t text_prefix_bytes(const char *s, size_t n, size_t max_bytes);
 
+/*
+ * Text from outside (an API's ids, error messages, a host name) made safe
+ * for one log line: C0 controls and DEL become \xHH, C1 controls
+ * (U+0080..U+009F) \u00HH, and ill-formed UTF-8 bytes \xHH, so that no
+ * value can start a new line or a terminal escape.  Writes at most outlen
+ * bytes with the NUL, never splitting an escape; returns out.
+ */
+char *text_log_safe(char *out, size_t outlen, const char *in);
+
 /* Narrow (*s, *n) to drop leading and trailing ASCII spaces. */
 void text_trim(const char **s, size_t *n);
 

@@ -548,7 +548,9 @@ map_error(struct http *h, CURLcode cc, const struct xfer *x, const char *url,
 	}
 	if (x->toobig || cc == CURLE_FILESIZE_EXCEEDED) {
 		set_error(resp, "response body larger than %zu bytes",
-		    h->max_body > 0 ? h->max_body : resp->body.max);
+		    h->max_body > 0 && h->max_body < resp->body.max
+		        ? h->max_body
+		        : resp->body.max);
 		return ERR_TOOBIG;
 	}
 	if (proxy_refusal(h, 0, resp) != 0)

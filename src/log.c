@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "text.h"
 
 static enum log_target log_target_cur = LOG_TO_STDERR;
 static enum log_level log_level_cur = LOG_LVL_INFO;
@@ -126,10 +127,14 @@ flush_repeats(void)
 	log_repeats = 0;
 }
 
+/*
+ * Every line goes through text_log_safe(): lines carry text from the APIs
+ * (ids, error messages), and no value may forge a line or an escape.
+ */
 void
 log_msg(enum log_level level, const char *fmt, ...)
 {
-	char line[2048];
+	char raw[2048], line[2048];
 	time_t now = time(NULL);
 	va_list ap;
 
@@ -139,12 +144,13 @@ log_msg(enum log_level level, const char *fmt, ...)
 	if (!log_enabled(level))
 		return;
 	if (log_tenant != NULL &&
-	    (w = snprintf(line, sizeof(line), "tenant %s: ", log_tenant)) > 0 &&
-	    (size_t)w < sizeof(line))
+	    (w = snprintf(raw, sizeof(raw), "tenant %s: ", log_tenant)) > 0 &&
+	    (size_t)w < sizeof(raw))
 		n = (size_t)w;
 	va_start(ap, fmt);
-	vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+	vsnprintf(raw + n, sizeof(raw) - n, fmt, ap);
 	va_end(ap);
+	text_log_safe(line, sizeof(line), raw);
 	pthread_mutex_lock(&log_mu);
 	if (level <= LOG_LVL_WARNING && level == log_last_level &&
 	    strcmp(line, log_last) == 0 &&

@@ -18,6 +18,7 @@
 #include "sink.h"
 #include "sink_kafka.h"
 #include "source.h"
+#include "text.h"
 #include "token.h"
 #include "url.h"
 
@@ -119,8 +120,11 @@ static void
 report(FILE *out, int ok, const char *step, const char *detail)
 {
 	const struct hint *h;
+	char safe[2048];
 
-	fprintf(out, "%-6s %s: %s\n", ok ? "ok" : "FAIL", step, detail);
+	/* The detail may quote an answer: nothing in it may act on a tty. */
+	fprintf(out, "%-6s %s: %s\n", ok ? "ok" : "FAIL", step,
+	    text_log_safe(safe, sizeof(safe), detail));
 	if (ok)
 		return;
 	for (h = hints; h->needle != NULL; h++) {

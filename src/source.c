@@ -103,9 +103,10 @@ struct source *
 source_new(const struct config *c, struct http *h, struct token *t,
     const volatile sig_atomic_t *stop)
 {
+	const struct source_ops *ops = ops_for(c->api);
 	struct source *s;
 
-	if (ops_for(c->api) == NULL)
+	if (ops == NULL)
 		return NULL;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
@@ -113,12 +114,13 @@ source_new(const struct config *c, struct http *h, struct token *t,
 		free(s);
 		return NULL;
 	}
-	s->ops = ops_for(c->api);
+	s->ops = ops;
 	s->cfg = c;
 	s->http = h;
 	s->token = t;
 	s->stop = stop;
-	http_resp_init(&s->resp, MAX_BODY);
+	http_resp_init(
+	    &s->resp, ops->answer_max != NULL ? ops->answer_max(c) : MAX_BODY);
 	return s;
 }
 

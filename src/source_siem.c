@@ -15,6 +15,13 @@
  * timestamp cannot be split.  Consecutive sub-windows overlap by one tick,
  * so no record on a boundary is missed whichever bound the service treats
  * as inclusive; the dedup set drops the repeat.
+ *
+ * An answer is a JSON array parsed whole, so what one answer may hold is
+ * capped (siem_answer_max(): 64 KiB a record of page_size, 1 to 128 MiB);
+ * an answer past the cap is dropped and the next request asks for half
+ * as many records over a narrower window, growing back after answers
+ * that fit.  Only a one-second window, read without `limit`, cannot be
+ * made smaller: past the cap it fails with a message that says so.
  */
 #include <cjson/cJSON.h>
 #include <stdint.h>
@@ -29,10 +36,15 @@
 #include "record.h"
 #include "source_impl.h"
 
+#define RECORD_BUDGET (64 * 1024) /* bytes a record may take in an answer */
+#define ANSWER_MIN (1UL << 20)
+#define ANSWER_MAX (128UL << 20)
+
 struct siem_state {
 	struct ts since; /* start of the next sub-window */
 	struct ts until; /* end of the whole window */
 	int64_t width; /* ticks of the next sub-window */
+	long limit; /* records asked for: page_size, less after a cap */
 	int done;
 	struct buf url;
 	struct buf groups; /* "&machinegroups=.." pre-encoded */
@@ -57,6 +69,7 @@ state(struct source *s)
 				return NULL;
 			}
 		}
+		st->limit = (long)s->cfg->page_size;
 		s->state = st;
 	}
 	return s->state;
@@ -102,9 +115,7 @@ build_url(
 	if (buf_printf(&st->url, "%s%csinceTimeUtc=%s&untilTimeUtc=%s", base,
 	        strchr(base, '?') ? '&' : '?', a, b) != 0)
 		return ERR_NOMEM;
-	if (limited &&
-	    buf_printf(&st->url, "&limit=%lld", (long long)s->cfg->page_size) !=
-	        0)
+	if (limited && buf_printf(&st->url, "&limit=%ld", st->limit) != 0)
 		return ERR_NOMEM;
 	if (buf_add(&st->url, st->groups.data, st->groups.len) != 0)
 		return ERR_NOMEM;
@@ -180,6 +191,48 @@ adapt(struct siem_state *st, int got, int page_size)
 		st->width = 1;
 }
 
+static size_t
+siem_answer_max(const struct config *c)
+{
+	size_t n = (size_t)c->page_size * RECORD_BUDGET;
+
+	return n < ANSWER_MIN ? ANSWER_MIN : n > ANSWER_MAX ? ANSWER_MAX : n;
+}
+
+/*
+ * An answer past siem_answer_max(): ask for half as many records over a
+ * narrower window (ERR_AGAIN, due at once), or, for a one-second window
+ * read without `limit`, fail saying what cannot be read.
+ */
+static int
+too_big(
+    struct source *s, struct siem_state *st, const struct ts *end, int limited)
+{
+	char a[TS_STRLEN];
+	size_t cap = siem_answer_max(s->cfg) >> 20;
+
+	ts_format7(&st->since, a);
+	if (!limited) {
+		snprintf(s->error, sizeof(s->error),
+		    "the SIEM API's answer for the second from %s holds more "
+		    "than %zu MiB, the most one answer may take (records "
+		    "sharing one second cannot be read in parts); raise "
+		    "[source] page_size (each record may take 64 KiB)",
+		    a, cap);
+		return ERR_TOOBIG;
+	}
+	st->limit = st->limit > 1 ? st->limit / 2 : 1;
+	st->width = ts_diff_ticks(end, &st->since) / 2;
+	if (st->width < 1)
+		st->width = 1;
+	log_warning("the SIEM API's answer for the window from %s passed %zu "
+	            "MiB, the most one answer may take; asking for %ld records "
+	            "at a time over narrower windows",
+	    a, cap, st->limit);
+	s->retry_at_ms = 0;
+	return ERR_AGAIN;
+}
+
 static int
 siem_next(struct source *s, struct source_page *page)
 {
@@ -198,7 +251,10 @@ siem_next(struct source *s, struct source_page *page)
 		limited = ts_diff_ticks(&end, &st->since) > TS_TICKS_PER_SEC;
 		if ((rc = build_url(s, st, &end, limited)) != 0)
 			return rc;
-		if ((rc = source_fetch_json(s, st->url.data, NULL, &root)) != 0)
+		rc = source_fetch_json(s, st->url.data, NULL, &root);
+		if (rc == ERR_TOOBIG)
+			return too_big(s, st, &end, limited);
+		if (rc != 0)
 			return rc;
 		if (!cJSON_IsArray(root)) {
 			cJSON_Delete(root);
@@ -207,8 +263,7 @@ siem_next(struct source *s, struct source_page *page)
 			    "answered with JSON that is not an array");
 			return ERR_PARSE;
 		}
-		if (!limited ||
-		    cJSON_GetArraySize(root) < (int)s->cfg->page_size) {
+		if (!limited || cJSON_GetArraySize(root) < st->limit) {
 			page->root = root;
 			page->items = root;
 			page->commit_to = end;
@@ -220,8 +275,13 @@ siem_next(struct source *s, struct source_page *page)
 				st->since = end;
 				ts_add_ticks(&st->since, -1);
 				adapt(st, cJSON_GetArraySize(root),
-				    (int)s->cfg->page_size);
+				    (int)st->limit);
 			}
+			/* Back towards page_size after an answer that fit. */
+			if (st->limit < s->cfg->page_size)
+				st->limit = st->limit * 2 < s->cfg->page_size
+				    ? st->limit * 2
+				    : (long)s->cfg->page_size;
 			return 0;
 		}
 		s->stats.splits++;
@@ -258,5 +318,6 @@ const struct source_ops source_siem_ops = {
     .begin = siem_begin,
     .next = siem_next,
     .normalize = siem_normalize,
+    .answer_max = siem_answer_max,
     .free_state = siem_free_state,
 };

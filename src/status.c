@@ -25,6 +25,7 @@
 #include "buf.h"
 #include "errcode.h"
 #include "statefile.h"
+#include "text.h"
 #include "status.h"
 #include "ts.h"
 
@@ -960,7 +961,7 @@ print_clock(const struct status *st, FILE *out)
 int
 status_print(const struct status *st, time_t now, long lag_threshold, FILE *out)
 {
-	char w[96];
+	char w[96], safe[1024];
 
 	fprintf(out, "daemon: %s (pid %ld, api %s, started %s)\n",
 	    st->running ? "running" : "stopped", st->pid,
@@ -1000,7 +1001,8 @@ status_print(const struct status *st, time_t now, long lag_threshold, FILE *out)
 	if (st->deprecation[0] != '\0')
 		fprintf(out, "deprecated: %s\n", st->deprecation);
 	if (st->last_error[0] != '\0')
-		fprintf(out, "last error: %s (%s)\n", st->last_error,
+		fprintf(out, "last error: %s (%s)\n",
+		    text_log_safe(safe, sizeof(safe), st->last_error),
 		    when(st->last_error_at, now, w, sizeof(w)));
 	else
 		fprintf(out, "last error: none\n");

@@ -7,6 +7,7 @@
  * to the message being built.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "buf.h"
@@ -148,6 +149,41 @@ text_prefix_bytes(const char *s, size_t n, size_t max_bytes)
 		i += k;
 	}
 	return i;
+}
+
+char *
+text_log_safe(char *out, size_t outlen, const char *in)
+{
+	size_t i = 0, o = 0, n = strlen(in), len;
+	const char *p;
+	unsigned char c;
+	char esc[8];
+	int k;
+
+	if (outlen == 0)
+		return out;
+	while (i < n) {
+		c = (unsigned char)in[i];
+		k = c >= 0x80 ? text_utf8_seq(in + i, n - i) : 1;
+		p = esc;
+		if (k < 0 || c < 0x20 || c == 0x7f) {
+			len = (size_t)snprintf(esc, sizeof(esc), "\\x%02x", c);
+			k = 1;
+		} else if (c == 0xc2 && (unsigned char)in[i + 1] < 0xa0) {
+			len = (size_t)snprintf(esc, sizeof(esc), "\\u00%02x",
+			    (unsigned char)in[i + 1]);
+		} else {
+			p = in + i;
+			len = (size_t)k;
+		}
+		if (o + len + 1 > outlen)
+			break;
+		memcpy(out + o, p, len);
+		o += len;
+		i += (size_t)k;
+	}
+	out[o] = '\0';
+	return out;
 }
 
 void

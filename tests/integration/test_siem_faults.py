@@ -146,10 +146,49 @@ def restart_and_token_expiry():
         wd.close()
 
 
+def answer_cap():
+    """An answer is parsed whole, so its size is capped (64 KiB a record
+    of page_size, at least 1 MiB): with page_size = 10 and records of
+    ~120 KB, a full answer passes 1 MiB; the daemon asks for fewer records
+    over narrower windows and delivers every record once.  A second whose
+    records alone pass the cap cannot be split: a clear error, exit 1."""
+    wd = h.Workdir()
+    try:
+        sim = h.Sim(wd, "--count", 0, "--seed", 18, "--hostile-ratio", 0)
+        added = []
+        for i in range(30):  # one a second: each second fits the cap
+            added += sim.call("POST", "/_sim/add?n=1&id_len=60000&ago=%d"
+                              % (900 - 20 * i))["added"]
+        coll = h.CollectorWith(wd, "--max-message", 4 << 20)
+        conf = h.write_config(wd, sim, coll, extra={
+            "source.page_size": "10", "output.max_message_size": "1M"})
+        rc, err, _ = h.run_daemon(conf, "--once")
+        msgs = coll.messages()
+        once = all(sum(1 for m in msgs if i.split(":")[0].encode() in m)
+                   == 1 for i in added)
+        R.check(rc == 0 and "passed 1 MiB, the most one answer may take; "
+                "asking for 5 records at a time" in err,
+                "answers past the cap: narrower requests, said once per "
+                "cut (%s: %s)" % (rc, err.strip()[-300:]))
+        R.check(once and len(msgs) == len(added), "every record delivered "
+                "once (%d messages for %d records)" % (len(msgs),
+                                                       len(added)))
+        sim.call("POST", "/_sim/add?n=12&burst=1&id_len=60000&ago=100")
+        rc, err, _ = h.run_daemon(conf, "--once")
+        R.check(rc == 1 and "holds more than 1 MiB, the most one answer "
+                "may take (records sharing one second cannot be read in "
+                "parts); raise [source] page_size" in err,
+                "a second past the cap: exit 1 and what to do (%s)"
+                % err.strip()[-400:])
+    finally:
+        wd.close()
+
+
 def main():
     faults()
     wrong_secret()
     restart_and_token_expiry()
+    answer_cap()
     R.done()
 
 

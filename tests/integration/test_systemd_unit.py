@@ -46,7 +46,8 @@ def check_text():
                  "SystemCallFilter=@system-service",
                  "MemoryDenyWriteExecute=yes",
                  "UMask=0077",
-                 "LimitCORE=0"):
+                 "LimitCORE=0",
+                 "MemoryMax=2G"):
         R.check(want in d, "unit sets %s" % want)
     R.check(any(x.startswith("WatchdogSec=") for x in d),
             "unit sets WatchdogSec=")

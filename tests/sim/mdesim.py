@@ -722,7 +722,7 @@ class Tenant:
         return h % 2 == 0
 
     def add_records(self, n, burst=False, hidden=False, ago=0, group=None, hostile=False,
-                    id_len=0, id_pad=None):
+                    id_len=0, id_pad=None, bad=False):
         now = now_ticks()
         base = now - ago
         with self.lock:
@@ -746,7 +746,12 @@ class Tenant:
                     d["FullId"] = d["AlertId"] + ":" + d["IocUniqueId"]
                     self.gen.full_ids.add(d["FullId"])
                 ascii_only = self._hostilize(d) if hostile else True
-                recs.append(Record(d, NEVER if hidden else now, ascii_only))
+                r = Record(d, NEVER if hidden else now, ascii_only)
+                if bad:
+                    # Served in its window, but its time is not a time.
+                    r.json = serialize(dict(d, LastProcessedTimeUtc="not a time"),
+                                       ascii_only).encode("utf-8")
+                recs.append(r)
         self.store.add(recs)
         return [r.full_id for r in recs]
 
@@ -2372,7 +2377,8 @@ def ctl_add(sim, req):
         return api_error(400, str(e))
     ids = req.tenant.add_records(n, burst=_flag(req, "burst"), hidden=_flag(req, "hidden"),
                           ago=ago, group=req.param("group"), hostile=_flag(req, "hostile"),
-                          id_len=id_len, id_pad=req.param("id_pad"))
+                          id_len=id_len, id_pad=req.param("id_pad"),
+                          bad=_flag(req, "bad"))
     return json_response(200, {"added": ids})
 
 

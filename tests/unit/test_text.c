@@ -78,6 +78,35 @@ test_seq(void)
 	CHECK(text_utf8_seq("\xC3", 1) == -1);
 }
 
+/* API text in log lines: controls escaped, UTF-8 kept, never split. */
+static void
+test_log_safe(void)
+{
+	char out[64];
+
+	CHECK_STR(
+	    text_log_safe(out, sizeof(out), "plain id-42"), "plain id-42");
+	CHECK_STR(text_log_safe(out, sizeof(out), "a\nb\r\x1b[31m\x7f\t"),
+	    "a\\x0ab\\x0d\\x1b[31m\\x7f\\x09");
+	/* UTF-8 kept; C1 controls (a CSI) and ill-formed bytes escaped */
+	CHECK_STR(text_log_safe(out, sizeof(out),
+	              "caf\xc3\xa9 \xc2\x9b"
+	              "2J \xff"),
+	    "caf\xc3\xa9 \\u009b2J \\xff");
+	/* cut whole: no half escape, no half character */
+	CHECK_STR(text_log_safe(out, 7, "ab\ncd"), "ab\\x0a");
+	CHECK_STR(text_log_safe(out, 6, "ab\ncd"), "ab");
+	CHECK_STR(text_log_safe(out, 4,
+	              "a\xc3\xa9"
+	              "b"),
+	    "a\xc3\xa9");
+	CHECK_STR(text_log_safe(out, 3,
+	              "a\xc3\xa9"
+	              "b"),
+	    "a");
+	CHECK_STR(text_log_safe(out, 1, "abc"), "");
+}
+
 static void
 test_decode(void)
 {
@@ -477,6 +506,7 @@ main(void)
 
 	buf_init(&b, 0);
 	test_seq();
+	test_log_safe();
 	test_decode();
 	test_replace(&b);
 	test_prefix();
