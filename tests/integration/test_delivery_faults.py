@@ -652,6 +652,60 @@ def local_held():
         wd.close()
 
 
+def local_too_large():
+    """A message larger than the local syslog socket takes (EMSGSIZE) is
+    the local transport's one loss: dropped, counted in status.json,
+    --status and the metrics, and said in the log; the rest is
+    delivered."""
+    if os.path.exists(h.DevLog.PATH):
+        print("skip local too large: /dev/log belongs to this machine's "
+              "syslog daemon")
+        return
+    try:
+        devlog = h.DevLog()
+    except OSError as e:
+        print("skip local too large: cannot bind /dev/log (%s)" % e)
+        return
+    wd = h.Workdir()
+    try:
+        sim = h.Sim(wd, "--count", 0, "--seed", 37, "--hostile-ratio", 0)
+        want = set(sim.call("POST", "/_sim/add?n=5&ago=300")["added"])
+        big = set(sim.call("POST", "/_sim/add?n=2&ago=200&desc_len=600000")
+                  ["added"])
+        want |= set(sim.call("POST", "/_sim/add?n=5&ago=100")["added"])
+        prom = wd.file("textfile")
+        os.mkdir(prom)
+        conf = h.write_config(wd, sim, None, extra={
+            "output.transport": "local", "output.framing": None,
+            "output.max_message_size": "1M", "output.format": "json",
+            "metrics.textfile_dir": prom})
+        rc, err, _ = h.run_daemon(conf, "--once")
+        h.wait_for(lambda: len(devlog.msgs) >= len(want), 30)
+        got = {json.loads(m[m.index(b"{"):]).get("full_id")
+               for m in devlog.msgs}
+        c = status_of(wd).get("counters", {})
+        with open(os.path.join(prom, "mdesiem.prom")) as f:
+            m = re.search(r"^mdesiem_records_dropped_total (\d+)$", f.read(),
+                          re.M)
+        out = subprocess.run([h.DAEMON, "--status", "-c", conf],
+                             capture_output=True, text=True).stdout
+        R.check(want <= got and not (big & got),
+                "local: the %d others delivered, the 2 too large not (%d "
+                "arrived)" % (len(want), len(got)))
+        R.check(c.get("dropped") == 2 and c.get("delivered") == len(want),
+                "local too large: 2 dropped, %d delivered in status.json "
+                "(%s, %s)" % (len(want), c.get("dropped"),
+                              c.get("delivered")))
+        R.check(m is not None and int(m.group(1)) == 2 and
+                "2 dropped by the transport" in out,
+                "local too large: in the metrics and --status")
+        R.check("too large for the local syslog socket" in err,
+                "local too large: the log says so and how to avoid it")
+    finally:
+        devlog.close()
+        wd.close()
+
+
 def probe_tls_reset():
     """--test-connection against a TLS collector that resets the
     connection right after the handshake, at several moments: the
@@ -727,6 +781,7 @@ def main():
         stop_during_lookup()
         udp_dropped()
         local_held()
+        local_too_large()
         probe_tls_reset()
     R.done()
 

@@ -722,7 +722,7 @@ class Tenant:
         return h % 2 == 0
 
     def add_records(self, n, burst=False, hidden=False, ago=0, group=None, hostile=False,
-                    id_len=0, id_pad=None, bad=False):
+                    id_len=0, id_pad=None, bad=False, desc_len=0):
         now = now_ticks()
         base = now - ago
         with self.lock:
@@ -745,6 +745,9 @@ class Tenant:
                     d["IocUniqueId"] += (text * (pad // len(text) + 1))[:pad]
                     d["FullId"] = d["AlertId"] + ":" + d["IocUniqueId"]
                     self.gen.full_ids.add(d["FullId"])
+                if desc_len > 0:
+                    # A large record: its Description that many bytes.
+                    d["Description"] = ("large record " * (desc_len // 13 + 1))[:desc_len]
                 ascii_only = self._hostilize(d) if hostile else True
                 r = Record(d, NEVER if hidden else now, ascii_only)
                 if bad:
@@ -2373,12 +2376,13 @@ def ctl_add(sim, req):
         n = _control_int(req, "n", 1, 1, 1_000_000)
         ago = _control_int(req, "ago", 0, 0, 10 ** 7) * TPS
         id_len = _control_int(req, "id_len", 0, 0, 1 << 20)
+        desc_len = _control_int(req, "desc_len", 0, 0, 1 << 24)
     except ValueError as e:
         return api_error(400, str(e))
     ids = req.tenant.add_records(n, burst=_flag(req, "burst"), hidden=_flag(req, "hidden"),
                           ago=ago, group=req.param("group"), hostile=_flag(req, "hostile"),
                           id_len=id_len, id_pad=req.param("id_pad"),
-                          bad=_flag(req, "bad"))
+                          bad=_flag(req, "bad"), desc_len=desc_len)
     return json_response(200, {"added": ids})
 
 
