@@ -2,7 +2,7 @@
 /*
  * The source interface: "give me the next batch of raw records after this
  * cursor".  A cycle calls source_begin() with its window, then
- * source_next() until it returns 1 (done), normalising each item of each
+ * source_next() until it returns ERR_END, normalising each item of each
  * page into a canonical record.  Adapters: source_graph.c (Graph
  * security/alerts_v2), source_alerts.c (the Defender for Endpoint Alert
  * API), both paged by source_odata.c, and source_siem.c (the legacy SIEM
@@ -96,8 +96,8 @@ int source_begin(
 
 /*
  * The next page of the window, with at most one API request.  Returns 0
- * with *page filled (the caller frees it with source_page_reset()), 1
- * when the window is exhausted, ERR_AGAIN when the request must wait
+ * with *page filled (the caller frees it with source_page_reset()),
+ * ERR_END when the window is exhausted, ERR_AGAIN when the request must wait
  * (rate limit, Retry-After, backoff before a retry, or the next request
  * of a narrowed SIEM window): call again at source_retry_at(); or an
  * error that ends the window: ERR_NET/ERR_SERVER/ERR_PARSE/ERR_THROTTLED
@@ -127,8 +127,9 @@ int source_normalize(struct source *s, const struct cJSON *item,
     struct record *r, const char **why);
 
 /*
- * The next raw record of page, in order: 1 with *item (borrowed, valid
- * until the next call or source_page_reset()), 0 after the last one, or
+ * The next raw record of page, in order: 0 with *item (borrowed, valid
+ * until the next call or source_page_reset()), ERR_END after the last
+ * one (every iterator answers so: 0 an item, ERR_END no more), or
  * ERR_PARSE when a record of the text does not parse after all (nothing
  * of the page should be kept then).
  */

@@ -1010,8 +1010,10 @@ run_page(struct cycle *cy, struct source_page *page, const struct ts *now)
 	cy->page_msgs = 0;
 	cy->part_spooled = 0;
 	rc = begin_commit(cy);
-	while (rc == 0 && (rc = source_page_next(page, &item)) == 1)
+	while (rc == 0 && (rc = source_page_next(page, &item)) == 0)
 		rc = process_item(cy, item, now);
+	if (rc == ERR_END)
+		rc = 0;
 	if (rc == 0)
 		rc = commit_page(cy, page);
 	if (rc == CYCLE_CURSOR_LAGS)
@@ -1072,12 +1074,12 @@ fetch_done(struct cycle *cy, const struct ts *until, int rc)
 	clock_check(cy); /* the answers of this fetch measured it again */
 	if (rc == ERR_RETIRED)
 		return retired_done(cy);
-	if ((rc == 0 || rc == 1) && cy->retired) {
+	if (rc == 0 && cy->retired) {
 		cy->retired = 0;
 		log_info(
 		    "the %s API answers again; fetching resumes", api_name(cy));
 	}
-	if (rc == 0 || rc == 1) {
+	if (rc == 0) {
 		cy->fetch_ok = 1;
 		cy->last_fetch_ok = time(NULL);
 		cy->window_end = *until;
@@ -1215,9 +1217,9 @@ cycle_step(struct cycle *cy, struct http *h, int64_t *due_ms)
 		*due_ms = source_retry_at(cy->source);
 		return CYCLE_WAIT;
 	}
-	if (rc == 1) {
+	if (rc == ERR_END) {
 		cy->in_window = 0;
-		fetch_done(cy, &cy->until, rc);
+		fetch_done(cy, &cy->until, 0);
 		idle_trim(cy);
 		return CYCLE_DONE;
 	}

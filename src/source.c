@@ -185,17 +185,17 @@ source_page_next(struct source_page *page, const cJSON **item)
 		else if (page->cur != NULL)
 			page->cur = page->cur->next;
 		*item = page->cur;
-		return page->cur != NULL;
+		return page->cur != NULL ? 0 : ERR_END;
 	}
 	if (page->nread >= page->nspans)
-		return 0;
+		return ERR_END;
 	sp = &page->spans[page->nread++];
 	cJSON_Delete(page->item);
 	page->item = cJSON_ParseWithLength(page->text + sp->off, sp->len);
 	if (page->item == NULL)
 		return ERR_PARSE;
 	*item = page->item;
-	return 1;
+	return 0;
 }
 
 void

@@ -611,7 +611,7 @@ source_odata_next(struct source *s, struct source_page *page)
 		return rc;
 	for (;;) {
 		if (st->done)
-			return 1;
+			return ERR_END;
 		if (++st->pages > MAX_PAGES) {
 			snprintf(s->error, sizeof(s->error),
 			    "%s sent more than %d pages for one window; "

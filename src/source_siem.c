@@ -245,7 +245,7 @@ siem_next(struct source *s, struct source_page *page)
 		struct ts end = st->since;
 
 		if (st->done)
-			return 1;
+			return ERR_END;
 		left = ts_diff_ticks(&st->until, &st->since);
 		ts_add_ticks(&end, st->width < left ? st->width : left);
 		limited = ts_diff_ticks(&end, &st->since) > TS_TICKS_PER_SEC;
