@@ -49,7 +49,7 @@ struct status {
 	int64_t lag_secs; /* the API's time now - end of the last
 			     window read completely; -1 unknown */
 
-	uint64_t spool_bytes; /* not acknowledged by the collector yet */
+	uint64_t pending_bytes; /* not acknowledged by the collector yet */
 	uint64_t spool_messages;
 	uint64_t in_flight; /* sent, not acknowledged yet */
 	int spool_full; /* fetching paused: spool at limit */

@@ -582,7 +582,7 @@ sum_queue(struct status *tot, const struct outq *o, int first)
 	tot->resent += qs.resent;
 	tot->in_flight += qs.in_flight;
 	tot->reconnects += qs.reconnects;
-	tot->spool_bytes += qs.pending_bytes;
+	tot->pending_bytes += qs.pending_bytes;
 	tot->collector_up =
 	    first ? qs.collector_up : tot->collector_up && qs.collector_up;
 	if (!qs.collector_up && tot->collector_error[0] == '\0')
@@ -684,7 +684,7 @@ publish(struct daemon *d, int running)
 		              "delivered, %llu in the spools, collector%s %s",
 		    d->ntenants, failing, (unsigned long long)tot.fetched,
 		    (unsigned long long)tot.delivered,
-		    (unsigned long long)tot.spool_bytes,
+		    (unsigned long long)tot.pending_bytes,
 		    d->outqs != NULL && d->outqs->next != NULL ? "s" : "",
 		    tot.collector_up ? "up" : "DOWN");
 	else
@@ -692,7 +692,7 @@ publish(struct daemon *d, int running)
 		              "spool, collector %s%s",
 		    (unsigned long long)tot.fetched,
 		    (unsigned long long)tot.delivered,
-		    (unsigned long long)tot.spool_bytes,
+		    (unsigned long long)tot.pending_bytes,
 		    tot.collector_up ? "up" : "DOWN",
 		    tot.fetch_ok ? "" : ", fetching FAILS");
 }
@@ -709,7 +709,7 @@ log_totals(struct daemon *d, const char *what)
 	    (unsigned long long)tot.delivered,
 	    (unsigned long long)tot.duplicates,
 	    (unsigned long long)tot.bad_records,
-	    (unsigned long long)tot.spool_bytes);
+	    (unsigned long long)tot.pending_bytes);
 }
 
 /* --- reload --- */

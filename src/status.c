@@ -198,7 +198,7 @@ add_spool(cJSON *root, const struct status *st)
 
 	if ((o = cJSON_AddObjectToObject(root, "spool")) == NULL)
 		return -1;
-	return add_num(o, "bytes", (double)st->spool_bytes) ||
+	return add_num(o, "pending_bytes", (double)st->pending_bytes) ||
 	        add_num(o, "messages", (double)st->spool_messages) ||
 	        add_num(o, "in_flight", (double)st->in_flight) ||
 	        add_bool(o, "full", st->spool_full)
@@ -454,9 +454,9 @@ status_format_metrics(const struct status *st, struct buf *out)
 	    {"mdesiem_lag_seconds",
 	        "How far behind now the detections read so far reach.",
 	        st->lag_secs >= 0 ? (long long)st->lag_secs : -1},
-	    {"mdesiem_spool_bytes",
+	    {"mdesiem_spool_pending_bytes",
 	        "Bytes in the spool the collector has not acknowledged yet.",
-	        (long long)st->spool_bytes},
+	        (long long)st->pending_bytes},
 	    {"mdesiem_in_flight_messages",
 	        "Messages sent to the collector and not acknowledged yet.",
 	        (long long)st->in_flight},
@@ -711,7 +711,7 @@ from_json(const cJSON *root, struct status *st)
 	st->last_success = get_time(root, "last_success");
 	get_str(root, "cursor", st->cursor, sizeof(st->cursor));
 	st->lag_secs = (int64_t)get_num(root, "lag_seconds", -1);
-	st->spool_bytes = (uint64_t)get_num(sp, "bytes", 0);
+	st->pending_bytes = (uint64_t)get_num(sp, "pending_bytes", 0);
 	st->spool_messages = (uint64_t)get_num(sp, "messages", 0);
 	st->in_flight = (uint64_t)get_num(sp, "in_flight", 0);
 	st->spool_full = get_bool(sp, "full");
@@ -995,7 +995,7 @@ status_print(const struct status *st, time_t now, long lag_threshold, FILE *out)
 	print_clock(st, out);
 	fprintf(out, "spool: %llu messages, %llu bytes%s\n",
 	    (unsigned long long)st->spool_messages,
-	    (unsigned long long)st->spool_bytes,
+	    (unsigned long long)st->pending_bytes,
 	    st->spool_full ? " (full: fetching paused)" : "");
 	print_counters(st, out);
 	if (st->deprecation[0] != '\0')

@@ -40,7 +40,7 @@ sample(struct status *st)
 	snprintf(
 	    st->cursor, sizeof(st->cursor), "2026-11-26T20:30:17.1234567Z");
 	st->lag_secs = 45;
-	st->spool_bytes = 0;
+	st->pending_bytes = 0;
 	st->spool_messages = 0;
 	st->fetched = 1234;
 	st->delivered = 1200;
@@ -90,7 +90,7 @@ test_roundtrip(void)
 	    "HTTP 500 from \"wdatp\"\n\\ \xc3\xa9");
 	st.last_error_at = NOW - 100;
 	st.spool_full = 1;
-	st.spool_bytes = 5000000000ULL;
+	st.pending_bytes = 5000000000ULL;
 	st.spool_messages = 123456;
 	CHECK(status_write(dir, &st) == 0);
 	snprintf(path, sizeof(path), "%s/status.json", dir);
@@ -115,7 +115,7 @@ test_roundtrip(void)
 	CHECK(back.last_success == NOW - 12);
 	CHECK_STR(back.cursor, "2026-11-26T20:30:17.1234567Z");
 	CHECK(back.lag_secs == 45);
-	CHECK(back.spool_bytes == 5000000000ULL);
+	CHECK(back.pending_bytes == 5000000000ULL);
 	CHECK(back.spool_messages == 123456 && back.spool_full == 1);
 	CHECK(back.fetched == 1234 && back.delivered == 1200);
 	CHECK(back.duplicates == 30 && back.bad_records == 4);
@@ -165,7 +165,7 @@ test_metrics(void)
 	static const char *const gauges[] = {
 	    "mdesiem_last_success_timestamp_seconds",
 	    "mdesiem_lag_seconds",
-	    "mdesiem_spool_bytes",
+	    "mdesiem_spool_pending_bytes",
 	    "mdesiem_collector_up",
 	    "mdesiem_fetch_ok",
 	};
@@ -203,7 +203,7 @@ test_metrics(void)
 	CHECK(
 	    sample_of(t, "mdesiem_last_success_timestamp_seconds") == NOW - 12);
 	CHECK(sample_of(t, "mdesiem_lag_seconds") == 45);
-	CHECK(sample_of(t, "mdesiem_spool_bytes") == 0);
+	CHECK(sample_of(t, "mdesiem_spool_pending_bytes") == 0);
 	CHECK(sample_of(t, "mdesiem_collector_up") == 1);
 	CHECK(sample_of(t, "mdesiem_fetch_ok") == 1);
 
@@ -309,7 +309,7 @@ test_print(void)
 	sample(&st);
 	st.spool_full = 1;
 	st.spool_messages = 10;
-	st.spool_bytes = 4096;
+	st.pending_bytes = 4096;
 	t = printed(&st, NOW, 0, &rc);
 	CHECK(rc == STATUS_DEGRADED);
 	CHECK(has(t,
