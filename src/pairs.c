@@ -287,10 +287,22 @@ add_kv(struct buf *out, const struct pairs_map *m, const char *p, size_t n,
 	return 0;
 }
 
-/* Append every pair with its cap; record lengths per row. */
+/*
+ * Bytes past the limit at which the first pass stops writing a value
+ * longer than the whole limit: enough for the plan to see that it cannot
+ * go in whole (it never levels a value past the room a message has), and
+ * a hostile megabyte value is not escaped (nor the buffer grown) whole.
+ */
+#define PAIRS_OVER 64
+
+/*
+ * Append every pair with its cap; record lengths per row.  big (the
+ * first pass's limit, 0: none) bounds what a value longer than it may
+ * write: big + PAIRS_OVER bytes.
+ */
 static int
 add_all(struct buf *out, const struct record *r, const struct pairs_ops *ops,
-    const size_t cap[], size_t vlen[], size_t plen[])
+    const size_t cap[], size_t vlen[], size_t plen[], size_t big)
 {
 	const struct pairs_map *m;
 	struct ipmemo memo = {NULL, 0, 0};
@@ -315,6 +327,8 @@ add_all(struct buf *out, const struct record *r, const struct pairs_ops *ops,
 		/* a cut value gets what earlier cut values left unused (they
 		 * stop on whole characters and escapes) */
 		c = cap[i] == TEXT_NOLIMIT ? cap[i] : cap[i] + carry;
+		if (big > 0 && n > big)
+			c = big + PAIRS_OVER;
 		if (ops->esc == NULL)
 			rc = ops->add(
 			    out, r, m, p, n, c, first, &vlen[i], ops->ctx);
@@ -506,7 +520,7 @@ pairs_write(struct buf *out, size_t start, const struct record *r,
 		return ERR_CONFIG;
 	for (i = 0; i < ops->nmap; i++)
 		cap[i] = TEXT_NOLIMIT;
-	if ((rc = add_all(out, r, ops, cap, vlen, plen)) != 0)
+	if ((rc = add_all(out, r, ops, cap, vlen, plen, max)) != 0)
 		goto fail;
 	if (max == 0 || out->len - start + tail <= max)
 		return 0;
@@ -517,7 +531,7 @@ pairs_write(struct buf *out, size_t start, const struct record *r,
 		goto fail;
 	memcpy(full, vlen, ops->nmap * sizeof(full[0]));
 	buf_truncate(out, body);
-	if ((rc = add_all(out, r, ops, cap, vlen, plen)) != 0)
+	if ((rc = add_all(out, r, ops, cap, vlen, plen, 0)) != 0)
 		goto fail;
 	if (out->len - start + tail_cut > max) {
 		rc =
