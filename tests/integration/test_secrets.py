@@ -7,14 +7,17 @@ that carried the secret (a scan of /proc/PID/mem, as root); and a private
 key protected by a passphrase is refused with a clear error by -n, a start
 and --test-connection, without a terminal prompt and without hanging."""
 
+import json
 import os
 import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
+import urllib.request
 
 import harness as h
 
@@ -164,26 +167,61 @@ def scan_memory(pid, secret):
     return found
 
 
-def memory_wiped():
+class TlsSim:
+    """The simulator serving https with a certificate made here: the
+    token request and answer then pass through OpenSSL's buffers too."""
+
+    def __init__(self, wd, *args):
+        key, self.crt = wd.file("sim.key"), wd.file("sim.crt")
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                key, "-out", self.crt, "-subj", "/CN=127.0.0.1", "-addext",
+                "subjectAltName=IP:127.0.0.1", "-days", "2")
+        pf = wd.file("tls-sim.port")
+        p = subprocess.Popen(
+            [sys.executable, h.SIM, "--port", "0", "--port-file", pf,
+             "--quiet", "--tls-cert", self.crt, "--tls-key", key]
+            + [str(a) for a in args], stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL)
+        wd.procs.append(p)
+        self.base = "https://127.0.0.1:%d" % h.wait_port_file(pf, p)
+        self.ctx = ssl.create_default_context(cafile=self.crt)
+
+    def stats(self):
+        with urllib.request.urlopen(self.base + "/_sim/stats",
+                                    context=self.ctx, timeout=60) as r:
+            return json.loads(r.read())
+
+
+def memory_wiped(tls):
     """After several token renewals, the memory holds the secret where it
     is kept (the configuration and the token cache), the current token,
-    and nothing else: no old token, no request body."""
+    and nothing else: no old token, no request body; over plain http to
+    loopback and over https."""
+    what = "https" if tls else "http"
     if os.geteuid() != 0:
         print("skip memory scan: reading another process's memory needs "
               "root (the daemon is not dumpable)")
         return
+    if tls and shutil.which("openssl") is None:
+        print("skip memory scan over https: no openssl")
+        return
     wd = h.Workdir()
     secret = "Mq8Q~" + "s3cr3tV4lu3" * 4
     try:
-        sim = h.Sim(wd, "--count", 30, "--seed", 14, "--client-secret",
-                    secret, "--token-lifetime", "8", "--token-bytes", "900")
-        conf = h.write_config(wd, sim, extra={
-            "azure.client_secret": secret, "source.poll_interval": "2s"})
+        args = ("--count", 30, "--seed", 14, "--client-secret", secret,
+                "--token-lifetime", "8", "--token-bytes", "900")
+        sim = TlsSim(wd, *args) if tls else h.Sim(wd, *args)
+        extra = {"azure.client_secret": secret,
+                 "source.poll_interval": "2s"}
+        if tls:
+            extra["source.ca_file"] = sim.crt
+        conf = h.write_config(wd, sim, extra=extra)
         d = h.start_daemon(wd, conf)
         renewed = h.wait_for(lambda: sim.stats().get("tokens_issued", 0)
                              >= 4, 90)
-        R.check(renewed, "the daemon renewed its token several times (%s)"
-                % sim.stats().get("tokens_issued"))
+        issued = sim.stats().get("tokens_issued")
+        R.check(renewed, "%s: the daemon renewed its token several times "
+                "(%s)" % (what, issued))
         best = None
         for _ in range(4):
             d.send_signal(signal.SIGSTOP)
@@ -195,15 +233,15 @@ def memory_wiped():
                 best = f
             time.sleep(0.7)
         R.check(len(best["tokens"]) == 1,
-                "one access token in memory after %s issued (%d distinct, "
-                "%d copies)" % (sim.stats().get("tokens_issued"),
-                                len(best["tokens"]),
-                                sum(best["tokens"].values())))
+                "%s: one access token in memory after %s issued (%d "
+                "distinct, %d copies)" % (what, issued, len(best["tokens"]),
+                                          sum(best["tokens"].values())))
         R.check(best["secret"] <= 2 and best["body"] == 0,
-                "the secret only where it is kept (%d copies, at most 2: "
-                "configuration and token cache), no token request body "
-                "left (%d)" % (best["secret"], best["body"]))
-        R.check(h.stop_daemon(d) == 0, "memory scan: SIGTERM exits 0")
+                "%s: the secret only where it is kept (%d copies, at most "
+                "2: configuration and token cache), no token request body "
+                "left (%d)" % (what, best["secret"], best["body"]))
+        R.check(h.stop_daemon(d) == 0, "%s memory scan: SIGTERM exits 0"
+                % what)
     finally:
         wd.close()
 
@@ -278,7 +316,8 @@ def passphrase_keys():
 
 def main():
     not_dumpable()
-    memory_wiped()
+    memory_wiped(False)
+    memory_wiped(True)
     passphrase_keys()
     R.done()
 

@@ -2703,8 +2703,13 @@ def parse_args(argv=None):
     p.add_argument("--assertion-skew", type=int, default=0, metavar="SEC",
                    help="seconds added to the clock that checks assertion times")
     add_alert_args(p)
+    p.add_argument("--tls-cert", metavar="PEM",
+                   help="serve https with this certificate (and --tls-key)")
+    p.add_argument("--tls-key", metavar="PEM")
     p.add_argument("--quiet", action="store_true")
     a = p.parse_args(argv)
+    if (a.tls_cert is None) != (a.tls_key is None):
+        p.error("--tls-cert and --tls-key go together")
     check_alert_args(p, a)
     if not 0 <= a.hostile_ratio <= 1:
         p.error("--hostile-ratio must be within [0, 1]")
@@ -2721,13 +2726,20 @@ def main(argv=None):
     server = Server(("127.0.0.1", args.port), Handler)
     server.sim = sim
     port = server.server_address[1]
+    scheme = "http"
+    if args.tls_cert:
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
+        scheme = "https"
 
     def stop(signum, frame):
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    print("mdesim listening on http://127.0.0.1:%d" % port, flush=True)
+    print("mdesim listening on %s://127.0.0.1:%d" % (scheme, port), flush=True)
     if args.port_file:
         write_port_file(args.port_file, port)
     try:
