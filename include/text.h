@@ -73,6 +73,14 @@ struct text_esc {
 #define TEXT_REP_CONTROLS_SPACE \
 	TEXT_REP_CONTROLS_SPACE_BUT_LF_CR, [0x0a] = " ", [0x0d] = " "
 
+/* The lowercase hex digit of v's low four bits: every hex text of the
+ * formatters (\u escapes, the CEF fallback id, LEEF's xHH). */
+static inline char
+text_hex(unsigned v)
+{
+	return "0123456789abcdef"[v & 0xf];
+}
+
 /*
  * 1 when e->special names exactly the printable bytes e->rep replaces
  * and no replacement is longer than TEXT_REP_MAX, else 0.

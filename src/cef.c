@@ -222,7 +222,6 @@ add_opt(struct buf *out, const char *s, const char *dflt, size_t max)
 void
 cef_signature_fallback(const struct record *r, char tmp[CEF_SIG_FALLBACK_LEN])
 {
-	static const char hex[] = "0123456789abcdef";
 	const struct strv *title = &r->f[RF_ALERT_TITLE];
 	uint64_t h = 0xcbf29ce484222325ULL;
 	size_t i;
@@ -233,7 +232,7 @@ cef_signature_fallback(const struct record *r, char tmp[CEF_SIG_FALLBACK_LEN])
 	}
 	memcpy(tmp, "mde-", 4);
 	for (i = 0; i < 16; i++)
-		tmp[4 + i] = hex[(h >> (60 - 4 * i)) & 0xf];
+		tmp[4 + i] = text_hex((unsigned)(h >> (60 - 4 * i)));
 }
 
 void

@@ -279,7 +279,6 @@ leef_opts_prepare(struct leef_opts *o)
 static int
 add_header(struct buf *out, const struct record *r, const struct leef_opts *o)
 {
-	static const char hex[] = "0123456789ABCDEF";
 	char d[3];
 	int rc;
 
@@ -295,8 +294,8 @@ add_header(struct buf *out, const struct record *r, const struct leef_opts *o)
 		rc = buf_add(out, d, 1);
 	} else {
 		d[0] = 'x';
-		d[1] = hex[((unsigned char)o->delimiter >> 4) & 0xf];
-		d[2] = hex[(unsigned char)o->delimiter & 0xf];
+		d[1] = text_hex((unsigned char)o->delimiter >> 4);
+		d[2] = text_hex((unsigned char)o->delimiter);
 		rc = buf_add(out, d, 3);
 	}
 	return rc != 0 ? rc : buf_addc(out, '|');

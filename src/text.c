@@ -481,14 +481,12 @@ plain_copy(char *d, const unsigned char *p, size_t n, const struct plain *l)
 static inline void
 put_u(char *d, unsigned cp)
 {
-	static const char hex[] = "0123456789abcdef";
-
 	d[0] = '\\';
 	d[1] = 'u';
-	d[2] = hex[(cp >> 12) & 0xf];
-	d[3] = hex[(cp >> 8) & 0xf];
-	d[4] = hex[(cp >> 4) & 0xf];
-	d[5] = hex[cp & 0xf];
+	d[2] = text_hex(cp >> 12);
+	d[3] = text_hex(cp >> 8);
+	d[4] = text_hex(cp >> 4);
+	d[5] = text_hex(cp);
 }
 
 /*
