@@ -109,8 +109,13 @@ header = rfc5424
 directory = $work/state
 CONF
 
-"$BUILD/mdesiemd" -c "$work/mdesiem.conf" --once
+"$BUILD/mdesiemd" -c "$work/mdesiem.conf" --once 2>"$work/daemon.log"
 rc=$?
+cat "$work/daemon.log" >&2
+# A record the daemon refused (its never-cut values alone pass
+# max_message_size) is logged and counted as a bad record, not lost quietly.
+bad=$(sed -n 's/.*run complete: .* \([0-9][0-9]*\) bad records.*/\1/p' \
+    "$work/daemon.log" | tail -n 1)
 n_src=$(python3 -c "import json, urllib.request; print(len(json.load(
     urllib.request.urlopen('http://127.0.0.1:$sim_port$corpus'))))")
 echo
@@ -146,8 +151,11 @@ n=$(cat "$work/count" 2>/dev/null || echo 0)
 fmt=$(echo "$FORMAT" | tr a-z A-Z)
 echo "demo: ran $BUILD/mdesiemd --once: $what from the bundled simulator," \
     "$fmt over TCP to a loopback collector"
-echo "demo: $n of $n_src alerts delivered, exit status $rc;" \
+skipped=""
+[ -n "$bad" ] && [ "$bad" -gt 0 ] &&
+	skipped=" ($bad skipped as bad records: the log above says why)"
+echo "demo: $n of $n_src alerts delivered$skipped, exit status $rc;" \
     "others: make demo API=graph|alerts|siem FORMAT=cef|leef|json"
 [ "$rc" -eq 0 ] || exit "$rc"
-[ "$n" -eq "$n_src" ] && [ "$n" -gt 0 ] || exit 1
+[ "$n" -eq $((n_src - ${bad:-0})) ] && [ "$n" -gt 0 ] || exit 1
 exit 0
