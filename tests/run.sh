@@ -18,8 +18,10 @@ skips=$(mktemp)
 run_suite() {
 	name=$1
 	shift
+	t0=$(date +%s)
 	"$@" >"$log" 2>&1
 	rc=$?
+	secs=$(($(date +%s) - t0))
 	last=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
 	p=$(echo "$last" | sed -n 's/^\([0-9]*\) passed.*/\1/p')
 	f=$(echo "$last" | sed -n 's/.* \([0-9]*\) failed.*/\1/p')
@@ -31,10 +33,10 @@ run_suite() {
 		f=1
 	fi
 	if [ "$f" -ne 0 ]; then
-		echo "== $name: FAILED"
+		echo "== $name: FAILED ($secs s)"
 		cat "$log"
 	else
-		echo "== $name: $p passed"
+		echo "== $name: $p passed ($secs s)"
 	fi
 	grep -E '^skip' "$log" | sed "s|^|$name: |" >>"$skips"
 	total_pass=$((total_pass + p))
