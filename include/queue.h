@@ -90,6 +90,15 @@ struct spool *queue_spool(struct queue *q);
  * spool waits meanwhile.  Not recursive: no queue_* call while held.
  */
 void queue_lock(struct queue *q);
+
+/*
+ * How the queue waits when it has nothing to send, or for a reconnect:
+ * by default nap_ms(), which a signal ends early; a queue driven by a
+ * thread of its own is woken by whoever gives it work, through fn(arg,
+ * ms), which returns after ms or sooner.
+ */
+void queue_set_waiter(
+    struct queue *q, void (*fn)(void *arg, long ms), void *arg);
 void queue_unlock(struct queue *q);
 
 /*

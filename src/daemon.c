@@ -71,6 +71,8 @@ struct outq {
 	volatile sig_atomic_t quit; /* then finish (or settle) and exit */
 	volatile sig_atomic_t compact; /* the disk filled: compact when empty */
 	int settle; /* a reload: settle, not finish */
+	pthread_mutex_t wmu; /* the delivery thread's wait: */
+	pthread_cond_t wcv; /*   woken by a commit or the quit */
 	int finish_rc;
 };
 
@@ -140,11 +142,39 @@ restore_signals(const sigset_t *old)
 /* --- output queues --- */
 
 static void
+outq_kick(struct outq *o)
+{
+	pthread_mutex_lock(&o->wmu);
+	o->wake = 1;
+	pthread_cond_signal(&o->wcv);
+	pthread_mutex_unlock(&o->wmu);
+}
+
+static void
 outq_appended(void *arg)
 {
-	struct outq *o = arg;
+	outq_kick(arg);
+}
 
-	o->wake = 1;
+/* queue_set_waiter(): wait at most ms, or until outq_kick(). */
+static void
+outq_wait(void *arg, long ms)
+{
+	struct outq *o = arg;
+	struct timespec until;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&o->wmu);
+	while (!o->wake && !o->quit &&
+	    pthread_cond_timedwait(&o->wcv, &o->wmu, &until) == 0)
+		;
+	pthread_mutex_unlock(&o->wmu);
 }
 
 static void
@@ -159,6 +189,37 @@ outq_unlock(void *arg)
 	queue_unlock(((struct outq *)arg)->q);
 }
 
+static void
+outq_sync_init(struct outq *o)
+{
+	pthread_condattr_t ca;
+
+	pthread_mutex_init(&o->wmu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&o->wcv, &ca);
+	pthread_condattr_destroy(&ca);
+}
+
+static void
+outq_sync_free(struct outq *o)
+{
+	pthread_cond_destroy(&o->wcv);
+	pthread_mutex_destroy(&o->wmu);
+}
+
+/* The delivery thread ends: settle or finish first. */
+static void
+outq_quit(struct outq *o, int settle)
+{
+	pthread_mutex_lock(&o->wmu);
+	o->settle = settle;
+	o->quit = 1;
+	o->wake = 1;
+	pthread_cond_signal(&o->wcv);
+	pthread_mutex_unlock(&o->wmu);
+}
+
 static void *
 deliver_main(void *arg)
 {
@@ -171,7 +232,9 @@ deliver_main(void *arg)
 				o->compact = 0;
 		}
 		queue_idle(o->q, 1000, &o->wake);
+		pthread_mutex_lock(&o->wmu);
 		o->wake = 0;
+		pthread_mutex_unlock(&o->wmu);
 	}
 	o->finish_rc = o->settle ? queue_settle(o->q, o->grace_ms)
 	                         : queue_finish(o->q, o->grace_ms);
@@ -224,15 +287,18 @@ outq_get(struct daemon *d, const struct config *c)
 	snprintf(o->label, sizeof(o->label), "%s", label);
 	o->grace_ms = (long)c->shutdown_grace * 1000;
 	buf_init(&o->last_commit, 0);
+	outq_sync_init(o);
 	memset(&rec, 0, sizeof(rec));
 	rec.last_commit = &o->last_commit;
 	o->q = queue_new(c, dir, d->flags->stop, &rec, err, sizeof(err));
 	if (o->q == NULL) {
 		log_error("%s", err);
 		buf_reset(&o->last_commit);
+		outq_sync_free(o);
 		free(o);
 		return NULL;
 	}
+	queue_set_waiter(o->q, outq_wait, o);
 	log_recovery(o, &rec);
 	block_signals(&old);
 	if (pthread_create(&o->thread, NULL, deliver_main, o) != 0) {
@@ -240,6 +306,7 @@ outq_get(struct daemon *d, const struct config *c)
 		log_error("cannot start the delivery thread of %s", label);
 		queue_free(o->q);
 		buf_reset(&o->last_commit);
+		outq_sync_free(o);
 		free(o);
 		return NULL;
 	}
@@ -257,13 +324,12 @@ outq_close(struct outq *o, int settle)
 {
 	int rc;
 
-	o->settle = settle;
-	o->quit = 1;
-	o->wake = 1;
+	outq_quit(o, settle);
 	if (o->started)
 		pthread_join(o->thread, NULL);
 	rc = o->finish_rc;
 	queue_free(o->q);
+	outq_sync_free(o);
 	buf_reset(&o->last_commit);
 	free(o);
 	return rc;
@@ -882,11 +948,8 @@ wind_down(struct daemon *d)
 
 	sched_free(d->sched);
 	d->sched = NULL;
-	for (o = d->outqs; o != NULL; o = o->next) {
-		o->settle = 0;
-		o->quit = 1;
-		o->wake = 1;
-	}
+	for (o = d->outqs; o != NULL; o = o->next)
+		outq_quit(o, 0);
 	for (o = d->outqs; o != NULL; o = o->next) {
 		if (o->started)
 			pthread_join(o->thread, NULL);
@@ -924,6 +987,7 @@ free_all(struct daemon *d)
 		on = o->next;
 		queue_free(o->q);
 		buf_reset(&o->last_commit);
+		outq_sync_free(o);
 		free(o);
 	}
 	d->tenants = NULL;
@@ -1060,7 +1124,8 @@ daemon_run(struct config_set **set, const char *path, int once,
 			last_pub = now;
 			published = w;
 		}
-		nap_ms(MAIN_NAP_MS, NULL);
+		/* --once ends as soon as the last tenant is through. */
+		nap_ms(once ? MAIN_NAP_MS / 4 : MAIN_NAP_MS, NULL);
 	}
 	if (!once) {
 		notify_stopping();

@@ -54,6 +54,8 @@ struct queue {
 	const volatile sig_atomic_t *stop;
 	void (*tick)(void *);
 	void *tick_arg;
+	void (*waiter)(void *arg, long ms); /* NULL: nap_ms() */
+	void *waiter_arg;
 	long tick_ms;
 	int finishing; /* queue_finish(): stop requests do not end waits */
 
@@ -137,6 +139,13 @@ s_compact(struct queue *q)
 	rc = spool_compact(q->spool);
 	pthread_mutex_unlock(&q->spool_mu);
 	return rc;
+}
+
+void
+queue_set_waiter(struct queue *q, void (*fn)(void *arg, long ms), void *arg)
+{
+	q->waiter = fn;
+	q->waiter_arg = arg;
 }
 
 void
@@ -492,6 +501,11 @@ wait_for(struct queue *q, int why, long ms, const volatile sig_atomic_t *wake)
 	retry = sink_retry_in_ms(q->sink);
 	if (why == ERR_SINK && retry + 1 < ms)
 		ms = retry + 1;
+	if (q->waiter != NULL) {
+		if (wake == NULL || !*wake)
+			q->waiter(q->waiter_arg, ms);
+		return wake != NULL && *wake ? ERR_STOPPED : 0;
+	}
 	return nap_ms(ms, wake) == ERR_STOPPED ? ERR_STOPPED : 0;
 }
 
