@@ -125,10 +125,22 @@ take_out(struct sched *s, struct sched_item *it)
 
 /* --- workers --- */
 
+/*
+ * Wait for the heap to change or due_ms, but at most WAIT_MAX_MS at a
+ * time: a clock that jumps (a resumed virtual machine, or libfaketime in
+ * the tests) is looked at again soon, not only when the old deadline
+ * passes.
+ */
+#define WAIT_MAX_MS 5000
+
 static void
 wait_until(struct sched *s, int64_t due_ms)
 {
 	struct timespec ts;
+	int64_t cap = nap_now_ms() + WAIT_MAX_MS;
+
+	if (due_ms > cap)
+		due_ms = cap;
 
 	ts.tv_sec = (time_t)(due_ms / 1000);
 	ts.tv_nsec = (long)(due_ms % 1000) * 1000000L;
