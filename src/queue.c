@@ -206,6 +206,13 @@ queue_new(const struct config *c, const char *dir,
 		return NULL;
 	}
 	q->acked_pos = s_tell(q);
+	/*
+	 * Everything was delivered: start with an empty segment, so that a
+	 * disk that filled gets its space back before the first fetch (a
+	 * --once run ends before the delivery loop would compact).  What
+	 * recovery needs of the old one is in rec already.
+	 */
+	(void)queue_compact(q);
 	return q;
 }
 

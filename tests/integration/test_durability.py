@@ -232,6 +232,45 @@ def once_spool_full():
         wd.close()
 
 
+def once_disk_full():
+    """--once with the state directory on a 4 MB tmpfs that fills while a
+    slow collector drains it: exit 1 saying the disk is full; the next
+    runs fetch the rest, each record once."""
+    wd = h.Workdir()
+    mnt = wd.file("state")
+    os.mkdir(mnt)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs",
+                       mnt], capture_output=True).returncode != 0:
+        print("skip --once disk-full test: cannot mount a tmpfs here")
+        wd.close()
+        return
+    try:
+        sim = h.Sim(wd, "--count", 4000, "--seed", 20, "--hostile-ratio", 0)
+        coll = h.CollectorWith(wd, "--rate", 400000)
+        conf = h.write_config(wd, sim, coll, extra={
+            "source.page_size": "200", "state.shutdown_grace": "120s"})
+        want = {x["FullId"] for x in sim.corpus()}
+        rc, err, _ = h.run_daemon(conf, "--once")
+        R.check(rc == 1 and "--once stopped fetching early: the disk of the "
+                "state directory is full" in err,
+                "--once, disk full: exit 1 and the reason (%s: %s)"
+                % (rc, err.strip()[-300:]))
+        runs = 1
+        while rc == 1 and runs < 20:
+            rc, err, _ = h.run_daemon(conf, "--once")
+            runs += 1
+        h.wait_for(lambda: len(coll.messages()) >= len(want), 60, 0.5)
+        ids = [full_id(m) for m in coll.messages()]
+        R.check(rc == 0 and set(ids) == want and
+                len(ids) - len(set(ids)) <= RESEND_BOUND,
+                "disk full, --once again: every record arrives (%d runs, %d "
+                "of %d, %d duplicates)" % (runs, len(set(ids) & want),
+                                           len(want), len(ids) - len(set(ids))))
+    finally:
+        subprocess.run(["umount", mnt], capture_output=True)
+        wd.close()
+
+
 def segment_name_durable():
     """A new spool segment's directory entry is fsync'd before anything
     in it is counted durable (before the segment's first fdatasync), and
@@ -334,6 +373,7 @@ def main():
     disk_full()
     once_with_collector_down()
     once_spool_full()
+    once_disk_full()
     segment_name_durable()
     backpressure()
     kill9()
