@@ -120,7 +120,10 @@ def big_commit():
         conf = h.write_config(wd, sim, None, extra={
             "output.transport": "tcp", "output.host": "127.0.0.1",
             "output.port": str(port), "output.max_message_size": "1M",
-            "metrics.textfile_dir": prom, "state.shutdown_grace": "1s"})
+            "metrics.textfile_dir": prom, "state.shutdown_grace": "1s",
+            # 450 records of about 80 KB in one second: an answer of about
+            # 36 MB, within what page_size 2000 lets one answer take.
+            "source.page_size": "2000"})
         start = h.sim_now(sim)
         big = add(sim, 450, id_len=40000)
         h.wait_api_time(sim, start)
@@ -150,6 +153,7 @@ def big_commit():
         conf2 = h.write_config(wd, sim, coll, name="second.conf",
                                state=wd.file("state2"), extra={
                                    "output.max_message_size": "1M",
+                                   "source.page_size": "2000",
                                    "metrics.textfile_dir": prom})
         rc, err, _ = h.run_daemon(conf2, "--once")
         st = status(wd.file("state2"))
