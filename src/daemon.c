@@ -555,12 +555,14 @@ turn(void *obj, struct sched_worker *w, int64_t now_ms, int64_t *due_ms)
 
 			if (why == NULL)
 				why = "the spool is full";
-			log_error("--once stopped fetching early: %s; what was "
-			          "fetched is delivered or kept, the rest waits "
-			          "at Defender for the next run",
+			log_error(
+			    "--once stopped fetching early: %s; what was "
+			    "fetched is delivered or kept, the rest waits "
+			    "at Defender for the next run",
 			    why);
-			finish(t, 1, "stopped fetching early, the spool or the "
-			             "disk is full");
+			finish(t, 1,
+			    "stopped fetching early, the spool or the "
+			    "disk is full");
 			*due_ms = INT64_MAX;
 			break;
 		}

@@ -417,16 +417,18 @@ adopt_orphan_queue(const char *state, const struct config_set *set)
 			statedir_queue_name(set->tenant[i], label, name);
 			used = strcmp(name, e->d_name) == 0;
 		}
-		if (used || join(from, sizeof(from), qroot, e->d_name, NULL) != 0 ||
+		if (used ||
+		    join(from, sizeof(from), qroot, e->d_name, NULL) != 0 ||
 		    !has_segments(from))
 			continue;
 		orphans++;
 		snprintf(orphan, sizeof(orphan), "%s", e->d_name);
 		if (!single)
-			log_warning("state: %s is the spool of an output no "
-			            "tenant uses any more; whatever it has not "
-			            "delivered stays there until a tenant feeds "
-			            "that output again",
+			log_warning(
+			    "state: %s is the spool of an output no "
+			    "tenant uses any more; whatever it has not "
+			    "delivered stays there until a tenant feeds "
+			    "that output again",
 			    from);
 	}
 	closedir(d);
