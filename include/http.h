@@ -43,6 +43,14 @@ struct http_resp {
 
 /* Process-wide libcurl set-up and clean-up; call once from main. */
 int http_global_init(void);
+
+/*
+ * Make OpenSSL wipe the memory it frees (it holds decrypted answers with
+ * access tokens, and requests with the secret before encryption), as
+ * http_global_init() does for libcurl's.  Must run before anything else
+ * uses OpenSSL: first thing in main().  0, or -1 when it came too late.
+ */
+int http_wipe_openssl(void);
 void http_global_cleanup(void);
 
 /* A new client, or NULL.  opts strings are copied. */

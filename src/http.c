@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 
 #include "buf.h"
 #include "errcode.h"
@@ -80,13 +81,15 @@ set_error(struct http_resp *r, const char *fmt, ...)
 }
 
 /*
- * libcurl's own memory, wiped before it is given back: it copies the
- * Authorization header and a small POST body (the token request, with the
- * secret or the client assertion) into its request buffer, and receives
- * answers (the access token) in its download buffer.
+ * libcurl's and OpenSSL's own memory, wiped before it is given back:
+ * libcurl copies the Authorization header and a small POST body (the
+ * token request, with the secret or the client assertion) into its
+ * request buffer and receives answers (the access token) in its download
+ * buffer; OpenSSL holds the same bytes before encryption and after
+ * decryption.
  */
 static void
-curl_wiping_free(void *p)
+wiping_free(void *p)
 {
 	if (p != NULL) {
 		explicit_bzero(p, malloc_usable_size(p));
@@ -95,7 +98,7 @@ curl_wiping_free(void *p)
 }
 
 static void *
-curl_wiping_realloc(void *p, size_t n)
+wiping_realloc(void *p, size_t n)
 {
 	size_t old;
 	void *q;
@@ -103,22 +106,54 @@ curl_wiping_realloc(void *p, size_t n)
 	if (p == NULL)
 		return malloc(n);
 	if (n == 0) {
-		curl_wiping_free(p);
+		wiping_free(p);
 		return NULL;
 	}
 	if ((q = malloc(n)) == NULL)
 		return NULL;
 	old = malloc_usable_size(p);
 	memcpy(q, p, old < n ? old : n);
-	curl_wiping_free(p);
+	wiping_free(p);
 	return q;
+}
+
+static void *
+ossl_malloc(size_t n, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	return malloc(n);
+}
+
+static void *
+ossl_realloc(void *p, size_t n, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	return wiping_realloc(p, n);
+}
+
+static void
+ossl_free(void *p, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	wiping_free(p);
+}
+
+int
+http_wipe_openssl(void)
+{
+	return CRYPTO_set_mem_functions(ossl_malloc, ossl_realloc, ossl_free)
+	    ? 0
+	    : -1;
 }
 
 int
 http_global_init(void)
 {
-	if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, malloc, curl_wiping_free,
-	        curl_wiping_realloc, strdup, calloc) != CURLE_OK)
+	if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, malloc, wiping_free,
+	        wiping_realloc, strdup, calloc) != CURLE_OK)
 		return ERR_NOMEM;
 	return 0;
 }

@@ -314,6 +314,7 @@ main(int argc, char **argv)
 	 * processes of this user: the memory holds the secret and tokens.
 	 */
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	(void)http_wipe_openssl();
 	if ((rc = parse_args(argc, argv, &o)) >= 0)
 		return rc;
 	if (o.check_only)

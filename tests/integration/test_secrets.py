@@ -146,24 +146,38 @@ def not_dumpable():
 
 def scan_memory(pid, secret):
     """Copies of the secret, of token request bodies, and of each
-    simulator token in the writable memory of pid."""
+    simulator token in the writable memory of pid (read in chunks that
+    overlap by more than a token; regions over 1 GiB, such as a
+    sanitizer's shadow memory, are left out)."""
     found = {"secret": 0, "body": 0, "tokens": {}}
+    chunk, edge = 16 << 20, 4096
     with open("/proc/%d/maps" % pid) as maps, \
             open("/proc/%d/mem" % pid, "rb", 0) as mem:
         for line in maps:
             f = line.split()
             lo, hi = [int(x, 16) for x in f[0].split("-")]
-            if not f[1].startswith("rw"):
+            if not f[1].startswith("rw") or hi - lo > 1 << 30:
                 continue
-            try:
-                mem.seek(lo)
-                data = mem.read(hi - lo)
-            except OSError:
-                continue
-            found["secret"] += data.count(secret)
-            found["body"] += data.count(b"&client_secret=")
-            for t in re.findall(rb"simtok\.[A-Za-z0-9_-]{40}", data):
-                found["tokens"][t] = found["tokens"].get(t, 0) + 1
+            seen = set()
+            for at in range(lo, hi, chunk):
+                try:
+                    mem.seek(at)
+                    data = mem.read(min(chunk + edge, hi - at))
+                except OSError:
+                    continue
+                for what, needle in (("secret", secret),
+                                     ("body", b"&client_secret=")):
+                    i = data.find(needle)
+                    while i >= 0:
+                        if at + i not in seen:
+                            seen.add(at + i)
+                            found[what] += 1
+                        i = data.find(needle, i + 1)
+                for m in re.finditer(rb"simtok\.[A-Za-z0-9_-]{40}", data):
+                    if at + m.start() not in seen:
+                        seen.add(at + m.start())
+                        t = m.group(0)
+                        found["tokens"][t] = found["tokens"].get(t, 0) + 1
     return found
 
 
