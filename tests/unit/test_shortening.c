@@ -503,8 +503,11 @@ long_text(struct buf *b, size_t len)
 
 	buf_clear(b);
 	buf_adds(b, "v");
-	while (b->len < len)
-		buf_add(b, set[rnd(14)].s, set[rnd(14)].n);
+	while (b->len < len) {
+		size_t k = rnd(14); /* one piece: its text and its length */
+
+		buf_add(b, set[k].s, set[k].n);
+	}
 }
 
 static void
