@@ -3,6 +3,7 @@
 codes 0/1/2/78 and messages that name the section and key."""
 
 import os
+import shutil
 import subprocess
 
 import harness as h
@@ -19,7 +20,12 @@ def run(*args):
 def main():
     wd = h.Workdir()
     try:
-        example = os.path.join(h.TOP, "conf", "mdesiem.conf.example")
+        # As installed (make install: mode 0644): a checkout may leave it
+        # group-writable (git archive's umask 002), which -n refuses.
+        example = wd.file("mdesiem.conf.example")
+        shutil.copyfile(os.path.join(h.TOP, "conf", "mdesiem.conf.example"),
+                        example)
+        os.chmod(example, 0o644)
         rc, out, err = run("-n", "-c", example)
         R.check(rc == 0, "-n accepts conf/mdesiem.conf.example (%s)"
                 % err.strip()[:300])
