@@ -101,7 +101,7 @@ struct daemon {
 	const char *path;
 	int once;
 	const struct daemon_flags *flags;
-	const char *state_dir;
+	char state_dir[PATH_MAX]; /* a copy: a reload frees the old set */
 	struct tenant *tenants;
 	size_t ntenants;
 	struct outq *outqs;
@@ -1063,7 +1063,8 @@ daemon_run(struct config_set **set, const char *path, int once,
 	d.path = path;
 	d.once = once;
 	d.flags = flags;
-	d.state_dir = d.set->tenant[0]->state_dir;
+	snprintf(d.state_dir, sizeof(d.state_dir), "%s",
+	    d.set->tenant[0]->state_dir);
 	d.started = time(NULL);
 	pthread_mutex_init(&d.mu, NULL);
 	cycle_http_opts(d.set->tenant[0], flags->stop, &d.http_opts);
