@@ -19,6 +19,8 @@ struct daemon_flags {
 	volatile sig_atomic_t *stop;
 	volatile sig_atomic_t *reload;
 	volatile sig_atomic_t *counters;
+	volatile sig_atomic_t
+	    *wake; /* any of them: the main thread's nap ends */
 };
 
 /*

@@ -51,7 +51,8 @@
 #define BACKOFF_MAX_MS (15L * 60 * 1000) /* doubling up to this */
 #define PAUSE_MS 1000 /* a full spool: look again after this */
 #define PUBLISH_MS 5000 /* status files at least this often */
-#define MAIN_NAP_MS 200 /* the main thread's loop */
+#define MAIN_NAP_MS \
+	1000 /* the main thread's loop, at most (a signal ends it) */
 
 struct daemon;
 
@@ -1049,6 +1050,7 @@ daemon_run(struct config_set **set, const char *path, int once,
 	size_t i;
 	long every = notify_watchdog_interval_ms(), conc;
 	int64_t now, last_pub = 0, next_ping = 0;
+	long nap;
 	unsigned long published = 0, w;
 	int rc;
 
@@ -1106,6 +1108,9 @@ daemon_run(struct config_set **set, const char *path, int once,
 	started_line(&d);
 	notify_ready();
 	while (!*flags->stop) {
+		/* Cleared before the flags are read: a signal after it ends the
+		 * nap below at once. */
+		*flags->wake = 0;
 		now = nap_now_ms();
 		if (*flags->reload) {
 			*flags->reload = 0;
@@ -1128,7 +1133,10 @@ daemon_run(struct config_set **set, const char *path, int once,
 			published = w;
 		}
 		/* --once ends as soon as the last tenant is through. */
-		nap_ms(once ? MAIN_NAP_MS / 4 : MAIN_NAP_MS, NULL);
+		nap = once ? 50 : MAIN_NAP_MS;
+		if (every > 0 && every / 3 < nap)
+			nap = every / 3 > 10 ? every / 3 : 10;
+		nap_ms(nap, flags->wake);
 	}
 	if (!once) {
 		notify_stopping();

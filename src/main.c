@@ -40,6 +40,7 @@
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t reload_requested;
 static volatile sig_atomic_t counters_requested;
+static volatile sig_atomic_t wake_requested; /* any of the above */
 
 static void
 on_signal(int sig)
@@ -55,6 +56,7 @@ on_signal(int sig)
 		stop_requested = 1;
 		break;
 	}
+	wake_requested = 1;
 }
 
 struct options {
@@ -305,8 +307,8 @@ main(int argc, char **argv)
 {
 	struct options o;
 	struct config_set *set;
-	struct daemon_flags flags = {
-	    &stop_requested, &reload_requested, &counters_requested};
+	struct daemon_flags flags = {&stop_requested, &reload_requested,
+	    &counters_requested, &wake_requested};
 	int rc, lockfd;
 
 	/*
