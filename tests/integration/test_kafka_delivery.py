@@ -20,7 +20,9 @@ reading the topic back.
 - A message too large for the producer is shortened to fit; one a broker
   refuses is reported with the topic and counted; an unknown topic is a
   clear error, and nothing is lost once the topic exists.
-- topic = th-%t names the tenant's topic."""
+- topic = th-%t names the tenant's topic; with three [tenant NAME]
+  sections each tenant's records go to its own topic, or, with one
+  shared topic, carry their tenant in the mdesiem-tenant header."""
 
 import json
 import os
@@ -509,6 +511,60 @@ def check_tenant_topic(wd):
         mk.close()
 
 
+def check_many_tenants(wd):
+    """Three [tenant NAME] sections in one daemon: topic = mssp-%t gives
+    each its own topic, holding its detections and no other's; a topic
+    without %t is shared, and each record's mdesiem-tenant header names
+    its tenant."""
+    import test_tenants as tt
+    sim = h.Sim(wd, "--tenants", "3", "--count", "60", "--seed", "12")
+    names = ["a", "b", "c"]
+    mk = k.MockKafka(wd, topics=[("mssp-a", 2), ("mssp-b", 2),
+                                 ("mssp-c", 2), ("shared", 3)])
+    try:
+        coll = type("C", (), {"port": 9})
+        for topic, tag in (("mssp-%t", "own"), ("shared", "shared")):
+            conf = tt.write_conf(
+                wd, sim, coll, [(n, i) for i, n in enumerate(names)],
+                name="tenants-%s.conf" % tag, state=wd.file("state-" + tag),
+                extra={"output.transport": "kafka", "output.host": None,
+                       "output.port": None, "output.framing": None,
+                       "output.header": None, "output.brokers": mk.bootstrap,
+                       "output.topic": topic})
+            # write_conf keeps keys set to None: drop those lines
+            with open(conf) as f:
+                text = "".join(x for x in f if not x.endswith("= None\n"))
+            with open(conf, "w") as f:
+                f.write(text)
+            want = {n: tt.corpus_ids(sim, i) for i, n in enumerate(names)}
+            total = sum(len(v) for v in want.values())
+
+            def count():
+                if tag == "own":
+                    return sum(len(mk.consume("mssp-" + n)) for n in names)
+                return len(mk.consume("shared"))
+
+            rc, err = run_until(conf, lambda: count() >= total)
+            R.check(rc == 0 and count() == total, "%s: --once over three "
+                    "tenants exits 0, %d records (%d)"
+                    % (tag, total, count()))
+            for n in names:
+                recs = (mk.consume("mssp-" + n) if tag == "own" else
+                        [r for r in mk.consume("shared")
+                         if r["headers"].get("mdesiem-tenant") == n])
+                ids = fullids(recs)
+                R.check(set(ids) == want[n] and len(ids) == len(want[n]),
+                        "%s: tenant %s: its %d detections, once each, no "
+                        "other's (%d records)" % (tag, n, len(want[n]),
+                                                  len(ids)))
+                R.check(all(r["headers"].get("mdesiem-tenant") == n and
+                            r["key"] == i for r, i in zip(recs, ids)),
+                        "%s: tenant %s: header mdesiem-tenant %s, key the "
+                        "FullId" % (tag, n, n))
+    finally:
+        mk.close()
+
+
 def main():
     why = k.available()
     if why is not None:
@@ -523,6 +579,7 @@ def main():
         check_unknown_topic(wd)
         check_reported_once(wd)
         check_tenant_topic(wd)
+        check_many_tenants(wd)
         check_kill9(wd)
     finally:
         wd.close()
