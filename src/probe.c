@@ -218,6 +218,9 @@ step_api(const struct config *c, struct http *h, FILE *out)
 	else
 		snprintf(detail, sizeof(detail), "%s", source_error(s));
 	report(out, rc == 0, "read one record", detail);
+	/* Not a failure: the API works today, but not for ever. */
+	if (source_deprecation(s) != NULL)
+		fprintf(out, "%-6s %s\n", "note", source_deprecation(s));
 	source_free(s);
 	token_free(t);
 	return rc == 0 ? 0 : -1;

@@ -109,6 +109,25 @@ def test_deprecation_once(wd, sim, coll, api):
             "api = %s: mdesiem_source_deprecated 1" % api)
 
 
+def test_deprecation_probe(wd, sim, coll):
+    """--test-connection passes and adds a note for a deprecated API."""
+    for api in ("siem", "alerts", "graph"):
+        conf, _, _ = config(wd, sim, coll, api, "probe-" + api)
+        p = subprocess.run([h.DAEMON, "--test-connection", "-c", conf],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=60)
+        out = p.stdout.decode()
+        notes = [l for l in out.splitlines() if l.startswith("note ")]
+        if api == "graph":
+            R.check(p.returncode == 0 and not notes, "--test-connection, "
+                    "graph: passes without a note")
+        else:
+            R.check(p.returncode == 0 and len(notes) == 1 and
+                    NOTICE[api] in notes[0] and MIGRATION in notes[0],
+                    "--test-connection, %s: passes, with one note naming "
+                    "the deprecation (%s)" % (api, notes or out[-300:]))
+
+
 def test_no_deprecation(wd, sim, coll):
     conf, state, prom = config(wd, sim, coll, "graph", "dep-graph")
     rc, err, _ = h.run_daemon(conf, "--once")
@@ -420,6 +439,7 @@ def main():
         for api in ("siem", "alerts"):
             test_deprecation_once(wd, sim, coll, api)
         test_no_deprecation(wd, sim, coll)
+        test_deprecation_probe(wd, sim, coll)
         test_deprecation_daily(wd, sim, coll)
         test_retired(wd, sim, coll)
         test_retired_running(wd, sim, coll)
