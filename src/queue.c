@@ -81,6 +81,7 @@ struct queue {
 	unsigned long unsaved; /* messages passed since the last save */
 	int64_t last_save;
 	int read_error; /* logged */
+	int resend_said; /* "sent again" logged since the last delivery */
 
 	uint64_t sent, delivered, dropped, resent;
 	time_t last_ok;
@@ -286,8 +287,10 @@ take_acks(struct queue *q, uint64_t acked)
 		q->inflight_bytes -= e->bytes;
 		if (e->dropped)
 			q->dropped++;
-		else
+		else {
 			q->delivered++;
+			q->resend_said = 0;
+		}
 		q->unsaved++;
 		q->head = (q->head + 1) % q->inflight_max;
 		q->count--;
@@ -323,9 +326,12 @@ rewind_unacked(struct queue *q, int count_resent)
 		again += !q->ring[(q->head + i) % q->inflight_max].dropped;
 	if (count_resent && again > 0) {
 		q->resent += again;
-		log_info("%lu messages sent but not acknowledged by the "
-		         "collector are sent again",
+		/* Said once an outage: retries until a delivery are debug. */
+		log_msg(q->resend_said ? LOG_LVL_DEBUG : LOG_LVL_INFO,
+		    "%lu messages sent but not acknowledged by the collector "
+		    "are sent again",
 		    again);
+		q->resend_said = 1;
 	}
 	q->head = q->count = 0;
 	q->inflight_bytes = 0;

@@ -461,6 +461,9 @@ def check_reported_once(wd):
         lines = [x for x in text.splitlines() if reason in x]
         R.check(len(lines) == 1, "reported once while it keeps trying "
                 "(%d lines: %r)" % (len(lines), lines[:3]))
+        again = [x for x in text.splitlines() if "are sent again" in x]
+        R.check(len(again) <= 1, "... and so is the resend of what it "
+                "holds (%d lines)" % len(again))
         mk.cmd("topic-error later NO_ERROR")
         try:
             mk.cmd("create later 2")
