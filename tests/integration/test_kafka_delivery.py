@@ -280,8 +280,14 @@ def check_faults(wd):
         R.check(want <= set(ids), "brokers down and up, pushed produce "
                 "errors, leaders moved: nothing lost (%d missing)"
                 % len(want - set(ids)))
-        R.check(len(ids) == len(set(ids)), "... and nothing twice (%d "
-                "duplicates)" % (len(ids) - len(set(ids))))
+        # When librdkafka reports every broker down, what was in flight is
+        # handed over again once they are back (README, "The delivery
+        # contract for Kafka"): at most the in-flight window twice over.
+        dups = len(ids) - len(set(ids))
+        print("faults: %d duplicates" % dups)
+        R.check(dups <= 2 * queue_constant("QUEUE_KAFKA_INFLIGHT_MAX"),
+                "... and duplicates within the in-flight bound (%d <= %d)"
+                % (dups, 2 * queue_constant("QUEUE_KAFKA_INFLIGHT_MAX")))
     finally:
         mk.close()
 
