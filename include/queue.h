@@ -29,6 +29,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "spool.h"
+
 struct config;
 struct queue;
 struct spool;
@@ -64,6 +66,7 @@ struct queue_stats {
 	int kafka; /* the output is Kafka */
 	uint64_t kafka_acked; /* successful delivery reports */
 	uint64_t kafka_failed; /* refused by a broker for good: skipped */
+	struct spool_damage damage; /* what the spool found damaged */
 };
 
 /*

@@ -63,9 +63,25 @@ struct spool_pos {
 /* What recovery found and did, for the caller's log lines. */
 struct spool_recovery {
 	uint64_t truncated_bytes; /* uncommitted or torn tail dropped */
-	uint64_t corrupt_bytes; /* skipped inside segments */
+	uint64_t corrupt_bytes; /* damaged bytes inside segments */
+	uint64_t damaged_segments; /* segments with damage, newest aside */
+	char readpos[200]; /* why read.pos was not used as it is, or "" */
 	struct buf *last_commit; /* payload of the last COMMIT, or empty */
 };
+
+/* Damage the spool found (recovery and reader), totals since open. */
+struct spool_damage {
+	uint64_t events; /* each finding below once */
+	uint64_t bytes; /* bytes the reader skipped as no valid entry */
+	uint64_t regions; /* damaged runs those bytes were in */
+	uint64_t missing_segments; /* segments gone before they were read */
+	uint64_t deleted_segments; /* the segment written, deleted under it */
+	uint64_t readpos_resets; /* read.pos unreadable or out of range */
+	char last[200]; /* the newest finding, for a log line */
+};
+
+/* Copy the totals into *d. */
+void spool_get_damage(const struct spool *sp, struct spool_damage *d);
 
 /*
  * Open (creating if needed) the spool under dir/spool and recover it.

@@ -62,6 +62,9 @@ struct status {
 	uint64_t bad_records; /* could not be parsed or normalised */
 	uint64_t oversized_keys; /* of those: dedup key over 64 KiB */
 	uint64_t commit_parts; /* extra COMMITs of pages over 16 MiB of keys */
+	uint64_t state_damage; /* damage found in the state directory */
+	uint64_t damaged_bytes; /* spool bytes skipped as damaged */
+	char damage_last[200]; /* the newest damage found, or "" */
 	uint64_t messages_shortened; /* packed to fit max_message_size */
 	uint64_t values_shortened; /* values cut to fit */
 	uint64_t values_dropped; /* values left out to fit */

@@ -80,6 +80,7 @@ struct cycle {
 	struct state_owner owner; /* whose state: tenant, api, url */
 	struct buf owner_text; /* as COMMITs name it */
 	int whose; /* CYCLE_STATE_* */
+	unsigned long cursor_damage; /* damaged cursor files set aside */
 	int full_warned;
 	int cursor_dirty; /* cursor file behind the spool */
 	int disk_full; /* ENOSPC: wait for an empty spool */
@@ -149,6 +150,37 @@ foreign_cursor(struct cycle *cy, const char *why)
 	return 0;
 }
 
+/*
+ * The cursor file is damaged (not JSON, fields missing or wrong): it is
+ * kept beside for a look, and the source goes on from what the spool's
+ * last COMMIT of its own says (the cursor and keys of the last page), or
+ * else from start_from.  Records may come twice, none is lost.
+ */
+static int
+damaged_cursor(struct cycle *cy, const char *why)
+{
+	char kept[PATH_MAX + 16];
+	int n = snprintf(kept, sizeof(kept), "%s.damaged", cy->state_path);
+
+	cursor_free(cy->cursor);
+	if ((cy->cursor = cursor_new()) == NULL)
+		return ERR_NOMEM;
+	if (n < 0 || (size_t)n >= sizeof(kept) ||
+	    rename(cy->state_path, kept) != 0) {
+		log_error(
+		    "cannot move %s away: %s", cy->state_path, strerror(errno));
+		return ERR_IO;
+	}
+	log_warning("%s is damaged: %s; it is kept as %s, and the source goes "
+	            "on from the spool's last commit, or else from [source] "
+	            "start_from (%s): records since then may be delivered "
+	            "twice, none is lost",
+	    cy->state_path, why, kept, cy->cfg->start_from);
+	cy->whose = CYCLE_STATE_NONE;
+	cy->cursor_damage++;
+	return 0;
+}
+
 static int
 load_cursor(struct cycle *cy, int at_start)
 {
@@ -175,6 +207,8 @@ load_cursor(struct cycle *cy, int at_start)
 			return ERR_NOMEM;
 		return foreign_cursor(cy, why);
 	}
+	if (rc == ERR_PARSE && at_start)
+		return damaged_cursor(cy, why);
 	if (rc == ERR_IO)
 		log_error(
 		    "cannot read %s: %s", cy->state_path, strerror(errno));
@@ -1266,6 +1300,13 @@ cycle_status(const struct cycle *cy, struct status *st)
 	st->bad_records = cy->stats.bad_records;
 	st->oversized_keys = cy->stats.oversized_keys;
 	st->commit_parts = cy->stats.commit_parts;
+	/* The queue's damage findings are added by daemon.c. */
+	st->state_damage = cy->cursor_damage;
+	if (cy->cursor_damage > 0)
+		snprintf(st->damage_last, sizeof(st->damage_last),
+		    "the cursor file of tenant %s, %s API was damaged and set "
+		    "aside",
+		    cy->owner.tenant_id, cy->owner.api);
 	st->messages_shortened = cy->stats.messages_shortened;
 	st->values_shortened = cy->stats.values_shortened;
 	st->values_dropped = cy->stats.values_dropped;

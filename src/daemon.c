@@ -252,8 +252,13 @@ log_recovery(const struct outq *o, const struct spool_recovery *rec)
 		    "records are fetched again",
 		    o->label, (unsigned long long)rec->truncated_bytes);
 	if (rec->corrupt_bytes > 0)
-		log_warning("spool of %s: skipped %llu corrupt bytes", o->label,
-		    (unsigned long long)rec->corrupt_bytes);
+		log_warning("spool of %s: %llu damaged bytes found (%llu older "
+		            "segments damaged); the reader skips them to the "
+		            "next intact message and delivers the rest",
+		    o->label, (unsigned long long)rec->corrupt_bytes,
+		    (unsigned long long)rec->damaged_segments);
+	if (rec->readpos[0] != '\0')
+		log_warning("spool of %s: %s", o->label, rec->readpos);
 	if (queue_pending_bytes(o->q) > 0)
 		log_info("spool of %s: %llu bytes wait for delivery", o->label,
 		    (unsigned long long)queue_pending_bytes(o->q));
@@ -606,6 +611,9 @@ sum_status(struct status *tot, const struct status *st)
 {
 	status_add_counters(tot, st);
 	tot->spooled += st->spooled;
+	if (st->damage_last[0] != '\0')
+		snprintf(tot->damage_last, sizeof(tot->damage_last), "%s",
+		    st->damage_last);
 	if (st->failing) {
 		tot->fetch_ok = 0;
 		if (tot->last_error[0] == '\0' ||
@@ -652,6 +660,11 @@ sum_queue(struct status *tot, const struct outq *o, int first)
 	tot->in_flight += qs.in_flight;
 	tot->reconnects += qs.reconnects;
 	tot->pending_bytes += qs.pending_bytes;
+	tot->damaged_bytes += qs.damage.bytes;
+	tot->state_damage += qs.damage.events;
+	if (qs.damage.last[0] != '\0')
+		snprintf(tot->damage_last, sizeof(tot->damage_last), "%s",
+		    qs.damage.last);
 	tot->collector_up =
 	    first ? qs.collector_up : tot->collector_up && qs.collector_up;
 	if (!qs.collector_up && tot->collector_error[0] == '\0')

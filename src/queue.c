@@ -82,6 +82,7 @@ struct queue {
 	int64_t last_save;
 	int read_error; /* logged */
 	int resend_said; /* "sent again" logged since the last delivery */
+	uint64_t damage_seen; /* spool damage findings logged */
 
 	uint64_t sent, delivered, dropped, resent;
 	time_t last_ok;
@@ -363,6 +364,22 @@ poll_acks(struct queue *q, long wait_ms)
 /* --- handing over --- */
 
 /* Read and frame the next message: 0, 1 (none), or an error. */
+/* Say what the reader found damaged, once a finding (spool_mu held). */
+static void
+report_damage(struct queue *q)
+{
+	struct spool_damage d;
+
+	spool_get_damage(q->spool, &d);
+	if (d.events == q->damage_seen)
+		return;
+	q->damage_seen = d.events;
+	log_warning("spool: %s (so far: %llu damaged bytes skipped, %llu "
+	            "segments missing); delivery goes on with what is intact",
+	    d.last, (unsigned long long)d.bytes,
+	    (unsigned long long)(d.missing_segments + d.deleted_segments));
+}
+
 static int
 load(struct queue *q)
 {
@@ -373,7 +390,9 @@ load(struct queue *q)
 	/* m points into the spool: copied before the lock is let go. */
 	pthread_mutex_lock(&q->spool_mu);
 	before = spool_tell(q->spool);
-	if ((rc = spool_next_msg(q->spool, &m)) != 0) {
+	rc = spool_next_msg(q->spool, &m);
+	report_damage(q);
+	if (rc != 0) {
 		pthread_mutex_unlock(&q->spool_mu);
 		if (rc < 0 && !q->read_error) {
 			q->read_error = 1;
@@ -646,6 +665,9 @@ queue_get_stats(struct queue *q, struct queue_stats *st)
 	struct sink_kafka_stats ks;
 
 	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&q->spool_mu);
+	spool_get_damage(q->spool, &st->damage);
+	pthread_mutex_unlock(&q->spool_mu);
 	/* Datagrams the collector refused later are not delivered. */
 	st->delivered = q->delivered > lost ? q->delivered - lost : 0;
 	st->dropped = q->dropped + lost;

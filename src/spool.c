@@ -48,7 +48,8 @@ struct spool {
 	struct spool_pos saved;
 	/* accounting */
 	uint64_t bytes_before_w; /* committed bytes of older segments */
-	uint64_t corrupt;
+	struct spool_damage dmg;
+	int in_damage; /* the reader is inside a damaged run */
 };
 
 /* CRC-32C (Castagnoli, reflected 0x82F63B78), for CPUs without SSE4.2. */
@@ -545,8 +546,18 @@ file_size(const struct spool *sp, uint64_t seg)
 	return (uint64_t)st.st_size;
 }
 
+static void
+readpos_damage(struct spool *sp, struct spool_recovery *rec, const char *why)
+{
+	sp->dmg.events++;
+	sp->dmg.readpos_resets++;
+	snprintf(sp->dmg.last, sizeof(sp->dmg.last), "%s", why);
+	snprintf(rec->readpos, sizeof(rec->readpos), "%s", why);
+}
+
 static int
-load_saved(struct spool *sp, uint64_t first)
+load_saved(
+    struct spool *sp, uint64_t first, uint64_t last, struct spool_recovery *rec)
 {
 	char path[PATH_MAX];
 	struct buf b;
@@ -559,10 +570,33 @@ load_saved(struct spool *sp, uint64_t first)
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return ERR_IO;
 	buf_init(&b, 4096);
-	if (statefile_read(path, &b) == 0 &&
-	    sscanf(buf_str(&b), "%llu %llu", &seg, &off) == 2 && seg >= first) {
-		sp->saved.seg = seg;
-		sp->saved.off = off;
+	n = statefile_read(path, &b);
+	if (n == 0 && sscanf(buf_str(&b), "%llu %llu", &seg, &off) == 2) {
+		if (seg >= first && seg <= last) {
+			uint64_t size = file_size(sp, seg);
+
+			sp->saved.seg = seg;
+			sp->saved.off = off <= size ? off : size;
+			if (off > size)
+				readpos_damage(sp, rec,
+				    "spool/read.pos is past the "
+				    "end of its segment (the "
+				    "segment was cut short?): "
+				    "reading on from its end");
+		} else if (seg > last) {
+			readpos_damage(sp, rec,
+			    "spool/read.pos names a segment "
+			    "after the last one (segments "
+			    "deleted, or restored from a "
+			    "backup?): reading from the first "
+			    "segment; messages may be "
+			    "delivered twice");
+		}
+	} else if (n != ERR_NOTFOUND) {
+		readpos_damage(sp, rec,
+		    "spool/read.pos is unreadable: reading "
+		    "from the first segment; messages may "
+		    "be delivered twice");
 	}
 	buf_reset(&b);
 	return 0;
@@ -598,6 +632,33 @@ recover_tail(struct spool *sp, uint64_t last, struct spool_recovery *rec)
 	return 0;
 }
 
+/*
+ * Check every segment the reader has still to read, not only the newest:
+ * what is damaged in them is found (and logged by the caller) at start,
+ * not when the reader gets there.
+ */
+static int
+check_older(struct spool *sp, uint64_t last, struct spool_recovery *rec)
+{
+	char path[PATH_MAX];
+	uint64_t s, end, corrupt;
+
+	for (s = sp->saved.seg; s < last; s++) {
+		corrupt = 0;
+		if (seg_path(sp, s, path, sizeof(path)) != 0)
+			return ERR_IO;
+		if (access(path, F_OK) != 0)
+			continue;
+		if (scan_segment(path, &end, NULL, &corrupt) != 0)
+			return ERR_IO;
+		if (corrupt > 0) {
+			rec->corrupt_bytes += corrupt;
+			rec->damaged_segments++;
+		}
+	}
+	return 0;
+}
+
 static void
 account(struct spool *sp, uint64_t first)
 {
@@ -625,6 +686,8 @@ spool_open(
 	buf_init(&sp->kbuf, 0);
 	buf_init(&sp->rbuf, 0);
 	rec->truncated_bytes = rec->corrupt_bytes = 0;
+	rec->damaged_segments = 0;
+	rec->readpos[0] = '\0';
 	buf_clear(rec->last_commit);
 	n = snprintf(sp->dir, sizeof(sp->dir), "%s/spool", dir);
 	if (n < 0 || (size_t)n >= sizeof(sp->dir) ||
@@ -635,7 +698,9 @@ spool_open(
 		first = last = 1;
 	else if (recover_tail(sp, last, rec) != 0)
 		goto fail;
-	if (open_writer(sp, last) != 0 || load_saved(sp, first) != 0)
+	if (open_writer(sp, last) != 0 ||
+	    load_saved(sp, first, last, rec) != 0 ||
+	    check_older(sp, last, rec) != 0)
 		goto fail;
 	account(sp, first);
 	if (spool_rewind(sp) != 0)
@@ -746,8 +811,20 @@ spool_append_msg(struct spool *sp, const struct spool_msg *m)
 static int
 rotate(struct spool *sp)
 {
-	if (sp->committed < SEG_MAX)
-		return 0;
+	struct stat st;
+
+	if (sp->committed < SEG_MAX) {
+		/* Its name deleted while written (an operator "clearing"
+		 * the spool): what follows goes to a segment one can see. */
+		if (fstat(sp->wfd, &st) != 0 || st.st_nlink > 0)
+			return 0;
+		sp->dmg.events++;
+		sp->dmg.deleted_segments++;
+		snprintf(sp->dmg.last, sizeof(sp->dmg.last),
+		    "segment %llu was deleted while in use; what the reader "
+		    "had not opened of it is lost",
+		    (unsigned long long)sp->wseg);
+	}
 	sp->bytes_before_w += sp->committed;
 	close(sp->wfd);
 	sp->wfd = -1;
@@ -803,6 +880,39 @@ spool_pending(const struct spool *sp)
 }
 
 /* --- reader --- */
+
+/* n bytes at the reader's position are not a valid entry. */
+static void
+damaged(struct spool *sp, uint64_t n)
+{
+	if (!sp->in_damage) {
+		sp->dmg.events++;
+		sp->dmg.regions++;
+		snprintf(sp->dmg.last, sizeof(sp->dmg.last),
+		    "segment %llu at offset %llu is damaged; the reader skips "
+		    "to the next intact message",
+		    (unsigned long long)sp->rseg, (unsigned long long)sp->roff);
+	}
+	sp->in_damage = 1;
+	sp->dmg.bytes += n;
+}
+
+/* Segment seg, which the reader should read, does not exist. */
+static void
+missing(struct spool *sp, uint64_t seg)
+{
+	sp->dmg.events++;
+	sp->dmg.missing_segments++;
+	snprintf(sp->dmg.last, sizeof(sp->dmg.last),
+	    "segment %llu is missing (deleted?); what it held is lost",
+	    (unsigned long long)seg);
+}
+
+void
+spool_get_damage(const struct spool *sp, struct spool_damage *d)
+{
+	*d = sp->dmg;
+}
 
 static int
 open_reader(struct spool *sp, uint64_t seg, uint64_t off)
@@ -913,19 +1023,32 @@ spool_next_msg(struct spool *sp, struct spool_msg *m)
 				return ERR_IO;
 			if (got > 0)
 				continue;
-			if (sp->rseg >= sp->wseg)
-				return 1;
-			/* Older segment exhausted: move to the next one. */
-			if (open_reader(sp, sp->rseg + 1, 0) != 0)
-				return ERR_IO;
-			continue;
+			/*
+			 * Bytes left that no more bytes complete: a damaged
+			 * length near the end.  Resynchronise past them.
+			 */
+			if (avail > 0 &&
+			    (sp->rseg < sp->wseg || sp->rfd >= 0)) {
+				n = -1;
+			} else {
+				if (sp->rseg >= sp->wseg)
+					return 1;
+				if (sp->rfd < 0)
+					missing(sp, sp->rseg);
+				/* Segment exhausted: on to the next one. */
+				if (open_reader(sp, sp->rseg + 1, 0) != 0)
+					return ERR_IO;
+				sp->in_damage = 0;
+				continue;
+			}
 		}
 		if (n < 0) {
+			damaged(sp, 1);
 			sp->rpos++;
 			sp->roff++;
-			sp->corrupt++;
 			continue;
 		}
+		sp->in_damage = 0;
 		sp->rpos += (size_t)n;
 		sp->roff += (uint64_t)n;
 		memset(m, 0, sizeof(*m));
@@ -940,7 +1063,8 @@ spool_next_msg(struct spool *sp, struct spool_msg *m)
 		if (keyed_decode(p + HDR_LEN, (size_t)n - HDR_LEN, m) == 0)
 			return 0;
 		/* Its CRC held, its lengths do not: not ours to guess. */
-		sp->corrupt += (uint64_t)n;
+		damaged(sp, (uint64_t)n);
+		sp->in_damage = 0;
 	}
 }
 

@@ -123,6 +123,13 @@ static const struct counter {
         "Extra spool commits written because the dedup keys of a page "
         "passed the 16 MiB one commit holds (nothing skipped).",
         offsetof(struct status, commit_parts)},
+    {"state_damage", "mdesiem_state_damage_total",
+        "Damage found in the state directory (damaged spool runs, missing "
+        "or deleted segments, an unusable read.pos or cursor file).",
+        offsetof(struct status, state_damage)},
+    {"damaged_bytes", "mdesiem_spool_damaged_bytes_total",
+        "Spool bytes skipped because they were no intact entry.",
+        offsetof(struct status, damaged_bytes)},
     {"messages_shortened", "mdesiem_messages_shortened_total",
         "Messages packed to fit [output] max_message_size: values "
         "shortened or left out (README \"Fitting max_message_size\").",
@@ -280,6 +287,8 @@ to_json(const struct status *st)
 	    add_clock(root, st) || add_counters(root, st) ||
 	    add_kafka(root, st) ||
 	    cJSON_AddStringToObject(root, "last_error", st->last_error) ==
+	        NULL ||
+	    cJSON_AddStringToObject(root, "damage_last", st->damage_last) ==
 	        NULL ||
 	    add_time(root, "last_error_at", st->last_error_at);
 	if (bad) {
@@ -733,6 +742,7 @@ from_json(const cJSON *root, struct status *st)
 	st->retired = get_bool(root, "retired");
 	st->retired_since = get_time(root, "retired_since");
 	get_str(root, "last_error", st->last_error, sizeof(st->last_error));
+	get_str(root, "damage_last", st->damage_last, sizeof(st->damage_last));
 	st->last_error_at = get_time(root, "last_error_at");
 	get_clock(root, st);
 }
@@ -848,6 +858,12 @@ print_counters(const struct status *st, FILE *out)
 	    (unsigned long long)st->fetched, (unsigned long long)st->delivered,
 	    (unsigned long long)st->duplicates,
 	    (unsigned long long)st->bad_records);
+	if (st->state_damage > 0)
+		fprintf(out,
+		    "state damage: %llu found, %llu damaged spool bytes "
+		    "skipped; last: %s\n",
+		    (unsigned long long)st->state_damage,
+		    (unsigned long long)st->damaged_bytes, st->damage_last);
 	if (st->oversized_keys > 0 || st->commit_parts > 0)
 		fprintf(out,
 		    "poison values: %llu records skipped for a dedup key over "
