@@ -553,6 +553,10 @@ queue_drain(struct queue *q, long wait_ms)
 	int64_t end = nap_now_ms() + (wait_ms > 0 ? wait_ms : 0), left;
 	int rc, wrc;
 
+	/* Also while the collector is away: what writing found. */
+	pthread_mutex_lock(&q->spool_mu);
+	report_damage(q);
+	pthread_mutex_unlock(&q->spool_mu);
 	for (;;) {
 		rc = step(q);
 		if (rc == 0 || (rc != ERR_AGAIN && rc != ERR_SINK))

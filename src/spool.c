@@ -751,6 +751,8 @@ write_out(struct spool *sp)
 	return 0;
 }
 
+static int rotate(struct spool *sp);
+
 static int
 append_entry(
     struct spool *sp, int type, int sev, const void *payload, size_t len)
@@ -760,6 +762,10 @@ append_entry(
 
 	if (len > MAX_ENTRY)
 		return ERR_TOOBIG;
+	/* A page starts: not in a segment whose name was deleted. */
+	if (sp->wsize == sp->committed && sp->wbuf.len == 0 &&
+	    (rc = rotate(sp)) != 0)
+		return rc;
 	put32(hdr, SPOOL_MAGIC);
 	put32(hdr + 4, (uint32_t)len);
 	hdr[12] = (unsigned char)type;
