@@ -134,8 +134,14 @@ class Collector:
         with open(self.out, "rb") as f:
             for line in f:
                 # The collector may be writing the last line right now.
-                if line.strip() and line.endswith(b"\n"):
+                if not line.strip() or not line.endswith(b"\n"):
+                    continue
+                try:
                     msgs.append(base64.b64decode(json.loads(line)["b64"]))
+                except ValueError:
+                    # a line caught half-written (a buffered write cut at
+                    # the page size): the last one; read again later
+                    break
         return msgs
 
     def stop(self):
