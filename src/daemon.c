@@ -909,7 +909,7 @@ reload(struct daemon *d)
 	notify_ready();
 	log_info("reload: configuration %s applied: %zu tenants (%zu added, "
 	         "%zu removed, %zu changed, %zu unchanged)",
-	    d->path, d->ntenants, added, removed, changed - 0, kept);
+	    d->path, d->ntenants, added, removed, changed, kept);
 }
 
 /* --- the run --- */
@@ -959,7 +959,6 @@ static int
 wind_down(struct daemon *d)
 {
 	struct outq *o;
-	uint64_t left = 0;
 	int rc = 0;
 
 	sched_free(d->sched);
@@ -978,12 +977,10 @@ wind_down(struct daemon *d)
 			    "within [state] shutdown_grace",
 			    (unsigned long long)queue_pending_bytes(o->q),
 			    o->label);
-			left += queue_pending_bytes(o->q);
 		}
 		if (o->finish_rc != 0)
 			rc = o->finish_rc;
 	}
-	(void)left;
 	return rc;
 }
 
