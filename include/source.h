@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "ts.h"
 
 struct config;
@@ -56,9 +57,37 @@ struct source_stats {
 };
 
 struct source;
+struct pace_limit;
 
+/*
+ * One API adapter: its code and what it knows of its API, so that the
+ * configuration and the pipeline need not know any API by name.  A new
+ * API is one adapter file with its source_ops and a row in source.c.
+ */
 struct source_ops {
-	const char *name;
+	const char *name; /* api = NAME */
+	/* Sign-in: Entra ID's v1 endpoint (resource=) instead of v2 (scope=). */
+	int token_v1;
+	int64_t page_size; /* page_size when the configuration sets none */
+	/* region = choices (NULL: the API has no regions), those open in
+	 * the government clouds (NULL: none), and the one used when none is
+	 * given (NULL: the API's global host). */
+	const char *const *regions;
+	const char *const *gov_regions;
+	const char *default_region;
+	/* The [source] keys only some APIs read that this one reads. */
+	const char *const *keys;
+	/* The URL and the token audience for c's cloud and region (checked
+	 * already): the URL written into out[0..len), 0 or -1 if too long. */
+	int (*default_url)(const struct config *c, char *out, size_t len);
+	const char *(*audience)(const struct config *c);
+	/* The API's documented request limits per app and tenant, as paced. */
+	const struct pace_limit *limits;
+	size_t nlimits;
+	/* --test-connection's request for one record: these parameters, and
+	 * this one set to the time a day ago (NULL: none). */
+	const char *probe_query;
+	const char *probe_since;
 	/* What Microsoft announced for this API's end, for a warning that
 	 * names the move to make; NULL for an API with no end announced. */
 	const char *deprecation;
@@ -75,6 +104,13 @@ struct source_ops {
 	 * it whole costs is a few times that); NULL: the common cap. */
 	size_t (*answer_max)(const struct config *c);
 };
+
+/*
+ * The adapter of api, or NULL; source_ops_at(i) for i = 0, 1, ... lists
+ * every adapter, then NULL.
+ */
+const struct source_ops *source_ops_for(enum config_api api);
+const struct source_ops *source_ops_at(size_t i);
 
 /*
  * A source for the configured api, using h and t (borrowed; they must

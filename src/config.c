@@ -35,6 +35,7 @@
 #include "leef.h"
 #include "log.h"
 #include "ts.h"
+#include "source.h"
 #include "url.h"
 
 static int
@@ -233,132 +234,124 @@ finish_azure(struct loader *ld)
 	strip_slashes(c->login_url);
 }
 
-/* Per cloud: Graph hosts (also its audiences), Alert API audiences. */
-static const char *const graph_hosts[] = {
-    [CLOUD_GLOBAL] = "https://graph.microsoft.com",
-    [CLOUD_GCC] = "https://graph.microsoft.com",
-    [CLOUD_GCC_HIGH] = "https://graph.microsoft.us",
-    [CLOUD_DOD] = "https://dod-graph.microsoft.us",
-};
-
-static const char *const alerts_audiences[] = {
-    [CLOUD_GLOBAL] = "https://api.securitycenter.microsoft.com",
-    [CLOUD_GCC] = "https://api-gcc.securitycenter.microsoft.us",
-    [CLOUD_GCC_HIGH] = "https://api-gov.securitycenter.microsoft.us",
-    [CLOUD_DOD] = "https://api-gov.securitycenter.microsoft.us",
-};
-
-static char *
-default_url(struct loader *ld)
-{
-	const struct config *c = ld->c;
-	const char *region = c->region != NULL ? c->region : "us";
-	const char *gov = c->cloud == CLOUD_GCC ? ".gcc" : "";
-	char url[160];
-
-	if (c->api == API_GRAPH)
-		snprintf(url, sizeof(url), "%s/v1.0/security/alerts_v2",
-		    graph_hosts[c->cloud]);
-	else if (c->api == API_SIEM && c->cloud == CLOUD_GLOBAL)
-		snprintf(url, sizeof(url),
-		    "https://wdatp-alertexporter-%s.windows.com/api/alerts",
-		    region);
-	else if (c->api == API_SIEM)
-		snprintf(url, sizeof(url),
-		    "https://wdatp-alertexporter-us%s"
-		    ".securitycenter.windows.us/api/alerts",
-		    gov);
-	else if (c->cloud != CLOUD_GLOBAL)
-		/* The government Alert API hosts are their audiences. */
-		snprintf(url, sizeof(url), "%s/api/alerts",
-		    alerts_audiences[c->cloud]);
-	else if (c->region != NULL)
-		snprintf(url, sizeof(url),
-		    "https://%s.api.security.microsoft.com/api/alerts", region);
-	else
-		snprintf(url, sizeof(url),
-		    "https://api.security.microsoft.com/api/alerts");
-	return config_sdup(ld, url);
-}
-
-static const char *
-default_audience(const struct config *c)
-{
-	if (c->api == API_SIEM)
-		return "https://graph.windows.net";
-	if (c->api == API_ALERTS)
-		return alerts_audiences[c->cloud];
-	return graph_hosts[c->cloud];
-}
-
-/* Returns 0 when the region is usable for building the default URL. */
+/*
+ * The [source] keys only some APIs read: a key given for an API whose
+ * adapter does not list it is a problem naming the APIs that do.
+ */
 static int
-check_region(struct loader *ld)
+ops_reads(const struct source_ops *ops, const char *name)
 {
-	static const char *const siem[] = {"us", "eu", "uk", NULL};
-	/* The Alert API's hosts {region}.api.security.microsoft.com
-	 * (reference/landscape-2026.md 1.3: ina is India). */
-	static const char *const alerts[] = {
-	    "us", "eu", "uk", "au", "swa", "ina", NULL};
-	struct config *c = ld->c;
-	const struct key *k = KEY(region);
-	const char *const *list = c->api == API_SIEM ? siem : alerts;
-	char names[64];
+	const char *const *k;
+
+	for (k = ops->keys; k != NULL && *k != NULL; k++)
+		if (strcmp(*k, name) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+api_specific(const char *name)
+{
 	size_t i;
 
-	if (c->region == NULL)
-		return 0;
-	if (c->api == API_GRAPH) {
-		config_problem(ld, k,
-		    "not used with api = graph (only siem and alerts have "
-		    "regions)");
-		return -1;
-	}
-	for (i = 0; c->region[i] != '\0'; i++)
-		c->region[i] = (char)tolower((unsigned char)c->region[i]);
-	for (i = 0; list[i] != NULL && strcmp(list[i], c->region) != 0; i++)
-		continue;
-	if (list[i] == NULL) {
-		config_problem(ld, k, "\"%s\" is not one of %s (api = %s)",
-		    c->region,
-		    config_keys_join_names(list, names, sizeof(names)),
-		    config_api_name(c->api));
-		return -1;
-	}
-	if (c->cloud != CLOUD_GLOBAL &&
-	    (c->api != API_SIEM || strcmp(c->region, "us") != 0)) {
-		config_problem(ld, k, "\"%s\" is not available with cloud = %s",
-		    c->region,
-		    config_keys_choice_name(
-		        config_keys_cloud_choices, c->cloud));
-		return -1;
-	}
+	for (i = 0; source_ops_at(i) != NULL; i++)
+		if (ops_reads(source_ops_at(i), name))
+			return 1;
 	return 0;
 }
 
 static void
+check_api_key(struct loader *ld, const struct key *k)
+{
+	const struct source_ops *ops = source_ops_for(ld->c->api);
+	const char *names[8];
+	char list[96];
+	size_t i, n = 0;
+
+	if (!ld->given[k - config_keys] || ops_reads(ops, k->name))
+		return;
+	for (i = 0; source_ops_at(i) != NULL && n < 7; i++)
+		if (ops_reads(source_ops_at(i), k->name))
+			names[n++] = source_ops_at(i)->name;
+	names[n] = NULL;
+	config_keys_join_names(names, list, sizeof(list));
+	/* "a, b, c" read as "a, b or c" */
+	if (n > 1) {
+		char *last = strrchr(list, ',');
+
+		memmove(last + 3, last + 1, strlen(last + 1) + 1);
+		memcpy(last, " or", 3);
+	}
+	config_problem(ld, k, "only with api = %s", list);
+}
+
+/* Returns 0 when the region is usable for building the default URL. */
+static int
+check_region(struct loader *ld, const struct source_ops *ops)
+{
+	struct config *c = ld->c;
+	const struct key *k = KEY(region);
+	const char *const *list;
+	char names[64];
+	size_t i;
+
+	if (c->region == NULL || ops->regions == NULL)
+		return ops->regions == NULL && GIVEN(ld, region) ? -1 : 0;
+	for (i = 0; c->region[i] != '\0'; i++)
+		c->region[i] = (char)tolower((unsigned char)c->region[i]);
+	for (list = ops->regions; *list != NULL; list++)
+		if (strcmp(*list, c->region) == 0)
+			break;
+	if (*list == NULL) {
+		config_problem(ld, k, "\"%s\" is not one of %s (api = %s)",
+		    c->region,
+		    config_keys_join_names(ops->regions, names, sizeof(names)),
+		    ops->name);
+		return -1;
+	}
+	if (c->cloud == CLOUD_GLOBAL)
+		return 0;
+	for (list = ops->gov_regions; list != NULL && *list != NULL; list++)
+		if (strcmp(*list, c->region) == 0)
+			return 0;
+	config_problem(ld, k, "\"%s\" is not available with cloud = %s",
+	    c->region,
+	    config_keys_choice_name(config_keys_cloud_choices, c->cloud));
+	return -1;
+}
+
+/* The source's defaults, all from its adapter (source.h). */
+static void
 finish_source(struct loader *ld)
 {
 	struct config *c = ld->c;
+	const struct source_ops *ops;
+	char url[256];
+	size_t i;
 	int region_ok;
 
 	if (BAD(ld, api) || BAD(ld, cloud))
 		return;
-	region_ok = check_region(ld) == 0;
-	if (c->api == API_SIEM && c->region == NULL && region_ok)
-		c->region = config_sdup(ld, "us");
-	if (c->url == NULL && !GIVEN(ld, url) && region_ok)
-		c->url = default_url(ld);
+	ops = source_ops_for(c->api);
+	region_ok = check_region(ld, ops) == 0;
+	for (i = 0; i < NKEYS; i++)
+		if (strcmp(config_keys[i].section, "source") == 0 &&
+		    api_specific(config_keys[i].name))
+			check_api_key(ld, &config_keys[i]);
+	if (c->region == NULL && ops->default_region != NULL && region_ok)
+		c->region = config_sdup(ld, ops->default_region);
+	if (c->url == NULL && !GIVEN(ld, url) && region_ok) {
+		if (ops->default_url(c, url, sizeof(url)) == 0)
+			c->url = config_sdup(ld, url);
+		else
+			config_problem(
+			    ld, KEY(url), "cannot build the default URL");
+	}
 	if (c->audience == NULL && !GIVEN(ld, audience))
-		c->audience = config_sdup(ld, default_audience(c));
+		c->audience = config_sdup(ld, ops->audience(c));
 	strip_slashes(c->audience);
 	if (!OK(ld, page_size))
-		c->page_size = c->api == API_GRAPH ? 500 : 1000;
-	if (c->filter != NULL && c->api == API_SIEM)
-		config_problem(
-		    ld, KEY(filter), "only with api = graph or alerts");
-	if (c->machine_groups != NULL && c->api != API_SIEM)
-		config_problem(ld, KEY(machine_groups), "only with api = siem");
+		c->page_size = ops->page_size;
 }
 
 static void

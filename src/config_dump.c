@@ -86,7 +86,7 @@ dump_key(const struct config *c, const struct key *k, FILE *out)
 		break;
 	case K_ENUM:
 		v = config_keys_choice_name(
-		    k->choices, config_keys_load_int(c, k));
+		    config_keys_choices(k), config_keys_load_int(c, k));
 		break;
 	case K_LEVEL:
 		v = config_keys_choice_name(

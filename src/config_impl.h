@@ -206,6 +206,8 @@ extern const struct key config_keys[];
 void *config_keys_field(struct config *c, const struct key *k);
 const void *config_keys_cfield(const struct config *c, const struct key *k);
 size_t config_keys_index(size_t off);
+/* A K_ENUM key's choices (api's: the source adapters' names). */
+const struct choice *config_keys_choices(const struct key *k);
 /* Names for messages: a choice's, a NULL-terminated list joined. */
 const char *config_keys_choice_name(const struct choice *ch, int64_t v);
 const char *config_keys_join_names(

@@ -29,6 +29,7 @@
 #include "leef.h"
 #include "log.h"
 #include "ts.h"
+#include "source.h"
 #include "url.h"
 
 static int check_tenant(struct loader *, const struct key *, const char *);
@@ -39,13 +40,6 @@ static int check_start(struct loader *, const struct key *, const char *);
 static int check_word(struct loader *, const struct key *, const char *);
 static int check_brokers(struct loader *, const struct key *, const char *);
 static int check_topic(struct loader *, const struct key *, const char *);
-
-static const struct choice api_choices[] = {
-    {"graph", API_GRAPH},
-    {"alerts", API_ALERTS},
-    {"siem", API_SIEM},
-    {NULL, 0},
-};
 
 static const struct choice assertion_alg_choices[] = {
     {"ps256", ASSERTION_PS256},
@@ -154,7 +148,7 @@ const struct key config_keys[] = {
     {"azure", "login_url", K_STR, FIELD(login_url), NULL, 0, 0, NULL,
         check_url},
 
-    {"source", "api", K_ENUM, FIELD(api), "graph", 0, 0, api_choices, NULL},
+    {"source", "api", K_ENUM, FIELD(api), "graph", 0, 0, NULL, NULL},
     {"source", "url", K_STR, FIELD(url), NULL, 0, 0, NULL, check_url},
     {"source", "region", K_STR, FIELD(region), NULL, 0, 0, NULL, NULL},
     {"source", "cloud", K_ENUM, FIELD(cloud), "global", 0, 0,
@@ -441,9 +435,9 @@ config_parse_size(const char *s, uint64_t *out)
 const char *
 config_api_name(enum config_api api)
 {
-	const char *s = config_keys_choice_name(api_choices, api);
+	const struct source_ops *ops = source_ops_for(api);
 
-	return s != NULL ? s : "unknown";
+	return ops != NULL ? ops->name : "unknown";
 }
 
 const char *
@@ -700,20 +694,37 @@ set_string(struct loader *ld, const struct key *k, const char *v)
 	return 0;
 }
 
+const struct choice *
+config_keys_choices(const struct key *k)
+{
+	/* api = NAME: the adapters' names, in their enum's order. */
+	static struct choice apis[16];
+	size_t i;
+
+	if (k->choices != NULL)
+		return k->choices;
+	if (apis[0].name == NULL)
+		for (i = 0; i + 1 < 16 && source_ops_at(i) != NULL; i++) {
+			apis[i].name = source_ops_at(i)->name;
+			apis[i].value = (int)i;
+		}
+	return apis;
+}
+
 static int
 set_enum(struct loader *ld, const struct key *k, const char *v)
 {
 	const struct choice *ch;
 	char names[256];
 
-	for (ch = k->choices; ch->name != NULL; ch++) {
+	for (ch = config_keys_choices(k); ch->name != NULL; ch++) {
 		if (strcasecmp(ch->name, v) == 0) {
 			store_int(ld->c, k, ch->value);
 			return 0;
 		}
 	}
 	config_problem(ld, k, "\"%s\" is not one of %s", v,
-	    join_choices(k->choices, names, sizeof(names)));
+	    join_choices(config_keys_choices(k), names, sizeof(names)));
 	return -1;
 }
 

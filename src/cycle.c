@@ -333,7 +333,7 @@ struct token *
 cycle_token_new(const struct config *c, struct http *h)
 {
 	struct token_opts o = {
-	    .endpoint = c->api == API_SIEM ? TOKEN_V1 : TOKEN_V2,
+	    .endpoint = source_ops_for(c->api)->token_v1 ? TOKEN_V1 : TOKEN_V2,
 	    .login_url = c->login_url,
 	    .tenant_id = c->tenant_id,
 	    .client_id = c->client_id,

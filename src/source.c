@@ -31,33 +31,25 @@
 #define MAX_BODY (512UL * 1024 * 1024)
 #define RETIRED_SCAN 4096 /* bytes of an error body searched for words */
 
-/*
- * Documented request limits per app and tenant: the Alert API 100 per
- * minute and 1,500 per hour, Graph /security 150 per minute
- * (reference/mde-api.md 5.4, 6.3); the SIEM API documents none.  We pace
- * at 95 % of them, leaving room for a --test-connection or a restart.
- */
-static const struct pace_limit alerts_limits[] = {
-    {60 * 1000, 95},
-    {3600 * 1000, 1425},
-};
-static const struct pace_limit graph_limits[] = {
-    {60 * 1000, 142},
+/* One row per api (enum config_api), each the adapter's own knowledge. */
+static const struct source_ops *const adapters[] = {
+    [API_GRAPH] = &source_graph_ops,
+    [API_ALERTS] = &source_alerts_ops,
+    [API_SIEM] = &source_siem_ops,
 };
 
-static const struct source_ops *
-ops_for(enum config_api api)
+const struct source_ops *
+source_ops_for(enum config_api api)
 {
-	switch (api) {
-	case API_SIEM:
-		return &source_siem_ops;
-	case API_GRAPH:
-		return &source_graph_ops;
-	case API_ALERTS:
-		return &source_alerts_ops;
-	default:
+	if ((size_t)api >= sizeof(adapters) / sizeof(adapters[0]))
 		return NULL;
-	}
+	return adapters[api];
+}
+
+const struct source_ops *
+source_ops_at(size_t i)
+{
+	return i < sizeof(adapters) / sizeof(adapters[0]) ? adapters[i] : NULL;
 }
 
 /*
@@ -82,35 +74,19 @@ rate_scale(void)
 	return d;
 }
 
-static struct pace *
-pace_for(enum config_api api)
-{
-	double scale = rate_scale();
-
-	switch (api) {
-	case API_ALERTS:
-		return pace_new(alerts_limits,
-		    sizeof(alerts_limits) / sizeof(alerts_limits[0]), scale);
-	case API_GRAPH:
-		return pace_new(graph_limits,
-		    sizeof(graph_limits) / sizeof(graph_limits[0]), scale);
-	default:
-		return pace_new(NULL, 0, scale);
-	}
-}
-
 struct source *
 source_new(const struct config *c, struct http *h, struct token *t,
     const volatile sig_atomic_t *stop)
 {
-	const struct source_ops *ops = ops_for(c->api);
+	const struct source_ops *ops = source_ops_for(c->api);
 	struct source *s;
 
 	if (ops == NULL)
 		return NULL;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
-	if ((s->pace = pace_for(c->api)) == NULL) {
+	s->pace = pace_new(ops->limits, ops->nlimits, rate_scale());
+	if (s->pace == NULL) {
 		free(s);
 		return NULL;
 	}
@@ -520,11 +496,11 @@ source_probe(struct source *s, long *count)
 	ts_now(&t);
 	ts_add_sec(&t, -86400);
 	ts_format7(&t, since);
-	if (s->cfg->api == API_SIEM)
-		rc = buf_printf(
-		    &url, "%s%csinceTimeUtc=%s&limit=1", base, sep, since);
+	if (s->ops->probe_since != NULL)
+		rc = buf_printf(&url, "%s%c%s&%s=%s", base, sep,
+		    s->ops->probe_query, s->ops->probe_since, since);
 	else
-		rc = buf_printf(&url, "%s%c$top=1", base, sep);
+		rc = buf_printf(&url, "%s%c%s", base, sep, s->ops->probe_query);
 	if (rc != 0)
 		goto out;
 	s->probe = 1;

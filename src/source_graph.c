@@ -8,9 +8,32 @@
  * them, hence the Prefer header.  Records: record_from_graph().
  */
 #include <stddef.h>
+#include <stdio.h>
 
+#include "config.h"
+#include "pace.h"
 #include "record_alert.h"
 #include "source_impl.h"
+
+/* Graph's hosts per cloud, which are also its token audiences
+ * (reference/mde-api.md). */
+static const char *const graph_hosts[] = {
+    [CLOUD_GLOBAL] = "https://graph.microsoft.com",
+    [CLOUD_GCC] = "https://graph.microsoft.com",
+    [CLOUD_GCC_HIGH] = "https://graph.microsoft.us",
+    [CLOUD_DOD] = "https://dod-graph.microsoft.us",
+};
+
+/*
+ * Graph /security documents 150 requests per minute per app and tenant
+ * (reference/mde-api.md 6.3); paced at 95 %, leaving room for a
+ * --test-connection or a restart.
+ */
+static const struct pace_limit graph_limits[] = {
+    {60 * 1000, 142},
+};
+
+static const char *const graph_keys[] = {"filter", NULL};
 
 static const char *const graph_headers[] = {
     "Prefer: include-unknown-enum-members",
@@ -38,8 +61,30 @@ graph_normalize(struct source *s, const struct cJSON *item, struct record *r,
 	return record_from_graph(r, item, why);
 }
 
+static int
+graph_url(const struct config *c, char *out, size_t len)
+{
+	int n = snprintf(
+	    out, len, "%s/v1.0/security/alerts_v2", graph_hosts[c->cloud]);
+
+	return n >= 0 && (size_t)n < len ? 0 : -1;
+}
+
+static const char *
+graph_audience(const struct config *c)
+{
+	return graph_hosts[c->cloud];
+}
+
 const struct source_ops source_graph_ops = {
     .name = "graph",
+    .page_size = 500,
+    .keys = graph_keys,
+    .default_url = graph_url,
+    .audience = graph_audience,
+    .limits = graph_limits,
+    .nlimits = sizeof(graph_limits) / sizeof(graph_limits[0]),
+    .probe_query = "$top=1",
     .retired_hint = "see Microsoft Graph's changelog for what replaces it "
                     "and README, \"Migrating to Graph\"",
     .begin = graph_begin,

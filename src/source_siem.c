@@ -305,8 +305,49 @@ siem_normalize(
 	return record_from_siem(r, item, why);
 }
 
+/* The exporter hosts wdatp-alertexporter-{us,eu,uk}.windows.com; in the
+ * government clouds one US host (reference/mde-api.md 1). */
+static const char *const siem_regions[] = {"us", "eu", "uk", NULL};
+static const char *const siem_gov_regions[] = {"us", NULL};
+static const char *const siem_keys[] = {"region", "machine_groups", NULL};
+
+static int
+siem_url(const struct config *c, char *out, size_t len)
+{
+	int n;
+
+	if (c->cloud == CLOUD_GLOBAL)
+		n = snprintf(out, len,
+		    "https://wdatp-alertexporter-%s.windows.com/api/alerts",
+		    c->region);
+	else
+		n = snprintf(out, len,
+		    "https://wdatp-alertexporter-us%s"
+		    ".securitycenter.windows.us/api/alerts",
+		    c->cloud == CLOUD_GCC ? ".gcc" : "");
+	return n >= 0 && (size_t)n < len ? 0 : -1;
+}
+
+static const char *
+siem_audience(const struct config *c)
+{
+	(void)c;
+	return "https://graph.windows.net";
+}
+
+/* The SIEM API documents no request limits: pacing only spaces retries. */
 const struct source_ops source_siem_ops = {
     .name = "siem",
+    .token_v1 = 1,
+    .page_size = 1000,
+    .regions = siem_regions,
+    .gov_regions = siem_gov_regions,
+    .default_region = "us",
+    .keys = siem_keys,
+    .default_url = siem_url,
+    .audience = siem_audience,
+    .probe_query = "limit=1",
+    .probe_since = "sinceTimeUtc",
     /* reference/mde-api.md 1.9: deprecated 2023-12-31; since 2024-12-31
      * Microsoft "reserve[s] the right to turn off the SIEM API, without
      * further notice" (defender-endpoint/configure-siem). */

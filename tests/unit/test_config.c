@@ -609,8 +609,7 @@ test_values(void)
 		    c->format == FORMAT_JSON);
 	config_free(c);
 	expect_error(AZURE OUTPUT "[source]\nregion = eu\n",
-	    "[source] region: not used with api = graph (only siem and alerts "
-	    "have regions)\n");
+	    "[source] region: only with api = alerts or siem\n");
 	expect_error(AZURE OUTPUT "[source]\napi = siem\nregion = au\n",
 	    "[source] region: \"au\" is not one of us, eu, uk (api = siem)\n");
 	expect_error(AZURE OUTPUT "[source]\napi = alerts\nregion = eu\n"
