@@ -32,6 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "ts.h"
 
 struct config;
@@ -57,6 +58,18 @@ struct sink_msg {
  */
 struct sink_ops {
 	const char *name;
+	/* What the configuration asks of it, so that config.c knows no
+	 * transport by name: host = required; the port and framing when
+	 * none is given (port 0: none); the max_message_size when none is
+	 * given (0: the configuration computes it, kafka: from the
+	 * producer's limit), the largest it can carry; whether the tls_*
+	 * keys and files matter. */
+	int needs_host;
+	int default_port;
+	enum config_framing framing;
+	int64_t max_message;
+	int64_t max_message_limit; /* the most it can carry; 0: no limit */
+	int reads_tls;
 	/*
 	 * Nonzero when each message is its own unit on the wire (a datagram,
 	 * a syslog(3) call, a Kafka record): no stream framing around it.
@@ -99,6 +112,9 @@ struct sink_ops {
 	int (*drain)(struct sink *s, long ms, uint64_t *acked);
 	void (*close)(struct sink *s);
 };
+
+/* The operations of transport t, or NULL. */
+const struct sink_ops *sink_ops_for(enum config_transport t);
 
 /*
  * A sink for the configured transport, not yet connected.  stop, when not

@@ -35,6 +35,7 @@
 #include "leef.h"
 #include "log.h"
 #include "ts.h"
+#include "sink.h"
 #include "source.h"
 #include "url.h"
 
@@ -450,34 +451,12 @@ finish_not_kafka(struct loader *ld)
 		    ld, "[kafka]: only with [output] transport = kafka");
 }
 
-/* The longest message: what the transport can carry. */
+/* The longest message for kafka: what the producer takes, within reason. */
 static void
-default_max_message(struct loader *ld)
+kafka_max_message(struct config *c)
 {
-	struct config *c = ld->c;
-	uint64_t v;
+	uint64_t v = kafka_conf_max_value(c->kafka);
 
-	/*
-	 * What a receiver left at its own defaults takes whole (README
-	 * "Message size and receivers"): QRadar's TCP syslog payload limit
-	 * (4096) for tcp and tls, RFC 5426's 2048 for udp, rsyslog's 8096
-	 * for local (the relay) and stdout.
-	 */
-	switch (c->transport) {
-	case TRANSPORT_KAFKA:
-		break;
-	case TRANSPORT_UDP:
-		c->max_message_size = 2048;
-		return;
-	case TRANSPORT_TCP:
-	case TRANSPORT_TLS:
-		c->max_message_size = 4096;
-		return;
-	default:
-		c->max_message_size = 8096;
-		return;
-	}
-	v = kafka_conf_max_value(c->kafka);
 	c->max_message_size = (int64_t)(v < MIB ? v : MIB);
 	if (c->max_message_size < KIB)
 		c->max_message_size = KIB; /* librdkafka reports it */
@@ -487,11 +466,13 @@ static void
 finish_output(struct loader *ld)
 {
 	struct config *c = ld->c;
-	int tls = c->transport == TRANSPORT_TLS;
-	int net = tls || c->transport == TRANSPORT_TCP ||
-	    c->transport == TRANSPORT_UDP;
+	const struct sink_ops *ops = sink_ops_for(c->transport);
+	int tls;
 
-	if (net && !GIVEN(ld, host) && !BAD(ld, transport))
+	if (ops == NULL)
+		return; /* reported */
+	tls = ops->reads_tls;
+	if (ops->needs_host && !GIVEN(ld, host) && !BAD(ld, transport))
 		config_problem(ld, KEY(host), "required with transport = %s",
 		    config_transport_name(c->transport));
 	if (c->transport == TRANSPORT_KAFKA)
@@ -499,13 +480,15 @@ finish_output(struct loader *ld)
 	else if (!BAD(ld, transport))
 		finish_not_kafka(ld);
 	if (!OK(ld, port))
-		c->port = tls ? 6514 : 514;
+		c->port = ops->default_port;
 	if (!OK(ld, framing))
-		c->framing = tls ? FRAMING_OCTET : FRAMING_LF;
+		c->framing = ops->framing;
 	if (c->hostname == NULL && !GIVEN(ld, hostname))
 		default_hostname(ld);
-	if (!OK(ld, max_message_size))
-		default_max_message(ld);
+	if (!OK(ld, max_message_size) && ops->max_message == 0)
+		kafka_max_message(c);
+	else if (!OK(ld, max_message_size))
+		c->max_message_size = ops->max_message;
 	else if (c->transport == TRANSPORT_KAFKA &&
 	    (uint64_t)c->max_message_size > kafka_conf_max_value(c->kafka))
 		config_problem(ld, KEY(max_message_size),
@@ -515,10 +498,12 @@ finish_output(struct loader *ld)
 		    (unsigned long long)(kafka_conf_max_value(c->kafka) +
 		        KAFKA_MSG_OVERHEAD),
 		    KAFKA_MSG_OVERHEAD);
-	else if (c->transport == TRANSPORT_UDP && c->max_message_size > 65535)
+	else if (ops->max_message_limit != 0 &&
+	    c->max_message_size > ops->max_message_limit)
 		config_problem(ld, KEY(max_message_size),
-		    "%lld is too large for transport = udp (at most 65535)",
-		    (long long)c->max_message_size);
+		    "%lld is too large for transport = %s (at most %lld)",
+		    (long long)c->max_message_size, ops->name,
+		    (long long)ops->max_message_limit);
 	if (tls && GIVEN(ld, tls_cert_file) && !GIVEN(ld, tls_key_file))
 		config_problem(
 		    ld, KEY(tls_key_file), "required with tls_cert_file");

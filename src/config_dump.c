@@ -103,6 +103,9 @@ dump_key(const struct config *c, const struct key *k, FILE *out)
 		v = buf;
 		break;
 	case K_INT:
+		/* below its range: a key this transport does not use */
+		if (config_keys_load_int(c, k) < k->min)
+			break;
 		snprintf(buf, sizeof(buf), "%lld",
 		    (long long)config_keys_load_int(c, k));
 		v = buf;

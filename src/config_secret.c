@@ -31,6 +31,7 @@
 #include "leef.h"
 #include "log.h"
 #include "ts.h"
+#include "sink.h"
 #include "url.h"
 
 /*
@@ -490,7 +491,8 @@ config_secret_check_files(struct loader *ld)
 		rel = cred_name(*slot, file_keys[i].cred);
 		free(*slot);
 		*slot = path;
-		if (!file_keys[i].tls || ld->c->transport == TRANSPORT_TLS)
+		if (!file_keys[i].tls ||
+		    sink_ops_for(ld->c->transport)->reads_tls)
 			check_file(
 			    ld, k, path, file_keys[i].private, in_creds, rel);
 	}

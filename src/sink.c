@@ -27,8 +27,8 @@
 #define BACKOFF_MAX_MS 60000
 #define WAIT_STEP_MS 250 /* stop flag and liveness while connecting */
 
-static const struct sink_ops *
-ops_for(enum config_transport t)
+const struct sink_ops *
+sink_ops_for(enum config_transport t)
 {
 	switch (t) {
 	case TRANSPORT_STDOUT:
@@ -92,11 +92,11 @@ sink_new(const struct config *c, const volatile sig_atomic_t *stop)
 {
 	struct sink *s;
 
-	if (ops_for(c->transport) == NULL)
+	if (sink_ops_for(c->transport) == NULL)
 		return NULL;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
-	s->ops = ops_for(c->transport);
+	s->ops = sink_ops_for(c->transport);
 	if (c->host != NULL)
 		snprintf(s->host, sizeof(s->host), "%s", c->host);
 	s->port = c->port;

@@ -695,6 +695,7 @@ ops_close(struct sink *s)
 
 const struct sink_ops sink_kafka_ops = {
     .name = "kafka",
+    .framing = FRAMING_LF,
     .per_message = 1,
     .up_on_ack = 1,
     .open = ops_open,

@@ -189,6 +189,8 @@ local_close(struct sink *s)
 
 const struct sink_ops sink_local_ops = {
     .name = "local",
+    .framing = FRAMING_LF,
+    .max_message = 8096, /* rsyslog's default, for the relay */
     .per_message = 1,
     .open = local_open,
     .send = local_send,

@@ -52,6 +52,8 @@ stdout_close(struct sink *s)
 
 const struct sink_ops sink_stdout_ops = {
     .name = "stdout",
+    .framing = FRAMING_LF,
+    .max_message = 8096, /* as local */
     .per_message = 0,
     .open = stdout_open,
     .send = stdout_send,

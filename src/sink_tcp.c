@@ -453,6 +453,12 @@ tcp_close(struct sink *s)
 
 const struct sink_ops sink_tcp_ops = {
     .name = "tcp",
+    .needs_host = 1,
+    .default_port = 514, /* RFC 6587 practice */
+    .framing = FRAMING_LF,
+    /* QRadar's TCP syslog payload limit (README "Message size and
+     * receivers") */
+    .max_message = 4096,
     .per_message = 0,
     .open = tcp_open,
     .send = tcp_send,

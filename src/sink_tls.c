@@ -759,6 +759,13 @@ tls_drain(struct sink *s, long ms, uint64_t *acked)
 
 const struct sink_ops sink_tls_ops = {
     .name = "tls",
+    .needs_host = 1,
+    .default_port = 6514, /* RFC 5425 */
+    .framing = FRAMING_OCTET, /* RFC 5425 octet counting */
+    /* QRadar's TCP syslog payload limit (README "Message size and
+     * receivers") */
+    .max_message = 4096,
+    .reads_tls = 1,
     .per_message = 0,
     .open = tls_open,
     .send = tls_send,

@@ -113,6 +113,11 @@ udp_close(struct sink *s)
 
 const struct sink_ops sink_udp_ops = {
     .name = "udp",
+    .needs_host = 1,
+    .default_port = 514, /* RFC 5426 */
+    .framing = FRAMING_LF,
+    .max_message = 2048, /* RFC 5426's size every receiver takes */
+    .max_message_limit = 65535, /* a datagram */
     .per_message = 1,
     .open = udp_open,
     .send = udp_send,
