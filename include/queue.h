@@ -158,6 +158,17 @@ int queue_compact(struct queue *q);
 /* Spool bytes not acknowledged by the collector yet (in flight too). */
 uint64_t queue_pending_bytes(struct queue *q);
 
+/*
+ * Messages of tenant tenant_id (compared without case) the collector
+ * acknowledged since queue_new(): counted when the acknowledged position
+ * passes them, attributed by the COMMIT after them (its owner).  Not
+ * persisted: after a restart the count begins at 0, and messages sent
+ * again after a crash (see above) count again.  Messages of COMMITs
+ * written before owners were named count for no tenant; for UDP, a
+ * message counts when handed to the kernel.
+ */
+uint64_t queue_tenant_delivered(struct queue *q, const char *tenant_id);
+
 /* Fill *st. */
 void queue_get_stats(struct queue *q, struct queue_stats *st);
 

@@ -54,6 +54,16 @@ struct spool_msg {
 	struct ts version; /* the record's version time; sec 0: none */
 };
 
+/*
+ * Call fn(arg, payload, len) for every COMMIT entry the reader passes
+ * (spool_next(), spool_next_msg()), in order, from inside that call: the
+ * queue learns from the COMMIT's owner whose the messages before it were.
+ * A COMMIT passed again after spool_rewind() is reported again.  fn may
+ * be NULL (the default): nothing is reported.
+ */
+void spool_set_commit_hook(struct spool *sp,
+    void (*fn)(void *arg, const void *payload, size_t len), void *arg);
+
 /* A read position: segment number and byte offset in it. */
 struct spool_pos {
 	uint64_t seg;

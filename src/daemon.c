@@ -715,8 +715,11 @@ collect(struct daemon *d, struct status *tot, int running)
 		snprintf(
 		    t->snap.queue, sizeof(t->snap.queue), "%s", t->out->label);
 		t->snap.failing = t->failing;
-		d->st[n++] = t->snap;
 		sum_status(tot, &t->snap);
+		/* After the sum: the totals take delivered from the queues. */
+		d->st[n] = t->snap;
+		d->st[n++].delivered =
+		    queue_tenant_delivered(t->out->q, t->cfg->tenant_id);
 	}
 	for (o = d->outqs; o != NULL; o = o->next)
 		sum_queue(tot, o, o == d->outqs);

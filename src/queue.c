@@ -15,11 +15,23 @@
  *
  * One message read from the spool may wait for room ("pending"): it stays
  * framed in q->framed and is handed over again, unchanged.
+ *
+ * Whose the messages are: DATA entries do not say, the COMMIT after them
+ * does (its owner begins with the tenant id).  The reader counts the
+ * messages it read since the last COMMIT it passed (the open run); when
+ * it passes the next COMMIT, those of the run already acknowledged go to
+ * that tenant's delivered count at once, and the rest become one range
+ * (tenant, messages left) in a FIFO that acknowledgements consume in
+ * order.  Every range holds a message in flight, so the FIFO needs no
+ * more slots than the ring; the tenants are a table of their own, one
+ * entry per tenant id seen, never one per record.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "buf.h"
 #include "config.h"
@@ -40,6 +52,21 @@ struct qent {
 	uint32_t bytes; /* spool bytes */
 	int dropped; /* ERR_BADREC: never delivered */
 };
+
+/* Messages read before one COMMIT, not all acknowledged yet. */
+struct qrange {
+	uint32_t owner; /* index in q->owners, or NO_OWNER */
+	uint32_t left; /* not acknowledged yet */
+};
+
+/* A tenant whose COMMITs the reader passed, and its delivered count. */
+struct qowner {
+	char *id; /* tenant id, lower case, NUL-terminated */
+	uint64_t delivered;
+};
+
+#define NO_OWNER UINT32_MAX
+#define OWNERS_MAX 65536 /* tenants counted apart per queue, at most */
 
 struct queue {
 	struct spool *spool;
@@ -86,6 +113,18 @@ struct queue {
 
 	uint64_t sent, delivered, dropped, resent;
 	time_t last_ok;
+
+	/* whose: the open run, the ranges, the tenants (owner_mu) */
+	uint32_t run_read; /* messages read since the last COMMIT passed */
+	uint32_t run_passed; /* of those: acknowledged or dropped */
+	uint32_t run_credit; /* of those: acknowledged */
+	struct qrange *ranges; /* FIFO, inflight_max + 1 slots */
+	size_t r_head, r_count;
+	pthread_mutex_t owner_mu; /* owners, their counts */
+	struct qowner *owners;
+	size_t nowners, owners_cap;
+	uint32_t *oslot; /* hash: owner index + 1, or 0; oslot_cap slots */
+	size_t oslot_cap;
 };
 
 static struct spool_pos
@@ -162,6 +201,8 @@ queue_unlock(struct queue *q)
 	pthread_mutex_unlock(&q->spool_mu);
 }
 
+static void commit_passed(void *arg, const void *payload, size_t len);
+
 static void
 tick(struct queue *q)
 {
@@ -179,12 +220,23 @@ queue_new(const struct config *c, const char *dir,
 	struct queue *q;
 
 	if ((q = calloc(1, sizeof(*q))) == NULL ||
-	    (q->ring = calloc(slots, sizeof(*q->ring))) == NULL) {
+	    (q->ring = calloc(slots, sizeof(*q->ring))) == NULL ||
+	    (q->ranges = calloc(slots + 1, sizeof(*q->ranges))) == NULL ||
+	    (q->oslot = calloc(16, sizeof(*q->oslot))) == NULL ||
+	    (q->owners = calloc(8, sizeof(*q->owners))) == NULL) {
+		if (q != NULL) {
+			free(q->ring);
+			free(q->ranges);
+			free(q->oslot);
+		}
 		free(q);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
 	q->inflight_max = slots;
+	q->oslot_cap = 16;
+	q->owners_cap = 8;
+	pthread_mutex_init(&q->owner_mu, NULL);
 	q->inflight_bytes_max =
 	    kafka ? QUEUE_KAFKA_INFLIGHT_BYTES : QUEUE_INFLIGHT_BYTES;
 	pthread_mutex_init(&q->spool_mu, NULL);
@@ -207,6 +259,7 @@ queue_new(const struct config *c, const char *dir,
 		queue_free(q);
 		return NULL;
 	}
+	spool_set_commit_hook(q->spool, commit_passed, q);
 	q->acked_pos = s_tell(q);
 	/*
 	 * Everything was delivered: start with an empty segment, so that a
@@ -229,6 +282,12 @@ queue_free(struct queue *q)
 	buf_reset(&q->p_key);
 	buf_reset(&q->p_tenant);
 	pthread_mutex_destroy(&q->spool_mu);
+	pthread_mutex_destroy(&q->owner_mu);
+	while (q->nowners > 0)
+		free(q->owners[--q->nowners].id);
+	free(q->owners);
+	free(q->oslot);
+	free(q->ranges);
 	free(q->ring);
 	free(q);
 }
@@ -246,6 +305,192 @@ queue_set_tick(struct queue *q, void (*fn)(void *), void *arg, long every_ms)
 	q->tick_arg = arg;
 	q->tick_ms = every_ms > 0 && every_ms < 1000 ? every_ms : 1000;
 	sink_set_tick(q->sink, fn, arg);
+}
+
+/* --- whose the messages are --- */
+
+static uint64_t
+id_hash(const char *id, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ (unsigned char)tolower((unsigned char)id[i])) *
+		    1099511628211ULL;
+	return h;
+}
+
+/* The slot of tenant id (n bytes): its owner index + 1 there, or 0. */
+static size_t
+owner_slot(const struct queue *q, const char *id, size_t n)
+{
+	size_t i = (size_t)id_hash(id, n) & (q->oslot_cap - 1);
+
+	for (; q->oslot[i] != 0; i = (i + 1) & (q->oslot_cap - 1)) {
+		const char *o = q->owners[q->oslot[i] - 1].id;
+
+		if (strncasecmp(o, id, n) == 0 && o[n] == '\0')
+			break;
+	}
+	return i;
+}
+
+/* Double the hash (owner_mu held).  Returns 0 or ERR_NOMEM. */
+static int
+owners_grow(struct queue *q)
+{
+	size_t cap = q->oslot_cap * 2, i;
+	uint32_t *old = q->oslot;
+	struct qowner *o;
+
+	if ((o = realloc(q->owners, cap / 2 * sizeof(*o))) == NULL)
+		return ERR_NOMEM;
+	q->owners = o;
+	q->owners_cap = cap / 2;
+	if ((q->oslot = calloc(cap, sizeof(*q->oslot))) == NULL) {
+		q->oslot = old;
+		return ERR_NOMEM;
+	}
+	q->oslot_cap = cap;
+	for (i = 0; i < q->nowners; i++) {
+		const char *id = q->owners[i].id;
+
+		q->oslot[owner_slot(q, id, strlen(id))] = (uint32_t)i + 1;
+	}
+	free(old);
+	return 0;
+}
+
+/*
+ * The owner index of tenant id (n bytes), added when new; NO_OWNER when
+ * memory or OWNERS_MAX runs out.  Once a tenant, not once a record.
+ */
+static uint32_t
+owner_of(struct queue *q, const char *id, size_t n)
+{
+	size_t i;
+	char *copy;
+
+	pthread_mutex_lock(&q->owner_mu);
+	if ((q->nowners + 1) * 2 > q->oslot_cap &&
+	    (q->nowners >= OWNERS_MAX || owners_grow(q) != 0)) {
+		i = SIZE_MAX;
+		goto out;
+	}
+	i = owner_slot(q, id, n);
+	if (q->oslot[i] != 0) {
+		i = q->oslot[i] - 1;
+		goto out;
+	}
+	if ((copy = malloc(n + 1)) == NULL) {
+		i = SIZE_MAX;
+		goto out;
+	}
+	memcpy(copy, id, n);
+	copy[n] = '\0';
+	q->owners[q->nowners].id = copy;
+	q->owners[q->nowners].delivered = 0;
+	q->oslot[i] = (uint32_t)++q->nowners;
+	i = q->nowners - 1;
+out:
+	pthread_mutex_unlock(&q->owner_mu);
+	return i == SIZE_MAX ? NO_OWNER : (uint32_t)i;
+}
+
+static void
+credit(struct queue *q, uint32_t owner, uint64_t n)
+{
+	if (owner == NO_OWNER || n == 0)
+		return;
+	pthread_mutex_lock(&q->owner_mu);
+	q->owners[owner].delivered += n;
+	pthread_mutex_unlock(&q->owner_mu);
+}
+
+/*
+ * The reader passed a COMMIT (spool_set_commit_hook(), spool_mu held):
+ * the open run is its owner's.
+ */
+static void
+commit_passed(void *arg, const void *payload, size_t len)
+{
+	struct queue *q = arg;
+	const char *owner, *nl;
+	size_t n;
+	uint32_t who = NO_OWNER;
+	uint32_t left = q->run_read - q->run_passed;
+
+	if (q->run_read == 0)
+		return;
+	if (spool_commit_owner_of(payload, len, &owner, &n) == 0 &&
+	    owner != NULL) {
+		/* "tenant id\napi\nurl" (cursor_owner_text()) */
+		if ((nl = memchr(owner, '\n', n)) != NULL)
+			n = (size_t)(nl - owner);
+		who = owner_of(q, owner, n);
+	}
+	credit(q, who, q->run_credit);
+	if (left > 0) {
+		if (q->r_count == q->inflight_max + 1) {
+			/* Cannot be (a range holds a message in flight). */
+			credit(q, who, left);
+		} else {
+			struct qrange *r = &q->ranges[(q->r_head + q->r_count) %
+			    (q->inflight_max + 1)];
+
+			r->owner = who;
+			r->left = left;
+			q->r_count++;
+		}
+	}
+	q->run_read = q->run_passed = q->run_credit = 0;
+}
+
+/* One message in flight left the ring: acknowledged, or dropped. */
+static void
+passed(struct queue *q, int delivered, uint64_t *batch, uint32_t *whose)
+{
+	struct qrange *r;
+
+	if (q->r_count == 0) {
+		q->run_passed++;
+		q->run_credit += delivered != 0;
+		return;
+	}
+	r = &q->ranges[q->r_head];
+	if (r->owner != *whose) {
+		credit(q, *whose, *batch);
+		*batch = 0;
+		*whose = r->owner;
+	}
+	*batch += delivered != 0;
+	if (--r->left == 0) {
+		q->r_head = (q->r_head + 1) % (q->inflight_max + 1);
+		q->r_count--;
+	}
+}
+
+/* What is read and not acknowledged will be read again. */
+static void
+whose_rewind(struct queue *q)
+{
+	q->r_head = q->r_count = 0;
+	q->run_read = q->run_passed;
+}
+
+uint64_t
+queue_tenant_delivered(struct queue *q, const char *tenant_id)
+{
+	size_t n = strlen(tenant_id), i;
+	uint64_t v = 0;
+
+	pthread_mutex_lock(&q->owner_mu);
+	i = owner_slot(q, tenant_id, n);
+	if (q->oslot[i] != 0)
+		v = q->owners[q->oslot[i] - 1].delivered;
+	pthread_mutex_unlock(&q->owner_mu);
+	return v;
 }
 
 /* --- the acknowledged position --- */
@@ -279,6 +524,9 @@ save_if_due(struct queue *q)
 static void
 take_acks(struct queue *q, uint64_t acked)
 {
+	uint64_t batch = 0;
+	uint32_t whose = NO_OWNER;
+
 	while (q->count > 0) {
 		const struct qent *e = &q->ring[q->head];
 
@@ -292,10 +540,12 @@ take_acks(struct queue *q, uint64_t acked)
 			q->delivered++;
 			q->resend_said = 0;
 		}
+		passed(q, !e->dropped, &batch, &whose);
 		q->unsaved++;
 		q->head = (q->head + 1) % q->inflight_max;
 		q->count--;
 	}
+	credit(q, whose, batch);
 	/*
 	 * Nothing read is unacknowledged: the position may pass what the
 	 * reader skipped after the last message (COMMIT entries).
@@ -337,6 +587,7 @@ rewind_unacked(struct queue *q, int count_resent)
 	q->head = q->count = 0;
 	q->inflight_bytes = 0;
 	q->has_pending = 0;
+	whose_rewind(q);
 	if (save(q) != 0)
 		return ERR_IO;
 	if (read_ahead && s_rewind(q) != 0) {
@@ -427,6 +678,7 @@ load(struct queue *q)
 		return rc;
 	}
 	q->has_pending = 1;
+	q->run_read++;
 	return 0;
 }
 

@@ -50,6 +50,9 @@ struct spool {
 	uint64_t bytes_before_w; /* committed bytes of older segments */
 	struct spool_damage dmg;
 	int in_damage; /* the reader is inside a damaged run */
+	/* spool_set_commit_hook() */
+	void (*commit_fn)(void *arg, const void *payload, size_t len);
+	void *commit_arg;
 };
 
 /* CRC-32C (Castagnoli, reflected 0x82F63B78), for CPUs without SSE4.2. */
@@ -1064,6 +1067,9 @@ spool_next_msg(struct spool *sp, struct spool_msg *m)
 			m->len = (size_t)n - HDR_LEN;
 			return 0;
 		}
+		if (p[12] == SPOOL_COMMIT && sp->commit_fn != NULL)
+			sp->commit_fn(sp->commit_arg, p + HDR_LEN,
+			    (size_t)n - HDR_LEN);
 		if (p[12] != SPOOL_KEYED)
 			continue;
 		if (keyed_decode(p + HDR_LEN, (size_t)n - HDR_LEN, m) == 0)
@@ -1072,6 +1078,14 @@ spool_next_msg(struct spool *sp, struct spool_msg *m)
 		damaged(sp, (uint64_t)n);
 		sp->in_damage = 0;
 	}
+}
+
+void
+spool_set_commit_hook(struct spool *sp,
+    void (*fn)(void *arg, const void *payload, size_t len), void *arg)
+{
+	sp->commit_fn = fn;
+	sp->commit_arg = arg;
 }
 
 int

@@ -320,6 +320,7 @@ tenant_json(const struct status *st)
 	            : cJSON_AddNullToObject(o, "lag_seconds") == NULL) ||
 	    add_num(o, "fetched", (double)st->fetched) ||
 	    add_num(o, "spooled", (double)st->spooled) ||
+	    add_num(o, "delivered", (double)st->delivered) ||
 	    add_num(o, "duplicates_dropped", (double)st->duplicates) ||
 	    add_num(o, "bad_records", (double)st->bad_records) ||
 	    add_num(o, "throttled", (double)st->throttled) ||
@@ -545,6 +546,8 @@ status_format_tenant_metrics(const struct status *ts, size_t n, struct buf *out)
 	        "Records the tenant's API answered."},
 	    {"mdesiem_tenant_records_spooled_total", "counter",
 	        "The tenant's messages made durable in its output queue."},
+	    {"mdesiem_tenant_delivered_total", "counter",
+	        "The tenant's messages the collector acknowledged."},
 	    {"mdesiem_tenant_duplicates_dropped_total", "counter",
 	        "The tenant's records dropped because they were delivered "
 	        "before."},
@@ -577,9 +580,12 @@ status_format_tenant_metrics(const struct status *ts, size_t n, struct buf *out)
 				v = (long long)t->spooled;
 				break;
 			case 4:
-				v = (long long)t->duplicates;
+				v = (long long)t->delivered;
 				break;
 			case 5:
+				v = (long long)t->duplicates;
+				break;
+			case 6:
 				v = (long long)t->bad_records;
 				break;
 			default:
@@ -788,7 +794,7 @@ status_load(const char *state_dir, struct status *st)
 
 /*
  * One line per tenant: "tenant NAME: ok|FAILING, lag N s, fetched N,
- * spooled N, output QUEUE[, last error: TEXT]".
+ * spooled N, delivered N, output QUEUE[, last error: TEXT]".
  */
 static void
 print_tenants(const cJSON *root, FILE *out)
@@ -812,8 +818,10 @@ print_tenants(const cJSON *root, FILE *out)
 			fprintf(out, "%.0f s", lag);
 		else
 			fprintf(out, "unknown");
-		fprintf(out, ", fetched %.0f, spooled %.0f, output %s",
-		    get_num(t, "fetched", 0), get_num(t, "spooled", 0), queue);
+		fprintf(out,
+		    ", fetched %.0f, spooled %.0f, delivered %.0f, output %s",
+		    get_num(t, "fetched", 0), get_num(t, "spooled", 0),
+		    get_num(t, "delivered", 0), queue);
 		if (!ok && err[0] != '\0')
 			fprintf(out, ", last error: %s", err);
 		fputc('\n', out);

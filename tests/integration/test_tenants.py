@@ -16,10 +16,17 @@ tenant):
   delivered while the busy tenant still pages through its backlog.
 - kill -9 in the middle of a 50-tenant run: nothing lost, duplicates at
   most a page per tenant.
+- Delivered per tenant: three tenants on one shared output and one with
+  its own; the shared collector stops reading (SIGSTOP), so spooled runs
+  ahead of delivered; once it reads again, each tenant's delivered count
+  (--status, status.json, metrics) is exactly what the collector received
+  of it.  After a restart the counts begin again at 0.
 """
 
 import collections
+import json
 import os
+import sys
 import re
 import signal
 import subprocess
@@ -407,9 +414,103 @@ def test_kill(wd):
             "3 kills, at most %d)" % (dups, 3 * 384))
 
 
+def tenant_status(state):
+    with open(os.path.join(state, "status.json")) as f:
+        return {t["name"]: t for t in json.load(f)["tenant_status"]}
+
+
+def per_tenant(coll, names, sim):
+    """What the collector received of each tenant (name -> count)."""
+    owner = {}
+    for name, i in names:
+        for x in corpus_ids(sim, i):
+            owner[x] = name
+    got = collections.Counter()
+    for fid, c in delivered(coll).items():
+        got[owner.get(fid)] += c
+    return got
+
+
+def test_delivered(wd):
+    sim = h.Sim(wd, "--tenants", 4, "--count", 300, "--seed", 23)
+    # A small receive buffer: a collector that stops reading stops the
+    # acknowledgements soon.
+    shared = h.CollectorWith(wd, "--rcvbuf", 4096)
+    own = h.Collector(wd)
+    state = wd.file("dstate")
+    prom = wd.file("prom")
+    os.mkdir(prom)
+    names = [("a", 0), ("b", 1), ("c", 2), ("own", 3)]
+    conf = write_conf(wd, sim, shared, names, name="d.conf", state=state,
+                      extra={"metrics.textfile_dir": prom},
+                      tenant_extra={"own": {"port": str(own.port)}})
+    shared.proc.send_signal(signal.SIGSTOP)
+    p = h.start_daemon(wd, conf)
+    try:
+        def spooled_all():
+            try:
+                ts = tenant_status(state)
+            except (OSError, ValueError):
+                return False
+            return all(ts.get(n, {}).get("spooled") == 300 for n, _ in names
+                       ) and ts["own"].get("delivered") == 300
+        R.check(h.wait_for(spooled_all, timeout=60),
+                "delivered: every tenant spooled 300, the own output's "
+                "tenant delivered 300")
+        ts = tenant_status(state)
+        R.check(all(ts[n]["delivered"] < 300 for n in "abc"),
+                "delivered: the stopped collector's tenants lag behind "
+                "spooled (%s)" % [ts[n]["delivered"] for n in "abc"])
+        st = subprocess.run([h.DAEMON, "-c", conf, "--status"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        out = st.stdout.decode()
+        R.check(re.search(r"^tenant own: ok, .*spooled 300, delivered 300,",
+                          out, re.M) is not None and
+                re.search(r"^tenant a: .*spooled 300, delivered \d+,", out,
+                          re.M) is not None,
+                "delivered: --status shows delivered per tenant")
+        shared.proc.send_signal(signal.SIGCONT)
+        R.check(h.wait_for(lambda: all(
+            tenant_status(state)[n]["delivered"] == 300 for n, _ in names),
+            timeout=60), "delivered: reading again, all 300 of each "
+            "tenant delivered (%s)" % {n: tenant_status(state)[n][
+                "delivered"] for n, _ in names})
+        got = per_tenant(shared, names, sim)
+        got.update(per_tenant(own, names, sim))
+        ts = tenant_status(state)
+        R.check(all(ts[n]["delivered"] == got[n] for n, _ in names),
+                "delivered: each tenant's count is what its collector "
+                "received (%s vs %s)" % (
+                    {n: ts[n]["delivered"] for n, _ in names}, dict(got)))
+        with open(os.path.join(prom, "mdesiem.prom")) as f:
+            metrics = f.read()
+        R.check(all('mdesiem_tenant_delivered_total{tenant="%s"} %d' % (
+            n, got[n]) in metrics for n, _ in names),
+            "delivered: mdesiem_tenant_delivered_total per tenant")
+    finally:
+        h.stop_daemon(p)
+    # Counters since start: a restart begins at 0, new ones count.
+    p = h.start_daemon(wd, conf)
+    try:
+        add(sim, 5, 1)
+        def restarted():
+            ts = tenant_status(state)
+            return len(ts) == len(names) and ts["b"]["delivered"] == 5
+        R.check(h.wait_for(restarted, timeout=60),
+            "delivered: after a restart, b's count is its 5 new detections")
+        ts = tenant_status(state)
+        R.check(ts["a"]["delivered"] == 0 and ts["own"]["delivered"] == 0,
+                "delivered: nothing counted again after a clean restart")
+    finally:
+        h.stop_daemon(p)
+
+
 def main():
+    only = sys.argv[1:]
     for t in (test_fifty, test_upgrade, test_reload, test_backlog,
-              test_outputs, test_kill):
+              test_outputs, test_kill, test_delivered):
+        if only and t.__name__ not in only:
+            continue
         wd = h.Workdir()
         try:
             t(wd)
