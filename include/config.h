@@ -32,6 +32,9 @@ enum config_transport {
 enum config_framing { FRAMING_LF = 0, FRAMING_OCTET };
 enum config_header { HEADER_RFC5424 = 0, HEADER_RFC3164, HEADER_NONE };
 enum config_assertion_alg { ASSERTION_PS256 = 0, ASSERTION_RS256 };
+/* What a source reads ([source] streams): Graph alerts_v2, incidents. */
+enum config_stream { STREAM_ALERTS = 0, STREAM_INCIDENTS, STREAM__COUNT };
+#define CONFIG_STREAM_BIT(s) (1u << (s))
 
 struct config {
 	/* The tenant: its name ("default" without [tenant NAME] sections)
@@ -61,6 +64,9 @@ struct config {
 	int64_t overlap; /* seconds */
 	int64_t clock_tolerance; /* seconds the host's clock may be off */
 	char *filter;
+	char *streams_text; /* [source] streams, as written */
+	unsigned streams; /* effective: CONFIG_STREAM_BIT()s, alerts alone
+			     when unset */
 	char **machine_groups; /* NULL-terminated, may be NULL */
 	char *proxy;
 	char *ca_file;
@@ -191,6 +197,13 @@ int config_parse_size(const char *s, uint64_t *out);
 /* Names for enums, for logs and -n -v. */
 const char *config_api_name(enum config_api api);
 const char *config_transport_name(enum config_transport t);
+const char *config_stream_name(enum config_stream s);
+
+/*
+ * Parse a streams list ("alerts, incidents") into CONFIG_STREAM_BIT()s.
+ * 0, or -1 with *bad (static text) saying what is wrong.
+ */
+int config_streams_parse(const char *text, unsigned *out, const char **bad);
 
 /* Where the output goes, for log lines: host, kafka brokers, or "-". */
 const char *config_destination(const struct config *c);

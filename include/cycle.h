@@ -9,6 +9,8 @@
 #ifndef CYCLE_H
 #define CYCLE_H
 
+#include "config.h"
+
 #include <signal.h>
 #include <stdint.h>
 
@@ -57,6 +59,15 @@ struct cycle_feed {
  * why.
  */
 struct cycle *cycle_new(const struct config *c, const char *cursor_dir,
+    const struct cycle_feed *feed, const struct buf *last_commit,
+    const volatile sig_atomic_t *stop);
+
+/*
+ * cycle_new() for one stream of c->streams (cycle_new() is
+ * STREAM_ALERTS): its own source, cursor file and COMMIT owner.
+ */
+struct cycle *cycle_new_stream(const struct config *c,
+    enum config_stream stream, const char *cursor_dir,
     const struct cycle_feed *feed, const struct buf *last_commit,
     const volatile sig_atomic_t *stop);
 void cycle_free(struct cycle *cy);

@@ -96,6 +96,8 @@ struct cJSON;
 	X(INVESTIGATION_STATE, "InvestigationState", "investigation_state") \
 	X(CUSTOM_DETAILS, "CustomDetails", "custom_details") \
 	X(ADDITIONAL_DATA, "AdditionalData", "additional_data") \
+	X(INCIDENT_TAGS, "", "incident_tags") \
+	X(ALERT_IDS, "", "alert_ids") \
 	X(TENANT_NAME, "", "tenant_name") \
 	X(TENANT_ID, "", "tenant_id")
 
@@ -114,6 +116,7 @@ enum record_origin {
 	RECORD_SIEM = 0,
 	RECORD_ALERTS,
 	RECORD_GRAPH,
+	RECORD_GRAPH_INCIDENT, /* a Graph incident, not an alert */
 };
 
 struct record {
@@ -143,7 +146,8 @@ void record_clear(struct record *r);
 
 /*
  * The record's stable key: the part of its dedup key that every version
- * of it shares (the FullId for siem, the alert id for alerts and graph),
+ * of it shares (the FullId for siem, the alert id for alerts and graph,
+ * the incident id for a Graph incident),
  * so that all its versions land in one Kafka partition.
  */
 struct strv record_key(const struct record *r);

@@ -29,4 +29,18 @@ int record_from_graph(
 int record_from_alerts(
     struct record *r, const struct cJSON *obj, const char **why);
 
+/*
+ * The same for one Graph incident (security/incidents, with
+ * $expand=alerts): displayName as the title, severity, status,
+ * classification, determination, assignedTo, incidentWebUrl, its custom
+ * and system tags, and the ids of its alerts as a list bounded at
+ * RECORD_ALERT_IDS_MAX ids ("id1,id2,...", then ",+N" for the N left
+ * out).  Its id is RF_INCIDENT_ID; the dedup key
+ * "<id>:<lastUpdateDateTime in 7-digit form>"; origin
+ * RECORD_GRAPH_INCIDENT.
+ */
+#define RECORD_ALERT_IDS_MAX 50
+int record_from_incident(
+    struct record *r, const struct cJSON *obj, const char **why);
+
 #endif

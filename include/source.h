@@ -88,6 +88,9 @@ struct source_ops {
 	 * this one set to the time a day ago (NULL: none). */
 	const char *probe_query;
 	const char *probe_since;
+	/* The streams ([source] streams) it reads: CONFIG_STREAM_BIT()s;
+	 * 0: alerts alone. */
+	unsigned streams;
 	/* What Microsoft announced for this API's end, for a warning that
 	 * names the move to make; NULL for an API with no end announced. */
 	const char *deprecation;
@@ -119,6 +122,18 @@ const struct source_ops *source_ops_at(size_t i);
 struct source *source_new(const struct config *c, struct http *h,
     struct token *t, const volatile sig_atomic_t *stop);
 void source_free(struct source *s);
+
+/*
+ * source_new() for one stream of c->streams: STREAM_ALERTS is the api's
+ * own list, STREAM_INCIDENTS Graph's security/incidents.  NULL on
+ * allocation failure or a url the stream's cannot be made from.
+ */
+struct source *source_new_stream(const struct config *c, struct http *h,
+    struct token *t, const volatile sig_atomic_t *stop,
+    enum config_stream stream);
+
+/* The URL of the list it reads (borrowed, as long as s lives). */
+const char *source_url(const struct source *s);
 
 /* Between windows: let go of the last answer's buffer (wiped). */
 void source_idle(struct source *s);

@@ -30,6 +30,7 @@ struct status {
 	char api[16]; /* "siem", "alerts", "graph" */
 	char deprecation[320]; /* the API's deprecation notice, or "" */
 	char tenant[72]; /* the tenant's name ("default" for one) */
+	char stream[16]; /* what it reads: "alerts" or "incidents" */
 	char queue[304]; /* a tenant's output queue ("tcp://host:port") */
 	int multi; /* configured with [tenant NAME] sections */
 	size_t tenants; /* totals: how many tenants run */

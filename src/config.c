@@ -261,6 +261,33 @@ api_specific(const char *name)
 	return 0;
 }
 
+/* [source] streams: checked by its key; beyond alerts, what the api's
+ * adapter says it reads. */
+static void
+finish_streams(struct loader *ld)
+{
+	struct config *c = ld->c;
+	const struct source_ops *ops = source_ops_for(c->api), *o;
+	const char *bad, *names[8];
+	unsigned alerts = CONFIG_STREAM_BIT(STREAM_ALERTS);
+	char list[96];
+	size_t i, n = 0;
+
+	c->streams = alerts;
+	if (c->streams_text == NULL || BAD(ld, streams_text) ||
+	    config_streams_parse(c->streams_text, &c->streams, &bad) != 0 ||
+	    (c->streams & ~(ops->streams | alerts)) == 0)
+		return;
+	for (i = 0; (o = source_ops_at(i)) != NULL && n < 7; i++)
+		if ((c->streams & ~(o->streams | alerts)) == 0)
+			names[n++] = o->name;
+	names[n] = NULL;
+	config_keys_join_names(names, list, sizeof(list));
+	config_problem(ld, KEY(streams_text),
+	    "\"%s\" only with api = %s (api = %s reads alerts alone)",
+	    c->streams_text, list, ops->name);
+}
+
 static void
 check_api_key(struct loader *ld, const struct key *k)
 {
@@ -353,6 +380,7 @@ finish_source(struct loader *ld)
 	strip_slashes(c->audience);
 	if (!OK(ld, page_size))
 		c->page_size = ops->page_size;
+	finish_streams(ld);
 }
 
 static void

@@ -73,7 +73,7 @@ struct key {
 #define FIELD(f) OFF(f), sizeof(((struct config *)0)->f)
 
 /* How many keys config_keys[] has (checked where it is defined). */
-#define NKEYS 51
+#define NKEYS 52
 
 /* One line of the configuration file, as the reader serves it. */
 struct line {

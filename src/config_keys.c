@@ -38,6 +38,7 @@ static int check_url(struct loader *, const struct key *, const char *);
 static int check_proxy(struct loader *, const struct key *, const char *);
 static int check_start(struct loader *, const struct key *, const char *);
 static int check_word(struct loader *, const struct key *, const char *);
+static int check_streams(struct loader *, const struct key *, const char *);
 static int check_brokers(struct loader *, const struct key *, const char *);
 static int check_topic(struct loader *, const struct key *, const char *);
 
@@ -166,6 +167,8 @@ const struct key config_keys[] = {
     {"source", "clock_tolerance", K_DURATION, FIELD(clock_tolerance), "2m", 10,
         DAY_S, NULL, NULL},
     {"source", "filter", K_STR, FIELD(filter), NULL, 0, 0, NULL, NULL},
+    {"source", "streams", K_STR, FIELD(streams_text), "alerts", 0, 0, NULL,
+        check_streams},
     {"source", "machine_groups", K_LIST, FIELD(machine_groups), NULL, 0, 0,
         NULL, NULL},
     {"source", "proxy", K_STR, FIELD(proxy), NULL, 0, 0, NULL, check_proxy},
@@ -613,6 +616,74 @@ check_start(struct loader *ld, const struct key *k, const char *v)
 	    "\"%s\" is neither a duration (24h, 7d) nor a UTC time "
 	    "(2024-01-31T00:00:00Z)",
 	    v);
+	return -1;
+}
+
+const char *
+config_stream_name(enum config_stream s)
+{
+	switch (s) {
+	case STREAM_ALERTS:
+		return "alerts";
+	case STREAM_INCIDENTS:
+		return "incidents";
+	default:
+		return "unknown";
+	}
+}
+
+int
+config_streams_parse(const char *text, unsigned *out, const char **bad)
+{
+	const char *p = text, *e;
+	unsigned mask = 0, bit;
+	size_t n;
+	int s;
+
+	for (;;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		e = p + strcspn(p, ",");
+		n = (size_t)(e - p);
+		while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+			n--;
+		for (s = 0; s < STREAM__COUNT; s++)
+			if (strlen(config_stream_name(s)) == n &&
+			    strncmp(p, config_stream_name(s), n) == 0)
+				break;
+		if (n == 0) {
+			*bad = "an empty name in the list";
+			return -1;
+		}
+		if (s == STREAM__COUNT) {
+			*bad = "not a stream (alerts, incidents)";
+			return -1;
+		}
+		bit = CONFIG_STREAM_BIT(s);
+		if (mask & bit) {
+			*bad = "a stream named twice";
+			return -1;
+		}
+		mask |= bit;
+		if (*e == '\0')
+			break;
+		p = e + 1;
+	}
+	*out = mask;
+	return 0;
+}
+
+static int
+check_streams(struct loader *ld, const struct key *k, const char *v)
+{
+	const char *bad;
+	unsigned m;
+
+	if (config_streams_parse(v, &m, &bad) == 0)
+		return 0;
+	config_problem(ld, k,
+	    "\"%s\": %s; write alerts, incidents or both, comma separated", v,
+	    bad);
 	return -1;
 }
 

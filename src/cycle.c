@@ -57,6 +57,8 @@
 
 struct cycle {
 	const struct config *cfg;
+	enum config_stream stream; /* what its source reads */
+	const char *name; /* "graph", "alerts", "siem"; "graph/incidents" */
 	const volatile sig_atomic_t *stop;
 	struct http_opts http_opts; /* applied to each step's client */
 	struct token *token;
@@ -109,7 +111,16 @@ struct cycle {
 static const char *
 api_name(const struct cycle *cy)
 {
-	return config_api_name(cy->cfg->api);
+	return cy->name;
+}
+
+/* Another source's COMMITs may be in the spool: another tenant's, or
+ * another stream's of this one. */
+static int
+queue_shared(const struct cycle *cy)
+{
+	return cy->cfg->tenant_where != NULL ||
+	    cy->cfg->streams != CONFIG_STREAM_BIT(STREAM_ALERTS);
 }
 
 static int
@@ -254,8 +265,8 @@ commit_is_ours(struct cycle *cy, const struct buf *last, uint64_t seq)
 		if (n == cy->owner_text.len &&
 		    memcmp(owner, cy->owner_text.data, n) == 0)
 			return 1;
-		/* Another tenant's, in a queue tenants share: no news. */
-		if (cy->cfg->tenant_where != NULL)
+		/* Another tenant's or stream's, in a shared queue: no news. */
+		if (queue_shared(cy))
 			return 0;
 		log_info("spool: the last commit is another source's (%.*s); "
 		         "it is not applied to the cursor of tenant %s, %s API",
@@ -264,8 +275,7 @@ commit_is_ours(struct cycle *cy, const struct buf *last, uint64_t seq)
 		return 0;
 	}
 	if (seq == cursor_seq(cy->cursor) + 1 &&
-	    (cy->whose == CYCLE_STATE_OURS ||
-	        (seq == 1 && cy->cfg->tenant_where == NULL)))
+	    (cy->whose == CYCLE_STATE_OURS || (seq == 1 && !queue_shared(cy))))
 		return 1;
 	log_warning("spool: the last commit (%llu, written by an earlier "
 	            "version, which did not name its source) does not follow "
@@ -313,8 +323,11 @@ open_cursor(struct cycle *cy, const char *dir, const struct buf *last)
 {
 	int n, rc;
 
+	/* An alerts stream keeps the file name it always had, so that an
+	 * upgrade takes its state over; incidents have their own. */
 	n = snprintf(cy->state_path, sizeof(cy->state_path),
-	    "%s/cursor-%s.json", dir, api_name(cy));
+	    "%s/cursor-%s%s.json", dir, config_api_name(cy->cfg->api),
+	    cy->stream == STREAM_INCIDENTS ? "-incidents" : "");
 	if (n < 0 || (size_t)n >= sizeof(cy->state_path)) {
 		log_error("[state] directory: path too long");
 		return ERR_CONFIG;
@@ -364,18 +377,32 @@ cycle_new(const struct config *c, const char *cursor_dir,
     const struct cycle_feed *feed, const struct buf *last_commit,
     const volatile sig_atomic_t *stop)
 {
+	return cycle_new_stream(
+	    c, STREAM_ALERTS, cursor_dir, feed, last_commit, stop);
+}
+
+struct cycle *
+cycle_new_stream(const struct config *c, enum config_stream stream,
+    const char *cursor_dir, const struct cycle_feed *feed,
+    const struct buf *last_commit, const volatile sig_atomic_t *stop)
+{
 	struct cycle *cy;
 	const char *why;
 
 	if ((cy = calloc(1, sizeof(*cy))) == NULL)
 		return NULL;
 	cy->cfg = c;
+	cy->stream = stream;
+	/* The owner's api names the stream: the cursors and COMMITs of
+	 * alerts and incidents never mix. */
+	cy->name = stream == STREAM_INCIDENTS ? "graph/incidents"
+	                                      : config_api_name(c->api);
 	cy->stop = stop;
 	cy->feed = *feed;
 	cy->queue = feed->queue;
 	cy->spool = queue_spool(feed->queue);
 	cy->owner.tenant_id = c->tenant_id;
-	cy->owner.api = config_api_name(c->api);
+	cy->owner.api = cy->name;
 	cy->owner.url = c->url != NULL ? c->url : "";
 	buf_init(&cy->owner_text, 0);
 	if (cursor_owner_text(&cy->owner, &cy->owner_text) != 0 ||
@@ -404,7 +431,8 @@ cycle_new(const struct config *c, const char *cursor_dir,
 		return NULL;
 	}
 	if ((cy->token = cycle_token_new(c, NULL)) == NULL ||
-	    (cy->source = source_new(c, NULL, cy->token, stop)) == NULL) {
+	    (cy->source = source_new_stream(
+	         c, NULL, cy->token, stop, stream)) == NULL) {
 		log_error("cannot set up the %s source: out of memory or "
 		          "unsupported",
 		    config_api_name(c->api));
@@ -1288,7 +1316,9 @@ cycle_status(const struct cycle *cy, struct status *st)
 	struct ts now;
 
 	/* The output's counters are its queue's (daemon.c adds them). */
-	snprintf(st->api, sizeof(st->api), "%s", api_name(cy));
+	snprintf(st->api, sizeof(st->api), "%s", config_api_name(cy->cfg->api));
+	snprintf(st->stream, sizeof(st->stream), "%s",
+	    config_stream_name(cy->stream));
 	snprintf(st->deprecation, sizeof(st->deprecation), "%s",
 	    source_deprecation(cy->source) != NULL
 	        ? source_deprecation(cy->source)

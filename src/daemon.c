@@ -82,6 +82,7 @@ struct tenant {
 	struct daemon *d;
 	struct sched_item item;
 	struct config *cfg; /* in d->set */
+	enum config_stream stream; /* one tenant object per stream */
 	struct cycle *cy;
 	struct outq *out;
 	pthread_mutex_t mu; /* held during a turn */
@@ -366,7 +367,8 @@ tenant_name(const struct tenant *t)
 }
 
 static struct tenant *
-tenant_start(struct daemon *d, struct config *c, int64_t due_ms)
+stream_start(struct daemon *d, struct config *c, enum config_stream stream,
+    int64_t due_ms)
 {
 	char dir[PATH_MAX];
 	struct cycle_feed feed;
@@ -376,6 +378,7 @@ tenant_start(struct daemon *d, struct config *c, int64_t due_ms)
 		return NULL;
 	t->d = d;
 	t->cfg = c;
+	t->stream = stream;
 	pthread_mutex_init(&t->mu, NULL);
 	log_set_tenant(d->set->multi ? c->tenant_name : NULL);
 	if (statedir_tenant(d->state_dir, c->tenant_name, dir, sizeof(dir)) !=
@@ -393,7 +396,8 @@ tenant_start(struct daemon *d, struct config *c, int64_t due_ms)
 	feed.unlock = outq_unlock;
 	feed.appended = outq_appended;
 	feed.arg = t->out;
-	t->cy = cycle_new(c, dir, &feed, &t->out->last_commit, d->flags->stop);
+	t->cy = cycle_new_stream(
+	    c, stream, dir, &feed, &t->out->last_commit, d->flags->stop);
 	if (t->cy == NULL) {
 		outq_put(d, t->out);
 		goto fail;
@@ -410,6 +414,30 @@ fail:
 	pthread_mutex_destroy(&t->mu);
 	free(t);
 	return NULL;
+}
+
+/*
+ * A tenant: one object per stream of [source] streams, each with its own
+ * cycle (cursor, dedup set) and turns; they share the tenant's output
+ * queue.  The first stream's object, or NULL when one cannot start (the
+ * ones started go on).
+ */
+static struct tenant *
+tenant_start(struct daemon *d, struct config *c, int64_t due_ms)
+{
+	struct tenant *first = NULL, *t;
+	int s;
+
+	for (s = 0; s < STREAM__COUNT; s++) {
+		if (!(c->streams & CONFIG_STREAM_BIT(s)))
+			continue;
+		if ((t = stream_start(d, c, (enum config_stream)s, due_ms)) ==
+		    NULL)
+			return NULL;
+		if (first == NULL)
+			first = t;
+	}
+	return first;
 }
 
 /* Take t out (its request in progress ends first) and free it. */
@@ -738,7 +766,7 @@ collect(struct daemon *d, struct status *tot, int running)
 	tot->started = d->started;
 	tot->updated = time(NULL);
 	tot->poll_interval = d->set->tenant[0]->poll_interval;
-	tot->tenants = d->ntenants;
+	tot->tenants = d->set->ntenant; /* not its streams */
 	tot->multi = d->set->multi;
 	return n;
 }

@@ -104,6 +104,8 @@ static const struct pairs_map map[] = {
     {RF_INCIDENT_LINK_TO_WDATP, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_LOW},
     {RF_LINK_TO_MTP, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_LOW},
     {RF_INCIDENT_LINK_TO_MTP, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_LOW},
+    {RF_INCIDENT_TAGS, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_LOW},
+    {RF_ALERT_IDS, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_LOW},
 
     {RF_CUSTOM_DETAILS, NULL, NULL, NULL, 0, PAIRS_CUSTOM, PAIRS_BULK},
     {RF_ADDITIONAL_DATA, NULL, NULL, NULL, 0, PAIRS_CUSTOM, PAIRS_BULK},
@@ -159,6 +161,8 @@ json_out_source_api(enum record_origin origin)
 		return "alerts";
 	case RECORD_GRAPH:
 		return "graph";
+	case RECORD_GRAPH_INCIDENT:
+		return "graph_incidents";
 	default:
 		return "siem";
 	}

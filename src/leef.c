@@ -131,6 +131,8 @@ static const struct pairs_map map[] = {
     {RF_LINK_TO_MTP, "alertUrl", NULL, NULL, 0, PAIRS_TEXT, PAIRS_LOW},
     {RF_INCIDENT_LINK_TO_MTP, "incidentUrl", NULL, NULL, 0, PAIRS_TEXT,
         PAIRS_LOW},
+    {RF_INCIDENT_TAGS, "incidentTags", NULL, NULL, 0, PAIRS_TEXT, PAIRS_LOW},
+    {RF_ALERT_IDS, "alertIds", NULL, NULL, 0, PAIRS_TEXT, PAIRS_LOW},
     {RF_LINK_TO_WDATP, "linkToWDATP", NULL, NULL, 0, PAIRS_TEXT, PAIRS_LOW},
     {RF_INCIDENT_LINK_TO_WDATP, "incidentLinkToWDATP", NULL, NULL, 0,
         PAIRS_TEXT, PAIRS_LOW},

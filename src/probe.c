@@ -116,8 +116,29 @@ static const struct hint hints[] = {
     {NULL, NULL},
 };
 
+/* The incidents stream's own: its permission is another. */
+static const struct hint incident_hints[] = {
+    {"HTTP 403",
+        "the app lacks the permission or admin consent: grant "
+        "SecurityIncident.Read.All (Microsoft Graph) as an application "
+        "permission and grant admin consent, or set [source] streams = "
+        "alerts"},
+    {NULL, NULL},
+};
+
+static void report_with(FILE *out, int ok, const char *step, const char *detail,
+    const struct hint *first);
+
 static void
 report(FILE *out, int ok, const char *step, const char *detail)
+{
+	report_with(out, ok, step, detail, NULL);
+}
+
+/* report(), with the hints of first (NULL: none) tried before the rest. */
+static void
+report_with(FILE *out, int ok, const char *step, const char *detail,
+    const struct hint *first)
 {
 	const struct hint *h;
 	char safe[2048];
@@ -127,6 +148,12 @@ report(FILE *out, int ok, const char *step, const char *detail)
 	    text_log_safe(safe, sizeof(safe), detail));
 	if (ok)
 		return;
+	for (h = first; h != NULL && h->needle != NULL; h++) {
+		if (strstr(detail, h->needle) != NULL) {
+			fprintf(out, "       likely fix: %s\n", h->fix);
+			return;
+		}
+	}
 	for (h = hints; h->needle != NULL; h++) {
 		if (strstr(detail, h->needle) != NULL) {
 			fprintf(out, "       likely fix: %s\n", h->fix);
@@ -181,15 +208,16 @@ step_resolve(const struct config *c, FILE *out)
 	return bad;
 }
 
+static int step_stream(const struct config *c, struct http *h, struct token *t,
+    enum config_stream stream, FILE *out);
+
 static int
 step_api(const struct config *c, struct http *h, FILE *out)
 {
 	struct token *t = cycle_token_new(c, h);
-	struct source *s = NULL;
 	const char *bearer;
 	char detail[1200];
-	long count = 0;
-	int rc;
+	int rc, st;
 
 	if (t == NULL) {
 		report(out, 0, "sign in", "cannot set up the sign-in");
@@ -204,9 +232,29 @@ step_api(const struct config *c, struct http *h, FILE *out)
 	snprintf(detail, sizeof(detail), "token for %s from %s", c->audience,
 	    c->login_url);
 	report(out, 1, "sign in", detail);
-	if ((s = source_new(c, h, t, NULL)) == NULL) {
-		report(out, 0, "read one record", "cannot set up the source");
-		token_free(t);
+	rc = 0;
+	for (st = 0; st < STREAM__COUNT; st++)
+		if (c->streams & CONFIG_STREAM_BIT(st))
+			rc |= step_stream(c, h, t, (enum config_stream)st, out);
+	token_free(t);
+	return rc == 0 ? 0 : -1;
+}
+
+/* Read one record of a stream ("read one record": alerts; "read one
+ * incident"). */
+static int
+step_stream(const struct config *c, struct http *h, struct token *t,
+    enum config_stream stream, FILE *out)
+{
+	const char *step = stream == STREAM_INCIDENTS ? "read one incident"
+	                                              : "read one record";
+	struct source *s;
+	char detail[1200];
+	long count = 0;
+	int rc;
+
+	if ((s = source_new_stream(c, h, t, NULL, stream)) == NULL) {
+		report(out, 0, step, "cannot set up the source");
 		return -1;
 	}
 	rc = source_probe(s, &count);
@@ -214,15 +262,15 @@ step_api(const struct config *c, struct http *h, FILE *out)
 		snprintf(detail, sizeof(detail),
 		    "%s answered (%ld record%s "
 		    "in the last 24 h sample)",
-		    c->url, count, count == 1 ? "" : "s");
+		    source_url(s), count, count == 1 ? "" : "s");
 	else
 		snprintf(detail, sizeof(detail), "%s", source_error(s));
-	report(out, rc == 0, "read one record", detail);
+	report_with(out, rc == 0, step, detail,
+	    stream == STREAM_INCIDENTS ? incident_hints : NULL);
 	/* Not a failure: the API works today, but not for ever. */
 	if (source_deprecation(s) != NULL)
 		fprintf(out, "%-6s %s\n", "note", source_deprecation(s));
 	source_free(s);
-	token_free(t);
 	return rc == 0 ? 0 : -1;
 }
 

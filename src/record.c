@@ -126,6 +126,8 @@ record_reset(struct record *r)
 struct strv
 record_key(const struct record *r)
 {
+	if (r->origin == RECORD_GRAPH_INCIDENT)
+		return r->f[RF_INCIDENT_ID];
 	return r->origin == RECORD_SIEM ? r->dedup_key : r->f[RF_ALERT_ID];
 }
 

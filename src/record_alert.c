@@ -112,6 +112,21 @@ static const struct keymap alerts_keys[] = {
     {"investigationState", RF_INVESTIGATION_STATE},
 };
 
+static const struct keymap incident_keys[] = {
+    {"id", RF_INCIDENT_ID},
+    {"displayName", RF_ALERT_TITLE},
+    {"severity", RF_SEVERITY},
+    {"status", RF_STATUS},
+    {"classification", RF_CLASSIFICATION},
+    {"determination", RF_DETERMINATION},
+    {"assignedTo", RF_ASSIGNED_TO},
+    {"incidentWebUrl", RF_INCIDENT_LINK_TO_MTP},
+    {"description", RF_DESCRIPTION},
+    {"createdDateTime", RF_CREATED_TIME},
+    {"createdDateTime", RF_ALERT_TIME},
+    {"lastUpdateDateTime", RF_LAST_UPDATE_TIME},
+};
+
 /* The record under construction and where its derived values sit. */
 struct build {
 	struct record *r;
@@ -617,16 +632,16 @@ capitalise_severity(struct build *b)
  * version written "...:59.2Z" once and "...:59.2000000Z" later is one key.
  */
 static int
-finish(struct build *b, const char **why)
+finish(struct build *b, enum record_field idf, const char **why)
 {
 	struct record *r = b->r;
 	const struct strv *lu = &r->f[RF_LAST_UPDATE_TIME];
 	const struct strv *at = &r->f[RF_ALERT_TIME];
-	const struct strv *id = &r->f[RF_ALERT_ID];
+	const struct strv *id = &r->f[idf];
 	char t7[TS_STRLEN];
 	int i, rc;
 
-	if (id->n == 0 || b->soff[RF_ALERT_ID] != SIZE_MAX) {
+	if (id->n == 0 || b->soff[idf] != SIZE_MAX) {
 		*why = "id missing or not a string";
 		return ERR_BADREC;
 	}
@@ -711,7 +726,7 @@ from_alert(struct record *r, const cJSON *obj, const struct shape *sh,
 	    (rc = sh->rules(&b, obj, ev)) != 0)
 		return fail(r, rc, why);
 	split_dns_name(&b);
-	if ((rc = finish(&b, why)) != 0)
+	if ((rc = finish(&b, RF_ALERT_ID, why)) != 0)
 		return fail(r, rc, why);
 	r->raw = obj;
 	r->evidence = cJSON_IsArray(ev) ? ev : NULL;
@@ -729,4 +744,92 @@ int
 record_from_alerts(struct record *r, const cJSON *obj, const char **why)
 {
 	return from_alert(r, obj, &alerts_shape, why);
+}
+
+/* customTags and systemTags, joined with ", ". */
+static int
+incident_tags(struct build *b, const cJSON *obj)
+{
+	static const char *const keys[] = {"customTags", "systemTags"};
+	const cJSON *arr, *it;
+	size_t k;
+	int first = 1, rc = 0;
+
+	derived_begin(b, RF_INCIDENT_TAGS);
+	for (k = 0; k < 2 && rc == 0; k++) {
+		arr = cJSON_GetObjectItemCaseSensitive(obj, keys[k]);
+		if (!cJSON_IsArray(arr))
+			continue;
+		cJSON_ArrayForEach(it, arr)
+		{
+			if (!cJSON_IsString(it) || it->valuestring[0] == '\0')
+				continue;
+			if (!first &&
+			    (rc = buf_adds(&b->r->scratch, ", ")) != 0)
+				break;
+			if ((rc = buf_adds(&b->r->scratch, it->valuestring)) !=
+			    0)
+				break;
+			first = 0;
+		}
+	}
+	derived_end(b, RF_INCIDENT_TAGS);
+	return rc;
+}
+
+/*
+ * The ids of alerts[] ($expand=alerts), at most RECORD_ALERT_IDS_MAX of
+ * them, then ",+N" for the N more: an incident of thousands of alerts
+ * stays one message.
+ */
+static int
+incident_alert_ids(struct build *b, const cJSON *obj)
+{
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(obj, "alerts"), *it;
+	const char *id;
+	size_t taken = 0, more = 0;
+	int rc = 0;
+
+	if (!cJSON_IsArray(arr))
+		return 0;
+	derived_begin(b, RF_ALERT_IDS);
+	cJSON_ArrayForEach(it, arr)
+	{
+		if ((id = jstr(it, "id")) == NULL)
+			continue;
+		if (taken == RECORD_ALERT_IDS_MAX) {
+			more++;
+			continue;
+		}
+		if (taken > 0 && (rc = buf_addc(&b->r->scratch, ',')) != 0)
+			break;
+		if ((rc = buf_adds(&b->r->scratch, id)) != 0)
+			break;
+		taken++;
+	}
+	if (rc == 0 && more > 0)
+		rc = buf_printf(&b->r->scratch, ",+%zu", more);
+	derived_end(b, RF_ALERT_IDS);
+	return rc;
+}
+
+int
+record_from_incident(struct record *r, const cJSON *obj, const char **why)
+{
+	struct build b;
+	int rc;
+
+	if ((rc = begin(&b, r, obj, why)) != 0)
+		return fail(r, rc, why);
+	if ((rc = walk(&b, obj, incident_keys,
+	         sizeof(incident_keys) / sizeof(incident_keys[0]))) != 0 ||
+	    (rc = incident_tags(&b, obj)) != 0 ||
+	    (rc = incident_alert_ids(&b, obj)) != 0)
+		return fail(r, rc, why);
+	capitalise_severity(&b);
+	if ((rc = finish(&b, RF_INCIDENT_ID, why)) != 0)
+		return fail(r, rc, why);
+	r->raw = obj;
+	r->origin = RECORD_GRAPH_INCIDENT;
+	return 0;
 }

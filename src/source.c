@@ -74,22 +74,64 @@ rate_scale(void)
 	return d;
 }
 
+/* How many streams share the API's request limits (Graph's /security). */
+static unsigned
+nstreams(const struct config *c)
+{
+	unsigned n = 0, m = c->streams;
+
+	for (; m != 0; m >>= 1)
+		n += m & 1u;
+	return n > 0 ? n : 1;
+}
+
+const char *
+source_list_url(const struct source *s)
+{
+	return s->list_url != NULL ? s->list_url : s->cfg->url;
+}
+
+const char *
+source_url(const struct source *s)
+{
+	return source_list_url(s);
+}
+
 struct source *
 source_new(const struct config *c, struct http *h, struct token *t,
     const volatile sig_atomic_t *stop)
 {
-	const struct source_ops *ops = source_ops_for(c->api);
+	return source_new_stream(c, h, t, stop, STREAM_ALERTS);
+}
+
+struct source *
+source_new_stream(const struct config *c, struct http *h, struct token *t,
+    const volatile sig_atomic_t *stop, enum config_stream stream)
+{
+	const struct source_ops *api = source_ops_for(c->api);
+	const struct source_ops *ops =
+	    stream == STREAM_INCIDENTS ? &source_incidents_ops : api;
 	struct source *s;
 
-	if (ops == NULL)
+	if (ops == NULL || api == NULL)
 		return NULL;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
-	s->pace = pace_new(ops->limits, ops->nlimits, rate_scale());
-	if (s->pace == NULL) {
+	/* The streams of one tenant share the API's limits: each paces at
+	 * its share (longer windows, the same counts). */
+	s->pace = pace_new(
+	    api->limits, api->nlimits, rate_scale() * (double)nstreams(c));
+	if (s->pace == NULL ||
+	    (stream == STREAM_INCIDENTS &&
+	        source_incidents_url(c, &s->list_url) != 0)) {
+		pace_free(s->pace);
 		free(s);
 		return NULL;
 	}
+	s->stream = stream;
+	s->page_size = stream == STREAM_INCIDENTS
+	    ? source_incidents_page_size(c)
+	    : c->page_size;
 	s->ops = ops;
 	s->cfg = c;
 	s->http = h;
@@ -122,6 +164,7 @@ source_free(struct source *s)
 		s->ops->free_state(s);
 	http_resp_reset(&s->resp);
 	pace_free(s->pace);
+	free(s->list_url);
 	free(s);
 }
 
@@ -484,7 +527,7 @@ int
 source_probe(struct source *s, long *count)
 {
 	char since[TS_STRLEN];
-	const char *base = s->cfg->url;
+	const char *base = source_list_url(s);
 	char sep = strchr(base, '?') != NULL ? '&' : '?';
 	const cJSON *items;
 	struct buf url;

@@ -85,6 +85,9 @@ const struct source_ops source_graph_ops = {
     .limits = graph_limits,
     .nlimits = sizeof(graph_limits) / sizeof(graph_limits[0]),
     .probe_query = "$top=1",
+    /* security/incidents beside alerts_v2: source_incidents.c */
+    .streams =
+        CONFIG_STREAM_BIT(STREAM_ALERTS) | CONFIG_STREAM_BIT(STREAM_INCIDENTS),
     .retired_hint = "see Microsoft Graph's changelog for what replaces it "
                     "and README, \"Migrating to Graph\"",
     .begin = graph_begin,

@@ -9,6 +9,7 @@
 
 #include <signal.h>
 
+#include "config.h"
 #include "http.h"
 #include "source.h"
 
@@ -26,6 +27,9 @@ struct source {
 	struct http_resp resp;
 	struct pace *pace; /* the API's rate limits, or NULL */
 	void *state; /* the adapter's own */
+	enum config_stream stream; /* what it reads */
+	char *list_url; /* owned: the stream's list URL; NULL: [source] url */
+	int64_t page_size; /* records per request, for this stream */
 	int probe; /* one attempt, no retries */
 	int answered; /* the API answered 200 before (source_note_answered) */
 	/* Retries of the request being made: source_fetch() makes one
@@ -81,5 +85,18 @@ void source_odata_free_state(struct source *s);
 extern const struct source_ops source_siem_ops;
 extern const struct source_ops source_graph_ops;
 extern const struct source_ops source_alerts_ops;
+extern const struct source_ops source_incidents_ops;
+
+/* The URL of the list the source reads: its stream's, or [source] url. */
+const char *source_list_url(const struct source *s);
+
+/*
+ * Graph incidents (source_incidents.c): the list URL for c (its [source]
+ * url with security/alerts_v2 made security/incidents), written to
+ * *out (new, the caller frees it), and the page size (at most 50).
+ * 0, ERR_CONFIG when url does not end in security/alerts_v2, ERR_NOMEM.
+ */
+int source_incidents_url(const struct config *c, char **out);
+int64_t source_incidents_page_size(const struct config *c);
 
 #endif

@@ -244,10 +244,11 @@ source_odata_begin(struct source *s, const struct source_odata_api *api,
 	st->since = *since;
 	st->final = *until;
 	st->width = SUBWINDOW_TICKS;
-	if (origin_of(s->cfg->url, st->origin, sizeof(st->origin)) != 0) {
+	if (origin_of(source_list_url(s), st->origin, sizeof(st->origin)) !=
+	    0) {
 		snprintf(s->error, sizeof(s->error),
 		    "[source] url %s has no usable scheme and host",
-		    s->cfg->url);
+		    source_list_url(s));
 		return ERR_CONFIG;
 	}
 	if (ts_cmp(since, until) > 0) {
@@ -260,12 +261,12 @@ source_odata_begin(struct source *s, const struct source_odata_api *api,
 static int
 build_url(struct source *s, struct odata_state *st)
 {
-	const char *base = s->cfg->url;
+	const char *base = source_list_url(s);
 
 	buf_clear(&st->url);
 	if (buf_printf(&st->url, "%s%c%s&$top=%" PRId64 "%s", base,
-	        strchr(base, '?') ? '&' : '?', st->filter.data,
-	        s->cfg->page_size, st->api->extra) != 0)
+	        strchr(base, '?') ? '&' : '?', st->filter.data, s->page_size,
+	        st->api->extra) != 0)
 		return ERR_NOMEM;
 	if (st->skip > 0 &&
 	    buf_printf(&st->url, "&$skip=%" PRIu64, st->skip) != 0)
@@ -440,7 +441,7 @@ anchored(struct odata_state *st)
 static int
 keep_anchors(struct source *s, struct odata_state *st)
 {
-	uint64_t m = margin(s->cfg->page_size);
+	uint64_t m = margin(s->page_size);
 	size_t n = st->nspans, i;
 	int rc;
 
@@ -476,7 +477,7 @@ check_skip_page(struct source *s, struct odata_state *st)
 		return rc;
 	if (rc == 1 && st->first.len > 0 &&
 	    strcmp(buf_str(&st->id), st->first.data) == 0 &&
-	    st->nspans >= (size_t)s->cfg->page_size) {
+	    st->nspans >= (size_t)s->page_size) {
 		snprintf(s->error, sizeof(s->error),
 		    "%s returned the same page for $skip=%" PRIu64
 		    " as before: it does not honour $skip",
@@ -576,8 +577,8 @@ advance(struct source *s, struct odata_state *st, struct source_page *page,
 	st->offset = (built ? st->skip : st->offset) + n;
 	if (st->next.len > 0)
 		return;
-	if (n >= (uint64_t)s->cfg->page_size) {
-		st->skip = st->offset - margin(s->cfg->page_size);
+	if (n >= (uint64_t)s->page_size) {
+		st->skip = st->offset - margin(s->page_size);
 		log_debug("%s: a full page without @odata.nextLink; "
 		          "continuing with $skip=%" PRIu64,
 		    st->api->label, st->skip);
@@ -590,8 +591,7 @@ advance(struct source *s, struct odata_state *st, struct source_page *page,
 		return;
 	}
 	/* Next sub-window; the one-tick overlap is dropped by the dedup. */
-	if (st->offset < (uint64_t)s->cfg->page_size &&
-	    st->width < INT64_MAX / 4)
+	if (st->offset < (uint64_t)s->page_size && st->width < INT64_MAX / 4)
 		st->width *= 2;
 	st->since = st->until;
 	ts_add_ticks(&st->since, -1);

@@ -309,6 +309,8 @@ tenant_json(const struct status *st)
 		return NULL;
 	bad = cJSON_AddStringToObject(o, "name", st->tenant) == NULL ||
 	    cJSON_AddStringToObject(o, "api", st->api) == NULL ||
+	    cJSON_AddStringToObject(o, "stream",
+	        st->stream[0] != '\0' ? st->stream : "alerts") == NULL ||
 	    cJSON_AddStringToObject(o, "queue", st->queue) == NULL ||
 	    add_bool(o, "fetch_ok", !st->failing) ||
 	    add_time(o, "last_fetch_ok", st->last_fetch_ok) ||
@@ -592,7 +594,14 @@ status_format_tenant_metrics(const struct status *ts, size_t n, struct buf *out)
 				v = (long long)t->throttled;
 				break;
 			}
-			if (v >= 0)
+			/* An incidents stream is its own series; an alerts
+			 * stream keeps the labels it always had. */
+			if (v >= 0 && strcmp(t->stream, "incidents") == 0)
+				rc = buf_printf(out,
+				    "%s{tenant=\"%s\",stream=\"incidents\"} "
+				    "%lld\n",
+				    m[k].name, t->tenant, v);
+			else if (v >= 0)
 				rc = buf_printf(out, "%s{tenant=\"%s\"} %lld\n",
 				    m[k].name, t->tenant, v);
 		}
@@ -802,7 +811,7 @@ print_tenants(const cJSON *root, FILE *out)
 	const cJSON *arr =
 	                cJSON_GetObjectItemCaseSensitive(root, "tenant_status"),
 	            *t;
-	char name[72], queue[304], err[512];
+	char name[72], queue[304], err[512], stream[16];
 
 	cJSON_ArrayForEach(t, arr)
 	{
@@ -812,8 +821,11 @@ print_tenants(const cJSON *root, FILE *out)
 		get_str(t, "name", name, sizeof(name));
 		get_str(t, "queue", queue, sizeof(queue));
 		get_str(t, "last_error", err, sizeof(err));
-		fprintf(
-		    out, "tenant %s: %s, lag ", name, ok ? "ok" : "FAILING");
+		get_str(t, "stream", stream, sizeof(stream));
+		/* An incidents stream is named; alerts read as before. */
+		fprintf(out, "tenant %s%s: %s, lag ", name,
+		    strcmp(stream, "incidents") == 0 ? " (incidents)" : "",
+		    ok ? "ok" : "FAILING");
 		if (lag >= 0)
 			fprintf(out, "%.0f s", lag);
 		else
@@ -1046,7 +1058,9 @@ status_read_print(const char *state_dir, FILE *out, long lag_threshold)
 	if ((rc = load_root(state_dir, &root)) == 0) {
 		status_init(&st);
 		from_json(root, &st);
-		if (get_bool(root, "multi"))
+		if (get_bool(root, "multi") ||
+		    cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
+		        root, "tenant_status")) > 1)
 			print_tenants(root, out);
 		cJSON_Delete(root);
 		return status_print(&st, time(NULL), lag_threshold, out);

@@ -666,6 +666,7 @@ class Tenant:
         targs.seed = seed
         targs.graph_count = counts["graph_count"]
         targs.alerts_count = counts["alerts_count"]
+        targs.incidents_count = counts.get("incidents_count", 0)
         self.alert_apis = AlertApis(targs, sim.start)
 
     def describe(self):
@@ -677,7 +678,8 @@ class Tenant:
                 "requests": req, "tokens_issued": issued,
                 "corpus": len(self.store.ordered),
                 "graph": len(self.alert_apis.stores["graph"].order),
-                "alerts": len(self.alert_apis.stores["alerts"].order)}
+                "alerts": len(self.alert_apis.stores["alerts"].order),
+                "incidents": len(self.alert_apis.stores["incidents"].order)}
 
     # -- corpus -----------------------------------------------------------
     def _build_corpus(self, count):
@@ -800,7 +802,8 @@ class Sim:
         self.retired = {}  # API kind -> how it answers as switched off
         self.tenants = {}  # lowercase id -> Tenant, in creation order
         counts = {"count": args.count, "graph_count": args.graph_count,
-                  "alerts_count": args.alerts_count}
+                  "alerts_count": args.alerts_count,
+                  "incidents_count": args.incidents_count}
         for i, tid in enumerate(tenant_ids(args.tenant_id, args.tenants)):
             self.add_tenant(tid, args.seed + i, counts, args.client_secret)
         self.primary = self.tenants[args.tenant_id.lower()]
@@ -1416,11 +1419,13 @@ ALERTS_DETECTION_STATUS = (None, None, "Detected", "Blocked", "Prevented")
 GRAPH_REMEDIATION = ("none", "none", "none", "remediated", "prevented", "blocked",
                      "notFound", "unremediated")
 STATUS_FLOW = {"graph": ("new", "inProgress", "resolved"),
-               "alerts": ("New", "InProgress", "Resolved")}
+               "alerts": ("New", "InProgress", "Resolved"),
+               "incidents": ("active", "inProgress", "resolved")}
 RESOLUTIONS = {"graph": (("truePositive", "malware"), ("falsePositive", "clean"),
                          ("informationalExpectedActivity", "securityTesting")),
                "alerts": (("TruePositive", "Malware"), ("FalsePositive", "Clean"),
                           ("InformationalExpectedActivity", "SecurityTesting"))}
+RESOLUTIONS["incidents"] = RESOLUTIONS["graph"]
 ALERTS_EVIDENCE_KEYS = (
     "entityType", "evidenceCreationTime", "sha1", "sha256", "fileName", "filePath",
     "processId", "processCommandLine", "processCreationTime", "parentProcessId",
@@ -1456,7 +1461,23 @@ ALERT_APIS = {
                    "status": "str", "severity": "str", "category": "str"},
         "context": "https://api.securitycenter.microsoft.com/api/$metadata#Alerts",
     },
+    # Graph security/incidents (GET /graph/v1.0/security/incidents):
+    # $filter on the documented properties, $expand=alerts.
+    "incidents": {
+        "time": "lastUpdateDateTime",
+        "filter": {"assignedTo": "str", "classification": "str",
+                   "createdDateTime": "time", "determination": "str",
+                   "lastUpdateDateTime": "time", "severity": "str",
+                   "status": "str"},
+        "context": "https://graph.microsoft.com/v1.0/$metadata#security/incidents",
+        "expand": "alerts",
+    },
 }
+INCIDENT_NAMES = ("Multi-stage incident involving Execution & Defense evasion",
+                  "Ransomware activity on multiple endpoints",
+                  "Suspicious sign-in followed by mailbox rule creation",
+                  "Credential theft on one endpoint",
+                  "Phishing campaign reported by users")
 
 
 def format_time_trimmed(ticks):
@@ -1762,7 +1783,41 @@ class AlertGen:
             "comments": [], "evidence": self._alerts_evidence(m, cr),
         }
 
+    def new_incident(self, lu, created):
+        """A Graph incident with 1 to 4 alerts (some incidents many more,
+        beyond what a record carries)."""
+        rng = self.rng
+        self.incident_seq = getattr(self, "incident_seq", 0) + 1
+        iid = str(100000 + self.incident_seq)
+        tid = "b3c1b5fc-828c-45fa-a1e1-10d74f6d6e9c"
+        n = rng.choice((1, 1, 2, 3, 4)) if rng.random() > 0.02 else 60
+        cr = format_time(created, 7)
+        alerts = []
+        for _ in range(n):
+            a = self.graph_alert(lu, created)
+            a["incidentId"] = iid
+            a["incidentWebUrl"] = "https://security.microsoft.com/incidents/%s?tid=%s" % (iid, tid)
+            alerts.append({k: a[k] for k in ("id", "title", "severity", "status",
+                                              "serviceSource", "createdDateTime",
+                                              "lastUpdateDateTime", "incidentId")})
+        sev = rng.choice(("low", "medium", "high", "high", "informational"))
+        return {
+            "id": iid, "tenantId": tid, "status": "active", "severity": sev,
+            "displayName": rng.choice(INCIDENT_NAMES) + " on %d endpoints" % n,
+            "description": None, "classification": "unknown", "determination": "unknown",
+            "assignedTo": None, "redirectIncidentId": None,
+            "incidentWebUrl": "https://security.microsoft.com/incidents/%s?tid=%s" % (iid, tid),
+            "createdDateTime": cr, "lastUpdateDateTime": format_time(lu, 7),
+            "resolvedDateTime": None, "lastModifiedBy": "API-App:mdesim",
+            "customTags": rng.choice(([], ["Demo"], ["Demo", "Tier 1"])),
+            "systemTags": rng.choice(([], ["Defender Experts"])),
+            "comments": [], "priorityScore": rng.randrange(0, 101),
+            "alerts": alerts,
+        }
+
     def make(self, lu, created):
+        if self.kind == "incidents":
+            return self.new_incident(lu, created)
         return self.graph_alert(lu, created) if self.kind == "graph" else \
             self.alerts_alert(lu, created)
 
@@ -1792,7 +1847,8 @@ class Alert:
         if b is None:
             o = self.obj
             if not expand:
-                o = {k: v for k, v in o.items() if k != "evidence"}
+                drop = ALERT_APIS[kind].get("expand", "evidence")
+                o = {k: v for k, v in o.items() if k != drop}
             if long_form:
                 o = dict(o)
                 o[ALERT_APIS[kind]["time"]] = format_time(self.lu, 7)
@@ -1984,7 +2040,8 @@ class AlertApis:
     def __init__(self, args, start):
         self.args = args
         self.lock = threading.Lock()
-        self.audience = {"graph": args.graph_audience, "alerts": args.alerts_audience}
+        self.audience = {"graph": args.graph_audience, "alerts": args.alerts_audience,
+                         "incidents": args.graph_audience}
         self.stores = {k: AlertStore(k) for k in ALERT_APIS}
         self.gens = {k: AlertGen(args.seed, k) for k in ALERT_APIS}
         self.rng = random.Random("%s/updates" % args.seed)
@@ -2002,13 +2059,16 @@ class AlertApis:
             "alerts": RateLimiter([[int(60 * TPS * scale), args.rate_alerts_min],
                                    [int(3600 * TPS * scale), args.rate_alerts_hour]]),
         }
+        # One limit for any request on Graph's /security, per app and tenant.
+        self.limiters["incidents"] = self.limiters["graph"]
         self.stats = {k: {"rate_limited": 0, "pages": 0, "max_top_seen": 0,
                           "skip_requests": 0, "skiptoken_requests": 0,
                           "nextlinks_sent": 0, "nextlinks_dropped": 0,
                           "prefer_missing": 0, "expand_missing": 0, "updates": 0,
                           "queries": []} for k in ALERT_APIS}
         self.hostile_seq = 0
-        counts = {"graph": args.graph_count, "alerts": args.alerts_count}
+        counts = {"graph": args.graph_count, "alerts": args.alerts_count,
+                  "incidents": getattr(args, "incidents_count", 0)}
         for kind, n in counts.items():
             self._build(kind, n, start)
 
@@ -2048,8 +2108,8 @@ class AlertApis:
         if nxt == flow[2]:
             cls, det = self.rng.choice(RESOLUTIONS[kind])
             o["classification"], o["determination"] = cls, det
-            o["resolvedDateTime" if kind == "graph" else "resolvedTime"] = format_time(lu, 7)
-        if kind == "graph":
+            o["resolvedTime" if kind == "alerts" else "resolvedDateTime"] = format_time(lu, 7)
+        if kind != "alerts":
             o["lastUpdateDateTime"] = format_time(lu, 7)
         else:
             o["lastUpdateTime"] = format_time_trimmed(lu)
@@ -2091,7 +2151,7 @@ class AlertApis:
 
     def limits(self):
         return {k: [[w / TPS, n] for w, n in lim.limits]
-                for k, lim in self.limiters.items()}
+                for k, lim in self.limiters.items() if k != "incidents"}
 
     def snapshot(self, kind):
         with self.lock:
@@ -2143,7 +2203,9 @@ def _paging_params(req, kind):
         if int(v) > hi:
             raise ValueError("%s must not exceed %d" % (name, hi))
         return int(v)
-    top = count("$top", 100 if kind == "graph" else 10000, 10000)
+    # Graph incidents: at most 50 a page (what peers use and document).
+    top = count("$top", 100 if kind == "graph" else 10000,
+                50 if kind == "incidents" else 10000)
     skip = count("$skip", 0, 10 ** 9)
     token = req.param("$skiptoken")
     if token is not None:
@@ -2162,7 +2224,7 @@ def _alerts_api(sim, req, kind):
     limited = apis.rate_check(kind)
     if limited:
         return limited
-    if kind == "graph":
+    if kind != "alerts":
         limited = sim.app_rate_check()
         if limited:
             return limited
@@ -2175,7 +2237,8 @@ def _alerts_api(sim, req, kind):
         pred = compile_filter(text, ALERT_APIS[kind]["filter"])
     except ValueError as e:
         return api_error(400, str(e))
-    expand = kind == "graph" or (req.param("$expand") or "").lower() == "evidence"
+    expand = kind == "graph" or (req.param("$expand") or "").lower() == \
+        ALERT_APIS[kind].get("expand", "evidence")
     store = apis.stores[kind]
     now = now_ticks()
     with apis.lock:
@@ -2194,7 +2257,7 @@ def _alerts_api(sim, req, kind):
         more = start + top < len(sel)
         link = None
         if more:
-            if kind == "graph":
+            if kind != "alerts":
                 drop = _hash01(apis.args.seed, text, start) < cfg["graph_drop_nextlink"]
             else:
                 drop = _hash01(apis.args.seed, text, start) >= cfg["alerts_nextlink"]
@@ -2207,10 +2270,10 @@ def _alerts_api(sim, req, kind):
         st["max_top_seen"] = max(st["max_top_seen"], top)
         st["skip_requests"] += skip > 0 and token is None
         st["skiptoken_requests"] += token is not None
-        if kind == "graph" and "include-unknown-enum-members" not in \
+        if kind != "alerts" and "include-unknown-enum-members" not in \
                 (req.headers.get("Prefer") or ""):
             st["prefer_missing"] += 1
-        if kind == "alerts" and not expand:
+        if kind != "graph" and not expand:
             st["expand_missing"] += 1
         st["queries"].append({"filter": text, "top": top, "skip": skip,
                               "skiptoken": token is not None,
@@ -2236,6 +2299,11 @@ def graph_alerts(sim, req):
     return _alerts_api(sim, req, "graph")
 
 
+@route(r"/graph/v1\.0/security/incidents/?", "incidents")
+def graph_incidents(sim, req):
+    return _alerts_api(sim, req, "incidents")
+
+
 @route(r"/mde/api/alerts/?", "alerts")
 def mde_alerts(sim, req):
     return _alerts_api(sim, req, "alerts")
@@ -2259,7 +2327,7 @@ def ctl_alerts(sim, req):
     except ValueError as e:
         return api_error(400, str(e))
     if len(kind) != 1:
-        return api_error(400, "api=graph or api=alerts is required")
+        return api_error(400, "api=graph, api=alerts or api=incidents is required")
     alerts = req.tenant.alert_apis.snapshot(kind[0])
     return Response(200, b"[" + b",".join(a.body(kind[0]) for a in alerts) + b"]")
 
@@ -2314,6 +2382,8 @@ def add_alert_args(p):
                    help="alerts in the Graph alerts_v2 corpus")
     p.add_argument("--alerts-count", type=int, default=0,
                    help="alerts in the Alert API corpus")
+    p.add_argument("--incidents-count", type=int, default=0,
+                   help="incidents in the Graph security/incidents corpus")
     p.add_argument("--graph-drop-nextlink", type=float, default=0.0, metavar="P",
                    help="share of Graph pages sent without @odata.nextLink")
     p.add_argument("--alerts-nextlink", type=float, default=0.0, metavar="P",
@@ -2330,7 +2400,7 @@ def add_alert_args(p):
 
 
 def check_alert_args(p, a):
-    if min(a.graph_count, a.alerts_count) < 0:
+    if min(a.graph_count, a.alerts_count, a.incidents_count) < 0:
         p.error("--graph-count and --alerts-count must not be negative")
     if not (0 <= a.graph_drop_nextlink <= 1 and 0 <= a.alerts_nextlink <= 1):
         p.error("--graph-drop-nextlink and --alerts-nextlink must be within [0, 1]")
@@ -2417,6 +2487,7 @@ def ctl_fault(sim, req):
 
 
 RETIRED_NAMES = {"siem": "The SIEM API", "graph": "This Microsoft Graph API",
+                 "incidents": "This Microsoft Graph API",
                  "alerts": "The Microsoft Defender for Endpoint API"}
 RETIRED_HOW = ("gone", "notfound", "notice")
 
@@ -2498,7 +2569,7 @@ def ctl_stats(sim, req):
 @route(r"/_sim/tenants", "control")
 def ctl_tenants(sim, req):
     """GET: every tenant.  POST ?id=ID[&client_secret=S][&consent=0|1]
-    [&count=N][&graph_count=N][&alerts_count=N][&seed=N]: add a tenant, or
+    [&count=N][&graph_count=N][&alerts_count=N][&incidents_count=N][&seed=N]: add a tenant, or
     change the secret or consent of an existing one."""
     if req.method == "GET":
         with sim.lock:
@@ -2511,7 +2582,8 @@ def ctl_tenants(sim, req):
         return api_error(400, "id: a tenant id is required")
     try:
         counts = {k: _control_int(req, k, 0, 0, 10 ** 6)
-                  for k in ("count", "graph_count", "alerts_count")}
+                  for k in ("count", "graph_count", "alerts_count",
+                            "incidents_count")}
         seed = _control_int(req, "seed", sim.args.seed + len(sim.tenants), 0, 10 ** 9)
     except ValueError as e:
         return api_error(400, str(e))

@@ -58,7 +58,8 @@ static const char *const stable_keys[] = {"tenant_name", "tenant_id",
     "internal_ipv4_list", "internal_ipv6_list", "device_created_tags",
     "cloud_created_tags", "mitre_techniques", "link_to_wdatp",
     "incident_link_to_wdatp", "link_to_mtp", "incident_link_to_mtp",
-    "custom_details", "additional_data", "evidence"};
+    "incident_tags", "alert_ids", "custom_details", "additional_data",
+    "evidence"};
 
 /* ---- helpers ---- */
 
