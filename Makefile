@@ -224,7 +224,7 @@ FUZZ_CC      ?= clang
 FUZZ_BUILD    = build-fuzz
 FUZZ_TIME    ?= 60
 FUZZ_ARGS    ?=
-FUZZ_TARGETS  = fuzz_siem fuzz_graph fuzz_alerts fuzz_jsonscan
+FUZZ_TARGETS  = fuzz_siem fuzz_graph fuzz_alerts fuzz_incidents fuzz_jsonscan
 FUZZ_LIB      = src/buf.c src/text.c src/pairs.c src/cef.c src/leef.c \
 		src/severity.c \
 		src/json_out.c src/record.c src/record_alert.c src/ts.c \

@@ -284,13 +284,33 @@ set_dict(
 	return rc;
 }
 
+/* Append the string items of arr to scratch, sep between; *first: none
+ * written yet. */
+static int
+append_strings(struct build *b, const cJSON *arr, const char *sep, int *first)
+{
+	const cJSON *it;
+	int rc = 0;
+
+	cJSON_ArrayForEach(it, arr)
+	{
+		if (!cJSON_IsString(it) || it->valuestring[0] == '\0')
+			continue;
+		if (!*first && (rc = buf_adds(&b->r->scratch, sep)) != 0)
+			break;
+		if ((rc = buf_adds(&b->r->scratch, it->valuestring)) != 0)
+			break;
+		*first = 0;
+	}
+	return rc;
+}
+
 /* The string items of arr joined with sep, as field f. */
 static int
 join_strings(
     struct build *b, enum record_field f, const cJSON *arr, const char *sep)
 {
-	const cJSON *it;
-	int first = 1, rc = 0;
+	int first = 1, rc;
 
 	if (cJSON_IsString(arr)) {
 		set_str(b, f, arr->valuestring);
@@ -299,16 +319,7 @@ join_strings(
 	if (!cJSON_IsArray(arr))
 		return 0;
 	derived_begin(b, f);
-	cJSON_ArrayForEach(it, arr)
-	{
-		if (!cJSON_IsString(it) || it->valuestring[0] == '\0')
-			continue;
-		if (!first && (rc = buf_adds(&b->r->scratch, sep)) != 0)
-			break;
-		if ((rc = buf_adds(&b->r->scratch, it->valuestring)) != 0)
-			break;
-		first = 0;
-	}
+	rc = append_strings(b, arr, sep, &first);
 	derived_end(b, f);
 	return rc;
 }
@@ -751,27 +762,15 @@ static int
 incident_tags(struct build *b, const cJSON *obj)
 {
 	static const char *const keys[] = {"customTags", "systemTags"};
-	const cJSON *arr, *it;
+	const cJSON *arr;
 	size_t k;
 	int first = 1, rc = 0;
 
 	derived_begin(b, RF_INCIDENT_TAGS);
 	for (k = 0; k < 2 && rc == 0; k++) {
 		arr = cJSON_GetObjectItemCaseSensitive(obj, keys[k]);
-		if (!cJSON_IsArray(arr))
-			continue;
-		cJSON_ArrayForEach(it, arr)
-		{
-			if (!cJSON_IsString(it) || it->valuestring[0] == '\0')
-				continue;
-			if (!first &&
-			    (rc = buf_adds(&b->r->scratch, ", ")) != 0)
-				break;
-			if ((rc = buf_adds(&b->r->scratch, it->valuestring)) !=
-			    0)
-				break;
-			first = 0;
-		}
+		if (cJSON_IsArray(arr))
+			rc = append_strings(b, arr, ", ", &first);
 	}
 	derived_end(b, RF_INCIDENT_TAGS);
 	return rc;
