@@ -746,8 +746,12 @@ collect(struct daemon *d, struct status *tot, int running)
 		sum_status(tot, &t->snap);
 		/* After the sum: the totals take delivered from the queues. */
 		d->st[n] = t->snap;
-		d->st[n++].delivered =
-		    queue_tenant_delivered(t->out->q, t->cfg->tenant_id);
+		/* The queue counts per tenant, not per stream: the count is
+		 * the alerts stream's entry's, so that entries sum to it. */
+		d->st[n++].delivered = t->stream == STREAM_INCIDENTS &&
+		        (t->cfg->streams & CONFIG_STREAM_BIT(STREAM_ALERTS))
+		    ? 0
+		    : queue_tenant_delivered(t->out->q, t->cfg->tenant_id);
 	}
 	for (o = d->outqs; o != NULL; o = o->next)
 		sum_queue(tot, o, o == d->outqs);

@@ -192,6 +192,15 @@ def test_both(wd):
                          stdout=h.subprocess.PIPE, timeout=30)
     R.check(b"tenant default (incidents): ok" in p.stdout,
             "--status: a line for the incidents stream")
+    with open(os.path.join(wd.file("state"), "status.json")) as f:
+        js = json.load(f)
+    ts = {e["stream"]: e for e in js["tenant_status"]}
+    R.check(set(ts) == {"alerts", "incidents"} and
+            ts["incidents"]["delivered"] == 0 and
+            ts["alerts"]["delivered"] == js["counters"]["delivered"],
+            "status.json: one entry per stream; the tenant's delivered "
+            "count on the alerts entry alone (%s)"
+            % {k: v["delivered"] for k, v in ts.items()})
     prom = open(os.path.join(mdir, os.listdir(mdir)[0])).read()
     R.check('mdesiem_tenant_records_fetched_total{tenant="default",'
             'stream="incidents"}' in prom and
