@@ -136,8 +136,8 @@ uint64_t spool_pending(const struct spool *sp);
 
 /*
  * Next committed DATA entry at the reader position.  Returns 0 with
- * msg and len (valid until the next spool_* call) and *sev; 1 when the
- * reader has caught up; ERR_IO on read errors.
+ * msg and len (valid until the next spool_* call) and *sev; ERR_END when
+ * the reader has caught up; ERR_IO on read errors.
  */
 int spool_next(struct spool *sp, int *sev, const char **msg, size_t *len);
 

@@ -645,7 +645,7 @@ load(struct queue *q)
 	report_damage(q);
 	if (rc != 0) {
 		pthread_mutex_unlock(&q->spool_mu);
-		if (rc < 0 && !q->read_error) {
+		if (rc != ERR_END && !q->read_error) {
 			q->read_error = 1;
 			log_error("spool: cannot read: %s; delivery waits",
 			    strerror(errno));
@@ -715,7 +715,7 @@ pump(struct queue *q)
 		    q->inflight_bytes >= q->inflight_bytes_max)
 			return ERR_AGAIN;
 		if (!q->has_pending && (rc = load(q)) != 0)
-			return rc == 1 ? 0 : rc;
+			return rc == ERR_END ? 0 : rc;
 		memset(&m, 0, sizeof(m));
 		m.data = q->framed.data;
 		m.len = q->framed.len;

@@ -1041,7 +1041,7 @@ spool_next_msg(struct spool *sp, struct spool_msg *m)
 				n = -1;
 			} else {
 				if (sp->rseg >= sp->wseg)
-					return 1;
+					return ERR_END;
 				if (sp->rfd < 0)
 					missing(sp, sp->rseg);
 				/* Segment exhausted: on to the next one. */

@@ -312,7 +312,7 @@ test_keyed(void)
 	/* spool_next() reads a KEYED entry's message alone. */
 	CHECK(spool_next(sp, &sev, &data, &len) == 0);
 	CHECK(sev == 2 && len == 0);
-	CHECK(spool_next_msg(sp, &got) == 1);
+	CHECK(spool_next_msg(sp, &got) == ERR_END);
 	/* Too long a key or tenant is refused, not cut. */
 	buf_init(&big, 0);
 	CHECK(buf_reserve(&big, SPOOL_KEY_MAX + 2) == 0);
@@ -418,7 +418,7 @@ test_legacy(void)
 	CHECK(spool_commit_decode(last.data, last.len, &seq, &has, &got,
 	          count_keys, &klen) == 0);
 	CHECK(seq == 1 && has && klen == 3 * 76);
-	CHECK(spool_pending(sp) == 0 && spool_next(sp, &sev, &m, &len) == 1);
+	CHECK(spool_pending(sp) == 0 && spool_next(sp, &sev, &m, &len) == ERR_END);
 	CHECK(spool_rewind(sp) == 0);
 	spool_close(sp);
 	buf_reset(&last);
