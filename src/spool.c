@@ -1068,8 +1068,8 @@ spool_next_msg(struct spool *sp, struct spool_msg *m)
 			return 0;
 		}
 		if (p[12] == SPOOL_COMMIT && sp->commit_fn != NULL)
-			sp->commit_fn(sp->commit_arg, p + HDR_LEN,
-			    (size_t)n - HDR_LEN);
+			sp->commit_fn(
+			    sp->commit_arg, p + HDR_LEN, (size_t)n - HDR_LEN);
 		if (p[12] != SPOOL_KEYED)
 			continue;
 		if (keyed_decode(p + HDR_LEN, (size_t)n - HDR_LEN, m) == 0)

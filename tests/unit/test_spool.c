@@ -418,7 +418,8 @@ test_legacy(void)
 	CHECK(spool_commit_decode(last.data, last.len, &seq, &has, &got,
 	          count_keys, &klen) == 0);
 	CHECK(seq == 1 && has && klen == 3 * 76);
-	CHECK(spool_pending(sp) == 0 && spool_next(sp, &sev, &m, &len) == ERR_END);
+	CHECK(spool_pending(sp) == 0 &&
+	    spool_next(sp, &sev, &m, &len) == ERR_END);
 	CHECK(spool_rewind(sp) == 0);
 	spool_close(sp);
 	buf_reset(&last);
