@@ -8,12 +8,19 @@
 
 #include <signal.h>
 #include <stdint.h>
+#include <time.h>
 
 /*
  * Sleep ms milliseconds, waking early when *stop becomes nonzero (stop may
  * be NULL).  Returns 0, or ERR_STOPPED when woken by a stop request.
  */
 int nap_ms(long ms, const volatile sig_atomic_t *stop);
+
+/*
+ * The CLOCK_MONOTONIC time ms milliseconds from now, for nap_ms() and for
+ * condition variables that wait on that clock.
+ */
+void nap_deadline(long ms, struct timespec *until);
 
 /* Milliseconds of CLOCK_MONOTONIC: the clock of every wait and due time. */
 int64_t nap_now_ms(void);

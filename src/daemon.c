@@ -165,13 +165,7 @@ outq_wait(void *arg, long ms)
 	struct outq *o = arg;
 	struct timespec until;
 
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += ms / 1000;
-	until.tv_nsec += (ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	nap_deadline(ms, &until);
 	pthread_mutex_lock(&o->wmu);
 	while (!o->wake && !o->quit &&
 	    pthread_cond_timedwait(&o->wcv, &o->wmu, &until) == 0)

@@ -10,18 +10,24 @@
 #include "errcode.h"
 #include "nap.h"
 
+void
+nap_deadline(long ms, struct timespec *until)
+{
+	clock_gettime(CLOCK_MONOTONIC, until);
+	until->tv_sec += ms / 1000;
+	until->tv_nsec += (ms % 1000) * 1000000L;
+	if (until->tv_nsec >= 1000000000L) {
+		until->tv_sec++;
+		until->tv_nsec -= 1000000000L;
+	}
+}
+
 int
 nap_ms(long ms, const volatile sig_atomic_t *stop)
 {
 	struct timespec end, now;
 
-	clock_gettime(CLOCK_MONOTONIC, &end);
-	end.tv_sec += ms / 1000;
-	end.tv_nsec += (ms % 1000) * 1000000L;
-	if (end.tv_nsec >= 1000000000L) {
-		end.tv_sec++;
-		end.tv_nsec -= 1000000000L;
-	}
+	nap_deadline(ms, &end);
 	for (;;) {
 		long left;
 		struct timespec step = {0, 0};
