@@ -20,6 +20,16 @@
  *   u32 version ticks | u32 0 | key | tenant | message
  * (little endian).  Outputs that carry no key get plain DATA entries.
  *
+ * Each segment starts with a HEADER entry, whose payload is
+ *   queue id (16 random bytes, spool/queue.id) | u64 segment number |
+ *   u64 bytes | u64 messages
+ * the last two counting what the queue wrote before the segment (entries
+ * with their headers; DATA and KEYED entries).  The reader sets aside a
+ * segment whose HEADER names another queue or another segment, and counts
+ * what a gap between two segments lost.  Segments numbered below the one
+ * spool/queue.id names were written without a HEADER (before there were
+ * any) and are read unchecked.
+ *
  * The reader drains DATA and KEYED entries in order from a persisted read
  * position (spool/read.pos); segments are deleted once read past.
  */
@@ -34,7 +44,12 @@
 struct buf;
 struct spool;
 
-enum spool_entry_type { SPOOL_DATA = 1, SPOOL_COMMIT = 2, SPOOL_KEYED = 3 };
+enum spool_entry_type {
+	SPOOL_DATA = 1,
+	SPOOL_COMMIT = 2,
+	SPOOL_KEYED = 3,
+	SPOOL_HEADER = 4
+};
 
 /* Longest tenant name a KEYED entry holds (its key: SPOOL_KEY_MAX). */
 #define SPOOL_TENANT_MAX 255
@@ -64,10 +79,17 @@ struct spool_msg {
 void spool_set_commit_hook(struct spool *sp,
     void (*fn)(void *arg, const void *payload, size_t len), void *arg);
 
-/* A read position: segment number and byte offset in it. */
+/*
+ * A read position: segment number and byte offset in it; with counted,
+ * the bytes and messages the queue wrote before it (from the segments'
+ * HEADERs), which tell how much a gap lost.
+ */
 struct spool_pos {
 	uint64_t seg;
 	uint64_t off;
+	uint64_t bytes;
+	uint64_t msgs;
+	int counted;
 };
 
 /* What recovery found and did, for the caller's log lines. */
@@ -86,9 +108,19 @@ struct spool_damage {
 	uint64_t regions; /* damaged runs those bytes were in */
 	uint64_t missing_segments; /* segments gone before they were read */
 	uint64_t deleted_segments; /* the segment written, deleted under it */
+	uint64_t foreign_segments; /* not this queue's, or renamed: set aside */
+	uint64_t lost_bytes; /* written, then never found by the reader */
+	uint64_t lost_messages; /* the messages in lost_bytes */
 	uint64_t readpos_resets; /* read.pos unreadable or out of range */
 	char last[200]; /* the newest finding, for a log line */
 };
+
+/*
+ * The text of finding number k (1 .. events), while it is among the
+ * SPOOL_NOTES newest; else NULL.  Valid until the next spool_* call.
+ */
+#define SPOOL_NOTES 8
+const char *spool_damage_note(const struct spool *sp, uint64_t k);
 
 /* Copy the totals into *d. */
 void spool_get_damage(const struct spool *sp, struct spool_damage *d);
@@ -146,6 +178,12 @@ int spool_next(struct spool *sp, int *sev, const char **msg, size_t *len);
  * for a DATA entry); the pointers are valid until the next spool_* call.
  */
 int spool_next_msg(struct spool *sp, struct spool_msg *m);
+
+/*
+ * The last read error, "file: reason", after spool_next*() returned
+ * ERR_IO; the next call retries the read.
+ */
+const char *spool_read_error(const struct spool *sp);
 
 /* The reader's current position (after the last entry returned). */
 struct spool_pos spool_tell(const struct spool *sp);

@@ -65,6 +65,7 @@ struct status {
 	uint64_t commit_parts; /* extra COMMITs of pages over 16 MiB of keys */
 	uint64_t state_damage; /* damage found in the state directory */
 	uint64_t damaged_bytes; /* spool bytes skipped as damaged */
+	uint64_t lost_messages; /* spooled, never read (spool gaps) */
 	char damage_last[200]; /* the newest damage found, or "" */
 	uint64_t messages_shortened; /* packed to fit max_message_size */
 	uint64_t values_shortened; /* values cut to fit */

@@ -683,6 +683,7 @@ sum_queue(struct status *tot, const struct outq *o, int first)
 	tot->reconnects += qs.reconnects;
 	tot->pending_bytes += qs.pending_bytes;
 	tot->damaged_bytes += qs.damage.bytes;
+	tot->lost_messages += qs.damage.lost_messages;
 	tot->state_damage += qs.damage.events;
 	if (qs.damage.last[0] != '\0')
 		snprintf(tot->damage_last, sizeof(tot->damage_last), "%s",

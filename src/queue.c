@@ -620,15 +620,24 @@ static void
 report_damage(struct queue *q)
 {
 	struct spool_damage d;
+	const char *note;
+	uint64_t k;
 
 	spool_get_damage(q->spool, &d);
 	if (d.events == q->damage_seen)
 		return;
+	/* Each finding since the last report, the newest with the totals. */
+	for (k = q->damage_seen + 1; k < d.events; k++)
+		if ((note = spool_damage_note(q->spool, k)) != NULL)
+			log_warning("spool: %s", note);
 	q->damage_seen = d.events;
 	log_warning("spool: %s (so far: %llu damaged bytes skipped, %llu "
-	            "segments missing); delivery goes on with what is intact",
+	            "segments missing, %llu set aside, %llu messages lost); "
+	            "delivery goes on with what is intact",
 	    d.last, (unsigned long long)d.bytes,
-	    (unsigned long long)(d.missing_segments + d.deleted_segments));
+	    (unsigned long long)(d.missing_segments + d.deleted_segments),
+	    (unsigned long long)d.foreign_segments,
+	    (unsigned long long)d.lost_messages);
 }
 
 static int
@@ -643,16 +652,22 @@ load(struct queue *q)
 	before = spool_tell(q->spool);
 	rc = spool_next_msg(q->spool, &m);
 	report_damage(q);
+	if ((rc == 0 || rc == ERR_END) && q->read_error) {
+		q->read_error = 0;
+		log_info("spool: reading again after the read error; "
+		         "delivery goes on");
+	}
 	if (rc != 0) {
 		pthread_mutex_unlock(&q->spool_mu);
 		if (rc != ERR_END && !q->read_error) {
 			q->read_error = 1;
-			log_error("spool: cannot read: %s; delivery waits",
-			    strerror(errno));
+			log_error("spool: cannot read %s; delivery waits and "
+			          "tries again",
+			    spool_read_error(q->spool));
 		}
 		return rc;
 	}
-	q->read_error = 0;
+
 	after = spool_tell(q->spool);
 	q->p_sev = m.sev;
 	q->p_version = m.version;

@@ -341,7 +341,8 @@ adopt_renamed(const char *state, const struct config_set *set)
 
 /*
  * Make way for a queue directory to be moved to qdir: an empty one (its
- * spool holds no segment, only perhaps a read position) is removed.
+ * spool holds no segment, only perhaps a read position and its id) is
+ * removed.
  * 0, or -1 when something else is there.
  */
 static int
@@ -355,6 +356,8 @@ rmdir_spool(const char *qdir)
 	if (join(sp, sizeof(sp), qdir, "spool", NULL) != 0)
 		return -1;
 	if (join(f, sizeof(f), sp, "read.pos", NULL) == 0)
+		(void)unlink(f);
+	if (join(f, sizeof(f), sp, "queue.id", NULL) == 0)
 		(void)unlink(f);
 	(void)rmdir(sp);
 	return rmdir(qdir) == 0 ? 0 : -1;

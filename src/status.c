@@ -130,6 +130,11 @@ static const struct counter {
     {"damaged_bytes", "mdesiem_spool_damaged_bytes_total",
         "Spool bytes skipped because they were no intact entry.",
         offsetof(struct status, damaged_bytes)},
+    {"lost_messages", "mdesiem_spool_lost_messages_total",
+        "Messages the spool held that were never read: segments deleted, "
+        "cut short or set aside as another queue's (counted from the "
+        "segments' headers).",
+        offsetof(struct status, lost_messages)},
     {"messages_shortened", "mdesiem_messages_shortened_total",
         "Messages packed to fit [output] max_message_size: values "
         "shortened or left out (README \"Fitting max_message_size\").",
@@ -881,9 +886,10 @@ print_counters(const struct status *st, FILE *out)
 	if (st->state_damage > 0)
 		fprintf(out,
 		    "state damage: %llu found, %llu damaged spool bytes "
-		    "skipped; last: %s\n",
+		    "skipped, %llu spooled messages lost; last: %s\n",
 		    (unsigned long long)st->state_damage,
-		    (unsigned long long)st->damaged_bytes, st->damage_last);
+		    (unsigned long long)st->damaged_bytes,
+		    (unsigned long long)st->lost_messages, st->damage_last);
 	if (st->oversized_keys > 0 || st->commit_parts > 0)
 		fprintf(out,
 		    "poison values: %llu records skipped for a dedup key over "

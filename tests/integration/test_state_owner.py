@@ -71,13 +71,17 @@ def downgrade(state):
             json.dump(doc, f, separators=(",", ":"))
     spool = os.path.join(state, "spool")
     with open(os.path.join(spool, "read.pos")) as f:
-        rseg, roff = (int(x) for x in f.read().split())
+        rseg, roff = (int(x) for x in f.read().split()[:2])
     for path in sorted(glob.glob(os.path.join(spool, "*.seg"))):
         seg = int(os.path.basename(path)[:20])
         with open(path, "rb") as f:
             data = f.read()
         out, removed = b"", 0
         for off, typ, sev, payload in entries(data):
+            if typ == 4:  # that version's segments had no header
+                if seg == rseg and off < roff:
+                    removed += 16 + len(payload)
+                continue
             if typ == 2 and payload[8] & 2:
                 n = struct.unpack_from("<H", payload, 21)[0]
                 payload = (payload[:8] + bytes([payload[8] & ~2])
@@ -91,6 +95,8 @@ def downgrade(state):
             roff -= removed
     with open(os.path.join(spool, "read.pos"), "w") as f:
         f.write("%d %d\n" % (rseg, roff))
+    if os.path.exists(os.path.join(spool, "queue.id")):
+        os.unlink(os.path.join(spool, "queue.id"))
 
 
 def commits(state):

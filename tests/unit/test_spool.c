@@ -425,6 +425,215 @@ test_legacy(void)
 	buf_reset(&last);
 }
 
+/* --- segment identity, gaps, read errors (many small segments) --- */
+
+#define PAGES 30
+#define PER_PAGE 10
+
+static char spooldir[128];
+
+static void
+seg_name(char *out, size_t n, const char *d, int seg)
+{
+	snprintf(out, n, "%s/spool/%020d.seg", d, seg);
+}
+
+/* A fresh spool in dir with PAGES pages of PER_PAGE messages numbered. */
+static void
+fill_small(void)
+{
+	struct spool_recovery rec;
+	struct buf last, payload;
+	struct spool *sp;
+	struct ts pos = {1, 0};
+	char msg[1000], cmd[200];
+	int i;
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", spooldir);
+	CHECK(system(cmd) == 0);
+	buf_init(&last, 0);
+	buf_init(&payload, 0);
+	sp = reopen(NULL, &rec, &last);
+	spool_commit_begin(&payload, 2, 0, &pos);
+	memset(msg, 'y', sizeof(msg));
+	for (i = 0; i < PAGES * PER_PAGE; i++) {
+		snprintf(msg, 16, "%08d", i);
+		CHECK(spool_append(sp, 5, msg, sizeof(msg)) == 0);
+		if (i % PER_PAGE == PER_PAGE - 1)
+			CHECK(spool_commit(sp, payload.data, payload.len) == 0);
+	}
+	spool_close(sp);
+	buf_reset(&last);
+	buf_reset(&payload);
+}
+
+/* Read everything: how many, and whether in order with none twice. */
+static int
+read_ordered(struct spool *sp, int *in_order, int *lowest)
+{
+	const char *m;
+	size_t len;
+	int sev, n = 0, prev = -1, v;
+
+	*in_order = 1;
+	*lowest = -1;
+	while (spool_next(sp, &sev, &m, &len) == 0) {
+		v = (int)strtol(m, NULL, 10);
+		*in_order &= v > prev;
+		if (*lowest < 0)
+			*lowest = v;
+		prev = v;
+		n++;
+	}
+	return n;
+}
+
+static void
+test_swapped(void)
+{
+	struct spool_recovery rec;
+	struct spool_damage d;
+	struct buf last;
+	struct spool *sp;
+	char a[256], b[256], t[300];
+	int n, ok, low;
+
+	fill_small();
+	seg_name(a, sizeof(a), dir, 2);
+	seg_name(b, sizeof(b), dir, 3);
+	snprintf(t, sizeof(t), "%s.tmp", a);
+	CHECK(rename(a, t) == 0 && rename(b, a) == 0 && rename(t, b) == 0);
+	buf_init(&last, 0);
+	sp = reopen(NULL, &rec, &last);
+	CHECK(sp != NULL);
+	n = read_ordered(sp, &ok, &low);
+	spool_get_damage(sp, &d);
+	/* Neither swapped segment is read; what they held is counted. */
+	CHECK(ok && n > 0 && n < PAGES * PER_PAGE);
+	CHECK(d.foreign_segments == 2);
+	CHECK((uint64_t)n + d.lost_messages == PAGES * PER_PAGE);
+	CHECK(strstr(d.last, "never read") != NULL);
+	spool_close(sp);
+	buf_reset(&last);
+}
+
+static void
+test_foreign(void)
+{
+	struct spool_recovery rec;
+	struct spool_damage d;
+	struct buf last;
+	struct spool *sp;
+	char a[256], cmd[600], other[128];
+	int n, ok, low;
+
+	/* Another queue's segment 2, restored over this one's. */
+	fill_small();
+	snprintf(other, sizeof(other), "%s-other", dir);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s' && cp -a '%s' '%s'", other, dir,
+	    other);
+	CHECK(system(cmd) == 0);
+	fill_small();
+	seg_name(a, sizeof(a), other, 2);
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s/spool/'", a, dir);
+	CHECK(system(cmd) == 0);
+	buf_init(&last, 0);
+	sp = reopen(NULL, &rec, &last);
+	CHECK(sp != NULL);
+	n = read_ordered(sp, &ok, &low);
+	spool_get_damage(sp, &d);
+	CHECK(ok && d.foreign_segments == 1);
+	CHECK(strstr(d.last, "never read") != NULL || d.lost_messages > 0);
+	CHECK((uint64_t)n + d.lost_messages == PAGES * PER_PAGE);
+	spool_close(sp);
+	buf_reset(&last);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", other);
+	CHECK(system(cmd) == 0);
+}
+
+static void
+test_gap(void)
+{
+	struct spool_recovery rec;
+	struct spool_damage d;
+	struct buf last;
+	struct spool *sp;
+	char a[256];
+	const char *m;
+	size_t len;
+	int i, n, ok, low, sev;
+
+	/* Read 1 page and a half, save, stop; segments 2 and 3 deleted. */
+	fill_small();
+	buf_init(&last, 0);
+	sp = reopen(NULL, &rec, &last);
+	for (i = 0; i < 95; i++)
+		CHECK(spool_next(sp, &sev, &m, &len) == 0);
+	CHECK(spool_save(sp, spool_tell(sp)) == 0);
+	CHECK(spool_tell(sp).seg == 2);
+	spool_close(sp);
+	seg_name(a, sizeof(a), dir, 2);
+	CHECK(unlink(a) == 0);
+	seg_name(a, sizeof(a), dir, 3);
+	CHECK(unlink(a) == 0);
+	sp = reopen(NULL, &rec, &last);
+	CHECK(sp != NULL);
+	n = read_ordered(sp, &ok, &low);
+	spool_get_damage(sp, &d);
+	CHECK(ok && d.missing_segments == 2 && d.foreign_segments == 0);
+	CHECK(95 + (uint64_t)n + d.lost_messages == PAGES * PER_PAGE);
+	CHECK(d.lost_messages > 0 && d.lost_bytes > d.lost_messages * 1000);
+	spool_close(sp);
+	/* A hole after the read position: counted the same way. */
+	fill_small();
+	seg_name(a, sizeof(a), dir, 3);
+	CHECK(unlink(a) == 0);
+	sp = reopen(NULL, &rec, &last);
+	n = read_ordered(sp, &ok, &low);
+	spool_get_damage(sp, &d);
+	CHECK(ok && d.missing_segments == 1 && low == 0);
+	CHECK((uint64_t)n + d.lost_messages == PAGES * PER_PAGE);
+	spool_close(sp);
+	buf_reset(&last);
+}
+
+static void
+test_read_error(void)
+{
+	struct spool_recovery rec;
+	struct spool_damage d;
+	struct buf last;
+	struct spool *sp;
+	char a[256], t[300];
+	const char *m;
+	size_t len;
+	int i, n = 0, ok, low, sev, rc;
+
+	/* Segment 2 becomes a directory while the reader is in segment 1. */
+	fill_small();
+	buf_init(&last, 0);
+	sp = reopen(NULL, &rec, &last);
+	for (i = 0; i < 5; i++)
+		n += spool_next(sp, &sev, &m, &len) == 0;
+	seg_name(a, sizeof(a), dir, 2);
+	snprintf(t, sizeof(t), "%s.away", a);
+	CHECK(rename(a, t) == 0 && mkdir(a, 0700) == 0);
+	while ((rc = spool_next(sp, &sev, &m, &len)) == 0)
+		n++;
+	CHECK(rc == ERR_IO);
+	CHECK(strstr(spool_read_error(sp),
+	          "00000000000000000002.seg: Is a "
+	          "directory") != NULL);
+	CHECK(spool_next(sp, &sev, &m, &len) == ERR_IO);
+	/* The fault goes away: the reader goes on where it stopped. */
+	CHECK(rmdir(a) == 0 && rename(t, a) == 0);
+	n += read_ordered(sp, &ok, &low);
+	spool_get_damage(sp, &d);
+	CHECK(ok && n == PAGES * PER_PAGE && d.events == 0);
+	spool_close(sp);
+	buf_reset(&last);
+}
+
 int
 main(void)
 {
@@ -440,6 +649,12 @@ main(void)
 	test_many();
 	test_keyed();
 	test_legacy();
+	snprintf(spooldir, sizeof(spooldir), "%s/spool", dir);
+	setenv("MDESIEM_SPOOL_SEGMENT_MAX", "65536", 1);
+	test_swapped();
+	test_foreign();
+	test_gap();
+	test_read_error();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		return 1;
