@@ -291,8 +291,20 @@ def segment_name_durable():
             stderr=subprocess.DEVNULL, timeout=300)
         spool = h.spool_dir(wd.file("state"))
         calls = []
+        unfinished = {}
         with open(trace) as f:
             for line in f:
+                # A call another thread's call interrupted comes in two
+                # lines: "PID name(args <unfinished ...>", later
+                # "PID <... name resumed>) = RET".
+                pid, _, rest = line.partition(" ")
+                u = re.search(r"^\s*(\w+\(.*) <unfinished \.\.\.>", rest)
+                if u:
+                    unfinished[pid] = u.group(1)
+                    continue
+                r = re.search(r"^\s*<\.\.\. \w+ resumed>(.*)", rest)
+                if r and pid in unfinished:
+                    line = unfinished.pop(pid) + r.group(1)
                 m = re.search(r"(openat|mkdir|fsync|fdatasync|close)\((.*)\)\s+="
                               r"\s+(-?\d+)", line)
                 if m:
