@@ -5,7 +5,8 @@
  * /security 150 per minute, per app and tenant).  A pacer remembers when
  * the last requests finished and says how long to wait so that no window
  * of any limit ever holds more of them than allowed.  The source module
- * asks before each request and notes each one after its answer.
+ * asks before each request and notes each one after its answer.  A
+ * pacer is not locked: one shared by threads needs a lock of its user's.
  */
 #ifndef PACE_H
 #define PACE_H
@@ -35,7 +36,17 @@ void pace_free(struct pace *p);
  */
 int64_t pace_delay(const struct pace *p, int64_t now_ms, size_t *which);
 
-/* Record a request that finished at now_ms. */
+/*
+ * A request starts (for a pacer that concurrent requests share): until
+ * its pace_note(), pace_delay() counts it as finished inside every
+ * window.  Not needed when one request at a time uses the pacer.
+ */
+void pace_start(struct pace *p);
+
+/*
+ * Record a request that finished at now_ms (ending one pace_start(), if
+ * any is open).
+ */
 void pace_note(struct pace *p, int64_t now_ms);
 
 /* The limit at index i after scaling (i < n), for log lines. */

@@ -84,6 +84,9 @@ struct source_ops {
 	/* The API's documented request limits per app and tenant, as paced. */
 	const struct pace_limit *limits;
 	size_t nlimits;
+	/* The limit per app across all its tenants, as paced: one pacer for
+	 * every source of one client_id on this API (NULL: none). */
+	const struct pace_limit *app_limit;
 	/* --test-connection's request for one record: these parameters, and
 	 * this one set to the time a day ago (NULL: none). */
 	const char *probe_query;

@@ -6,8 +6,11 @@
  * finish times rather than start times makes the rule hold for the
  * server too: a request arrives before its answer leaves, so two requests
  * that finished a window apart also arrived more than a window apart,
- * whatever the latency of each.
+ * whatever the latency of each.  A pacer shared by concurrent requests
+ * (the app-wide Graph limit) also counts those started and not finished
+ * (pace_start()): each may finish inside the window.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -23,7 +26,11 @@ struct ring {
 struct pace {
 	size_t n;
 	struct ring *r;
+	unsigned inflight; /* pace_start() without pace_note() yet */
 };
+
+/* While every slot is taken by requests in flight: ask again this soon. */
+#define INFLIGHT_RETRY_MS 20
 
 struct pace *
 pace_new(const struct pace_limit *limits, size_t n, double scale)
@@ -67,6 +74,27 @@ pace_free(struct pace *p)
 	free(p);
 }
 
+/*
+ * When the window of r lets one more request start at now_ms, given
+ * inflight requests started and not finished: each of those may finish
+ * inside the window, so they count as if they had.
+ */
+static int64_t
+ring_ready(const struct ring *r, unsigned inflight, int64_t now_ms)
+{
+	uint64_t used = (uint64_t)r->count + inflight;
+	uint64_t k;
+
+	if (used < r->lim.limit)
+		return now_ms;
+	/* k finishes must leave the window; the k-th oldest last. */
+	k = used - r->lim.limit + 1;
+	if (k > r->count)
+		return now_ms + INFLIGHT_RETRY_MS;
+	/* Strictly after: the server may count its window inclusive. */
+	return r->t[(r->head + k - 1) % r->lim.limit] + r->lim.window_ms + 1;
+}
+
 int64_t
 pace_delay(const struct pace *p, int64_t now_ms, size_t *which)
 {
@@ -74,13 +102,8 @@ pace_delay(const struct pace *p, int64_t now_ms, size_t *which)
 	size_t i;
 
 	for (i = 0; i < p->n; i++) {
-		const struct ring *r = &p->r[i];
-		int64_t ready;
+		int64_t ready = ring_ready(&p->r[i], p->inflight, now_ms);
 
-		if (r->count < r->lim.limit)
-			continue;
-		/* Strictly after: the server may count its window inclusive. */
-		ready = r->t[r->head] + r->lim.window_ms + 1;
 		if (ready - now_ms > wait) {
 			wait = ready - now_ms;
 			if (which != NULL)
@@ -91,10 +114,18 @@ pace_delay(const struct pace *p, int64_t now_ms, size_t *which)
 }
 
 void
+pace_start(struct pace *p)
+{
+	p->inflight++;
+}
+
+void
 pace_note(struct pace *p, int64_t now_ms)
 {
 	size_t i;
 
+	if (p->inflight > 0)
+		p->inflight--;
 	for (i = 0; i < p->n; i++) {
 		struct ring *r = &p->r[i];
 

@@ -8,10 +8,13 @@
  * status and the API's own error message.
  */
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config.h"
 #include "errcode.h"
@@ -30,6 +33,7 @@
 #define RETRY_AFTER_MAX 900L
 #define MAX_BODY (512UL * 1024 * 1024)
 #define RETIRED_SCAN 4096 /* bytes of an error body searched for words */
+#define PACED 1 /* fetch_once(): the app's limit is reached; s->retry_at_ms */
 
 /* One row per api (enum config_api), each the adapter's own knowledge. */
 static const struct source_ops *const adapters[] = {
@@ -97,6 +101,126 @@ source_url(const struct source *s)
 	return source_list_url(s);
 }
 
+/*
+ * The pacer of one app (client_id) on one API (source_ops.app_limit),
+ * shared by its tenants' sources.
+ */
+struct app_pace {
+	struct app_pace *next;
+	const struct source_ops *ops;
+	struct pace *pace;
+	unsigned refs;
+	char client_id[]; /* lower case */
+};
+
+/* The app pacers; every use of one holds apps_mu. */
+static pthread_mutex_t apps_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct app_pace *apps;
+
+/*
+ * A test hook like MDESIEM_RATE_SCALE: MDESIEM_APP_LIMIT=N lowers the
+ * limit per app across tenants (source_ops.app_limit) to N requests a
+ * window (1 up to the adapter's), to match the simulator's
+ * --rate-graph-app, so that tests reach it.
+ */
+static unsigned
+app_limit(unsigned max)
+{
+	const char *v = getenv("MDESIEM_APP_LIMIT");
+	char *end;
+	unsigned long n;
+
+	if (v == NULL || *v == '\0')
+		return max;
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (errno != 0 || *end != '\0' || n < 1 || n > max)
+		return max;
+	return (unsigned)n;
+}
+
+/*
+ * The pacer of client_id on the API of ops, made on first use.  NULL:
+ * out of memory.
+ */
+static struct app_pace *
+app_get(const struct source_ops *ops, const char *client_id)
+{
+	struct pace_limit lim = *ops->app_limit;
+	size_t i, n = strlen(client_id);
+	struct app_pace *a;
+
+	pthread_mutex_lock(&apps_mu);
+	for (a = apps; a != NULL; a = a->next)
+		if (a->ops == ops && strcasecmp(a->client_id, client_id) == 0)
+			break;
+	lim.limit = app_limit(lim.limit);
+	if (a == NULL && (a = calloc(1, sizeof(*a) + n + 1)) != NULL) {
+		a->ops = ops;
+		if ((a->pace = pace_new(&lim, 1, rate_scale())) == NULL) {
+			free(a);
+			a = NULL;
+		} else {
+			for (i = 0; i < n; i++)
+				a->client_id[i] =
+				    (char)tolower((unsigned char)client_id[i]);
+			a->next = apps;
+			apps = a;
+		}
+	}
+	if (a != NULL)
+		a->refs++;
+	pthread_mutex_unlock(&apps_mu);
+	return a;
+}
+
+static void
+app_put(struct app_pace *a)
+{
+	struct app_pace **pp;
+
+	if (a == NULL)
+		return;
+	pthread_mutex_lock(&apps_mu);
+	if (--a->refs == 0) {
+		for (pp = &apps; *pp != a; pp = &(*pp)->next)
+			;
+		*pp = a->next;
+		pace_free(a->pace);
+		free(a);
+	}
+	pthread_mutex_unlock(&apps_mu);
+}
+
+/*
+ * Take a slot of the app's limit for a request starting now: 0, or the
+ * milliseconds until one is free.
+ */
+static int64_t
+app_take(struct app_pace *a)
+{
+	int64_t ms;
+
+	if (a == NULL)
+		return 0;
+	pthread_mutex_lock(&apps_mu);
+	if ((ms = pace_delay(a->pace, nap_now_ms(), NULL)) <= 0)
+		pace_start(a->pace);
+	pthread_mutex_unlock(&apps_mu);
+	return ms > 0 ? ms : 0;
+}
+
+/* The request of app_take() finished. */
+static void
+app_done(struct app_pace *a)
+{
+	if (a == NULL)
+		return;
+	pthread_mutex_lock(&apps_mu);
+	pace_note(a->pace, nap_now_ms());
+	pthread_mutex_unlock(&apps_mu);
+}
+
 struct source *
 source_new(const struct config *c, struct http *h, struct token *t,
     const volatile sig_atomic_t *stop)
@@ -122,6 +246,8 @@ source_new_stream(const struct config *c, struct http *h, struct token *t,
 	s->pace = pace_new(
 	    api->limits, api->nlimits, rate_scale() * (double)nstreams(c));
 	if (s->pace == NULL ||
+	    (api->app_limit != NULL && c->client_id != NULL &&
+	        (s->app = app_get(api, c->client_id)) == NULL) ||
 	    (stream == STREAM_INCIDENTS &&
 	        source_incidents_url(c, &s->list_url) != 0)) {
 		pace_free(s->pace);
@@ -165,6 +291,7 @@ source_free(struct source *s)
 	http_resp_reset(&s->resp);
 	pace_free(s->pace);
 	free(s->list_url);
+	app_put(s->app);
 	free(s);
 }
 
@@ -365,6 +492,7 @@ fetch_once(struct source *s, const char *url, const char *host,
 {
 	const char *bearer;
 	char msg[300];
+	int64_t ms;
 	int rc;
 
 	if (s->stop != NULL && *s->stop)
@@ -377,8 +505,15 @@ fetch_once(struct source *s, const char *url, const char *host,
 	}
 	if (url == NULL)
 		return 0;
+	/* The app's limit, shared: taken right before the request. */
+	if (!s->probe && (ms = app_take(s->app)) > 0) {
+		s->retry_at_ms = nap_now_ms() + ms;
+		return PACED;
+	}
 	s->stats.requests++;
 	rc = http_get(s->http, url, bearer, headers, &s->resp);
+	if (!s->probe)
+		app_done(s->app);
 	pace_note(s->pace, nap_now_ms());
 	if (rc != 0) {
 		snprintf(s->error, sizeof(s->error), "cannot reach %s: %s",
@@ -466,6 +601,8 @@ source_fetch(struct source *s, const char *url, const char *const *headers,
 		url_host(url, host, sizeof(host));
 	for (;;) {
 		rc = fetch_once(s, url, host, headers, take, arg);
+		if (rc == PACED)
+			return ERR_AGAIN;
 		if (rc == 0 || rc == ERR_STOPPED)
 			return settle(s, rc);
 		if (s->probe && rc != ERR_AUTH)

@@ -33,6 +33,12 @@ static const struct pace_limit graph_limits[] = {
     {60 * 1000, 142},
 };
 
+/*
+ * And 130,000 requests per 10 s per app across all its tenants (the same
+ * page): one pacer for every tenant of one client_id, at 95 % too.
+ */
+static const struct pace_limit graph_app_limit = {10 * 1000, 123500};
+
 static const char *const graph_keys[] = {"filter", NULL};
 
 static const char *const graph_headers[] = {
@@ -84,6 +90,7 @@ const struct source_ops source_graph_ops = {
     .audience = graph_audience,
     .limits = graph_limits,
     .nlimits = sizeof(graph_limits) / sizeof(graph_limits[0]),
+    .app_limit = &graph_app_limit,
     .probe_query = "$top=1",
     /* security/incidents beside alerts_v2: source_incidents.c */
     .streams =

@@ -16,6 +16,8 @@
 struct cJSON;
 struct pace;
 
+struct app_pace;
+
 struct source {
 	const struct source_ops *ops;
 	const struct config *cfg;
@@ -26,6 +28,7 @@ struct source {
 	char error[1024];
 	struct http_resp resp;
 	struct pace *pace; /* the API's rate limits, or NULL */
+	struct app_pace *app; /* the limit per app across tenants, or NULL */
 	void *state; /* the adapter's own */
 	enum config_stream stream; /* what it reads */
 	char *list_url; /* owned: the stream's list URL; NULL: [source] url */

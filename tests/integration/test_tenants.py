@@ -21,6 +21,10 @@ tenant):
   ahead of delivered; once it reads again, each tenant's delivered count
   (--status, status.json, metrics) is exactly what the collector received
   of it.  After a restart the counts begin again at 0.
+- Graph's limit per app across tenants, shortened (--rate-scale 0.1: a
+  window of 1 s; 40 requests a window): 30 tenants of one client_id go
+  over it without the app pacer (the simulator answers 429) and never
+  with it, and every alert version is delivered exactly once.
 """
 
 import collections
@@ -505,10 +509,54 @@ def test_delivered(wd):
         h.stop_daemon(p)
 
 
+def test_app_limit(wd):
+    n, per_window = 30, 40
+    sim = h.Sim(wd, "--tenants", n, "--graph-count", 40, "--seed", 29,
+                "--rate-scale", "0.1", "--rate-graph-app", per_window)
+    want = set()
+    for i in range(n):
+        for a in sim.call("GET", "/_sim/alerts?api=graph&tenant=" + tid(i)):
+            want.add(a["id"])
+    names = [("g%02d" % i, i) for i in range(n)]
+    graph = {"source.api": "graph", "source.page_size": "10",
+             "source.url": sim.base + "/graph/v1.0/security/alerts_v2",
+             "source.start_from": "30d", "daemon.concurrency": "8"}
+
+    def once(tag, env_extra):
+        coll = h.Collector(wd)
+        conf = write_conf(wd, sim, coll, names, name=tag + ".conf",
+                          state=wd.file(tag + "state"), extra=graph)
+        env = dict(os.environ, MDESIEM_RATE_SCALE="0.1", **env_extra)
+        before = sim.stats()["app_rate_limited"]
+        t0 = time.time()
+        p = subprocess.run([h.DAEMON, "-c", conf, "--once"], env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=300)
+        time.sleep(1.2)  # the simulator's window passes
+        return (p.returncode, sim.stats()["app_rate_limited"] - before,
+                graph_versions(coll), time.time() - t0)
+
+    rc, limited, _, _ = once("free", {})
+    R.check(limited > 0, "app limit: without the app pacer, 30 tenants go "
+            "over %d requests a window (%d answered 429)"
+            % (per_window, limited))
+    rc, limited, got, secs = once("paced", {
+        "MDESIEM_APP_LIMIT": str(per_window * 95 // 100)})
+    R.check(rc == 0 and limited == 0,
+            "app limit: paced across tenants, no request over the app's "
+            "limit (exit %d, %d answered 429, %.1f s)" % (rc, limited, secs))
+    ids = collections.Counter()
+    for (aid, _), c in got.items():
+        ids[aid] += c
+    R.check(set(ids) == want and all(c == 1 for c in ids.values()),
+            "app limit: every alert version delivered exactly once (%d of "
+            "%d)" % (len(ids), len(want)))
+
+
 def main():
     only = sys.argv[1:]
     for t in (test_fifty, test_upgrade, test_reload, test_backlog,
-              test_outputs, test_kill, test_delivered):
+              test_outputs, test_kill, test_delivered, test_app_limit):
         if only and t.__name__ not in only:
             continue
         wd = h.Workdir()

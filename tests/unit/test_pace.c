@@ -85,9 +85,38 @@ test_idle(void)
 	pace_free(NULL);
 }
 
+/* Shared by concurrent requests: those in flight hold their slot. */
+static void
+test_inflight(void)
+{
+	struct pace_limit lim = {1000, 3};
+	struct pace *p = pace_new(&lim, 1, 1.0);
+
+	CHECK(p != NULL);
+	if (p == NULL)
+		return;
+	pace_start(p);
+	pace_start(p);
+	CHECK(pace_delay(p, 0, NULL) == 0);
+	pace_start(p);
+	/* three in flight: none finished, so ask again soon */
+	CHECK(pace_delay(p, 0, NULL) > 0 && pace_delay(p, 0, NULL) < 1000);
+	pace_note(p, 10);
+	/* one finished at 10, two in flight: wait until 10 leaves */
+	CHECK(pace_delay(p, 10, NULL) == 1001);
+	pace_note(p, 20);
+	pace_note(p, 30);
+	CHECK(pace_delay(p, 30, NULL) == 981);
+	pace_start(p);
+	/* the oldest gone at 1011; the one in flight still counts */
+	CHECK(pace_delay(p, 1011, NULL) == 1021 - 1011);
+	pace_free(p);
+}
+
 int
 main(void)
 {
+	test_inflight();
 	test_backlog(1.0);
 	test_backlog(0.1);
 	test_idle();
