@@ -400,3 +400,37 @@ def free_port():
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+class Notify:
+    """A $NOTIFY_SOCKET like systemd's at path: a datagram socket
+    recording (time.monotonic(), message) of everything the daemon says."""
+
+    def __init__(self, path):
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(path)
+        self.sock.settimeout(0.2)
+        self.got = []
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.done.is_set():
+            try:
+                m = self.sock.recv(4096)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            self.got.append((time.monotonic(), m.decode("utf-8", "replace")))
+
+    def pings(self):
+        """When each WATCHDOG=1 arrived (time.monotonic())."""
+        return [t for t, m in self.got if "WATCHDOG=1" in m.split("\n")]
+
+    def close(self):
+        self.done.set()
+        self.thread.join()
+        self.sock.close()

@@ -342,33 +342,6 @@ def syn_sent_to(port):
     return False
 
 
-class NotifyListener:
-    """$NOTIFY_SOCKET: records when each WATCHDOG=1 arrives."""
-
-    def __init__(self, path):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(path)
-        self.sock.settimeout(0.2)
-        self.pings = []
-        self.done = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self):
-        while not self.done.is_set():
-            try:
-                msg = self.sock.recv(4096).decode()
-            except socket.timeout:
-                continue
-            if "WATCHDOG=1" in msg:
-                self.pings.append(time.time())
-
-    def close(self):
-        self.done.set()
-        self.thread.join()
-        self.sock.close()
-
-
 def sigterm_while(wd, what, conf, waiting, notify):
     """Start the daemon, wait until waiting() says it hangs in the
     connection, then SIGTERM it; returns (exit code, seconds to exit,
@@ -394,7 +367,7 @@ def sigterm_while(wd, what, conf, waiting, notify):
 
 
 def ping_gap(listener, since):
-    times = [since] + [t for t in listener.pings if t >= since]
+    times = [since] + [t for t in listener.pings() if t >= since]
     return max(b - a for a, b in zip(times, times[1:])) if len(times) > 1 \
         else None
 
@@ -405,7 +378,7 @@ def stop_during_connect():
     noticed at once, not after [source] timeout; the watchdog is pinged
     all along."""
     wd = h.Workdir()
-    notify = NotifyListener(wd.file("notify.sock"))
+    notify = h.Notify(wd.file("notify.sock"))
     held = []
     try:
         sim = h.Sim(wd, "--count", 50, "--seed", 34)
@@ -418,10 +391,9 @@ def stop_during_connect():
             "output.transport": "tcp", "output.host": "127.0.0.1",
             "output.port": str(port), "source.timeout": "60s",
             "state.shutdown_grace": "2s"})
-        since = time.time()
+        since = time.monotonic()
         rc, took = sigterm_while(wd, "tcp connect", conf,
-                                 lambda: syn_sent_to(port), notify.sock
-                                 .getsockname())
+                                 lambda: syn_sent_to(port), notify.path)
         gap = ping_gap(notify, since)
         R.check(rc == 0 and took < 20, "SIGTERM during a TCP connect that "
                 "hangs: exit 0 after %.1f s ([source] timeout 60 s, "
@@ -455,10 +427,9 @@ def stop_during_connect():
             "source.timeout": "60s", "state.shutdown_grace": "2s",
             "state.directory": wd.file("state-tls")})
         n = len(held)
-        since = time.time()
+        since = time.monotonic()
         rc, took = sigterm_while(wd, "tls handshake", conf,
-                                 lambda: len(held) > n, notify.sock
-                                 .getsockname())
+                                 lambda: len(held) > n, notify.path)
         gap = ping_gap(notify, since)
         R.check(rc == 0 and took < 20, "SIGTERM during a TLS handshake that "
                 "hangs: exit 0 after %.1f s ([source] timeout 60 s)" % took)

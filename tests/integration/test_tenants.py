@@ -49,37 +49,19 @@ def tid(i):
 
 def write_conf(wd, sim, coll, tenants, name="mdesiem.conf", extra=None,
                tenant_extra=None, state=None):
-    """tenants: list of (name, index).  extra: {"section.key": value}."""
-    sections = {
-        "azure": {"client_id": h.CLIENT, "client_secret": h.SECRET,
-                  "login_url": sim.base},
-        "source": {"api": "siem", "url": sim.base + "/siem/api/alerts",
-                   "poll_interval": "1s", "page_size": "100",
-                   "start_from": "3h", "overlap": "10m", "timeout": "10s"},
-        "output": {"format": "cef", "transport": "tcp", "framing": "lf",
-                   "header": "rfc5424", "host": "127.0.0.1",
-                   "port": str(coll.port)},
-        "state": {"directory": state or wd.file("state"),
-                  "shutdown_grace": "20s"},
-        "log": {"level": "info"},
-        "daemon": {"concurrency": "8"},
-    }
-    for key, value in (extra or {}).items():
-        sec, k = key.split(".", 1)
-        sections.setdefault(sec, {})[k] = value
-    path = wd.file(name)
-    with open(path, "w") as f:
-        for sec, kv in sections.items():
-            f.write("[%s]\n" % sec)
-            for k, v in kv.items():
-                f.write("%s = %s\n" % (k, v))
-            f.write("\n")
+    """harness.write_config without [azure] tenant_id, then one [tenant]
+    section each.  tenants: list of (name, index); extra: {"section.key":
+    value}; tenant_extra: {name: {key: value}}."""
+    e = {"azure.tenant_id": None, "source.page_size": "100",
+         "state.shutdown_grace": "20s", "daemon.concurrency": "8"}
+    e.update(extra or {})
+    path = h.write_config(wd, sim, coll, name=name, extra=e, state=state)
+    with open(path, "a") as f:
         for tname, i in tenants:
             f.write("[tenant %s]\ntenant_id = %s\n" % (tname, tid(i)))
             for k, v in (tenant_extra or {}).get(tname, {}).items():
                 f.write("%s = %s\n" % (k, v))
             f.write("\n")
-    os.chmod(path, 0o600)
     return path
 
 

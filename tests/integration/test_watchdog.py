@@ -10,9 +10,7 @@ tenant and with three (one of them throttled)."""
 import collections
 import os
 import re
-import socket
 import subprocess
-import threading
 import time
 
 import harness as h
@@ -20,38 +18,6 @@ import harness as h
 R = h.Results()
 WATCHDOG_USEC = 6000000
 CS3 = re.compile(rb"cs3=((?:[^ \\]|\\.)+)")
-
-
-class Notify:
-    """A datagram socket like systemd's, recording (time, message)."""
-
-    def __init__(self, wd):
-        self.path = wd.file("notify.sock")
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(self.path)
-        self.sock.settimeout(0.2)
-        self.got = []
-        self.done = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self):
-        while not self.done.is_set():
-            try:
-                m = self.sock.recv(4096)
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            self.got.append((time.monotonic(), m.decode("utf-8", "replace")))
-
-    def pings(self):
-        return [t for t, m in self.got if "WATCHDOG=1" in m.split("\n")]
-
-    def close(self):
-        self.done.set()
-        self.thread.join()
-        self.sock.close()
 
 
 def ids(coll):
@@ -89,7 +55,7 @@ def run(wd, tenants):
     # 429 with Retry-After: 30, twice in a row: a minute of waiting.
     sim.call("POST", "/_sim/fault?tenant=" + throttled,
              {"path": "siem", "status": 429, "retry_after": 30, "count": 2})
-    n = Notify(wd)
+    n = h.Notify(wd.file("notify.sock"))
     try:
         env = dict(os.environ, NOTIFY_SOCKET=n.path,
                    WATCHDOG_USEC=str(WATCHDOG_USEC))
