@@ -78,7 +78,7 @@ struct cycle {
 	struct buf commit; /* COMMIT payload of the page */
 	struct buf page; /* the page's messages: sev (1), length (4), bytes */
 	size_t page_msgs;
-	char state_path[PATH_MAX];
+	char *state_path; /* allocated at open_cursor(), exactly its size */
 	struct state_owner owner; /* whose state: tenant, api, url */
 	struct buf owner_text; /* as COMMITs name it */
 	int whose; /* CYCLE_STATE_* */
@@ -325,13 +325,19 @@ open_cursor(struct cycle *cy, const char *dir, const struct buf *last)
 
 	/* An alerts stream keeps the file name it always had, so that an
 	 * upgrade takes its state over; incidents have their own. */
-	n = snprintf(cy->state_path, sizeof(cy->state_path),
-	    "%s/cursor-%s%s.json", dir, config_api_name(cy->cfg->api),
-	    cy->stream == STREAM_INCIDENTS ? "-incidents" : "");
-	if (n < 0 || (size_t)n >= sizeof(cy->state_path)) {
+	const char *api = config_api_name(cy->cfg->api);
+	const char *sfx = cy->stream == STREAM_INCIDENTS ? "-incidents" : "";
+
+	n = snprintf(NULL, 0, "%s/cursor-%s%s.json", dir, api, sfx);
+	if (n < 0 || n >= PATH_MAX) {
 		log_error("[state] directory: path too long");
 		return ERR_CONFIG;
 	}
+	free(cy->state_path);
+	if ((cy->state_path = malloc((size_t)n + 1)) == NULL)
+		return ERR_NOMEM;
+	snprintf(cy->state_path, (size_t)n + 1, "%s/cursor-%s%s.json", dir,
+	    api, sfx);
 	if ((rc = load_cursor(cy, 1)) != 0)
 		return rc;
 	if ((rc = reconcile(cy, last)) != 0)
@@ -492,6 +498,7 @@ cycle_free(struct cycle *cy)
 	buf_reset(&cy->commit);
 	buf_reset(&cy->page);
 	buf_reset(&cy->owner_text);
+	free(cy->state_path);
 	free(cy);
 }
 
