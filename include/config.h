@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "log.h"
+#include "ts.h"
 
 struct kafka_conf;
 
@@ -100,6 +101,11 @@ struct config {
 
 	/* [state] */
 	char *state_dir;
+	/* --replay (replay.h): its messages carry the marker, its windows
+	 * end at until_cap */
+	int replay;
+	int has_until_cap;
+	struct ts until_cap;
 	uint64_t spool_max_size; /* bytes */
 	int64_t shutdown_grace; /* seconds */
 

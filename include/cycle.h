@@ -99,6 +99,12 @@ int cycle_busy(const struct cycle *cy);
 int cycle_disk_full(const struct cycle *cy);
 
 /*
+ * A replay's (config.h: replay) position: *pos is where it has read to;
+ * 1 while some of its range is left, else 0 (and 0 when not a replay).
+ */
+int cycle_replay_left(const struct cycle *cy, struct ts *pos);
+
+/*
  * After CYCLE_FAILED: when the source wants to be asked again (ms of
  * nap_now_ms()), or 0 for the caller's backoff.  An API that answers as
  * retired (ERR_RETIRED) is asked again only hourly; *logged is then

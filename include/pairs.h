@@ -84,7 +84,8 @@ struct pairs_map {
  */
 #define PAIRS_ALWAYS(X) \
 	X(RF_TENANT_NAME, "mdeTenantName", "tenantName", "tenant_name") \
-	X(RF_TENANT_ID, "mdeTenantId", "tenantId", "tenant_id")
+	X(RF_TENANT_ID, "mdeTenantId", "tenantId", "tenant_id") \
+	X(RF_REPLAY, "mdeReplay", "replay", "replay")
 
 #define PAIRS_KEY_MAX 31 /* longest key, label key or label (kv style) */
 

@@ -99,7 +99,8 @@ struct cJSON;
 	X(INCIDENT_TAGS, "", "incident_tags") \
 	X(ALERT_IDS, "", "alert_ids") \
 	X(TENANT_NAME, "", "tenant_name") \
-	X(TENANT_ID, "", "tenant_id")
+	X(TENANT_ID, "", "tenant_id") \
+	X(REPLAY, "", "replay")
 
 #define RECORD_ENUM_(e, s, j) RF_##e,
 enum record_field { RECORD_FIELDS(RECORD_ENUM_) RF__COUNT };

@@ -78,7 +78,7 @@ struct cycle {
 	struct buf commit; /* COMMIT payload of the page */
 	struct buf page; /* the page's messages: sev (1), length (4), bytes */
 	size_t page_msgs;
-	char *state_path; /* allocated at open_cursor(), exactly its size */
+	char state_path[PATH_MAX];
 	struct state_owner owner; /* whose state: tenant, api, url */
 	struct buf owner_text; /* as COMMITs name it */
 	int whose; /* CYCLE_STATE_* */
@@ -325,19 +325,13 @@ open_cursor(struct cycle *cy, const char *dir, const struct buf *last)
 
 	/* An alerts stream keeps the file name it always had, so that an
 	 * upgrade takes its state over; incidents have their own. */
-	const char *api = config_api_name(cy->cfg->api);
-	const char *sfx = cy->stream == STREAM_INCIDENTS ? "-incidents" : "";
-
-	n = snprintf(NULL, 0, "%s/cursor-%s%s.json", dir, api, sfx);
-	if (n < 0 || n >= PATH_MAX) {
+	n = snprintf(cy->state_path, sizeof(cy->state_path),
+	    "%s/cursor-%s%s.json", dir, config_api_name(cy->cfg->api),
+	    cy->stream == STREAM_INCIDENTS ? "-incidents" : "");
+	if (n < 0 || (size_t)n >= sizeof(cy->state_path)) {
 		log_error("[state] directory: path too long");
 		return ERR_CONFIG;
 	}
-	free(cy->state_path);
-	if ((cy->state_path = malloc((size_t)n + 1)) == NULL)
-		return ERR_NOMEM;
-	snprintf(cy->state_path, (size_t)n + 1, "%s/cursor-%s%s.json", dir,
-	    api, sfx);
 	if ((rc = load_cursor(cy, 1)) != 0)
 		return rc;
 	if ((rc = reconcile(cy, last)) != 0)
@@ -498,7 +492,6 @@ cycle_free(struct cycle *cy)
 	buf_reset(&cy->commit);
 	buf_reset(&cy->page);
 	buf_reset(&cy->owner_text);
-	free(cy->state_path);
 	free(cy);
 }
 
@@ -567,7 +560,7 @@ deprecation_check(struct cycle *cy)
  * that strips it) leave only the host's clock.
  */
 static int
-window_end(struct cycle *cy, struct ts *until)
+window_now(struct cycle *cy, struct ts *until)
 {
 	int rc;
 
@@ -584,6 +577,20 @@ window_end(struct cycle *cy, struct ts *until)
 		    api_name(cy));
 	cy->no_date_warned = 1;
 	ts_now(until);
+	return 0;
+}
+
+/* The end of the next window: the API's time now, or a replay's end. */
+static int
+window_end(struct cycle *cy, struct ts *until)
+{
+	int rc;
+
+	if ((rc = window_now(cy, until)) != 0)
+		return rc;
+	/* a replay reads up to its end and no further */
+	if (cy->cfg->has_until_cap && ts_cmp(until, &cy->cfg->until_cap) > 0)
+		*until = cy->cfg->until_cap;
 	return 0;
 }
 
@@ -639,9 +646,15 @@ window_start(struct cycle *cy, const struct ts *until, struct ts *since)
 	int64_t secs;
 
 	if (cursor_has_position(cy->cursor)) {
+		struct ts from;
+
 		cursor_ahead(cy, until);
 		*since = *cursor_position(cy->cursor);
 		ts_add_sec(since, -cy->cfg->overlap);
+		/* a resumed replay never reads before its start */
+		if (cy->cfg->replay && ts_parse(sf, strlen(sf), &from) == 0 &&
+		    ts_cmp(since, &from) < 0)
+			*since = from;
 		return 0;
 	}
 	if (config_parse_duration(sf, &secs) == 0) {
@@ -1008,6 +1021,11 @@ process_item(struct cycle *cy, const cJSON *item, const struct ts *now)
 		cy->rec.f[RF_TENANT_ID].p = cy->cfg->tenant_id;
 		cy->rec.f[RF_TENANT_ID].n = strlen(cy->cfg->tenant_id);
 	}
+	/* A replayed message says so (--replay), for SIEM content. */
+	if (cy->cfg->replay) {
+		cy->rec.f[RF_REPLAY].p = "1";
+		cy->rec.f[RF_REPLAY].n = 1;
+	}
 	if (cy->rec.dedup_key.n > SPOOL_KEY_MAX)
 		return skip_oversized(cy);
 	if (cursor_seen(cy->cursor, cy->rec.dedup_key.p, cy->rec.dedup_key.n)) {
@@ -1204,6 +1222,52 @@ room(struct cycle *cy)
 	return 1;
 }
 
+/*
+ * A replay reads its range in REPLAY_STEPS windows or fewer, each at least
+ * a minute and overlap past where the last one ended, so that its
+ * progress shows and an interruption loses little.
+ */
+#define REPLAY_STEPS 20
+static void
+replay_step(struct cycle *cy, const struct ts *since, struct ts *until)
+{
+	struct ts from, end;
+	int64_t step;
+	const char *sf = cy->cfg->start_from;
+
+	if (!cy->cfg->replay || ts_parse(sf, strlen(sf), &from) != 0)
+		return;
+	step = ts_diff_ticks(&cy->cfg->until_cap, &from) / REPLAY_STEPS;
+	if (step < 60 * TS_TICKS_PER_SEC)
+		step = 60 * TS_TICKS_PER_SEC;
+	/* each window reads overlap again: make that at most half of it */
+	if (step < cy->cfg->overlap * TS_TICKS_PER_SEC)
+		step = cy->cfg->overlap * TS_TICKS_PER_SEC;
+	end = cursor_has_position(cy->cursor) ? *cursor_position(cy->cursor)
+	                                      : *since;
+	ts_add_ticks(&end, step);
+	if (ts_cmp(&end, until) < 0)
+		*until = end;
+}
+
+int
+cycle_replay_left(const struct cycle *cy, struct ts *pos)
+{
+	if (!cy->cfg->replay)
+		return 0;
+	if (!cy->has_window) {
+		const char *sf = cy->cfg->start_from;
+
+		if (cursor_has_position(cy->cursor))
+			*pos = *cursor_position(cy->cursor);
+		else if (ts_parse(sf, strlen(sf), pos) != 0)
+			return 0;
+	} else {
+		*pos = cy->window_end;
+	}
+	return ts_cmp(pos, &cy->cfg->until_cap) < 0;
+}
+
 /* Open the window [cursor - overlap, the API's time now]. */
 static int
 open_window(struct cycle *cy)
@@ -1215,6 +1279,7 @@ open_window(struct cycle *cy)
 		return rc;
 	if ((rc = window_start(cy, &cy->until, &since)) != 0)
 		return rc;
+	replay_step(cy, &since, &cy->until);
 	if (window_early(cy, &since, &cy->until))
 		return 1;
 	if ((rc = source_begin(cy->source, &since, &cy->until)) != 0)

@@ -94,6 +94,7 @@ struct tenant {
 	char err[512]; /* the failure logged last */
 	/* --once */
 	int finished; /* read one window whole, or failed */
+	struct ts replay_pos; /* --replay: read up to here */
 	int failed;
 	char why[512]; /* why it failed, for the verdict */
 };
@@ -540,6 +541,7 @@ turn(void *obj, struct sched_worker *w, int64_t now_ms, int64_t *due_ms)
 	struct http *h = sched_worker_ctx(w);
 	enum cycle_step r;
 	int64_t at = 0;
+	int replay_left = 0;
 
 	if (*d->flags->stop || t->finished) {
 		*due_ms = INT64_MAX;
@@ -552,6 +554,14 @@ turn(void *obj, struct sched_worker *w, int64_t now_ms, int64_t *due_ms)
 	    w, now_ms + ((int64_t)t->cfg->timeout + 30) * 1000);
 	r = cycle_step(t->cy, h, &at);
 	sched_worker_deadline(w, 0);
+	if (t->cfg->replay) {
+		struct ts pos;
+
+		replay_left = cycle_replay_left(t->cy, &pos);
+		pthread_mutex_lock(&d->mu);
+		t->replay_pos = pos;
+		pthread_mutex_unlock(&d->mu);
+	}
 	pthread_mutex_unlock(&t->mu);
 	now_ms = nap_now_ms();
 	switch (r) {
@@ -565,7 +575,9 @@ turn(void *obj, struct sched_worker *w, int64_t now_ms, int64_t *due_ms)
 	case CYCLE_DONE:
 		note_success(t);
 		window_ended(d);
-		if (d->once) {
+		if (d->once && replay_left) {
+			*due_ms = now_ms; /* the replay's next window */
+		} else if (d->once) {
 			finish(t, 0, NULL);
 			*due_ms = INT64_MAX;
 		} else {
@@ -944,6 +956,58 @@ reload(struct daemon *d)
 
 /* --- the run --- */
 
+/*
+ * --replay's progress, every REPLAY_EVERY_MS: records sent, where in the
+ * range it reads (the tenant furthest behind), and the time left at the
+ * pace so far.  On a terminal, a bar on stderr; else a log line.
+ */
+#define REPLAY_EVERY_MS 3000
+static void
+replay_progress(struct daemon *d, int64_t started_ms, int last)
+{
+	const struct config *c = d->set->tenant[0];
+	struct tenant *t;
+	struct status tot;
+	struct ts pos = c->until_cap, from;
+	char at[TS_STRLEN], left[48] = "";
+	double total, done = 1.0;
+	int64_t el = nap_now_ms() - started_ms;
+
+	if (ts_parse(c->start_from, strlen(c->start_from), &from) != 0)
+		return;
+	pthread_mutex_lock(&d->mu);
+	for (t = d->tenants; t != NULL; t = t->next)
+		if (t->replay_pos.sec != 0 && ts_cmp(&t->replay_pos, &pos) < 0)
+			pos = t->replay_pos;
+	pthread_mutex_unlock(&d->mu);
+	if (ts_cmp(&pos, &from) < 0)
+		pos = from;
+	collect(d, &tot, 1);
+	total = (double)ts_diff_ticks(&c->until_cap, &from);
+	if (total > 0)
+		done = (double)ts_diff_ticks(&pos, &from) / total;
+	ts_format7(&pos, at);
+	if (done > 0.0 && done < 1.0 && el > 0)
+		snprintf(left, sizeof(left), ", about %.0f s left",
+		    (double)el / 1000.0 * (1.0 - done) / done);
+	if (isatty(STDERR_FILENO)) {
+		char bar[31];
+		int i, n = (int)(done * 30.0);
+
+		for (i = 0; i < 30; i++)
+			bar[i] = i < n ? '#' : '.';
+		bar[30] = '\0';
+		fprintf(stderr,
+		    "\rreplay [%s] %3.0f%%  %llu sent, at %.19s%s   %s", bar,
+		    done * 100.0, (unsigned long long)tot.delivered, at, left,
+		    last ? "\n" : "");
+		return;
+	}
+	log_info("replay: %llu records sent, read up to %s (%.0f%% of the "
+	         "range)%s",
+	    (unsigned long long)tot.delivered, at, done * 100.0, left);
+}
+
 /* Every tenant finished its --once window. */
 static int
 all_finished(struct daemon *d)
@@ -1090,9 +1154,10 @@ daemon_run(struct config_set **set, const char *path, int once,
 	size_t i;
 	long every = notify_watchdog_interval_ms(), conc;
 	int64_t now, last_pub = 0, next_ping = 0;
+	int64_t started_ms = nap_now_ms(), last_progress = started_ms;
 	long nap;
 	unsigned long published = 0, w;
-	int rc;
+	int rc, replay = (*set)->tenant[0]->replay;
 
 	/*
 	 * glibc gives each thread that allocates its own arena (up to eight
@@ -1164,6 +1229,10 @@ daemon_run(struct config_set **set, const char *path, int once,
 		feed_watchdog(&d, now, &next_ping, every);
 		if (once && all_finished(&d))
 			break;
+		if (replay && now - last_progress >= REPLAY_EVERY_MS) {
+			replay_progress(&d, started_ms, 0);
+			last_progress = now;
+		}
 		/* When a window ended (at most once a second), or regularly. */
 		w = windows_ended(&d);
 		if (last_pub == 0 || now - last_pub >= PUBLISH_MS ||
@@ -1185,6 +1254,8 @@ daemon_run(struct config_set **set, const char *path, int once,
 		    (long long)d.set->tenant[0]->shutdown_grace);
 	}
 	rc = wind_down(&d);
+	if (replay)
+		replay_progress(&d, started_ms, 1);
 	rc = once ? verdict(&d, rc) : 0;
 	if (once && *flags->stop)
 		rc = 1;

@@ -23,6 +23,7 @@
 #include "errcode.h"
 #include "http.h"
 #include "log.h"
+#include "replay.h"
 #include "nap.h"
 #include "notify.h"
 #include "probe.h"
@@ -67,6 +68,8 @@ struct options {
 	int status;
 	int test_connection;
 	const char *tenant; /* --tenant NAME: --test-connection of one */
+	const char *replay_from; /* --replay FROM */
+	const char *replay_until; /* --until TO */
 };
 
 static void
@@ -75,6 +78,7 @@ usage(FILE *out)
 	fprintf(out,
 	    "usage: mdesiemd [-c FILE] [--once] [-n | --check-config] "
 	    "[--test-connection [--tenant NAME]]\n"
+	    "                [--replay FROM [--until TO] [--tenant NAME]]\n"
 	    "                [--status] [-v | --verbose] [-V | --version] "
 	    "[-h | --help]\n"
 	    "\n"
@@ -86,7 +90,15 @@ usage(FILE *out)
 	    "  --test-connection\n"
 	    "                   sign in, read one record, connect to the "
 	    "collector; report each step, for every tenant\n"
-	    "  --tenant NAME    with --test-connection: only that tenant\n"
+	    "  --replay FROM    send again what was updated from FROM (an ISO "
+	    "8601 UTC time,\n"
+	    "                   or a duration back from now: 90m, 2d), without "
+	    "touching the\n"
+	    "                   live state; exit 0 once all of it is "
+	    "delivered\n"
+	    "  --until TO       with --replay: up to TO (default: now)\n"
+	    "  --tenant NAME    with --test-connection or --replay: only that "
+	    "tenant\n"
 	    "  --status         print the health of the running daemon "
 	    "(exit 0 healthy, 1 degraded)\n"
 	    "  -v, --verbose    with -n: print the effective configuration; "
@@ -113,6 +125,8 @@ parse_args(int argc, char **argv, struct options *o)
 	    {"status", no_argument, NULL, 's'},
 	    {"test-connection", no_argument, NULL, 't'},
 	    {"tenant", required_argument, NULL, 'T'},
+	    {"replay", required_argument, NULL, 'R'},
+	    {"until", required_argument, NULL, 'U'},
 	    {NULL, 0, NULL, 0},
 	};
 	int ch;
@@ -139,6 +153,12 @@ parse_args(int argc, char **argv, struct options *o)
 		case 'T':
 			o->tenant = optarg;
 			break;
+		case 'R':
+			o->replay_from = optarg;
+			break;
+		case 'U':
+			o->replay_until = optarg;
+			break;
 		case 'v':
 			o->verbose = 1;
 			break;
@@ -159,10 +179,24 @@ parse_args(int argc, char **argv, struct options *o)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (o->tenant != NULL && !o->test_connection) {
+	if (o->replay_until != NULL && o->replay_from == NULL) {
+		fprintf(stderr, "mdesiemd: --until goes with --replay\n");
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (o->replay_from != NULL &&
+	    (o->once || o->check_only || o->status || o->test_connection)) {
+		fprintf(stderr,
+		    "mdesiemd: --replay goes alone (with --until "
+		    "and --tenant)\n");
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (o->tenant != NULL && !o->test_connection &&
+	    o->replay_from == NULL) {
 		fprintf(stderr,
 		    "mdesiemd: --tenant goes with "
-		    "--test-connection\n");
+		    "--test-connection or --replay\n");
 		usage(stderr);
 		return EXIT_USAGE;
 	}
@@ -331,7 +365,16 @@ main(int argc, char **argv)
 		return EXIT_CONFIG;
 	log_set_level(o.verbose ? LOG_LVL_DEBUG : set->tenant[0]->log_level);
 	setup_signals();
-	if ((lockfd = lock_state_dir(set->tenant[0]->state_dir)) < 0) {
+	/* A replay locks its own area, never the service's state. */
+	if (o.replay_from != NULL) {
+		rc = replay_prepare(
+		    set, o.replay_from, o.replay_until, o.tenant, &lockfd);
+		if (rc != 0) {
+			config_set_free(set);
+			return rc;
+		}
+		o.once = 1;
+	} else if ((lockfd = lock_state_dir(set->tenant[0]->state_dir)) < 0) {
 		config_set_free(set);
 		return EXIT_RUNTIME;
 	}

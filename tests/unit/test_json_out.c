@@ -41,7 +41,7 @@ static const struct json_out_opts dflt = {0};
  * users' searches and dashboards see: add keys at will, but rename or
  * remove one only with a new JSON_OUT_SCHEMA_VERSION.
  */
-static const char *const stable_keys[] = {"tenant_name", "tenant_id",
+static const char *const stable_keys[] = {"tenant_name", "tenant_id", "replay",
     "alert_id", "full_id", "alert_time", "last_processed_time",
     "last_update_time", "device_id", "incident_id", "severity", "category",
     "ioa_definition_id", "detection_source", "service_source", "status",
