@@ -10,7 +10,8 @@ nothing new after a complete run; after kill -9 the rest, nothing lost); a
 different range starts afresh.  A replay runs beside the running service;
 two at once are refused; bad ranges, a range past the retention and
 unknown tenants get a clear error and exit 2; --tenant limits a replay of
-many tenants to one."""
+many tenants to one.  With streams = alerts, incidents both are replayed;
+on a terminal, progress is a bar on stderr."""
 
 import calendar
 import fcntl
@@ -255,8 +256,77 @@ def tenants():
         wd.close()
 
 
+def body(msg):
+    """A JSON message's object without the replay marker."""
+    t = msg.decode("utf-8", "replace")
+    o = json.loads(t[t.index("{"):])
+    o.pop("replay", None)
+    return json.dumps(o, sort_keys=True)
+
+
+def streams():
+    """Graph with streams = alerts, incidents: a replay sends both again,
+    exactly the live messages, each marked."""
+    wd = h.Workdir()
+    try:
+        sim = h.Sim(wd, "--graph-count", 120, "--incidents-count", 80)
+        col = h.Collector(wd)
+        conf = h.write_config(wd, sim, col, extra={
+            "source.api": "graph",
+            "source.url": sim.base + "/graph/v1.0/security/alerts_v2",
+            "source.page_size": "50",
+            "source.streams": "alerts, incidents",
+            "output.format": "json", "output.max_message_size": "64K"})
+        rc, err, _ = h.run_daemon(conf, "--once")
+        live = col.messages()
+        rc2, err, _ = h.run_daemon(conf, "--replay", "3h")
+        rep = col.messages()[len(live):]
+        R.check(rc == 0 and rc2 == 0 and len(live) == 200,
+                "graph, both streams: live 200 (%d), replay rc %d"
+                % (len(live), rc2))
+        R.check(sorted(body(m) for m in rep) == sorted(body(m) for m in live)
+                and all(b'"replay":"1"' in m for m in rep),
+                "the replay sends both streams again, each message as the "
+                "live one plus the marker (%d of %d)" % (len(rep), len(live)))
+    finally:
+        wd.close()
+
+
+def terminal():
+    """On a terminal, progress is a bar on stderr."""
+    import pty
+    wd = h.Workdir()
+    try:
+        sim = h.Sim(wd, "--count", "100", "--hostile-ratio", "0")
+        col = h.Collector(wd)
+        conf = h.write_config(wd, sim, col)
+        master, slave = pty.openpty()
+        p = subprocess.Popen([h.DAEMON, "-c", conf, "--replay", "3h"],
+                             stdout=subprocess.DEVNULL, stderr=slave)
+        os.close(slave)
+        out = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        rc = p.wait(timeout=120)
+        os.close(master)
+        R.check(rc == 0 and b"\rreplay [" in out and b"100%" in out
+                and b"100 sent" in out,
+                "on a terminal: a progress bar on stderr (rc %d): %r"
+                % (rc, out[-200:]))
+    finally:
+        wd.close()
+
+
 main()
 formats()
 killed()
 tenants()
+streams()
+terminal()
 R.done()
