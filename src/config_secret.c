@@ -218,6 +218,32 @@ cred_name(const char *name, int cred)
 }
 
 /*
+ * Open a file the configuration names and check that it is a regular file
+ * (or, dir_ok, a directory).  Returns the descriptor, or -1 with the
+ * problem in text[len] (left empty for a file left to the start: rel, see
+ * left_to_start()).
+ */
+static int
+open_named(struct loader *ld, const char *path, int rel, int dir_ok,
+    struct stat *st, char *text, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+	if (fd == -1 || fstat(fd, st) == -1) {
+		if (!left_to_start(ld, errno, rel))
+			snprintf(text, len, "cannot read %s: %s", path,
+			    strerror(errno));
+	} else if (!S_ISREG(st->st_mode) && !(dir_ok && S_ISDIR(st->st_mode))) {
+		snprintf(text, len, "%s is not a regular file", path);
+	} else {
+		return fd;
+	}
+	if (fd != -1)
+		close(fd);
+	return -1;
+}
+
+/*
  * Read a secret file, trailing CR, LF and blanks dropped.  Returns the
  * secret (the caller wipes and frees it), or NULL with the problem
  * reported for k, or for [section] name when k is NULL; under -n, NULL
@@ -234,13 +260,9 @@ read_secret_at(struct loader *ld, const struct key *k, const char *section,
 	int fd;
 
 	text[0] = '\0';
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1 ||
-	    fstat(fd, &st) == -1) {
-		if (!left_to_start(ld, errno, rel))
-			snprintf(text, sizeof(text), "cannot read %s: %s", path,
-			    strerror(errno));
-	} else if (!S_ISREG(st.st_mode)) {
-		snprintf(text, sizeof(text), "%s is not a regular file", path);
+	fd = open_named(ld, path, rel, 0, &st, text, sizeof(text));
+	if (fd == -1) {
+		/* reported in text, or left to the start */
 	} else if ((st.st_mode & WRITE_BITS) != 0 ||
 	    (!in_creds && (st.st_mode & PRIVATE_BITS) != 0)) {
 		snprintf(text, sizeof(text),
@@ -368,14 +390,10 @@ check_file_at(struct loader *ld, const struct key *k, const char *section,
 	int fd, bad = 1;
 
 	text[0] = '\0';
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1 ||
-	    fstat(fd, &st) == -1) {
-		if (!left_to_start(ld, errno, rel))
-			snprintf(text, sizeof(text), "cannot read %s: %s", path,
-			    strerror(errno));
-	} else if (!S_ISREG(st.st_mode) && !(dir_ok && S_ISDIR(st.st_mode)))
-		snprintf(text, sizeof(text), "%s is not a regular file", path);
-	else if ((st.st_mode & WRITE_BITS) != 0 ||
+	fd = open_named(ld, path, rel, dir_ok, &st, text, sizeof(text));
+	if (fd == -1) {
+		/* reported in text, or left to the start */
+	} else if ((st.st_mode & WRITE_BITS) != 0 ||
 	    (private && !in_creds && (st.st_mode & PRIVATE_BITS) != 0))
 		mode_problem(ld, k, section, name, path, st.st_mode, private);
 	else if (k != NULL && private && key_encrypted(fd))
