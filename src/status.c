@@ -536,6 +536,9 @@ status_format_metrics(const struct status *st, struct buf *out)
  * The series of each tenant: a fixed set, one sample per tenant each
  * (names are [A-Za-z0-9._-]: no label escaping needed).
  */
+/* Where a per-tenant metric's value comes from. */
+enum tenant_value { TV_U64, TV_LAG, TV_OK };
+
 int
 status_format_tenant_metrics(const struct status *ts, size_t n, struct buf *out)
 {
@@ -543,26 +546,36 @@ status_format_tenant_metrics(const struct status *ts, size_t n, struct buf *out)
 		const char *name;
 		const char *type;
 		const char *help;
+		enum tenant_value kind;
+		size_t off; /* TV_U64: a uint64_t of struct status */
 	} m[] = {
 	    {"mdesiem_tenant_fetch_ok", "gauge",
-	        "1 when the tenant's last window was read without failure."},
+	        "1 when the tenant's last window was read without failure.",
+	        TV_OK, 0},
 	    {"mdesiem_tenant_lag_seconds", "gauge",
 	        "How far behind the API's time the tenant's windows read so "
-	        "far reach."},
+	        "far reach.",
+	        TV_LAG, 0},
 	    {"mdesiem_tenant_records_fetched_total", "counter",
-	        "Records the tenant's API answered."},
+	        "Records the tenant's API answered.", TV_U64,
+	        offsetof(struct status, fetched)},
 	    {"mdesiem_tenant_records_spooled_total", "counter",
-	        "The tenant's messages made durable in its output queue."},
+	        "The tenant's messages made durable in its output queue.",
+	        TV_U64, offsetof(struct status, spooled)},
 	    {"mdesiem_tenant_delivered_total", "counter",
-	        "The tenant's messages the collector acknowledged."},
+	        "The tenant's messages the collector acknowledged.", TV_U64,
+	        offsetof(struct status, delivered)},
 	    {"mdesiem_tenant_duplicates_dropped_total", "counter",
 	        "The tenant's records dropped because they were delivered "
-	        "before."},
+	        "before.",
+	        TV_U64, offsetof(struct status, duplicates)},
 	    {"mdesiem_tenant_bad_records_total", "counter",
 	        "The tenant's records that could not be parsed or "
-	        "normalised."},
+	        "normalised.",
+	        TV_U64, offsetof(struct status, bad_records)},
 	    {"mdesiem_tenant_throttled_total", "counter",
-	        "HTTP 429 answers to the tenant's requests."},
+	        "HTTP 429 answers to the tenant's requests.", TV_U64,
+	        offsetof(struct status, throttled)},
 	};
 	size_t i, k;
 	int rc = 0;
@@ -572,32 +585,16 @@ status_format_tenant_metrics(const struct status *ts, size_t n, struct buf *out)
 		for (i = 0; rc == 0 && i < n; i++) {
 			const struct status *t = &ts[i];
 			long long v;
+			uint64_t u;
 
-			switch (k) {
-			case 0:
+			if (m[k].kind == TV_OK) {
 				v = !t->failing;
-				break;
-			case 1:
+			} else if (m[k].kind == TV_LAG) {
 				v = t->lag_secs;
-				break;
-			case 2:
-				v = (long long)t->fetched;
-				break;
-			case 3:
-				v = (long long)t->spooled;
-				break;
-			case 4:
-				v = (long long)t->delivered;
-				break;
-			case 5:
-				v = (long long)t->duplicates;
-				break;
-			case 6:
-				v = (long long)t->bad_records;
-				break;
-			default:
-				v = (long long)t->throttled;
-				break;
+			} else {
+				memcpy(
+				    &u, (const char *)t + m[k].off, sizeof(u));
+				v = (long long)u;
 			}
 			/* An incidents stream is its own series; an alerts
 			 * stream keeps the labels it always had. */

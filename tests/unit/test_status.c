@@ -622,6 +622,59 @@ test_retired(void)
 	buf_reset(&b);
 }
 
+/* Each tenant's metrics: every series, with its tenant's own values. */
+static void
+test_tenant_metrics(void)
+{
+	struct status ts[2];
+	struct buf b;
+	const char *t;
+
+	memset(ts, 0, sizeof(ts));
+	snprintf(ts[0].tenant, sizeof(ts[0].tenant), "contoso");
+	snprintf(ts[0].stream, sizeof(ts[0].stream), "alerts");
+	ts[0].lag_secs = 12;
+	ts[0].fetched = 101;
+	ts[0].spooled = 102;
+	ts[0].delivered = 103;
+	ts[0].duplicates = 104;
+	ts[0].bad_records = 105;
+	ts[0].throttled = 106;
+	ts[1] = ts[0];
+	snprintf(ts[1].stream, sizeof(ts[1].stream), "incidents");
+	ts[1].failing = 1;
+	ts[1].lag_secs = -1; /* none yet: no sample */
+	ts[1].fetched = 7;
+	buf_init(&b, 0);
+	CHECK(status_format_tenant_metrics(ts, 2, &b) == 0);
+	t = buf_str(&b);
+	CHECK(has(t, "# TYPE mdesiem_tenant_fetch_ok gauge\n"));
+	CHECK(has(t, "mdesiem_tenant_fetch_ok{tenant=\"contoso\"} 1\n"));
+	CHECK(has(t,
+	    "mdesiem_tenant_fetch_ok{tenant=\"contoso\",stream="
+	    "\"incidents\"} 0\n"));
+	CHECK(has(t, "mdesiem_tenant_lag_seconds{tenant=\"contoso\"} 12\n"));
+	CHECK(strstr(t, "lag_seconds{tenant=\"contoso\",stream") == NULL);
+	CHECK(has(t, "# TYPE mdesiem_tenant_records_fetched_total counter\n"));
+	CHECK(has(t,
+	    "mdesiem_tenant_records_fetched_total{tenant=\"contoso\"} 101\n"));
+	CHECK(has(t,
+	    "mdesiem_tenant_records_fetched_total{tenant=\"contoso\","
+	    "stream=\"incidents\"} 7\n"));
+	CHECK(has(t,
+	    "mdesiem_tenant_records_spooled_total{tenant=\"contoso\"} 102\n"));
+	CHECK(
+	    has(t, "mdesiem_tenant_delivered_total{tenant=\"contoso\"} 103\n"));
+	CHECK(has(t,
+	    "mdesiem_tenant_duplicates_dropped_total{tenant="
+	    "\"contoso\"} 104\n"));
+	CHECK(has(
+	    t, "mdesiem_tenant_bad_records_total{tenant=\"contoso\"} 105\n"));
+	CHECK(
+	    has(t, "mdesiem_tenant_throttled_total{tenant=\"contoso\"} 106\n"));
+	buf_reset(&b);
+}
+
 int
 main(void)
 {
@@ -638,6 +691,7 @@ main(void)
 	test_clock();
 	test_deprecation();
 	test_retired();
+	test_tenant_metrics();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
 		CHECK(0);
