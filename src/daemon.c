@@ -975,13 +975,14 @@ replay_progress(struct daemon *d, int64_t started_ms, int last)
 
 	if (ts_parse(c->start_from, strlen(c->start_from), &from) != 0)
 		return;
+	/* a tenant that has not read yet is still at the range's start */
 	pthread_mutex_lock(&d->mu);
 	for (t = d->tenants; t != NULL; t = t->next)
-		if (t->replay_pos.sec != 0 && ts_cmp(&t->replay_pos, &pos) < 0)
+		if (t->replay_pos.sec == 0 || ts_cmp(&t->replay_pos, &from) < 0)
+			pos = from;
+		else if (ts_cmp(&t->replay_pos, &pos) < 0)
 			pos = t->replay_pos;
 	pthread_mutex_unlock(&d->mu);
-	if (ts_cmp(&pos, &from) < 0)
-		pos = from;
 	collect(d, &tot, 1);
 	total = (double)ts_diff_ticks(&c->until_cap, &from);
 	if (total > 0)
