@@ -26,6 +26,12 @@ struct text_esc;
 #define PAIRS_TMP 32 /* scratch a derived value needs */
 #define PAIRS_SHORTID_MAX 40 /* PAIRS_SHORTID / PAIRS_LONGID bound */
 #define PAIRS_CUT_MIN 32 /* a shortened value keeps this many bytes */
+/*
+ * A device id in every format: Defender's are 40 hex digits, and CEF's
+ * deviceExternalId holds 255 characters.  A longer one (damaged data) is
+ * cut there, so that it can never make its record too long to send.
+ */
+#define PAIRS_DEVICE_ID_MAX 255
 
 /* What a row writes for its field. */
 enum pairs_kind {

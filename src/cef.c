@@ -59,7 +59,8 @@ static const struct pairs_map map[] = {
     {RF_ALERT_TIME, "rt", NULL, NULL, 0, PAIRS_ALERT_EPOCH_MS, PAIRS_KEEP},
     {RF_LAST_PROCESSED_TIME, "deviceCustomDate1", "deviceCustomDate1Label",
         "LastProcessedTimeUtc", 0, PAIRS_EPOCH_MS, PAIRS_KEEP},
-    {RF_DEVICE_ID, "deviceExternalId", NULL, NULL, 255, PAIRS_TEXT, PAIRS_KEEP},
+    {RF_DEVICE_ID, "deviceExternalId", NULL, NULL, PAIRS_DEVICE_ID_MAX,
+        PAIRS_TEXT, PAIRS_KEEP},
     {RF_INCIDENT_ID, "mdeIncidentId", NULL, NULL, CS, PAIRS_TEXT, PAIRS_KEEP},
 
     {RF_MACHINE_NAME, "shost", NULL, NULL, S, PAIRS_TEXT, PAIRS_HIGH},

@@ -45,7 +45,8 @@ static const struct pairs_map map[] = {
     {RF_ALERT_TIME, NULL, NULL, NULL, 0, PAIRS_ALERT_ISO_TIME, PAIRS_KEEP},
     {RF_LAST_PROCESSED_TIME, NULL, NULL, NULL, 0, PAIRS_ISO_TIME, PAIRS_KEEP},
     {RF_LAST_UPDATE_TIME, NULL, NULL, NULL, 0, PAIRS_ISO_TIME, PAIRS_KEEP},
-    {RF_DEVICE_ID, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_KEEP},
+    {RF_DEVICE_ID, NULL, NULL, NULL, PAIRS_DEVICE_ID_MAX, PAIRS_TEXT,
+        PAIRS_KEEP},
     {RF_INCIDENT_ID, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_KEEP},
 
     {RF_SEVERITY, NULL, NULL, NULL, 0, PAIRS_TEXT, PAIRS_HIGH},
@@ -168,16 +169,19 @@ json_out_source_api(enum record_origin origin)
 	}
 }
 
-/* A JSON string: quoted, escaped, at most cap bytes inside the quotes. */
+/*
+ * A JSON string: quoted, escaped, at most cap bytes inside the quotes and
+ * at most chars characters of s (TEXT_NOLIMIT: all).
+ */
 static int
-put_string(struct buf *out, const char *s, size_t n, size_t cap, size_t *added)
+put_string(struct buf *out, const char *s, size_t n, size_t chars, size_t cap,
+    size_t *added)
 {
 	size_t start = out->len, a;
 	int rc;
 
 	if ((rc = buf_addc(out, '"')) != 0 ||
-	    (rc = text_escape(
-	         out, s, n, &json_esc, TEXT_NOLIMIT, cap, 0, &a)) != 0 ||
+	    (rc = text_escape(out, s, n, &json_esc, chars, cap, 0, &a)) != 0 ||
 	    (rc = buf_addc(out, '"')) != 0) {
 		buf_truncate(out, start);
 		return rc;
@@ -221,8 +225,8 @@ put_children(struct buf *out, const cJSON *v, int depth, char open, char close)
 			return rc;
 		if (open == '{') {
 			k = c->string != NULL ? c->string : "";
-			if ((rc = put_string(
-			         out, k, strlen(k), TEXT_NOLIMIT, NULL)) != 0 ||
+			if ((rc = put_string(out, k, strlen(k), TEXT_NOLIMIT,
+			         TEXT_NOLIMIT, NULL)) != 0 ||
 			    (rc = buf_addc(out, ':')) != 0)
 				return rc;
 		}
@@ -248,7 +252,7 @@ put_value(struct buf *out, const cJSON *v, int depth)
 		if (v->valuestring == NULL)
 			return buf_adds(out, "null");
 		return put_string(out, v->valuestring, strlen(v->valuestring),
-		    TEXT_NOLIMIT, NULL);
+		    TEXT_NOLIMIT, TEXT_NOLIMIT, NULL);
 	case cJSON_Array:
 		return put_children(out, v, depth, '[', ']');
 	case cJSON_Object:
@@ -302,7 +306,9 @@ add_pair(struct buf *out, const struct record *r, const struct pairs_map *m,
 		rc = put_value(out, tree_of(r, m->field), 0);
 		break;
 	default:
-		if ((rc = put_string(out, p, n, cap, &v)) != 0)
+		if ((rc = put_string(out, p, n,
+		         m->max_chars ? m->max_chars : TEXT_NOLIMIT, cap,
+		         &v)) != 0)
 			goto fail;
 		if (v == 0) {
 			buf_truncate(out, start);

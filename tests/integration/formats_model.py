@@ -378,7 +378,7 @@ LEEF_MAP = [
     ("alertId", "AlertId", "text", 0, "keep"),
     ("fullId", "FullId", "text", 0, "keep"),
     ("lastProcessedTime", "LastProcessedTimeUtc", "text", 0, "keep"),
-    ("deviceId", "DeviceID", "text", 0, "keep"),
+    ("deviceId", "DeviceID", "text", 255, "keep"),
     ("incidentId", "IncidentId", "text", 0, "keep"),
     ("lastUpdateTime", "LastUpdateTime", "text", 0, "keep"),
     ("cat", "Category", "text", 0, "high"),
@@ -543,6 +543,9 @@ JSON_MAP = [
     # as objects) and evidence: a SIEM detection has none of them
 ]
 
+# characters a JSON value keeps at most (cut without trimming blanks)
+JSON_LIMITS = {"device_id": 255}
+
 
 def expect_json(r):
     attrs = {"schema_version": (1, "keep"), "source_api": ("siem", "keep")}
@@ -550,7 +553,7 @@ def expect_json(r):
         raw = r.get(field, b"")
         v = None
         if kind == "text":
-            v = text(raw) if raw else None
+            v = text(raw)[:JSON_LIMITS.get(key)] if raw else None
         elif kind == "iso":
             t = ts_parse(raw)
             v = iso7(t) if t else None

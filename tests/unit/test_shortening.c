@@ -633,6 +633,51 @@ test_reported(const struct record *base)
 	buf_reset(&out);
 }
 
+/*
+ * A damaged device id (thousands of characters, every one escaped) is cut
+ * at PAIRS_DEVICE_ID_MAX characters in every format, so that its record
+ * is still sent within the budget instead of skipped as too long.
+ */
+static void
+test_long_device_id(const struct record *base)
+{
+	static const char *const keys[] = {
+	    "deviceExternalId", "deviceId", "device_id"};
+	struct buf id, out;
+	struct record r = *base;
+	struct msg m;
+	const struct pair *p;
+	size_t f, i, chars;
+
+	buf_init(&id, 0);
+	buf_init(&out, 0);
+	while (id.len < 4200)
+		buf_adds(&id, "x=1|y\\z ");
+	setn(&r, RF_DEVICE_ID, id.data, id.len);
+	for (f = 0; f < 3; f++) {
+		buf_clear(&out);
+		CHECK(fmts[f].render(&out, &r, 4096 - 60, NULL) == 0);
+		CHECK(out.len > 0 && out.len <= 4096 - 60);
+		CHECK(fmts[f].read(out.data, out.len, &m) == 0);
+		p = find(&m, keys[f], strlen(keys[f]));
+		CHECK(p != NULL);
+		if (p == NULL)
+			continue;
+		/* its characters, CEF's and JSON's escapes undone (LEEF
+		 * writes a backslash as it is) */
+		for (i = chars = 0; i < p->vn; i++, chars++)
+			if (p->v[i] == '\\' &&
+			    strcmp(fmts[f].name, "leef") != 0)
+				i++;
+		CHECK(chars == PAIRS_DEVICE_ID_MAX);
+		if (chars != PAIRS_DEVICE_ID_MAX)
+			fprintf(stderr, "%s: device id of %zu characters\n",
+			    fmts[f].name, chars);
+	}
+	buf_reset(&id);
+	buf_reset(&out);
+}
+
 int
 main(void)
 {
@@ -666,6 +711,7 @@ main(void)
 	    &base, budgets, sizeof(budgets) / sizeof(budgets[0]), st, lines);
 	run_hostile(budgets, sizeof(budgets) / sizeof(budgets[0]), st, lines);
 	test_reported(&base);
+	test_long_device_id(&base);
 	for (f = 0; f < 3; f++) {
 		printf("%s: %zu messages, %zu over their budget: mean budget "
 		       "used %.1f%%, %zu values shortened, %zu dropped; %zu "
