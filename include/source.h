@@ -47,6 +47,7 @@ struct source_page {
 	struct cJSON *item; /* owned: the last record parsed from text */
 	struct ts commit_to; /* cursor value once this page and */
 	int has_commit; /*   all before it are delivered */
+	int last; /* the window holds no more pages */
 };
 
 struct source_stats {

@@ -1323,7 +1323,7 @@ enum cycle_step
 cycle_step(struct cycle *cy, struct http *h, int64_t *due_ms)
 {
 	struct source_page page;
-	int rc;
+	int rc, last;
 
 	*due_ms = 0;
 	if (http_configure(h, &cy->http_opts) != 0)
@@ -1359,6 +1359,7 @@ cycle_step(struct cycle *cy, struct http *h, int64_t *due_ms)
 	}
 	if (rc != 0)
 		return step_failed(cy, rc, due_ms);
+	last = page.last;
 	rc = run_page(cy, &page, &cy->now);
 	source_page_reset(&page);
 	if (rc != 0)
@@ -1368,6 +1369,13 @@ cycle_step(struct cycle *cy, struct http *h, int64_t *due_ms)
 		cy->in_window = 0;
 		return CYCLE_PAUSED;
 	}
+	/*
+	 * The window's last page is in: its buffers go now, not a turn
+	 * later, so that the tenants waiting for that turn (most of them in
+	 * a full pass) hold none.
+	 */
+	if (last)
+		idle_trim(cy);
 	return CYCLE_MORE;
 }
 

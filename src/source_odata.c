@@ -588,6 +588,7 @@ advance(struct source *s, struct odata_state *st, struct source_page *page,
 	page->has_commit = 1;
 	if (ts_cmp(&st->until, &st->final) >= 0) {
 		st->done = 1;
+		page->last = 1;
 		return;
 	}
 	/* Next sub-window; the one-tick overlap is dropped by the dedup. */

@@ -270,6 +270,7 @@ siem_next(struct source *s, struct source_page *page)
 			page->has_commit = 1;
 			if (ts_cmp(&end, &st->until) >= 0) {
 				st->done = 1;
+				page->last = 1;
 			} else {
 				/* Overlap one tick: see the file comment. */
 				st->since = end;
