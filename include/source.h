@@ -36,6 +36,22 @@ struct source_span {
  * it (the OData APIs), each record parsed only when it is read, since the
  * cJSON tree of a whole page is several times the size of its text.
  */
+/*
+ * The block that holds the tree of the record parsed last from a page's
+ * text (source_page_next()): its nodes and strings are cut from it one
+ * after another, and the next record starts again at its beginning, so
+ * that a record costs no malloc or free per node.  A tree that does not
+ * fit takes the rest from malloc (spilled) and the block grows for the
+ * next one.
+ */
+struct source_arena {
+	char *base;
+	size_t size; /* bytes at base */
+	size_t used; /* bytes given to the current tree */
+	size_t want; /* bytes the current tree asked for, spilled included */
+	int spilled; /* some of the current tree is malloc's */
+};
+
 struct source_page {
 	struct cJSON *root; /* owned: the parsed body, or NULL */
 	const struct cJSON *items; /* its array of raw records */
@@ -44,7 +60,8 @@ struct source_page {
 	size_t nspans;
 	size_t nread; /* records read so far */
 	const struct cJSON *cur; /* the last record read from items */
-	struct cJSON *item; /* owned: the last record parsed from text */
+	struct cJSON *item; /* owned: the last record parsed from text, */
+	struct source_arena arena; /*   in this block */
 	struct ts commit_to; /* cursor value once this page and */
 	int has_commit; /*   all before it are delivered */
 	int last; /* the window holds no more pages */

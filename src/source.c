@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -320,6 +321,99 @@ source_normalize(
 	return s->ops->normalize(s, item, r, why);
 }
 
+/*
+ * cJSON's allocator: from the arena of the record being parsed on this
+ * thread (ARENA_ALIGN-aligned cuts), from malloc otherwise.  Only
+ * source_page_next() and item_drop() set the arena, around the calls that
+ * parse a record or free a spilled one; every other tree (configuration,
+ * tokens, status, whole pages) is malloc's as before.
+ */
+#define ARENA_ALIGN 16
+#define ARENA_PER_BYTE 8 /* first block: bytes per byte of the record */
+#define ARENA_MIN 4096
+
+static _Thread_local struct source_arena *parsing;
+
+static void *
+arena_alloc(size_t n)
+{
+	struct source_arena *a = parsing;
+	size_t cut = (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+	void *p;
+
+	if (a == NULL)
+		return malloc(n);
+	a->want += cut;
+	if (cut <= a->size - a->used) {
+		p = a->base + a->used;
+		a->used += cut;
+		return p;
+	}
+	a->spilled = 1;
+	return malloc(n);
+}
+
+static int
+in_arena(const struct source_arena *a, const void *p)
+{
+	uintptr_t u = (uintptr_t)p, b = (uintptr_t)a->base;
+
+	return a->base != NULL && u >= b && u - b < a->size;
+}
+
+static void
+arena_free(void *p)
+{
+	if (parsing != NULL && in_arena(parsing, p))
+		return; /* the block is reused whole */
+	free(p);
+}
+
+/* Before any thread parses anything. */
+__attribute__((constructor)) static void
+arena_hooks(void)
+{
+	cJSON_Hooks h = {arena_alloc, arena_free};
+
+	cJSON_InitHooks(&h);
+}
+
+/* Give back the last record's tree: only what spilled is freed. */
+static void
+item_drop(struct source_page *page)
+{
+	struct source_arena *a = &page->arena;
+
+	if (page->item != NULL && a->spilled) {
+		parsing = a;
+		cJSON_Delete(page->item);
+		parsing = NULL;
+	}
+	page->item = NULL;
+	a->used = 0;
+	a->spilled = 0;
+}
+
+/* A block for a record of n bytes, larger than the last tree needed. */
+static void
+arena_fit(struct source_arena *a, size_t n)
+{
+	size_t need = n <= (SIZE_MAX - ARENA_MIN) / ARENA_PER_BYTE
+	    ? n * ARENA_PER_BYTE + ARENA_MIN
+	    : SIZE_MAX;
+
+	if (a->want > need)
+		need = a->want;
+	a->want = 0;
+	if (need <= a->size)
+		return;
+	if (a->size > 0 && need < a->size * 2 && a->size <= SIZE_MAX / 2)
+		need = a->size * 2;
+	free(a->base);
+	a->base = malloc(need);
+	a->size = a->base != NULL ? need : 0; /* none: all from malloc */
+}
+
 int
 source_page_next(struct source_page *page, const cJSON **item)
 {
@@ -336,8 +430,11 @@ source_page_next(struct source_page *page, const cJSON **item)
 	if (page->nread >= page->nspans)
 		return ERR_END;
 	sp = &page->spans[page->nread++];
-	cJSON_Delete(page->item);
+	item_drop(page);
+	arena_fit(&page->arena, sp->len);
+	parsing = &page->arena;
 	page->item = cJSON_ParseWithLength(page->text + sp->off, sp->len);
+	parsing = NULL;
 	if (page->item == NULL)
 		return ERR_PARSE;
 	*item = page->item;
@@ -348,7 +445,8 @@ void
 source_page_reset(struct source_page *page)
 {
 	cJSON_Delete(page->root);
-	cJSON_Delete(page->item);
+	item_drop(page);
+	free(page->arena.base);
 	memset(page, 0, sizeof(*page));
 }
 
