@@ -521,8 +521,13 @@ def profile(wd, n, source, fmt):
                            env=daemon_env())
         if p.returncode != 0:
             raise RuntimeError("profiled run failed: %s" % p.stderr[-500:])
+        nbytes, _ = sink.result()
+        sink = None
+        floor_total = profile_floor(wd, srv, n, source, siem_path,
+                                    graph_path, nbytes)
     finally:
-        sink.result()
+        if sink is not None:
+            sink.result()
         srv.close()
     ann = subprocess.run(["callgrind_annotate", "--inclusive=yes", out],
                          stdout=subprocess.PIPE, text=True).stdout
@@ -541,6 +546,44 @@ def profile(wd, n, source, fmt):
         print("%10.0f  %s" % (int(m.group(1).replace(",", "")) / n, name))
         if len(seen) == 40:
             break
+    total = callgrind_total(out)
+    print("floor under callgrind, the same records and bytes: %.0f "
+          "instructions per detection; mdesiemd %.0f, %.2f x the floor"
+          % (floor_total / n, total / n, total / floor_total))
+
+
+def callgrind_total(path):
+    """All instructions of a callgrind output file (its totals line)."""
+    with open(path) as f:
+        for line in f:
+            if line.startswith(("totals:", "summary:")):
+                return int(line.split()[1])
+    raise RuntimeError("no totals in %s" % path)
+
+
+def profile_floor(wd, srv, n, source, siem_path, graph_path, nbytes):
+    """The floor's instructions for the same n records and output bytes,
+    so that the ratio does not depend on what else the machine runs."""
+    out = os.path.join(BENCH, "callgrind.floor.out")
+    sink = Sink(wd)
+    url = srv.base + (GRAPH_PATH if source == "graph" else SIEM_PATH)
+    token = srv.base + "/%s/oauth2/%stoken" % (
+        TENANT, "v2.0/" if source == "graph" else "")
+    wf = windows_file(wd, source, siem_path, graph_path, "profile")
+    try:
+        p = subprocess.run(["valgrind", "--tool=callgrind",
+                            "--callgrind-out-file=" + out, tool("floor"),
+                            "--api", source, "--url", url, "--token-url",
+                            token, "--windows", wf, "--limit",
+                            str(PAGE_SIZE), "--sink-port", str(sink.port),
+                            "--bytes", str(nbytes), "--count", str(n)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                           text=True)
+        if p.returncode != 0:
+            raise RuntimeError("profiled floor failed: %s" % p.stderr[-500:])
+    finally:
+        sink.result()
+    return callgrind_total(out)
 
 
 # -- Kafka beside TCP --------------------------------------------------------
