@@ -477,10 +477,15 @@ def callgrind_total(argv):
                            text=True)
         if p.returncode != 0:
             raise RuntimeError("callgrind failed: %s" % p.stderr[-500:])
-        for line in read(out).splitlines():
-            if line.startswith("summary:") or line.startswith("totals:"):
-                return int(line.split()[1])
-    raise RuntimeError("no total in callgrind output")
+        return callgrind_file_total(out)
+
+
+def callgrind_file_total(path):
+    """All instructions of a callgrind output file (its totals line)."""
+    for line in read(path).splitlines():
+        if line.startswith("summary:") or line.startswith("totals:"):
+            return int(line.split()[1])
+    raise RuntimeError("no total in %s" % path)
 
 
 def callgrind_per_record(mb, corpus_path, fmt, nrec):
@@ -546,19 +551,10 @@ def profile(wd, n, source, fmt):
         print("%10.0f  %s" % (int(m.group(1).replace(",", "")) / n, name))
         if len(seen) == 40:
             break
-    total = callgrind_total(out)
+    total = callgrind_file_total(out)
     print("floor under callgrind, the same records and bytes: %.0f "
           "instructions per detection; mdesiemd %.0f, %.2f x the floor"
           % (floor_total / n, total / n, total / floor_total))
-
-
-def callgrind_total(path):
-    """All instructions of a callgrind output file (its totals line)."""
-    with open(path) as f:
-        for line in f:
-            if line.startswith(("totals:", "summary:")):
-                return int(line.split()[1])
-    raise RuntimeError("no totals in %s" % path)
 
 
 def profile_floor(wd, srv, n, source, siem_path, graph_path, nbytes):
@@ -583,7 +579,7 @@ def profile_floor(wd, srv, n, source, siem_path, graph_path, nbytes):
             raise RuntimeError("profiled floor failed: %s" % p.stderr[-500:])
     finally:
         sink.result()
-    return callgrind_total(out)
+    return callgrind_file_total(out)
 
 
 # -- Kafka beside TCP --------------------------------------------------------
