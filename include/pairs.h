@@ -16,6 +16,7 @@
 #define PAIRS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "record.h"
 
@@ -80,6 +81,13 @@ struct pairs_map {
 	enum pairs_kind kind;
 	enum pairs_prio prio;
 };
+
+/* A row's limit as text_escape() takes it: SIZE_MAX (TEXT_NOLIMIT), none. */
+static inline size_t
+pairs_max_chars(const struct pairs_map *m)
+{
+	return m->max_chars ? m->max_chars : SIZE_MAX;
+}
 
 /*
  * Values every message carries whole, in every format, right after its

@@ -31,12 +31,6 @@ struct source_span {
 };
 
 /*
- * One page of raw records, read with source_page_next(): either a parsed
- * body (the SIEM API), or the body's text and the place of each record in
- * it (the OData APIs), each record parsed only when it is read, since the
- * cJSON tree of a whole page is several times the size of its text.
- */
-/*
  * The block that holds the tree of the record parsed last from a page's
  * text (source_page_next()): its nodes and strings are cut from it one
  * after another, and the next record starts again at its beginning, so
@@ -52,6 +46,12 @@ struct source_arena {
 	int spilled; /* some of the current tree is malloc's */
 };
 
+/*
+ * One page of raw records, read with source_page_next(): either a parsed
+ * body (the SIEM API), or the body's text and the place of each record in
+ * it (the OData APIs), each record parsed only when it is read, since the
+ * cJSON tree of a whole page is several times the size of its text.
+ */
 struct source_page {
 	struct cJSON *root; /* owned: the parsed body, or NULL */
 	const struct cJSON *items; /* its array of raw records */

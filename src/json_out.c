@@ -306,9 +306,8 @@ add_pair(struct buf *out, const struct record *r, const struct pairs_map *m,
 		rc = put_value(out, tree_of(r, m->field), 0);
 		break;
 	default:
-		if ((rc = put_string(out, p, n,
-		         m->max_chars ? m->max_chars : TEXT_NOLIMIT, cap,
-		         &v)) != 0)
+		if ((rc = put_string(out, p, n, pairs_max_chars(m), cap, &v)) !=
+		    0)
 			goto fail;
 		if (v == 0) {
 			buf_truncate(out, start);

@@ -261,9 +261,8 @@ add_kv(struct buf *out, const struct pairs_map *m, const char *p, size_t n,
 	d = stpcpy(d, m->key);
 	*d++ = '=';
 	out->len = (size_t)(d - out->data);
-	if ((rc = text_escape(out, p, n, ops->esc,
-	         m->max_chars ? m->max_chars : TEXT_NOLIMIT, cap, TEXT_TRIM,
-	         &added)) != 0) {
+	if ((rc = text_escape(out, p, n, ops->esc, pairs_max_chars(m), cap,
+	         TEXT_TRIM, &added)) != 0) {
 		buf_truncate(out, start);
 		return rc;
 	}

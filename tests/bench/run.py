@@ -258,19 +258,24 @@ def run_daemon(wd, srv, source, fmt, start_from, tag):
     }
 
 
-def run_floor(wd, srv, source, windows_file, nbytes, count):
-    sink = Sink(wd)
+def floor_argv(srv, source, windows_file, sink_port, nbytes, count):
+    """The floor's command line: the same pages and output bytes."""
     url = srv.base + (GRAPH_PATH if source == "graph" else SIEM_PATH)
     token = srv.base + "/%s/oauth2/%stoken" % (
         TENANT, "v2.0/" if source == "graph" else "")
+    return [tool("floor"), "--api", source, "--url", url, "--token-url",
+            token, "--windows", windows_file, "--limit", str(PAGE_SIZE),
+            "--sink-port", str(sink_port), "--bytes", str(nbytes),
+            "--count", str(count)]
+
+
+def run_floor(wd, srv, source, windows_file, nbytes, count):
+    sink = Sink(wd)
     out = os.path.join(wd, "floor.out")
     err = os.path.join(wd, "floor.err")
     s0 = srv.stats()
-    rc, u = spawn([tool("floor"), "--api", source, "--url", url,
-                          "--token-url", token, "--windows", windows_file,
-                          "--limit", str(PAGE_SIZE), "--sink-port",
-                          str(sink.port), "--bytes", str(nbytes),
-                          "--count", str(count)], out, err)
+    rc, u = spawn(floor_argv(srv, source, windows_file, sink.port, nbytes,
+                             count), out, err)
     s1 = srv.stats()
     sbytes, lines = sink.result()
     if rc != 0:
@@ -562,17 +567,11 @@ def profile_floor(wd, srv, n, source, siem_path, graph_path, nbytes):
     so that the ratio does not depend on what else the machine runs."""
     out = os.path.join(BENCH, "callgrind.floor.out")
     sink = Sink(wd)
-    url = srv.base + (GRAPH_PATH if source == "graph" else SIEM_PATH)
-    token = srv.base + "/%s/oauth2/%stoken" % (
-        TENANT, "v2.0/" if source == "graph" else "")
     wf = windows_file(wd, source, siem_path, graph_path, "profile")
     try:
         p = subprocess.run(["valgrind", "--tool=callgrind",
-                            "--callgrind-out-file=" + out, tool("floor"),
-                            "--api", source, "--url", url, "--token-url",
-                            token, "--windows", wf, "--limit",
-                            str(PAGE_SIZE), "--sink-port", str(sink.port),
-                            "--bytes", str(nbytes), "--count", str(n)],
+                            "--callgrind-out-file=" + out] +
+                           floor_argv(srv, source, wf, sink.port, nbytes, n),
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                            text=True)
         if p.returncode != 0:
