@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "config.h"
 #include "errcode.h"
@@ -127,6 +128,7 @@ close_conn(struct sink *s)
 	s->queued = s->written = s->boundary = 0;
 	s->budget = 0;
 	s->fin_sent = 0;
+	s->nap_us = 0;
 }
 
 void
@@ -456,6 +458,39 @@ sink_stream_acked(const struct sink *s, uint64_t *acked)
 	if (*acked > s->written)
 		*acked = s->written;
 	return 0;
+}
+
+void
+sink_stream_nap(struct sink *s, short events, long max_ms)
+{
+	struct pollfd pfd = {s->fd, events, 0};
+	struct timespec step;
+	int before = 0, after = 0, rc;
+	long us;
+
+	if (s->nap_us <= 0)
+		s->nap_us = SINK_NAP_FIRST_US;
+	us = s->nap_us;
+	if (max_ms < 0)
+		max_ms = 0;
+	if (us > max_ms * 1000)
+		us = max_ms * 1000;
+	step.tv_sec = us / 1000000;
+	step.tv_nsec = (us % 1000000) * 1000;
+	if (ioctl(s->fd, SIOCOUTQ, &before) != 0)
+		before = 0;
+	rc = ppoll(events != 0 ? &pfd : NULL, events != 0 ? 1 : 0, &step, NULL);
+	/* Only a nap that ran its course says how long the drain takes. */
+	if (rc == 0 && us == s->nap_us && before > 0 &&
+	    ioctl(s->fd, SIOCOUTQ, &after) == 0) {
+		if (after == 0 && s->nap_us / 2 >= SINK_NAP_MIN_US)
+			s->nap_us /= 2;
+		else if (after >= before)
+			s->nap_us = s->nap_us * 2 < SINK_STEP_MS * 1000L
+			    ? s->nap_us * 2
+			    : SINK_STEP_MS * 1000L;
+	}
+	sink_tick(s);
 }
 
 long

@@ -16,7 +16,9 @@
 #define SINK_WHY_MAX 512 /* the reason in "collector ... unavailable" */
 #define SINK_RING 4096 /* messages in flight on one stream connection */
 #define SINK_OUT_MAX (64 * 1024) /* whole messages taken, not yet written */
-#define SINK_STEP_MS 10 /* how often a wait for acknowledgements looks */
+#define SINK_STEP_MS 10 /* longest nap of a wait for acknowledgements */
+#define SINK_NAP_FIRST_US 1000 /* a connection's first such nap */
+#define SINK_NAP_MIN_US 100 /* its shortest */
 
 struct sink_kafka;
 struct ssl_ctx_st;
@@ -64,6 +66,7 @@ struct sink {
 	uint64_t boundary; /* tcp: end of the last message written whole */
 	long budget; /* bytes that may still be written without looking */
 	int fin_sent; /* the write side is shut down */
+	long nap_us; /* sink_stream_nap()'s step; 0: not yet chosen */
 
 	unsigned long reconnects;
 	unsigned long lost; /* see sink_lost() */
@@ -156,6 +159,18 @@ long sink_stream_room(const struct sink *s, int *empty);
  * connection (why filled); bytes it sent are read and discarded.
  */
 int sink_stream_peer_closed(struct sink *s, char *why, size_t whylen);
+
+/*
+ * Sleep while a stream socket's send queue drains: at most max_ms, and
+ * less than that when the collector takes bytes fast.  The kernel has no
+ * event for "the send queue shrank", so the wait looks again after a
+ * step that follows the drain: halved when the queue was found empty
+ * (the nap outlasted the drain and the connection stood idle), doubled
+ * when nothing moved, between SINK_NAP_MIN_US and SINK_STEP_MS.  A fixed
+ * step would cap delivery at one send queue's room per step.  events
+ * (0: none) end the nap early; the liveness callback runs after it.
+ */
+void sink_stream_nap(struct sink *s, short events, long max_ms);
 
 /* Call the liveness callback. */
 void sink_tick(struct sink *s);

@@ -355,17 +355,13 @@ take_acks(struct sink *s)
 static void
 nap_fd(struct sink *s, long ms)
 {
-	struct pollfd pfd = {s->fd, POLLIN | POLLRDHUP, 0};
+	short events = POLLIN | POLLRDHUP;
 
-	if (s->fin_sent) {
-		/* After our FIN the peer's may keep POLLIN ready: just sleep. */
-		poll(NULL, 0, (int)ms);
-	} else {
-		if (s->written > s->boundary)
-			pfd.events |= POLLOUT;
-		poll(&pfd, 1, (int)ms);
-	}
-	sink_tick(s);
+	if (s->fin_sent)
+		events = 0; /* after our FIN the peer's may keep POLLIN ready */
+	else if (s->written > s->boundary)
+		events |= POLLOUT;
+	sink_stream_nap(s, events, ms);
 }
 
 static int

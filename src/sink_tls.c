@@ -655,16 +655,13 @@ take_acks(struct sink *s)
 static void
 nap_fd(struct sink *s, long ms)
 {
-	struct pollfd pfd = {s->fd, POLLIN | POLLRDHUP, 0};
+	short events = POLLIN | POLLRDHUP;
 
-	if (s->fin_sent) {
-		poll(NULL, 0, (int)ms);
-	} else {
-		if (held(s) > 0)
-			pfd.events |= POLLOUT;
-		poll(&pfd, 1, (int)ms);
-	}
-	sink_tick(s);
+	if (s->fin_sent)
+		events = 0;
+	else if (held(s) > 0)
+		events |= POLLOUT;
+	sink_stream_nap(s, events, ms);
 }
 
 static long

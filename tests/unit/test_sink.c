@@ -9,7 +9,9 @@
  * drain, a collector that closes the connection, and a stop request
  * during a connect that hangs; tls refusing a listener that does not
  * speak TLS without sending anything but its ClientHello.  TLS against a
- * real TLS collector is in tests/integration/test_transports.py.
+ * real TLS collector is in tests/integration/test_transports.py.  The
+ * nap of a wait for acknowledgements is looked at from the inside
+ * (sink_impl.h): it follows how fast the peer's kernel takes the bytes.
  */
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -18,6 +20,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +34,7 @@
 #include "nap.h"
 #include "log.h"
 #include "sink.h"
+#include "../../src/sink_impl.h"
 
 /* A check that prints both values when they differ. */
 #define CHECK_INT_EQ(got, want) \
@@ -285,6 +289,77 @@ test_tcp_backpressure(void)
 	close(lfd);
 }
 
+/* Read fd until the peer closes it. */
+static void *
+drain_peer(void *arg)
+{
+	static char scratch[1 << 16];
+	int fd = *(int *)arg;
+
+	while (recv(fd, scratch, sizeof(scratch), 0) > 0)
+		;
+	return NULL;
+}
+
+/* Queue bytes on fd until the kernel takes no more (or max). */
+static void
+fill(int fd, size_t max)
+{
+	static char chunk[4096];
+	size_t sent = 0;
+	ssize_t n;
+
+	memset(chunk, 'x', sizeof(chunk));
+	while (sent < max &&
+	    (n = send(fd, chunk, sizeof(chunk), MSG_DONTWAIT | MSG_NOSIGNAL)) >
+	        0)
+		sent += (size_t)n;
+}
+
+/*
+ * While a peer that does not read holds the send queue still, the nap
+ * grows to SINK_STEP_MS and no further; once the peer reads and the
+ * queue empties within a nap, it shrinks, never below SINK_NAP_MIN_US.
+ * A fixed step would cap delivery at one queue's room per step.
+ */
+static void
+test_stream_nap(void)
+{
+	int port, lfd = listener(SOCK_STREAM, &port, 4096, 4), cfd = -1, i;
+	struct config c = cfg(TRANSPORT_TCP, port);
+	struct sink *s = sink_new(&c, NULL);
+	pthread_t reader;
+	uint64_t mark;
+	long grown;
+
+	CHECK(lfd >= 0 && s != NULL);
+	if (lfd < 0 || s == NULL)
+		return;
+	CHECK(send_str(s, "m\n", &mark) == 0);
+	fill(s->fd, (size_t)64 << 20);
+	CHECK_INT_EQ(s->nap_us, 0);
+	for (i = 0; i < 8; i++)
+		sink_stream_nap(s, 0, SINK_STEP_MS);
+	CHECK_INT_EQ(s->nap_us, SINK_STEP_MS * 1000L);
+	grown = s->nap_us;
+	/* A deadline closer than the step shortens the nap, not the step. */
+	sink_stream_nap(s, 0, 1);
+	CHECK_INT_EQ(s->nap_us, grown);
+
+	cfd = accept(lfd, NULL, NULL);
+	CHECK(cfd >= 0 && pthread_create(&reader, NULL, drain_peer, &cfd) == 0);
+	for (i = 0; i < 500 && s->nap_us > SINK_NAP_MIN_US; i++) {
+		fill(s->fd, 32 << 10);
+		sink_stream_nap(s, 0, SINK_STEP_MS);
+		CHECK(s->nap_us >= SINK_NAP_MIN_US);
+	}
+	CHECK(s->nap_us < grown);
+	sink_free(s);
+	pthread_join(reader, NULL);
+	close(cfd);
+	close(lfd);
+}
+
 static void
 on_alarm(int sig)
 {
@@ -378,6 +453,7 @@ main(void)
 	test_udp();
 	test_tcp_acked();
 	test_tcp_backpressure();
+	test_stream_nap();
 	test_stop_during_connect();
 	test_tls_not_tls();
 	return check_done();
