@@ -162,17 +162,35 @@ buf_printf(struct buf *b, const char *fmt, ...)
 	return rc;
 }
 
+/* "00" to "99": two digits a division (epoch milliseconds have 13). */
+static const char two_digits[] = "0001020304050607080910111213141516171819"
+                                 "2021222324252627282930313233343536373839"
+                                 "4041424344454647484950515253545556575859"
+                                 "6061626364656667686970717273747576777879"
+                                 "8081828384858687888990919293949596979899";
+
 const char *
 buf_i64_text(long long v, char tmp[BUF_I64_LEN], size_t *n)
 {
 	char *p = tmp + BUF_I64_LEN;
 	unsigned long long u;
+	unsigned d;
 
 	u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-	do {
-		*--p = (char)('0' + u % 10);
-		u /= 10;
-	} while (u != 0);
+	while (u >= 100) {
+		d = (unsigned)(u % 100) * 2;
+		u /= 100;
+		p -= 2;
+		p[0] = two_digits[d];
+		p[1] = two_digits[d + 1];
+	}
+	if (u >= 10) {
+		d = (unsigned)u * 2;
+		p -= 2;
+		p[0] = two_digits[d];
+		p[1] = two_digits[d + 1];
+	} else
+		*--p = (char)('0' + u);
 	if (v < 0)
 		*--p = '-';
 	*n = (size_t)(tmp + BUF_I64_LEN - p);

@@ -295,9 +295,9 @@ add_kv(struct buf *out, const struct pairs_map *m, const char *p, size_t n,
 #define PAIRS_OVER 64
 
 /*
- * Append every pair with its cap; record lengths per row.  big (the
- * first pass's limit, 0: none) bounds what a value longer than it may
- * write: big + PAIRS_OVER bytes.
+ * Append every pair with its cap (cap NULL: each whole); record lengths per
+ * row.  big (the first pass's limit, 0: none) bounds what a value longer
+ * than it may write: big + PAIRS_OVER bytes.
  */
 static int
 add_all(struct buf *out, const struct record *r, const struct pairs_ops *ops,
@@ -310,22 +310,27 @@ add_all(struct buf *out, const struct record *r, const struct pairs_ops *ops,
 	size_t body = out->len, before, n, i, c, carry = 0;
 	int first, rc;
 
+	/* Most rows write nothing: their lengths are zero from here. */
+	memset(vlen, 0, ops->nmap * sizeof(vlen[0]));
+	memset(plen, 0, ops->nmap * sizeof(plen[0]));
 	for (i = 0; i < ops->nmap; i++) {
 		m = &ops->map[i];
-		vlen[i] = plen[i] = 0;
 		/* most rows are text, and many fields are empty */
 		if (m->kind == PAIRS_TEXT) {
-			if ((n = r->f[m->field].n) == 0 || cap[i] == 0)
+			if ((n = r->f[m->field].n) == 0 ||
+			    (cap != NULL && cap[i] == 0))
 				continue;
 			p = r->f[m->field].p;
-		} else if (m->kind == PAIRS_HEADER || cap[i] == 0 ||
+		} else if (m->kind == PAIRS_HEADER ||
+		    (cap != NULL && cap[i] == 0) ||
 		    !value_of(r, m, ops, tmp, &p, &n, &memo))
 			continue;
 		first = !ops->lead_sep && out->len == body;
 		before = out->len;
 		/* a cut value gets what earlier cut values left unused (they
 		 * stop on whole characters and escapes) */
-		c = cap[i] == TEXT_NOLIMIT ? cap[i] : cap[i] + carry;
+		c = cap == NULL || cap[i] == TEXT_NOLIMIT ? TEXT_NOLIMIT
+		                                          : cap[i] + carry;
 		if (big > 0 && n > big)
 			c = big + PAIRS_OVER;
 		if (ops->esc == NULL)
@@ -339,7 +344,7 @@ add_all(struct buf *out, const struct record *r, const struct pairs_ops *ops,
 			rc = add_kv(out, m, p, n, c, first, ops, &vlen[i]);
 		if (rc != 0)
 			return rc;
-		if (cap[i] != TEXT_NOLIMIT)
+		if (cap != NULL && cap[i] != TEXT_NOLIMIT)
 			carry = c - vlen[i];
 		if (vlen[i] == 0) {
 			buf_truncate(out, before);
@@ -508,7 +513,7 @@ pairs_write(struct buf *out, size_t start, const struct record *r,
 {
 	size_t cap[PAIRS_MAX], vlen[PAIRS_MAX], plen[PAIRS_MAX];
 	size_t full[PAIRS_MAX];
-	size_t body = out->len, i;
+	size_t body = out->len;
 	struct pairs_result own;
 	int rc;
 
@@ -517,9 +522,7 @@ pairs_write(struct buf *out, size_t start, const struct record *r,
 	res->shortened = res->dropped = 0;
 	if (ops->nmap > PAIRS_MAX)
 		return ERR_CONFIG;
-	for (i = 0; i < ops->nmap; i++)
-		cap[i] = TEXT_NOLIMIT;
-	if ((rc = add_all(out, r, ops, cap, vlen, plen, max)) != 0)
+	if ((rc = add_all(out, r, ops, NULL, vlen, plen, max)) != 0)
 		goto fail;
 	if (max == 0 || out->len - start + tail <= max)
 		return 0;

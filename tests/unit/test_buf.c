@@ -36,6 +36,32 @@ main(void)
 	buf_add_i64(&b, -9223372036854775807LL - 1);
 	CHECK_STR(buf_str(&b), "-9223372036854775808");
 	buf_reset(&b);
+	/* Every digit count, each side of every power of ten, as printf. */
+	{
+		long long v = 1, w;
+		char want[32];
+		int k, d;
+
+		for (k = 0; k < 19; k++, v *= 10)
+			for (d = -1; d <= 1; d++)
+				for (w = v + d; w != 0; w = w > 0 ? -w : 0) {
+					buf_clear(&b);
+					buf_add_i64(&b, w);
+					snprintf(want, sizeof(want), "%lld", w);
+					ok &= strcmp(buf_str(&b), want) == 0;
+				}
+		buf_clear(&b);
+		buf_add_i64(&b, 9223372036854775807LL);
+		CHECK_STR(buf_str(&b), "9223372036854775807");
+		buf_clear(&b);
+		buf_add_i64(&b, 0);
+		CHECK_STR(buf_str(&b), "0");
+		buf_clear(&b);
+		buf_add_i64(&b, 1733097600123LL);
+		CHECK_STR(buf_str(&b), "1733097600123");
+		CHECK(ok);
+	}
+	buf_reset(&b);
 
 	/* A secret buffer grows by copying (its old storage is wiped). */
 	buf_init_secret(&b, 1 << 20);
