@@ -483,9 +483,11 @@ sink_stream_nap(struct sink *s, short events, long max_ms)
 	/* Only a nap that ran its course says how long the drain takes. */
 	if (rc == 0 && us == s->nap_us && before > 0 &&
 	    ioctl(s->fd, SIOCOUTQ, &after) == 0) {
-		if (after == 0 && s->nap_us / 2 >= SINK_NAP_MIN_US)
-			s->nap_us /= 2;
-		else if (after >= before)
+		if (after == 0)
+			s->nap_us = s->nap_us / 2 > SINK_NAP_MIN_US
+			    ? s->nap_us / 2
+			    : SINK_NAP_MIN_US;
+		else if (after > before / 2)
 			s->nap_us = s->nap_us * 2 < SINK_STEP_MS * 1000L
 			    ? s->nap_us * 2
 			    : SINK_STEP_MS * 1000L;

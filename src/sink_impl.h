@@ -166,7 +166,8 @@ int sink_stream_peer_closed(struct sink *s, char *why, size_t whylen);
  * event for "the send queue shrank", so the wait looks again after a
  * step that follows the drain: halved when the queue was found empty
  * (the nap outlasted the drain and the connection stood idle), doubled
- * when nothing moved, between SINK_NAP_MIN_US and SINK_STEP_MS.  A fixed
+ * when less than half of it went (a slow collector is not woken for
+ * every few bytes), between SINK_NAP_MIN_US and SINK_STEP_MS.  A fixed
  * step would cap delivery at one send queue's room per step.  events
  * (0: none) end the nap early; the liveness callback runs after it.
  */

@@ -42,7 +42,7 @@ main(void)
 		char want[32];
 		int k, d;
 
-		for (k = 0; k < 19; k++, v *= 10)
+		for (k = 0; k < 19; k++) {
 			for (d = -1; d <= 1; d++)
 				for (w = v + d; w != 0; w = w > 0 ? -w : 0) {
 					buf_clear(&b);
@@ -50,6 +50,9 @@ main(void)
 					snprintf(want, sizeof(want), "%lld", w);
 					ok &= strcmp(buf_str(&b), want) == 0;
 				}
+			if (k < 18)
+				v *= 10;
+		}
 		buf_clear(&b);
 		buf_add_i64(&b, 9223372036854775807LL);
 		CHECK_STR(buf_str(&b), "9223372036854775807");
