@@ -423,7 +423,8 @@ test_evidence(struct buf *out)
 	    "\"n\":[0,-0,0.1,1e300,-2.5e-300,9007199254740993,123456789012,"
 	    "true,false,null],\"s\":\"a\\u0001\\n\\u2028\\\"\\\\\","
 	    "\"bad\":\"x\xff\",\"empty\":{},\"arr\":[],"
-	    "\"k\\u0000ey\":1,\"\xe6\x97\xa5\":\"\xf0\x9f\x98\x80\"}]";
+	    "\"k\\u0000ey\":1,\"\xe6\x97\xa5\":\"\xf0\x9f\x98\x80\","
+	    "\"del\":\"a\x7f\",\"p\":\"C:\\\\W\\/x\"}]";
 	struct record r;
 	struct buf deep;
 	cJSON *e, *p, *item;
@@ -444,6 +445,12 @@ test_evidence(struct buf *out)
 	CHECK_STR(str(item, "s"), "a\x01\n\xe2\x80\xa8\"\\");
 	CHECK_STR(str(item, "bad"), "x" R);
 	CHECK_STR(str(item, "\xe6\x97\xa5"), "\xf0\x9f\x98\x80");
+	/* plain keys and values go out as they are; DEL and \\ escaped */
+	CHECK(strstr(buf_str(out),
+	          "{\"@odata.type\":\"#microsoft.graph.security.fileEvidence\","
+	          "\"n\":[") != NULL);
+	CHECK(strstr(buf_str(out),
+	          ",\"del\":\"a\\u007f\",\"p\":\"C:\\\\W/x\"}") != NULL);
 	CHECK(strstr(buf_str(out),
 	          "0.1,1e+300,-2.5e-300,9007199254740992,"
 	          "123456789012,true,false,null") != NULL);
