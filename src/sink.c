@@ -461,20 +461,23 @@ sink_stream_acked(const struct sink *s, uint64_t *acked)
 }
 
 void
-sink_stream_nap(struct sink *s, short events, long max_ms)
+sink_stream_nap(struct sink *s, int partial, int64_t end)
 {
+	/* After our FIN the peer's may keep POLLIN ready: then just sleep. */
+	short events = s->fin_sent
+	    ? 0
+	    : (short)(POLLIN | POLLRDHUP | (partial ? POLLOUT : 0));
 	struct pollfd pfd = {s->fd, events, 0};
 	struct timespec step;
+	int64_t left = end - nap_now_ms();
 	int before = 0, after = 0, rc;
 	long us;
 
 	if (s->nap_us <= 0)
 		s->nap_us = SINK_NAP_FIRST_US;
 	us = s->nap_us;
-	if (max_ms < 0)
-		max_ms = 0;
-	if (us > max_ms * 1000)
-		us = max_ms * 1000;
+	if (left * 1000 < us)
+		us = left > 0 ? (long)left * 1000 : 0;
 	step.tv_sec = us / 1000000;
 	step.tv_nsec = (us % 1000000) * 1000;
 	if (ioctl(s->fd, SIOCOUTQ, &before) != 0)

@@ -161,17 +161,19 @@ long sink_stream_room(const struct sink *s, int *empty);
 int sink_stream_peer_closed(struct sink *s, char *why, size_t whylen);
 
 /*
- * Sleep while a stream socket's send queue drains: at most max_ms, and
- * less than that when the collector takes bytes fast.  The kernel has no
+ * Sleep while a stream socket's send queue drains: at most until end
+ * (nap_now_ms() time), and less when the collector takes bytes fast.  The kernel has no
  * event for "the send queue shrank", so the wait looks again after a
  * step that follows the drain: halved when the queue was found empty
  * (the nap outlasted the drain and the connection stood idle), doubled
  * when less than half of it went (a slow collector is not woken for
  * every few bytes), between SINK_NAP_MIN_US and SINK_STEP_MS.  A fixed
- * step would cap delivery at one send queue's room per step.  events
- * (0: none) end the nap early; the liveness callback runs after it.
+ * step would cap delivery at one send queue's room per step.  Bytes
+ * from the peer end the nap early (its close or reset), and so does room
+ * for the rest of a partly written message when partial is set; after
+ * our FIN nothing does.  The liveness callback runs after it.
  */
-void sink_stream_nap(struct sink *s, short events, long max_ms);
+void sink_stream_nap(struct sink *s, int partial, int64_t end);
 
 /* Call the liveness callback. */
 void sink_tick(struct sink *s);

@@ -351,23 +351,17 @@ take_acks(struct sink *s)
 		sink_ring_ack(s, b);
 }
 
-/* Sleep up to ms on fd (a partial message waits for POLLOUT). */
+/* Sleep until end at most (a partial message waits for POLLOUT). */
 static void
-nap_fd(struct sink *s, long ms)
+nap_fd(struct sink *s, int64_t end)
 {
-	short events = POLLIN | POLLRDHUP;
-
-	if (s->fin_sent)
-		events = 0; /* after our FIN the peer's may keep POLLIN ready */
-	else if (s->written > s->boundary)
-		events |= POLLOUT;
-	sink_stream_nap(s, events, ms);
+	sink_stream_nap(s, s->written > s->boundary, end);
 }
 
 static int
 tcp_poll(struct sink *s, long wait_ms, uint64_t *acked)
 {
-	int64_t end = nap_now_ms() + wait_ms, now;
+	int64_t end = nap_now_ms() + wait_ms;
 	uint64_t before = s->acked;
 	size_t was = held(s);
 
@@ -381,11 +375,9 @@ tcp_poll(struct sink *s, long wait_ms, uint64_t *acked)
 			return ERR_SINK;
 		if (s->ring_len == 0 || s->acked != before || held(s) < was)
 			return 0;
-		if ((now = nap_now_ms()) >= end)
+		if (nap_now_ms() >= end)
 			return 0;
-		nap_fd(s,
-		    end - now < SINK_STEP_MS ? (long)(end - now)
-		                             : SINK_STEP_MS);
+		nap_fd(s, end);
 	}
 }
 
@@ -408,17 +400,17 @@ reset_after_fin(struct sink *s)
 static int
 tcp_drain(struct sink *s, long ms, uint64_t *acked)
 {
-	int64_t end = nap_now_ms() + ms, now;
+	int64_t end = nap_now_ms() + ms;
 	int rc = 0;
 
 	while (rc == 0 && held(s) > 0) {
 		if ((rc = flush(s, s->why, sizeof(s->why))) != 0 ||
 		    sink_stream_peer_closed(s, s->why, sizeof(s->why)))
 			rc = ERR_SINK;
-		else if (held(s) > 0 && (now = nap_now_ms()) >= end)
+		else if (held(s) > 0 && nap_now_ms() >= end)
 			rc = ERR_AGAIN;
 		else if (held(s) > 0)
-			nap_fd(s, SINK_STEP_MS);
+			nap_fd(s, end);
 	}
 	if (rc == 0 && !s->fin_sent) {
 		shutdown(s->fd, SHUT_WR);
@@ -431,11 +423,9 @@ tcp_drain(struct sink *s, long ms, uint64_t *acked)
 			return rc;
 		if (reset_after_fin(s))
 			return ERR_SINK;
-		if ((now = nap_now_ms()) >= end)
+		if (nap_now_ms() >= end)
 			return ERR_AGAIN;
-		nap_fd(s,
-		    end - now < SINK_STEP_MS ? (long)(end - now)
-		                             : SINK_STEP_MS);
+		nap_fd(s, end);
 	}
 }
 

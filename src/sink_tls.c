@@ -652,24 +652,11 @@ take_acks(struct sink *s)
 		sink_ring_ack(s, b);
 }
 
+/* Sleep until end at most (a write to finish waits for POLLOUT). */
 static void
-nap_fd(struct sink *s, long ms)
+nap_fd(struct sink *s, int64_t end)
 {
-	short events = POLLIN | POLLRDHUP;
-
-	if (s->fin_sent)
-		events = 0;
-	else if (held(s) > 0)
-		events |= POLLOUT;
-	sink_stream_nap(s, events, ms);
-}
-
-static long
-step_ms(int64_t end)
-{
-	int64_t left = end - nap_now_ms();
-
-	return left < SINK_STEP_MS ? (long)(left > 0 ? left : 0) : SINK_STEP_MS;
+	sink_stream_nap(s, held(s) > 0, end);
 }
 
 static int
@@ -689,7 +676,7 @@ tls_poll(struct sink *s, long wait_ms, uint64_t *acked)
 		if ((s->ring_len == 0 && held(s) == 0) || s->acked != before ||
 		    held(s) < was || nap_now_ms() >= end)
 			return 0;
-		nap_fd(s, step_ms(end));
+		nap_fd(s, end);
 	}
 }
 
@@ -713,7 +700,7 @@ shut_write(struct sink *s, int64_t end)
 		}
 		if (nap_now_ms() >= end)
 			return ERR_AGAIN;
-		nap_fd(s, step_ms(end));
+		nap_fd(s, end);
 	}
 	shutdown(s->fd, SHUT_WR);
 	s->fin_sent = 1;
@@ -729,7 +716,7 @@ tls_drain(struct sink *s, long ms, uint64_t *acked)
 
 	while ((rc = finish_write(s, s->why, sizeof(s->why))) == 0 &&
 	    held(s) > 0 && nap_now_ms() < end)
-		nap_fd(s, step_ms(end));
+		nap_fd(s, end);
 	if (rc == 0 && held(s) > 0)
 		rc = ERR_AGAIN;
 	if (rc == 0 && !s->fin_sent)
@@ -750,7 +737,7 @@ tls_drain(struct sink *s, long ms, uint64_t *acked)
 		}
 		if (nap_now_ms() >= end)
 			return ERR_AGAIN;
-		nap_fd(s, step_ms(end));
+		nap_fd(s, end);
 	}
 }
 

@@ -340,11 +340,11 @@ test_stream_nap(void)
 	fill(s->fd, (size_t)64 << 20);
 	CHECK_INT_EQ(s->nap_us, 0);
 	for (i = 0; i < 8; i++)
-		sink_stream_nap(s, 0, SINK_STEP_MS);
+		sink_stream_nap(s, 0, nap_now_ms() + SINK_STEP_MS);
 	CHECK_INT_EQ(s->nap_us, SINK_STEP_MS * 1000L);
 	grown = s->nap_us;
 	/* A deadline closer than the step shortens the nap, not the step. */
-	sink_stream_nap(s, 0, 1);
+	sink_stream_nap(s, 0, nap_now_ms() + 1);
 	CHECK_INT_EQ(s->nap_us, grown);
 
 	cfd = accept(lfd, NULL, NULL);
@@ -353,13 +353,13 @@ test_stream_nap(void)
 	CHECK(reading);
 	for (i = 0; reading && i < 500 && s->nap_us >= grown; i++) {
 		fill(s->fd, 32 << 10);
-		sink_stream_nap(s, 0, SINK_STEP_MS);
+		sink_stream_nap(s, 0, nap_now_ms() + SINK_STEP_MS);
 	}
 	CHECK(s->nap_us < grown);
 	/* However fast the peer, never below the shortest nap. */
 	for (i = 0; reading && i < 50; i++) {
 		fill(s->fd, 4 << 10);
-		sink_stream_nap(s, 0, SINK_STEP_MS);
+		sink_stream_nap(s, 0, nap_now_ms() + SINK_STEP_MS);
 		CHECK(s->nap_us >= SINK_NAP_MIN_US);
 	}
 	sink_free(s);
