@@ -56,6 +56,19 @@ int jsonscan_next(struct jsonscan *js, const char **key, size_t *keylen);
 /* Consume the current element's value.  0, or -1 when malformed. */
 int jsonscan_skip(struct jsonscan *js);
 
+/* jsonscan_skip_find()'s failure when memory runs out (-1: malformed). */
+#define JSONSCAN_NOMEM (-2)
+
+/*
+ * Consume the current element's value as jsonscan_skip() does; when it
+ * is an object, also find the value of its first member called name
+ * (the one cJSON_GetObjectItemCaseSensitive() finds): *v at its first
+ * byte, *vend just past its last, or both NULL when there is none.
+ * 0, -1 when the text is malformed, or JSONSCAN_NOMEM.
+ */
+int jsonscan_skip_find(
+    struct jsonscan *js, const char *name, const char **v, const char **vend);
+
 /*
  * Is the member name k[0..n), as jsonscan_next() gave it (between its
  * quotes), name once unescaped?  Compared as cJSON compares keys: as C

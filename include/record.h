@@ -120,6 +120,9 @@ enum record_origin {
 	RECORD_GRAPH_INCIDENT, /* a Graph incident, not an alert */
 };
 
+/* The member of an alert that holds its evidence array. */
+#define RECORD_EVIDENCE_KEY "evidence"
+
 struct record {
 	struct strv f[RF__COUNT]; /* n == 0: absent or empty */
 	enum record_origin origin;
@@ -131,6 +134,11 @@ struct record {
 	const struct cJSON *raw; /* the source object (JSON output) */
 	const struct cJSON *evidence; /* every evidence item (graph,
 					   alerts), or NULL */
+	/* The same array as the API wrote it, when the record was read from
+	 * a page's text (source_normalize()): borrowed from the page, valid
+	 * until the next one.  The JSON output copies it when it may go out
+	 * unchanged.  Empty otherwise. */
+	struct strv evidence_text;
 	/* The dictionaries behind CustomDetails and AdditionalData (Graph),
 	 * for the JSON output, or NULL. */
 	const struct cJSON *custom_details;

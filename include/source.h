@@ -24,10 +24,15 @@ struct http;
 struct record;
 struct token;
 
-/* Where one raw record lies in a page's text. */
+/*
+ * Where one raw record lies in a page's text, and the value of its first
+ * evidence member (RECORD_EVIDENCE_KEY; evidence_len 0 when it has none).
+ */
 struct source_span {
 	size_t off;
 	size_t len;
+	size_t evidence_off;
+	size_t evidence_len;
 };
 
 /*
@@ -194,9 +199,14 @@ int64_t source_retry_at(const struct source *s);
  */
 int source_sign_in(struct source *s);
 
-/* Normalise one item of a page.  0 or ERR_BADREC with *why. */
-int source_normalize(struct source *s, const struct cJSON *item,
-    struct record *r, const char **why);
+/*
+ * Normalise one item of a page: item, read last from page with
+ * source_page_next() (page NULL: an item from elsewhere).  A record
+ * parsed from the page's text borrows the text of its evidence
+ * (record.evidence_text) from the page.  0 or ERR_BADREC with *why.
+ */
+int source_normalize(struct source *s, const struct source_page *page,
+    const struct cJSON *item, struct record *r, const char **why);
 
 /*
  * The next raw record of page, in order: 0 with *item (borrowed, valid

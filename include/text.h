@@ -140,6 +140,12 @@ void text_trim(const char **s, size_t *n);
 void text_trim_esc(const char **s, size_t *n, const struct text_esc *e);
 
 /*
+ * Number of bytes at the start of s[0..n) that scheme e copies as they
+ * are: printable ASCII (0x20..0x7E) other than e's special bytes.
+ */
+size_t text_plain_len(const char *s, size_t n, const struct text_esc *e);
+
+/*
  * Append s[0..n) to out, escaped by scheme e, with invalid UTF-8 replaced
  * by U+FFFD, in one pass.  At most max_chars characters of the (trimmed)
  * input are written, and at most max_bytes output bytes; both limits cut

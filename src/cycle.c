@@ -1001,7 +1001,8 @@ page_append(struct cycle *cy)
 }
 
 static int
-process_item(struct cycle *cy, const cJSON *item, const struct ts *now)
+process_item(struct cycle *cy, const struct source_page *page,
+    const cJSON *item, const struct ts *now)
 {
 	const char *why = "unknown";
 	struct pairs_result res;
@@ -1009,7 +1010,7 @@ process_item(struct cycle *cy, const cJSON *item, const struct ts *now)
 
 	cy->stats.fetched++;
 	record_clear(&cy->rec);
-	if (source_normalize(cy->source, item, &cy->rec, &why) != 0) {
+	if (source_normalize(cy->source, page, item, &cy->rec, &why) != 0) {
 		cy->stats.bad_records++;
 		log_warning("skipping bad record %s: %s", raw_id(item), why);
 		return 0;
@@ -1098,7 +1099,7 @@ run_page(struct cycle *cy, struct source_page *page, const struct ts *now)
 	cy->part_spooled = 0;
 	rc = begin_commit(cy);
 	while (rc == 0 && (rc = source_page_next(page, &item)) == 0)
-		rc = process_item(cy, item, now);
+		rc = process_item(cy, page, item, now);
 	if (rc == ERR_END)
 		rc = 0;
 	if (rc == 0)

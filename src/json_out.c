@@ -10,7 +10,9 @@
  * trimmed.  The evidence array of an updatable alert is written from the
  * cJSON tree the record borrows, by the small serialiser here, with the
  * same string escaping (cJSON's own printer would allocate and pass
- * invalid UTF-8 through).  Size limits work as for CEF and LEEF
+ * invalid UTF-8 through); or, when the record carries the array's text as
+ * the API sent it and that text is printable ASCII JSON as RFC 8259 writes
+ * it (raw_ok()), by copying that text.  Size limits work as for CEF and LEEF
  * (include/pairs.h); "truncated" says that a limit shortened the object.
  */
 #include <math.h>
@@ -22,6 +24,7 @@
 
 #include "buf.h"
 #include "errcode.h"
+#include "jsonfix.h"
 #include "json_out.h"
 #include "pairs.h"
 #include "record.h"
@@ -292,6 +295,87 @@ put_value(struct buf *out, const cJSON *v, int depth)
 	}
 }
 
+static int
+is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* Past the number at p when it is written as RFC 8259 writes one. */
+static const char *
+rfc_number_end(const char *p, const char *end)
+{
+	if (p < end && *p == '-')
+		p++;
+	if (p >= end || !is_digit(*p))
+		return NULL;
+	if (*p++ != '0')
+		while (p < end && is_digit(*p))
+			p++;
+	if (p < end && *p == '.') {
+		if (++p >= end || !is_digit(*p))
+			return NULL;
+		while (p < end && is_digit(*p))
+			p++;
+	}
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		if (++p < end && (*p == '+' || *p == '-'))
+			p++;
+		if (p >= end || !is_digit(*p))
+			return NULL;
+		while (p < end && is_digit(*p))
+			p++;
+	}
+	/* cJSON reads "01" too: a digit after the number's end */
+	return p < end && is_digit(*p) ? NULL : p;
+}
+
+/*
+ * Can the evidence text t[0..n), an array as the API wrote it, go out as
+ * it is?  jsonscan.c found it to be JSON as cJSON reads JSON when the
+ * page was read.  When it is also printable ASCII, its numbers are
+ * written as RFC 8259 writes them (cJSON also reads "01" and "1.") and
+ * its \u escapes name neither NUL (a tree's string ends there) nor a
+ * surrogate, it is valid JSON that says what the parsed tree says, and
+ * copying it spares writing the tree again.
+ */
+static int
+raw_ok(const char *t, size_t n)
+{
+	const char *p = t, *end = t + n;
+	long cp;
+
+	while (p < end) {
+		if (*p == '"') {
+			for (p++;; p += 2) {
+				p += text_plain_len(
+				    p, (size_t)(end - p), &json_esc);
+				if (p >= end)
+					return 0;
+				if (*p == '"')
+					break;
+				if (*p != '\\' || end - p < 2)
+					return 0; /* not printable ASCII */
+				if (p[1] != 'u')
+					continue; /* an escape jsonscan.c checked */
+				if (end - p < 6 ||
+				    (cp = jsonfix_hex4(p + 2)) <= 0 ||
+				    (cp >= 0xD800 && cp <= 0xDFFF))
+					return 0;
+				p += 4;
+			}
+			p++;
+		} else if (*p == '-' || is_digit(*p)) {
+			if ((p = rfc_number_end(p, end)) == NULL)
+				return 0;
+		} else if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+			return 0;
+		else
+			p++; /* punctuation, a space, true, false or null */
+	}
+	return 1;
+}
+
 /* The tree a custom row writes, or NULL for none. */
 static const cJSON *
 tree_of(const struct record *r, enum record_field f)
@@ -333,7 +417,12 @@ add_pair(struct buf *out, const struct record *r, const struct pairs_map *m,
 			buf_truncate(out, start);
 			return 0;
 		}
-		rc = put_value(out, tree_of(r, m->field), 0);
+		if (m->field == RF__COUNT && r->evidence_text.n > 0 &&
+		    raw_ok(r->evidence_text.p, r->evidence_text.n))
+			rc = buf_add(
+			    out, r->evidence_text.p, r->evidence_text.n);
+		else
+			rc = put_value(out, tree_of(r, m->field), 0);
 		break;
 	default:
 		if ((rc = put_string(out, p, n, pairs_max_chars(m), cap, &v)) !=

@@ -273,3 +273,50 @@ jsonscan_key_is(const char *k, size_t n, const char *name)
 	cJSON_Delete(s);
 	return eq;
 }
+
+/*
+ * jsonscan_key_is(k, n, name) for a member name being looked for among
+ * many: escapes only lengthen a name, and its first byte is name's or
+ * begins an escape, so most names are told apart without a call.
+ */
+static int
+key_is_quick(const char *k, size_t n, const char *name, size_t len)
+{
+	if (n < len || (k[0] != name[0] && k[0] != '\\'))
+		return 0;
+	if (n == len)
+		return memcmp(k, name, len) == 0;
+	return jsonscan_key_is(k, n, name);
+}
+
+int
+jsonscan_skip_find(
+    struct jsonscan *js, const char *name, const char **v, const char **vend)
+{
+	struct jsonscan obj;
+	const char *key;
+	size_t keylen, len = strlen(name);
+	int rc, is;
+
+	*v = *vend = NULL;
+	if (js->p >= js->end || *js->p != '{')
+		return jsonscan_skip(js);
+	/* what jsonscan_value() does for an object, one level down */
+	if (jsonscan_open(&obj, js->p, js->end, js->depth + 1) != 0)
+		return -1;
+	while ((rc = jsonscan_next(&obj, &key, &keylen)) == 1) {
+		is = *v == NULL ? key_is_quick(key, keylen, name, len) : 0;
+		if (is < 0)
+			return JSONSCAN_NOMEM;
+		if (is)
+			*v = obj.p;
+		if (jsonscan_skip(&obj) != 0)
+			return -1;
+		if (is)
+			*vend = obj.p;
+	}
+	if (rc != 0)
+		return -1;
+	js->p = obj.p;
+	return 0;
+}

@@ -146,6 +146,8 @@ record_clear(struct record *r)
 	r->dedup_key.n = 0;
 	r->raw = NULL;
 	r->evidence = NULL;
+	r->evidence_text.p = NULL;
+	r->evidence_text.n = 0;
 	r->custom_details = NULL;
 	r->additional_data = NULL;
 	buf_clear(&r->scratch);

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "nap.h"
 #include "pace.h"
+#include "record.h"
 #include "source_impl.h"
 #include "token.h"
 #include "url.h"
@@ -315,10 +316,21 @@ source_next(struct source *s, struct source_page *page)
 }
 
 int
-source_normalize(
-    struct source *s, const cJSON *item, struct record *r, const char **why)
+source_normalize(struct source *s, const struct source_page *page,
+    const cJSON *item, struct record *r, const char **why)
 {
-	return s->ops->normalize(s, item, r, why);
+	const struct source_span *sp;
+	int rc = s->ops->normalize(s, item, r, why);
+
+	if (rc != 0 || r->evidence == NULL || page == NULL ||
+	    page->items != NULL || page->nread == 0 || item != page->item)
+		return rc;
+	sp = &page->spans[page->nread - 1];
+	if (sp->evidence_len > 0 && page->text[sp->evidence_off] == '[') {
+		r->evidence_text.p = page->text + sp->evidence_off;
+		r->evidence_text.n = sp->evidence_len;
+	}
+	return 0;
 }
 
 /*

@@ -51,6 +51,7 @@
 #include "errcode.h"
 #include "jsonscan.h"
 #include "log.h"
+#include "record.h"
 #include "source_impl.h"
 
 #define MAX_RESTARTS 3
@@ -275,7 +276,8 @@ build_url(struct source *s, struct odata_state *st)
 }
 
 static int
-add_span(struct odata_state *st, const char *start, const char *end)
+add_span(struct odata_state *st, const char *start, const char *end,
+    const char *ev, const char *ev_end)
 {
 	struct source_span *n;
 	size_t cap;
@@ -289,6 +291,10 @@ add_span(struct odata_state *st, const char *start, const char *end)
 	}
 	st->spans[st->nspans].off = (size_t)(start - st->text);
 	st->spans[st->nspans].len = (size_t)(end - start);
+	st->spans[st->nspans].evidence_off =
+	    ev != NULL ? (size_t)(ev - st->text) : 0;
+	st->spans[st->nspans].evidence_len =
+	    ev != NULL ? (size_t)(ev_end - ev) : 0;
 	st->nspans++;
 	return 0;
 }
@@ -298,7 +304,7 @@ static int
 index_records(struct odata_state *st, struct jsonscan *top)
 {
 	struct jsonscan arr;
-	const char *key, *start;
+	const char *key, *start, *ev, *ev_end;
 	size_t keylen;
 	int rc;
 
@@ -306,9 +312,11 @@ index_records(struct odata_state *st, struct jsonscan *top)
 		return ERR_PARSE;
 	while ((rc = jsonscan_next(&arr, &key, &keylen)) == 1) {
 		start = arr.p;
-		if (jsonscan_skip(&arr) != 0)
-			return ERR_PARSE;
-		if ((rc = add_span(st, start, arr.p)) != 0)
+		/* and where its evidence lies, for the JSON output */
+		if ((rc = jsonscan_skip_find(
+		         &arr, RECORD_EVIDENCE_KEY, &ev, &ev_end)) != 0)
+			return rc == JSONSCAN_NOMEM ? ERR_NOMEM : ERR_PARSE;
+		if ((rc = add_span(st, start, arr.p, ev, ev_end)) != 0)
 			return rc;
 	}
 	if (rc != 0)

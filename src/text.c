@@ -477,6 +477,15 @@ plain_copy(char *d, const unsigned char *p, size_t n, const struct plain *l)
 }
 #endif
 
+size_t
+text_plain_len(const char *s, size_t n, const struct text_esc *e)
+{
+	struct plain l;
+
+	plain_init(&l, e);
+	return plain_run((const unsigned char *)s, n, &l);
+}
+
 /* Write \\uXXXX for code point cp (below U+10000) to d[0..6). */
 static inline void
 put_u(char *d, unsigned cp)

@@ -35,6 +35,7 @@
 #include "cef.h"
 #include "errcode.h"
 #include "json_out.h"
+#include "jsonscan.h"
 #include "leef.h"
 #include "record.h"
 #include "text.h"
@@ -281,6 +282,47 @@ fuzz_hash(const uint8_t *d, size_t n)
  * Parse data, hand each record (the value itself, the elements of an
  * array, or of a "value" array) to normalize, format what it accepts.
  */
+/*
+ * Where the evidence of each record of the input lies, found as the
+ * OData source finds it (jsonscan_skip_find() over the first "value"
+ * array, or over a top-level array): ev[i] for record i, p NULL when
+ * none.  The JSON output copies such text when it may, so each record
+ * is also formatted with it.  Returns how many records were scanned.
+ */
+static size_t
+fuzz_evidence_texts(const char *p, size_t n, struct strv *ev, size_t max)
+{
+	struct jsonscan top, arr;
+	const char *end = p + n, *key, *v, *vend;
+	size_t keylen, i = 0;
+	int rc, found = 0;
+
+	p = jsonscan_ws(p, end);
+	if (jsonscan_open(&top, p, end, 0) != 0)
+		return 0;
+	if (top.close == ']')
+		arr = top;
+	else {
+		while ((rc = jsonscan_next(&top, &key, &keylen)) == 1) {
+			if (jsonscan_key_is(key, keylen, "value") == 1) {
+				found = 1;
+				break;
+			}
+			if (jsonscan_skip(&top) != 0)
+				return 0;
+		}
+		if (!found || jsonscan_open(&arr, top.p, end, 1) != 0)
+			return 0;
+	}
+	while (i < max && jsonscan_next(&arr, &key, &keylen) == 1) {
+		if (jsonscan_skip_find(&arr, RECORD_EVIDENCE_KEY, &v, &vend) != 0)
+			return 0;
+		ev[i].p = v;
+		ev[i++].n = v != NULL ? (size_t)(vend - v) : 0;
+	}
+	return i;
+}
+
 static int
 fuzz_run(const uint8_t *data, size_t size, fuzz_normalize_fn normalize)
 {
@@ -289,7 +331,9 @@ fuzz_run(const uint8_t *data, size_t size, fuzz_normalize_fn normalize)
 	const cJSON *items, *it;
 	const char *why;
 	cJSON *doc;
+	struct strv ev[FUZZ_MAX_ITEMS];
 	uint32_t h = fuzz_hash(data, size);
+	size_t nev = 0;
 	int n = 0;
 
 	doc = cJSON_ParseWithLength((const char *)data, size);
@@ -301,12 +345,20 @@ fuzz_run(const uint8_t *data, size_t size, fuzz_normalize_fn normalize)
 	record_init(&r);
 	buf_init(&out, 0);
 	if (cJSON_IsArray(items)) {
+		nev = fuzz_evidence_texts(
+		    (const char *)data, size, ev, FUZZ_MAX_ITEMS);
 		cJSON_ArrayForEach(it, items)
 		{
 			if (n++ == FUZZ_MAX_ITEMS)
 				break;
-			if (normalize(&r, it, &why) == 0)
+			if (normalize(&r, it, &why) != 0)
+				continue;
+			fuzz_formats(&r, &out, h + (uint32_t)n);
+			if (r.evidence != NULL && (size_t)n <= nev &&
+			    ev[n - 1].p != NULL && ev[n - 1].p[0] == '[') {
+				r.evidence_text = ev[n - 1];
 				fuzz_formats(&r, &out, h + (uint32_t)n);
+			}
 		}
 	} else if (normalize(&r, items, &why) == 0)
 		fuzz_formats(&r, &out, h);

@@ -13,6 +13,7 @@ filter is ANDed into $filter; a nextLink to another host is refused;
 cloud = gcc-high shows the documented hosts in -n -v."""
 
 import collections
+import json
 import os
 import re
 import subprocess
@@ -481,6 +482,47 @@ def test_clouds(wd):
                 % (cloud, api, login, url, aud))
 
 
+def as_written(v):
+    """A source value as the JSON output carries it: each lone surrogate
+    becomes U+FFFD, a string ends at its first NUL (C strings)."""
+    if isinstance(v, str):
+        return SURR.sub("\ufffd", v.split("\x00", 1)[0])
+    if isinstance(v, list):
+        return [as_written(x) for x in v]
+    if isinstance(v, dict):
+        return {as_written(k): as_written(x) for k, x in v.items()}
+    return v
+
+
+def test_json_evidence(wd, sim, api):
+    """format = json: every line carries its alert's evidence array equal
+    to the source's (hostile strings included), whether the daemon copied
+    the text it received or wrote the parsed tree."""
+    coll = h.Collector(wd)
+    conf = config(wd, sim, coll, api, api + "-json", 500,
+                  {"output.format": "json"})
+    src = versions(corpus(sim, api), api)
+    rc, err, _ = run(conf, "--once")
+    R.check(rc == 0, "%s json: --once exits 0 (got %d)" % (api, rc))
+    bad, n, plain = [], 0, 0
+    for m in coll.messages():
+        o = json.loads(m[m.index(b"{"):].decode("utf-8"))
+        a = src.get((o.get("alert_id"), norm_time(o.get("last_update_time"))))
+        if a is None:
+            continue
+        n += 1
+        want = as_written(a.get("evidence"))
+        if o.get("evidence") != want:
+            bad.append("%s: evidence %r, source %r" % (a["id"], o.get("evidence"), want))
+        text = json.dumps(a.get("evidence"), separators=(",", ":"))
+        plain += text.encode("ascii", "replace").decode() == text and \
+            text.encode() in m
+    R.check(n > 0 and not bad, "%s json: %d lines, evidence equal to the source's "
+            "in each%s" % (api, n, "" if not bad else ": " + "; ".join(bad[:3])))
+    R.check(plain > 0, "%s json: %d evidence arrays go out as the API wrote them"
+            % (api, plain))
+
+
 def main():
     wd = h.Workdir()
     try:
@@ -491,6 +533,8 @@ def main():
                     "--rate-scale", SCALE)
         test_api(wd, sim, "graph", 200)
         test_api(wd, sim, "alerts", 250)
+        test_json_evidence(wd, sim, "graph")
+        test_json_evidence(wd, sim, "alerts")
         test_filter(wd, sim)
         test_foreign_next_link(wd, sim)
         test_lower_limit(wd, sim)

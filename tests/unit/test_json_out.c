@@ -472,6 +472,94 @@ test_evidence(struct buf *out)
 	record_reset(&r);
 }
 
+/* ---- the evidence as the API wrote it ---- */
+
+/*
+ * Render r with its evidence tree parsed from text and text carried as
+ * r->evidence_text; the line must parse and its evidence equal the tree.
+ */
+static void
+render_text(struct buf *out, struct record *r, const char *text)
+{
+	cJSON *e = cJSON_Parse(text), *p;
+
+	CHECK(e != NULL);
+	r->evidence = e;
+	r->evidence_text.p = text;
+	r->evidence_text.n = strlen(text);
+	p = fmt_parse(out, r, &dflt);
+	CHECK(p != NULL &&
+	    cJSON_Compare(cJSON_GetObjectItem(p, "evidence"), e, 1));
+	cJSON_Delete(p);
+	cJSON_Delete(e);
+	r->evidence = NULL;
+	r->evidence_text.p = NULL;
+	r->evidence_text.n = 0;
+}
+
+/*
+ * Text that is printable ASCII JSON as RFC 8259 writes it goes out as it
+ * came; any other is written from the tree, byte for byte as without it.
+ */
+static void
+test_evidence_text(struct buf *out)
+{
+	static const char *const copied[] = {
+	    "[]",
+	    "[{\"p\":\"C:\\\\Windows\\\\u\\\\\",\"n\":[0,-0,0.5,-1.25e+3,1E-2,"
+	    "12345678901234567890,1e300],\"t\":true,\"f\":false,\"z\":null}]",
+	    "[{\"q\":\"x\\\"y\\/z\\b\\f\\n\\r\\t\",\"u\":\"\\u00e9\\u0085"
+	    "\\u2028\\uFFFF\\u0001\"}]",
+	    "[ {\"s\" : \"a, 01, 1., \"} , 1 , [ ] ]",
+	    "[{\"\\u0065vidence\":{\"a\":{\"b\":[[],{}]}}}]",
+	};
+	static const char *const rewritten[] = {
+	    "[\"caf\xc3\xa9\"]", /* not ASCII */
+	    "[\"a\\u0000b\"]", /* NUL: the tree's string ends */
+	    "[\"\\ud83d\\ude00\"]", /* surrogates */
+	    "[\"\\uZZZZ\"]", /* cJSON reads it as NUL */
+	    "[01]",
+	    "[1.]",
+	    "[-01.5]",
+	    "[1.e5]",
+	    "[{\"a\":00}]", /* cJSON's */
+	    "[\t1]",
+	    "[1\n]",
+	    "[\"a\x7f\"]",
+	    "[\"a\x01\"]",
+	    "[\"a\r\"]",
+	};
+	struct record r;
+	struct buf tree;
+	const char *s;
+	cJSON *e;
+	size_t i;
+
+	record_init(&r);
+	buf_init(&tree, 0);
+	base(&r);
+	r.origin = RECORD_GRAPH;
+	for (i = 0; i < sizeof(copied) / sizeof(copied[0]); i++) {
+		render_text(out, &r, copied[i]);
+		s = strstr(buf_str(out), ",\"evidence\":");
+		CHECK(s != NULL &&
+		    strncmp(s + 12, copied[i], strlen(copied[i])) == 0);
+		if (s == NULL || strncmp(s + 12, copied[i], strlen(copied[i])))
+			fprintf(stderr, "not copied: %s\n", copied[i]);
+	}
+	for (i = 0; i < sizeof(rewritten) / sizeof(rewritten[0]); i++) {
+		r.evidence = e = cJSON_Parse(rewritten[i]);
+		CHECK(e != NULL);
+		buf_clear(&tree);
+		CHECK(json_out_format(&tree, &r, &dflt) == 0);
+		cJSON_Delete(e);
+		render_text(out, &r, rewritten[i]);
+		CHECK_STR(buf_str(out), buf_str(&tree));
+	}
+	buf_reset(&tree);
+	record_reset(&r);
+}
+
 /* ---- fitting max_len ---- */
 
 static void
@@ -723,6 +811,7 @@ main(void)
 	test_ones(&out);
 	test_types(&out);
 	test_evidence(&out);
+	test_evidence_text(&out);
 	test_max_len(&out);
 	test_random(&out);
 	test_hostile(&out, build_dir());

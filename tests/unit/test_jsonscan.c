@@ -5,6 +5,7 @@
  * parses, and on every value it delimits parsing on its own.
  */
 #include <cjson/cJSON.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -199,6 +200,92 @@ test_long_strings(void)
 	free(t);
 }
 
+/*
+ * jsonscan_skip_find() on element text[0..n) of an array: the span it
+ * gives parses to what cJSON_GetObjectItemCaseSensitive() finds (both
+ * none, or equal), and it ends where jsonscan_skip() ends.
+ */
+static int
+finds_as_cjson(const char *text, const char *name)
+{
+	const char *end = text + strlen(text), *v, *vend, *key;
+	struct jsonscan a, b;
+	cJSON *root, *want, *got;
+	size_t keylen;
+	int ok;
+
+	if ((root = cJSON_Parse(text)) == NULL)
+		return 0;
+	want =
+	    cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(root, 0), name);
+	if (jsonscan_open(&a, text, end, 0) != 0 ||
+	    jsonscan_next(&a, &key, &keylen) != 1 ||
+	    jsonscan_open(&b, text, end, 0) != 0 ||
+	    jsonscan_next(&b, &key, &keylen) != 1 ||
+	    jsonscan_skip_find(&a, name, &v, &vend) != 0 ||
+	    jsonscan_skip(&b) != 0 || a.p != b.p) {
+		cJSON_Delete(root);
+		return 0;
+	}
+	if (want == NULL || v == NULL)
+		ok = want == NULL && v == NULL && vend == NULL;
+	else {
+		got = cJSON_ParseWithLength(v, (size_t)(vend - v));
+		ok = got != NULL && cJSON_Compare(got, want, 1) &&
+		    vend <= end && jsonscan_value(v, end, 2) == vend;
+		cJSON_Delete(got);
+	}
+	cJSON_Delete(root);
+	return ok;
+}
+
+static void
+test_skip_find(void)
+{
+	static const char *const texts[] = {
+	    "[{\"evidence\":[1]}]",
+	    "[{\"id\":\"x\",\"evidence\":[{\"a\":\"b\"},2] , \"z\":0}]",
+	    "[ { \"evidence\" : [ ] } ]",
+	    "[{\"evid\\u0065nce\":[3],\"evidence\":[4]}]", /* escaped: first */
+	    "[{\"\\u0065vidence\":[5]}]",
+	    "[{\"evidence\\u0000x\":[6]}]", /* a NUL ends the name */
+	    "[{\"evidence\":[7],\"evidence\":[8]}]", /* the first of two */
+	    "[{\"evidencex\":[9],\"Evidence\":[10],\"eviden\":[11]}]",
+	    "[{\"a\":{\"evidence\":[12]},\"b\":[{\"evidence\":[13]}]}]",
+	    "[{\"evidence\":{\"o\":1}}]",
+	    "[{\"evidence\":\"s\"}]",
+	    "[{\"evidence\":null}]",
+	    "[{}]",
+	    "[[{\"evidence\":[1]}]]",
+	    "[\"evidence\"]",
+	    "[1]",
+	};
+	static const char *const bad[] = {
+	    "[{\"evidence\":[1}]",
+	    "[{\"evidence\"[1]}]",
+	    "[{\"evidence\":[1],}]",
+	    "[{\"evidence\":[1]",
+	    "[{\"a\":1 \"evidence\":[1]}]",
+	    "[{",
+	};
+	const char *v, *vend, *key;
+	struct jsonscan js;
+	size_t i, keylen;
+
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		CHECK(finds_as_cjson(texts[i], "evidence"));
+		if (!finds_as_cjson(texts[i], "evidence"))
+			fprintf(stderr, "skip_find: %s\n", texts[i]);
+	}
+	CHECK(finds_as_cjson(texts[1], "id") && finds_as_cjson(texts[1], "z"));
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK(jsonscan_open(&js, bad[i], bad[i] + strlen(bad[i]), 0) ==
+		    0);
+		CHECK(jsonscan_next(&js, &key, &keylen) == 1);
+		CHECK(jsonscan_skip_find(&js, "evidence", &v, &vend) == -1);
+	}
+}
+
 int
 main(void)
 {
@@ -207,5 +294,6 @@ main(void)
 	test_random();
 	test_members();
 	test_long_strings();
+	test_skip_find();
 	return check_done();
 }
