@@ -729,7 +729,7 @@ from_alert(struct record *r, const cJSON *obj, const struct shape *sh,
 
 	if ((rc = begin(&b, r, obj, why)) != 0)
 		return fail(r, rc, why);
-	ev = cJSON_GetObjectItemCaseSensitive(obj, "evidence");
+	ev = cJSON_GetObjectItemCaseSensitive(obj, RECORD_EVIDENCE_KEY);
 	if ((rc = walk(&b, obj, sh->keys, sh->nkeys)) != 0 ||
 	    (rc = join_strings(&b, RF_MITRE_TECHNIQUES,
 	         cJSON_GetObjectItemCaseSensitive(obj, "mitreTechniques"),
