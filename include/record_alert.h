@@ -43,4 +43,10 @@ int record_from_alerts(
 int record_from_incident(
     struct record *r, const struct cJSON *obj, const char **why);
 
+/*
+ * 1 when each API's member table is sorted by strcmp() of its names,
+ * without a name twice, as the search of it needs; else 0 (for tests).
+ */
+int record_alert_tables_sorted(void);
+
 #endif

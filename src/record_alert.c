@@ -50,81 +50,119 @@ enum ev_kind {
 	EV_USER
 };
 
-/* Alert member -> field; a member may feed several fields. */
-struct keymap {
+/*
+ * Members the rules read whole (arrays, objects), found by walk() in its
+ * one pass over the alert: the first of each name, as
+ * cJSON_GetObjectItemCaseSensitive() would find it.
+ */
+enum kept {
+	KEPT_EVIDENCE,
+	KEPT_MITRE,
+	KEPT_CUSTOM_DETAILS,
+	KEPT_ADDITIONAL_DATA,
+	KEPT_RELATED_USER,
+	KEPT_CUSTOM_TAGS,
+	KEPT_SYSTEM_TAGS,
+	KEPT_ALERTS,
+	KEPT__COUNT
+};
+
+#define NO_FIELD RF__COUNT
+#define NO_KEPT KEPT__COUNT
+
+/*
+ * One row per member name an API's alert is read by: the fields its
+ * scalar value feeds (NO_FIELD: none), or the kept member it is.  Each
+ * table is sorted by strcmp() of the names: walk() searches it by
+ * halves, and record_alert_tables_sorted() checks the order.
+ */
+struct member {
 	const char *key;
-	enum record_field f;
+	enum record_field f[2];
+	enum kept kept;
 };
 
-static const struct keymap graph_keys[] = {
-    {"id", RF_ALERT_ID},
-    {"title", RF_ALERT_TITLE},
-    {"severity", RF_SEVERITY},
-    {"category", RF_CATEGORY},
-    {"actorDisplayName", RF_ACTOR},
-    {"alertWebUrl", RF_LINK_TO_WDATP},
-    {"alertWebUrl", RF_LINK_TO_MTP},
-    {"incidentWebUrl", RF_INCIDENT_LINK_TO_WDATP},
-    {"incidentWebUrl", RF_INCIDENT_LINK_TO_MTP},
-    {"detectorId", RF_IOA_DEFINITION_ID},
-    {"threatFamilyName", RF_THREAT_FAMILY},
-    {"threatDisplayName", RF_THREAT_NAME},
-    {"detectionSource", RF_SOURCE},
-    {"serviceSource", RF_SERVICE_SOURCE},
-    {"description", RF_DESCRIPTION},
-    {"status", RF_STATUS},
-    {"classification", RF_CLASSIFICATION},
-    {"determination", RF_DETERMINATION},
-    {"incidentId", RF_INCIDENT_ID},
-    {"createdDateTime", RF_CREATED_TIME},
-    {"createdDateTime", RF_ALERT_TIME},
-    {"lastUpdateDateTime", RF_LAST_UPDATE_TIME},
-    {"lastActivityDateTime", RF_LAST_PROCESSED_TIME},
-    {"assignedTo", RF_ASSIGNED_TO},
-    /* newer than Microsoft's SIEM-to-Graph table (beta, 2026) */
-    {"productName", RF_PRODUCT_NAME},
-    {"alertPolicyId", RF_ALERT_POLICY_ID},
-    {"investigationState", RF_INVESTIGATION_STATE},
+/*
+ * Graph security alerts_v2.  productName, alertPolicyId and
+ * investigationState are newer than Microsoft's SIEM-to-Graph table
+ * (beta, 2026).
+ */
+static const struct member graph_members[] = {
+    {"actorDisplayName", {RF_ACTOR, NO_FIELD}, NO_KEPT},
+    {"additionalData", {NO_FIELD, NO_FIELD}, KEPT_ADDITIONAL_DATA},
+    {"alertPolicyId", {RF_ALERT_POLICY_ID, NO_FIELD}, NO_KEPT},
+    {"alertWebUrl", {RF_LINK_TO_WDATP, RF_LINK_TO_MTP}, NO_KEPT},
+    {"assignedTo", {RF_ASSIGNED_TO, NO_FIELD}, NO_KEPT},
+    {"category", {RF_CATEGORY, NO_FIELD}, NO_KEPT},
+    {"classification", {RF_CLASSIFICATION, NO_FIELD}, NO_KEPT},
+    {"createdDateTime", {RF_CREATED_TIME, RF_ALERT_TIME}, NO_KEPT},
+    {"customDetails", {NO_FIELD, NO_FIELD}, KEPT_CUSTOM_DETAILS},
+    {"description", {RF_DESCRIPTION, NO_FIELD}, NO_KEPT},
+    {"detectionSource", {RF_SOURCE, NO_FIELD}, NO_KEPT},
+    {"detectorId", {RF_IOA_DEFINITION_ID, NO_FIELD}, NO_KEPT},
+    {"determination", {RF_DETERMINATION, NO_FIELD}, NO_KEPT},
+    {RECORD_EVIDENCE_KEY, {NO_FIELD, NO_FIELD}, KEPT_EVIDENCE},
+    {"id", {RF_ALERT_ID, NO_FIELD}, NO_KEPT},
+    {"incidentId", {RF_INCIDENT_ID, NO_FIELD}, NO_KEPT},
+    {"incidentWebUrl", {RF_INCIDENT_LINK_TO_WDATP, RF_INCIDENT_LINK_TO_MTP},
+        NO_KEPT},
+    {"investigationState", {RF_INVESTIGATION_STATE, NO_FIELD}, NO_KEPT},
+    {"lastActivityDateTime", {RF_LAST_PROCESSED_TIME, NO_FIELD}, NO_KEPT},
+    {"lastUpdateDateTime", {RF_LAST_UPDATE_TIME, NO_FIELD}, NO_KEPT},
+    {"mitreTechniques", {NO_FIELD, NO_FIELD}, KEPT_MITRE},
+    {"productName", {RF_PRODUCT_NAME, NO_FIELD}, NO_KEPT},
+    {"serviceSource", {RF_SERVICE_SOURCE, NO_FIELD}, NO_KEPT},
+    {"severity", {RF_SEVERITY, NO_FIELD}, NO_KEPT},
+    {"status", {RF_STATUS, NO_FIELD}, NO_KEPT},
+    {"threatDisplayName", {RF_THREAT_NAME, NO_FIELD}, NO_KEPT},
+    {"threatFamilyName", {RF_THREAT_FAMILY, NO_FIELD}, NO_KEPT},
+    {"title", {RF_ALERT_TITLE, NO_FIELD}, NO_KEPT},
 };
 
-static const struct keymap alerts_keys[] = {
-    {"id", RF_ALERT_ID},
-    {"title", RF_ALERT_TITLE},
-    {"severity", RF_SEVERITY},
-    {"category", RF_CATEGORY},
-    {"detectorId", RF_IOA_DEFINITION_ID},
-    {"threatFamilyName", RF_THREAT_FAMILY},
-    {"threatName", RF_THREAT_NAME},
-    {"detectionSource", RF_SOURCE},
-    {"description", RF_DESCRIPTION},
-    {"status", RF_STATUS},
-    {"classification", RF_CLASSIFICATION},
-    {"determination", RF_DETERMINATION},
-    {"incidentId", RF_INCIDENT_ID},
-    {"alertCreationTime", RF_CREATED_TIME},
-    {"alertCreationTime", RF_ALERT_TIME},
-    {"lastUpdateTime", RF_LAST_UPDATE_TIME},
-    {"lastEventTime", RF_LAST_PROCESSED_TIME},
-    {"assignedTo", RF_ASSIGNED_TO},
-    {"machineId", RF_DEVICE_ID},
-    {"computerDnsName", RF_COMPUTER_DNS_NAME},
-    {"rbacGroupName", RF_MACHINE_GROUP},
-    {"investigationState", RF_INVESTIGATION_STATE},
+/* The Defender for Endpoint Alert API. */
+static const struct member alerts_members[] = {
+    {"alertCreationTime", {RF_CREATED_TIME, RF_ALERT_TIME}, NO_KEPT},
+    {"assignedTo", {RF_ASSIGNED_TO, NO_FIELD}, NO_KEPT},
+    {"category", {RF_CATEGORY, NO_FIELD}, NO_KEPT},
+    {"classification", {RF_CLASSIFICATION, NO_FIELD}, NO_KEPT},
+    {"computerDnsName", {RF_COMPUTER_DNS_NAME, NO_FIELD}, NO_KEPT},
+    {"description", {RF_DESCRIPTION, NO_FIELD}, NO_KEPT},
+    {"detectionSource", {RF_SOURCE, NO_FIELD}, NO_KEPT},
+    {"detectorId", {RF_IOA_DEFINITION_ID, NO_FIELD}, NO_KEPT},
+    {"determination", {RF_DETERMINATION, NO_FIELD}, NO_KEPT},
+    {RECORD_EVIDENCE_KEY, {NO_FIELD, NO_FIELD}, KEPT_EVIDENCE},
+    {"id", {RF_ALERT_ID, NO_FIELD}, NO_KEPT},
+    {"incidentId", {RF_INCIDENT_ID, NO_FIELD}, NO_KEPT},
+    {"investigationState", {RF_INVESTIGATION_STATE, NO_FIELD}, NO_KEPT},
+    {"lastEventTime", {RF_LAST_PROCESSED_TIME, NO_FIELD}, NO_KEPT},
+    {"lastUpdateTime", {RF_LAST_UPDATE_TIME, NO_FIELD}, NO_KEPT},
+    {"machineId", {RF_DEVICE_ID, NO_FIELD}, NO_KEPT},
+    {"mitreTechniques", {NO_FIELD, NO_FIELD}, KEPT_MITRE},
+    {"rbacGroupName", {RF_MACHINE_GROUP, NO_FIELD}, NO_KEPT},
+    {"relatedUser", {NO_FIELD, NO_FIELD}, KEPT_RELATED_USER},
+    {"severity", {RF_SEVERITY, NO_FIELD}, NO_KEPT},
+    {"status", {RF_STATUS, NO_FIELD}, NO_KEPT},
+    {"threatFamilyName", {RF_THREAT_FAMILY, NO_FIELD}, NO_KEPT},
+    {"threatName", {RF_THREAT_NAME, NO_FIELD}, NO_KEPT},
+    {"title", {RF_ALERT_TITLE, NO_FIELD}, NO_KEPT},
 };
 
-static const struct keymap incident_keys[] = {
-    {"id", RF_INCIDENT_ID},
-    {"displayName", RF_ALERT_TITLE},
-    {"severity", RF_SEVERITY},
-    {"status", RF_STATUS},
-    {"classification", RF_CLASSIFICATION},
-    {"determination", RF_DETERMINATION},
-    {"assignedTo", RF_ASSIGNED_TO},
-    {"incidentWebUrl", RF_INCIDENT_LINK_TO_MTP},
-    {"description", RF_DESCRIPTION},
-    {"createdDateTime", RF_CREATED_TIME},
-    {"createdDateTime", RF_ALERT_TIME},
-    {"lastUpdateDateTime", RF_LAST_UPDATE_TIME},
+/* Graph security incidents. */
+static const struct member incident_members[] = {
+    {"alerts", {NO_FIELD, NO_FIELD}, KEPT_ALERTS},
+    {"assignedTo", {RF_ASSIGNED_TO, NO_FIELD}, NO_KEPT},
+    {"classification", {RF_CLASSIFICATION, NO_FIELD}, NO_KEPT},
+    {"createdDateTime", {RF_CREATED_TIME, RF_ALERT_TIME}, NO_KEPT},
+    {"customTags", {NO_FIELD, NO_FIELD}, KEPT_CUSTOM_TAGS},
+    {"description", {RF_DESCRIPTION, NO_FIELD}, NO_KEPT},
+    {"determination", {RF_DETERMINATION, NO_FIELD}, NO_KEPT},
+    {"displayName", {RF_ALERT_TITLE, NO_FIELD}, NO_KEPT},
+    {"id", {RF_INCIDENT_ID, NO_FIELD}, NO_KEPT},
+    {"incidentWebUrl", {RF_INCIDENT_LINK_TO_MTP, NO_FIELD}, NO_KEPT},
+    {"lastUpdateDateTime", {RF_LAST_UPDATE_TIME, NO_FIELD}, NO_KEPT},
+    {"severity", {RF_SEVERITY, NO_FIELD}, NO_KEPT},
+    {"status", {RF_STATUS, NO_FIELD}, NO_KEPT},
+    {"systemTags", {NO_FIELD, NO_FIELD}, KEPT_SYSTEM_TAGS},
 };
 
 /* The record under construction and where its derived values sit. */
@@ -132,6 +170,7 @@ struct build {
 	struct record *r;
 	size_t soff[RF__COUNT]; /* scratch offset, or SIZE_MAX */
 	size_t koff; /* dedup key offset */
+	const cJSON *kept[KEPT__COUNT]; /* NULL: no such member */
 };
 
 /* The primary evidence item of each kind (NULL: none). */
@@ -143,16 +182,50 @@ struct primary {
 static const char str_true[] = "true";
 static const char str_false[] = "false";
 
-/* A non-empty string member, or NULL. */
+/* v's text when it is a non-empty string, or NULL. */
 static const char *
-jstr(const cJSON *o, const char *key)
+str_of(const cJSON *v)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-
 	if (cJSON_IsString(v) && v->valuestring != NULL &&
 	    v->valuestring[0] != '\0')
 		return v->valuestring;
 	return NULL;
+}
+
+/* A non-empty string member, or NULL. */
+static const char *
+jstr(const cJSON *o, const char *key)
+{
+	return str_of(cJSON_GetObjectItemCaseSensitive(o, key));
+}
+
+/*
+ * The members of o named names[0..n-1] into out[], in one pass over o
+ * (NULL: no such member, or o is not an object); of a repeated name the
+ * first, as cJSON_GetObjectItemCaseSensitive() finds it.  For the items
+ * that the rules read several members of.
+ */
+static void
+pick(const cJSON *o, const char *const *names, size_t n, const cJSON **out)
+{
+	const cJSON *c;
+	size_t i, left = n;
+
+	for (i = 0; i < n; i++)
+		out[i] = NULL;
+	if (!cJSON_IsObject(o))
+		return;
+	for (c = o->child; c != NULL && left > 0; c = c->next) {
+		if (c->string == NULL)
+			continue;
+		for (i = 0; i < n; i++)
+			if (out[i] == NULL && c->string[0] == names[i][0] &&
+			    strcmp(c->string, names[i]) == 0) {
+				out[i] = c;
+				left--;
+				break;
+			}
+	}
 }
 
 static int
@@ -217,29 +290,51 @@ set_scalar(struct build *b, enum record_field f, const cJSON *v)
 	return rc;
 }
 
+/* The row of tab[0..n-1] named key, or NULL. */
+static const struct member *
+find_member(const struct member *tab, size_t n, const char *key)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(key, tab[mid].key);
+
+		if (c == 0)
+			return &tab[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
 /*
- * One pass over the alert's members through the API's table (a key may
- * feed several fields).  The first byte is compared before strcmp():
- * Graph alerts have some 30 members, and calling strcmp() for every
- * table row was the largest cost of normalising one.
+ * One pass over the alert's members, each looked up in the API's table:
+ * its fields set from a scalar value, or noted as a kept member.  Graph
+ * alerts have some 30 members and the table as many rows: searched by
+ * halves, a member costs five strcmp() calls, not one per row.
  */
 static int
-walk(struct build *b, const cJSON *obj, const struct keymap *map, size_t n)
+walk(struct build *b, const cJSON *obj, const struct member *tab, size_t n)
 {
+	const struct member *m;
 	const cJSON *c;
-	size_t i;
-	int rc;
+	int i, rc;
 
 	for (c = obj->child; c != NULL; c = c->next) {
-		if (c->string == NULL)
+		if (c->string == NULL ||
+		    (m = find_member(tab, n, c->string)) == NULL)
 			continue;
-		for (i = 0; i < n; i++) {
-			if (c->string[0] != map[i].key[0] ||
-			    strcmp(c->string, map[i].key) != 0)
-				continue;
-			if ((rc = set_scalar(b, map[i].f, c)) != 0)
-				return rc;
+		if (m->kept != NO_KEPT) {
+			if (b->kept[m->kept] == NULL)
+				b->kept[m->kept] = c;
+			continue;
 		}
+		for (i = 0; i < 2 && m->f[i] != NO_FIELD; i++)
+			if ((rc = set_scalar(b, m->f[i], c)) != 0)
+				return rc;
 	}
 	return 0;
 }
@@ -375,19 +470,25 @@ split_dns_name(struct build *b)
 	}
 }
 
+/* An evidence item's members that choose() reads. */
+struct item {
+	const char *status; /* detectionStatus */
+	const char *verdict;
+};
+
 static int
-detected(const cJSON *ev)
+detected(const struct item *it)
 {
 	static const char *const states[] = {
 	    "detected", "blocked", "prevented", NULL};
 
-	return is_one_of(jstr(ev, "detectionStatus"), states);
+	return is_one_of(it->status, states);
 }
 
 static int
-verdict_rank(const cJSON *ev)
+verdict_rank(const struct item *it)
 {
-	const char *v = jstr(ev, "verdict");
+	const char *v = it->verdict;
 
 	if (v != NULL && strcasecmp(v, "malicious") == 0)
 		return 2;
@@ -407,7 +508,8 @@ consider(const cJSON **slot, int *best, const cJSON *ev, int rank)
 }
 
 static void
-choose(struct primary *p, const cJSON *ev, enum ev_kind k)
+choose(
+    struct primary *p, const cJSON *ev, enum ev_kind k, const struct item *it)
 {
 	switch (k) {
 	case EV_DEVICE:
@@ -415,20 +517,20 @@ choose(struct primary *p, const cJSON *ev, enum ev_kind k)
 			p->device = ev;
 		break;
 	case EV_FILE:
-		consider(&p->file, &p->file_rank, ev, detected(ev) ? 4 : 2);
+		consider(&p->file, &p->file_rank, ev, detected(it) ? 4 : 2);
 		break;
 	case EV_PROCESS:
-		consider(&p->file, &p->file_rank, ev, detected(ev) ? 3 : 1);
-		consider(&p->process, &p->process_rank, ev, detected(ev));
+		consider(&p->file, &p->file_rank, ev, detected(it) ? 3 : 1);
+		consider(&p->process, &p->process_rank, ev, detected(it));
 		break;
 	case EV_IP:
-		consider(&p->ip, &p->ip_rank, ev, verdict_rank(ev));
+		consider(&p->ip, &p->ip_rank, ev, verdict_rank(it));
 		break;
 	case EV_URL:
-		consider(&p->url, &p->url_rank, ev, verdict_rank(ev));
+		consider(&p->url, &p->url_rank, ev, verdict_rank(it));
 		break;
 	case EV_USER:
-		consider(&p->user, &p->user_rank, ev, verdict_rank(ev));
+		consider(&p->user, &p->user_rank, ev, verdict_rank(it));
 		break;
 	default:
 		break;
@@ -437,7 +539,7 @@ choose(struct primary *p, const cJSON *ev, enum ev_kind k)
 
 /* "#microsoft.graph.security.fileEvidence" -> EV_FILE */
 static enum ev_kind
-graph_kind(const cJSON *ev)
+graph_type_kind(const char *t)
 {
 	static const struct {
 		const char *name;
@@ -450,7 +552,7 @@ graph_kind(const cJSON *ev)
 	    {"urlEvidence", EV_URL},
 	    {"userEvidence", EV_USER},
 	};
-	const char *t = jstr(ev, "@odata.type"), *dot;
+	const char *dot;
 	size_t i;
 
 	if (t == NULL)
@@ -463,9 +565,15 @@ graph_kind(const cJSON *ev)
 	return EV_OTHER;
 }
 
+static enum ev_kind
+graph_kind(const cJSON *ev)
+{
+	return graph_type_kind(jstr(ev, "@odata.type"));
+}
+
 /* entityType "File", "Process", "User", "Ip", "Url" (any case). */
 static enum ev_kind
-alerts_kind(const cJSON *ev)
+alerts_type_kind(const char *t)
 {
 	static const struct {
 		const char *name;
@@ -477,7 +585,6 @@ alerts_kind(const cJSON *ev)
 	    {"Url", EV_URL},
 	    {"User", EV_USER},
 	};
-	const char *t = jstr(ev, "entityType");
 	size_t i;
 
 	for (i = 0; t != NULL && i < sizeof(kinds) / sizeof(kinds[0]); i++)
@@ -486,18 +593,31 @@ alerts_kind(const cJSON *ev)
 	return EV_OTHER;
 }
 
+/* Each item read in one pass: its kind, detectionStatus and verdict. */
 static void
 find_primary(const cJSON *evidence, int graph, struct primary *p)
 {
-	const cJSON *ev;
+	static const char *const graph_names[] = {
+	    "@odata.type", "detectionStatus", "verdict"};
+	static const char *const alerts_names[] = {
+	    "entityType", "detectionStatus", "verdict"};
+	const cJSON *ev, *m[3];
+	struct item it;
+	enum ev_kind k;
 
 	memset(p, 0, sizeof(*p));
 	if (!cJSON_IsArray(evidence))
 		return;
 	cJSON_ArrayForEach(ev, evidence)
 	{
-		if (cJSON_IsObject(ev))
-			choose(p, ev, graph ? graph_kind(ev) : alerts_kind(ev));
+		if (!cJSON_IsObject(ev))
+			continue;
+		pick(ev, graph ? graph_names : alerts_names, 3, m);
+		k = graph ? graph_type_kind(str_of(m[0]))
+		          : alerts_type_kind(str_of(m[0]));
+		it.status = str_of(m[1]);
+		it.verdict = str_of(m[2]);
+		choose(p, ev, k, &it);
 	}
 }
 
@@ -505,13 +625,19 @@ find_primary(const cJSON *evidence, int graph, struct primary *p)
 static void
 set_file(struct build *b, const cJSON *fd)
 {
-	const char *sha1 = jstr(fd, "sha1"), *sha256 = jstr(fd, "sha256");
+	static const char *const names[] = {
+	    "fileName", "filePath", "sha1", "sha256", "md5"};
+	const cJSON *m[5];
+	const char *sha1, *sha256;
 
-	set_str(b, RF_FILE_NAME, jstr(fd, "fileName"));
-	set_str(b, RF_FILE_PATH, jstr(fd, "filePath"));
+	pick(fd, names, 5, m);
+	sha1 = str_of(m[2]);
+	sha256 = str_of(m[3]);
+	set_str(b, RF_FILE_NAME, str_of(m[0]));
+	set_str(b, RF_FILE_PATH, str_of(m[1]));
 	set_str(b, RF_SHA1, sha1);
 	set_str(b, RF_SHA256, sha256);
-	set_str(b, RF_MD5, jstr(fd, "md5"));
+	set_str(b, RF_MD5, str_of(m[4]));
 	set_str(b, RF_FILE_HASH, sha1 != NULL ? sha1 : sha256);
 }
 
@@ -553,7 +679,7 @@ static void capitalise_severity(struct build *b);
 
 /* Graph: fields from the evidence, and the severity's case. */
 static int
-graph_rules(struct build *b, const cJSON *obj, const cJSON *evidence)
+graph_rules(struct build *b, const cJSON *evidence)
 {
 	const cJSON *fd, *acct;
 	struct primary p;
@@ -561,16 +687,16 @@ graph_rules(struct build *b, const cJSON *obj, const cJSON *evidence)
 
 	find_primary(evidence, 1, &p);
 	if (p.device != NULL) {
-		set_str(
-		    b, RF_COMPUTER_DNS_NAME, jstr(p.device, "deviceDnsName"));
-		set_str(b, RF_DEVICE_ID, jstr(p.device, "mdeDeviceId"));
-		set_str(b, RF_MACHINE_GROUP, jstr(p.device, "rbacGroupName"));
-		if ((rc = join_users(b,
-		         cJSON_GetObjectItemCaseSensitive(
-		             p.device, "loggedOnUsers"))) != 0 ||
-		    (rc = join_strings(b, RF_DEVICE_TAGS,
-		         cJSON_GetObjectItemCaseSensitive(p.device, "tags"),
-		         ", ")) != 0)
+		static const char *const names[] = {"deviceDnsName",
+		    "mdeDeviceId", "rbacGroupName", "loggedOnUsers", "tags"};
+		const cJSON *m[5];
+
+		pick(p.device, names, 5, m);
+		set_str(b, RF_COMPUTER_DNS_NAME, str_of(m[0]));
+		set_str(b, RF_DEVICE_ID, str_of(m[1]));
+		set_str(b, RF_MACHINE_GROUP, str_of(m[2]));
+		if ((rc = join_users(b, m[3])) != 0 ||
+		    (rc = join_strings(b, RF_DEVICE_TAGS, m[4], ", ")) != 0)
 			return rc;
 	}
 	if (p.file != NULL) {
@@ -591,20 +717,18 @@ graph_rules(struct build *b, const cJSON *obj, const cJSON *evidence)
 	    p.user != NULL ? p.user : p.process, "userAccount");
 	set_user(b, jstr(acct, "accountName"), jstr(acct, "domainName"));
 	capitalise_severity(b);
-	if ((rc = set_dict(b, RF_CUSTOM_DETAILS,
-	         cJSON_GetObjectItemCaseSensitive(obj, "customDetails"),
+	if ((rc = set_dict(b, RF_CUSTOM_DETAILS, b->kept[KEPT_CUSTOM_DETAILS],
 	         &b->r->custom_details)) != 0)
 		return rc;
-	return set_dict(b, RF_ADDITIONAL_DATA,
-	    cJSON_GetObjectItemCaseSensitive(obj, "additionalData"),
+	return set_dict(b, RF_ADDITIONAL_DATA, b->kept[KEPT_ADDITIONAL_DATA],
 	    &b->r->additional_data);
 }
 
 /* Alert API: fields from the evidence and relatedUser. */
 static int
-alerts_rules(struct build *b, const cJSON *obj, const cJSON *evidence)
+alerts_rules(struct build *b, const cJSON *evidence)
 {
-	const cJSON *ru = cJSON_GetObjectItemCaseSensitive(obj, "relatedUser");
+	const cJSON *ru = b->kept[KEPT_RELATED_USER];
 	struct primary p;
 
 	find_primary(evidence, 0, &p);
@@ -618,7 +742,11 @@ alerts_rules(struct build *b, const cJSON *obj, const cJSON *evidence)
 	if (p.url != NULL)
 		set_str(b, RF_URL, jstr(p.url, "url"));
 	if (cJSON_IsString(ru))
-		set_user(b, jstr(obj, "relatedUser"), NULL);
+		set_user(b,
+		    ru->valuestring != NULL && ru->valuestring[0] != '\0'
+		        ? ru->valuestring
+		        : NULL,
+		    NULL);
 	else if (jstr(ru, "userName") != NULL)
 		set_user(b, jstr(ru, "userName"), jstr(ru, "domainName"));
 	else if (p.user != NULL)
@@ -688,6 +816,8 @@ begin(struct build *b, struct record *r, const cJSON *obj, const char **why)
 	b->koff = SIZE_MAX;
 	for (i = 0; i < RF__COUNT; i++)
 		b->soff[i] = SIZE_MAX;
+	for (i = 0; i < KEPT__COUNT; i++)
+		b->kept[i] = NULL;
 	if (!cJSON_IsObject(obj)) {
 		*why = "alert is not a JSON object";
 		return ERR_BADREC;
@@ -708,16 +838,18 @@ fail(struct record *r, int rc, const char **why)
 
 /* What differs between the two APIs' alerts. */
 struct shape {
-	const struct keymap *keys;
-	size_t nkeys;
-	int (*rules)(struct build *b, const cJSON *obj, const cJSON *evidence);
+	const struct member *members;
+	size_t nmembers;
+	int (*rules)(struct build *b, const cJSON *evidence);
 	enum record_origin origin;
 };
 
-static const struct shape graph_shape = {graph_keys,
-    sizeof(graph_keys) / sizeof(graph_keys[0]), graph_rules, RECORD_GRAPH};
-static const struct shape alerts_shape = {alerts_keys,
-    sizeof(alerts_keys) / sizeof(alerts_keys[0]), alerts_rules, RECORD_ALERTS};
+#define NMEMBERS(tab) (sizeof(tab) / sizeof((tab)[0]))
+
+static const struct shape graph_shape = {
+    graph_members, NMEMBERS(graph_members), graph_rules, RECORD_GRAPH};
+static const struct shape alerts_shape = {
+    alerts_members, NMEMBERS(alerts_members), alerts_rules, RECORD_ALERTS};
 
 static int
 from_alert(struct record *r, const cJSON *obj, const struct shape *sh,
@@ -727,14 +859,13 @@ from_alert(struct record *r, const cJSON *obj, const struct shape *sh,
 	struct build b;
 	int rc;
 
-	if ((rc = begin(&b, r, obj, why)) != 0)
+	if ((rc = begin(&b, r, obj, why)) != 0 ||
+	    (rc = walk(&b, obj, sh->members, sh->nmembers)) != 0)
 		return fail(r, rc, why);
-	ev = cJSON_GetObjectItemCaseSensitive(obj, RECORD_EVIDENCE_KEY);
-	if ((rc = walk(&b, obj, sh->keys, sh->nkeys)) != 0 ||
-	    (rc = join_strings(&b, RF_MITRE_TECHNIQUES,
-	         cJSON_GetObjectItemCaseSensitive(obj, "mitreTechniques"),
-	         ", ")) != 0 ||
-	    (rc = sh->rules(&b, obj, ev)) != 0)
+	ev = b.kept[KEPT_EVIDENCE];
+	if ((rc = join_strings(
+	         &b, RF_MITRE_TECHNIQUES, b.kept[KEPT_MITRE], ", ")) != 0 ||
+	    (rc = sh->rules(&b, ev)) != 0)
 		return fail(r, rc, why);
 	split_dns_name(&b);
 	if ((rc = finish(&b, RF_ALERT_ID, why)) != 0)
@@ -759,16 +890,16 @@ record_from_alerts(struct record *r, const cJSON *obj, const char **why)
 
 /* customTags and systemTags, joined with ", ". */
 static int
-incident_tags(struct build *b, const cJSON *obj)
+incident_tags(struct build *b)
 {
-	static const char *const keys[] = {"customTags", "systemTags"};
+	static const enum kept keys[] = {KEPT_CUSTOM_TAGS, KEPT_SYSTEM_TAGS};
 	const cJSON *arr;
 	size_t k;
 	int first = 1, rc = 0;
 
 	derived_begin(b, RF_INCIDENT_TAGS);
 	for (k = 0; k < 2 && rc == 0; k++) {
-		arr = cJSON_GetObjectItemCaseSensitive(obj, keys[k]);
+		arr = b->kept[keys[k]];
 		if (cJSON_IsArray(arr))
 			rc = append_strings(b, arr, ", ", &first);
 	}
@@ -782,9 +913,9 @@ incident_tags(struct build *b, const cJSON *obj)
  * stays one message.
  */
 static int
-incident_alert_ids(struct build *b, const cJSON *obj)
+incident_alert_ids(struct build *b)
 {
-	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(obj, "alerts"), *it;
+	const cJSON *arr = b->kept[KEPT_ALERTS], *it;
 	const char *id;
 	size_t taken = 0, more = 0;
 	int rc = 0;
@@ -820,10 +951,9 @@ record_from_incident(struct record *r, const cJSON *obj, const char **why)
 
 	if ((rc = begin(&b, r, obj, why)) != 0)
 		return fail(r, rc, why);
-	if ((rc = walk(&b, obj, incident_keys,
-	         sizeof(incident_keys) / sizeof(incident_keys[0]))) != 0 ||
-	    (rc = incident_tags(&b, obj)) != 0 ||
-	    (rc = incident_alert_ids(&b, obj)) != 0)
+	if ((rc = walk(
+	         &b, obj, incident_members, NMEMBERS(incident_members))) != 0 ||
+	    (rc = incident_tags(&b)) != 0 || (rc = incident_alert_ids(&b)) != 0)
 		return fail(r, rc, why);
 	capitalise_severity(&b);
 	if ((rc = finish(&b, RF_INCIDENT_ID, why)) != 0)
@@ -831,4 +961,23 @@ record_from_incident(struct record *r, const cJSON *obj, const char **why)
 	r->raw = obj;
 	r->origin = RECORD_GRAPH_INCIDENT;
 	return 0;
+}
+
+static int
+sorted(const struct member *tab, size_t n)
+{
+	size_t i;
+
+	for (i = 1; i < n; i++)
+		if (strcmp(tab[i - 1].key, tab[i].key) >= 0)
+			return 0;
+	return 1;
+}
+
+int
+record_alert_tables_sorted(void)
+{
+	return sorted(graph_members, NMEMBERS(graph_members)) &&
+	    sorted(alerts_members, NMEMBERS(alerts_members)) &&
+	    sorted(incident_members, NMEMBERS(incident_members));
 }

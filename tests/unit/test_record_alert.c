@@ -661,6 +661,107 @@ test_graph_newer(struct record *r)
 	cJSON_Delete(root);
 }
 
+/*
+ * Members read in one pass: of a repeated member the first counts, as a
+ * lookup by name would find it (evidence, mitreTechniques, an evidence
+ * item's detectionStatus, a file's fileName); names that differ only in
+ * case are other members; each table is in the order its search needs.
+ */
+static void
+test_member_lookup(struct record *r)
+{
+	cJSON *j = NULL;
+	const char *why = NULL;
+
+	CHECK(record_alert_tables_sorted());
+	CHECK(
+	    build(r, &j,
+	        "{\"id\":\"m\"," GLU ",\"Evidence\":[" EV(
+	            "fileEvidence") ",\"fileDetails\":{\"fileName\":"
+	                            "\"upper.txt\"}}],"
+	                            "\"mitreTechniques\":[\"T1\"],"
+	                            "\"evidence\":[" EV(
+	                                "fileEvidence") ",\"fileDetails\":"
+	                                                "{\"fileName\":\"first."
+	                                                "txt\",\"fileName\":"
+	                                                "\"second.txt\"}}],"
+	                                                "\"evidence\":[" EV(
+	                                                    "fileEvidence") ","
+	                                                                    "\""
+	                                                                    "fi"
+	                                                                    "le"
+	                                                                    "De"
+	                                                                    "ta"
+	                                                                    "il"
+	                                                                    "s"
+	                                                                    "\""
+	                                                                    ":{"
+	                                                                    "\""
+	                                                                    "fi"
+	                                                                    "le"
+	                                                                    "Na"
+	                                                                    "me"
+	                                                                    "\""
+	                                                                    ":"
+	                                                                    "\""
+	                                                                    "la"
+	                                                                    "te"
+	                                                                    "r."
+	                                                                    "tx"
+	                                                                    "t"
+	                                                                    "\""
+	                                                                    "}}"
+	                                                                    "],"
+	                                                                    "\""
+	                                                                    "mi"
+	                                                                    "tr"
+	                                                                    "eT"
+	                                                                    "ec"
+	                                                                    "hn"
+	                                                                    "iq"
+	                                                                    "ue"
+	                                                                    "s"
+	                                                                    "\""
+	                                                                    ":["
+	                                                                    "\""
+	                                                                    "T2"
+	                                                                    "\""
+	                                                                    "]"
+	                                                                    "}",
+	        1, &why) == 0);
+	CHECK_STR(sv(&r->f[RF_FILE_NAME]), "first.txt");
+	CHECK_STR(sv(&r->f[RF_MITRE_TECHNIQUES]), "T1");
+	CHECK(r->evidence != NULL && cJSON_GetArraySize(r->evidence) == 1);
+	/* the first detectionStatus of an item decides, as a lookup would */
+	CHECK(build(r, &j,
+	          "{\"id\":\"m\"," GLU ",\"evidence\":[" EV(
+	              "fileEvidence") ",\"fileDetails\":{\"fileName\":"
+	                              "\"a.txt\"}}," EV(
+	                                  "fileEvidence") ",\"detectionStatus\""
+	                                                  ":\"none\","
+	                                                  "\"detectionStatus\":"
+	                                                  "\"detected\","
+	                                                  "\"fileDetails\":{"
+	                                                  "\"fileName\":"
+	                                                  "\"b.txt\"}}]}",
+	          1, &why) == 0);
+	CHECK_STR(sv(&r->f[RF_FILE_NAME]), "a.txt");
+	/* a repeated scalar: the last one read, as before */
+	CHECK(build(r, &j,
+	          "{\"id\":\"m\"," GLU ",\"title\":\"one\","
+	          "\"title\":\"two\",\"Title\":\"three\"}",
+	          1, &why) == 0);
+	CHECK_STR(sv(&r->f[RF_ALERT_TITLE]), "two");
+	/* relatedUser "" is a string: user evidence is not taken instead */
+	CHECK(build(r, &j,
+	          "{\"id\":\"m\"," ALU ",\"relatedUser\":\"\","
+	          "\"evidence\":[{\"entityType\":\"User\","
+	          "\"accountName\":\"u\"}]}",
+	          0, &why) == 0);
+	CHECK(r->f[RF_USER_NAME].n == 0);
+	cJSON_Delete(j);
+}
+
 int
 main(void)
 {
@@ -672,6 +773,7 @@ main(void)
 	test_bad(&r);
 	test_versions(&r);
 	test_graph_rules(&r);
+	test_member_lookup(&r);
 	test_alerts_rules(&r);
 	test_scratch_moves(&r);
 	test_graph_newer(&r);
