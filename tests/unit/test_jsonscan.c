@@ -201,6 +201,40 @@ test_long_strings(void)
 }
 
 /*
+ * Strings of every length up to past a few 16-byte steps, with an escape
+ * (\\", \\\\, \\n, a lone trailing backslash) at every place, and the text
+ * cut short at every length: the search for the closing quote, 16 bytes
+ * at a time, agrees with cJSON wherever the bytes fall.
+ */
+static void
+test_string_positions(void)
+{
+	static const char *const esc[] = {"\\\"", "\\\\", "\\n", "\\"};
+	char t[80];
+	size_t len, at, e, cut, k;
+	int bad = 0;
+
+	for (len = 0; len <= 70; len++)
+		for (e = 0; e < 4; e++)
+			for (at = 0; at <= len; at++) {
+				k = strlen(esc[e]);
+				if (1 + len + k + 1 > sizeof(t))
+					continue;
+				t[0] = '"';
+				memset(t + 1, 'x', len);
+				memcpy(t + 1 + at, esc[e], k);
+				memset(t + 1 + at + k, 'y', len - at);
+				t[1 + len + k] = '"';
+				for (cut = 1; cut <= 1 + len + k + 1; cut++)
+					if (!agrees(t, cut) && bad++ < 5)
+						fprintf(stderr,
+						    "  disagree on [%.*s]\n",
+						    (int)cut, t);
+			}
+	CHECK(bad == 0);
+}
+
+/*
  * jsonscan_skip_find() on element text[0..n) of an array: the span it
  * gives parses to what cJSON_GetObjectItemCaseSensitive() finds (both
  * none, or equal), and it ends where jsonscan_skip() ends.
@@ -294,6 +328,7 @@ main(void)
 	test_random();
 	test_members();
 	test_long_strings();
+	test_string_positions();
 	test_skip_find();
 	return check_done();
 }
