@@ -15,7 +15,11 @@
 
 #define SINK_WHY_MAX 512 /* the reason in "collector ... unavailable" */
 #define SINK_RING 4096 /* messages in flight on one stream connection */
-#define SINK_OUT_MAX (64 * 1024) /* whole messages taken, not yet written */
+/*
+ * Whole messages taken, not yet written, at most; written once half of
+ * it is held: 128 KiB send() calls, each one wake-up of the collector.
+ */
+#define SINK_OUT_MAX (256 * 1024)
 #define SINK_STEP_MS 10 /* longest nap of a wait for acknowledgements */
 #define SINK_NAP_FIRST_US 1000 /* a connection's first such nap */
 #define SINK_NAP_MIN_US 100 /* its shortest */
