@@ -54,6 +54,7 @@
 #define OVERSIZED_MARK_LEN (11 + 64)
 #define DEPRECATION_EVERY_MS (86400LL * 1000) /* the notice, once a day */
 #define RETIRED_RETRY_MS (3600LL * 1000) /* a retired API: asked hourly */
+#define PAGE_HEAD 19 /* a page message's severity, lengths and version */
 
 struct cycle {
 	const struct config *cfg;
@@ -74,10 +75,15 @@ struct cycle {
 	struct record rec;
 	struct frame_opts fopts;
 	struct format *format;
-	struct buf msg; /* header + formatted message */
 	struct buf commit; /* COMMIT payload of the page */
-	struct buf page; /* the page's messages: sev (1), length (4), bytes */
+	/*
+	 * The page's messages, each PAGE_HEAD bytes (severity, length, key
+	 * length, version time) then the message (syslog header and
+	 * payload), formatted in place, then its Kafka key.
+	 */
+	struct buf page;
 	size_t page_msgs;
+	size_t msg_at; /* where the message being formatted begins */
 	char state_path[PATH_MAX];
 	struct state_owner owner; /* whose state: tenant, api, url */
 	struct buf owner_text; /* as COMMITs name it */
@@ -420,7 +426,6 @@ cycle_new_stream(const struct config *c, enum config_stream stream,
 	cycle_http_opts(c, stop, &cy->http_opts);
 	cy->http_opts.clock = cy->clock;
 	record_init(&cy->rec);
-	buf_init(&cy->msg, 0);
 	buf_init(&cy->commit, 0);
 	buf_init(&cy->page, 0);
 	frame_opts_init(&cy->fopts, c);
@@ -488,7 +493,6 @@ cycle_free(struct cycle *cy)
 	cursor_free(cy->cursor);
 	format_free(cy->format);
 	record_reset(&cy->rec);
-	buf_reset(&cy->msg);
 	buf_reset(&cy->commit);
 	buf_reset(&cy->page);
 	buf_reset(&cy->owner_text);
@@ -757,21 +761,32 @@ oversized_mark(const char *key, size_t n, char out[OVERSIZED_MARK_LEN + 1])
 	return 0;
 }
 
-/* Format the current record (header + payload) into cy->msg. */
+/*
+ * Format the current record (header + payload) at the end of the page,
+ * after room for its PAGE_HEAD bytes (page_add() fills them in); on
+ * failure the page is as it was.
+ */
 static int
 format_record(
     struct cycle *cy, const struct ts *now, int *sev, struct pairs_result *res)
 {
+	static const unsigned char room[PAGE_HEAD];
 	const struct strv *sv = &cy->rec.f[RF_SEVERITY];
-	size_t max = (size_t)cy->cfg->max_message_size;
+	size_t max = (size_t)cy->cfg->max_message_size, head;
 	int rc;
 
 	*sev = severity_of(sv->p, sv->n)->syslog;
-	buf_clear(&cy->msg);
-	if ((rc = frame_header(&cy->msg, &cy->fopts, *sev, now)) != 0)
-		return rc;
-	max = max > cy->msg.len ? max - cy->msg.len : 1;
-	return format_render(cy->format, &cy->msg, &cy->rec, max, res);
+	cy->msg_at = cy->page.len;
+	if ((rc = buf_add(&cy->page, room, PAGE_HEAD)) != 0 ||
+	    (rc = frame_header(&cy->page, &cy->fopts, *sev, now)) != 0)
+		goto out;
+	head = cy->page.len - cy->msg_at - PAGE_HEAD;
+	max = max > head ? max - head : 1;
+	rc = format_render(cy->format, &cy->page, &cy->rec, max, res);
+out:
+	if (rc != 0)
+		buf_truncate(&cy->page, cy->msg_at);
+	return rc;
 }
 
 /* Count a message packed to fit; name its record once a cycle. */
@@ -928,17 +943,16 @@ skip_oversized(struct cycle *cy)
 }
 
 /*
-
- * Keep the formatted message for the page's commit (the spool is shared,
- * so its lock is held only to append the whole page): severity, length,
- * bytes; for Kafka also the record's key and version time (its Kafka key
- * and headers, with the tenant's name).
+ * Keep the message just formatted for the page's commit (the spool is
+ * shared, so its lock is held only to append the whole page): severity,
+ * length; for Kafka also the record's key and version time (its Kafka
+ * key and headers, with the tenant's name).
  */
 static int
 page_add(struct cycle *cy, int sev)
 {
-	unsigned char h[19];
-	uint32_t n = (uint32_t)cy->msg.len;
+	unsigned char *h = (unsigned char *)cy->page.data + cy->msg_at;
+	uint32_t n = (uint32_t)(cy->page.len - cy->msg_at - PAGE_HEAD);
 	uint16_t kn = 0;
 	struct strv key = {NULL, 0};
 
@@ -953,10 +967,10 @@ page_add(struct cycle *cy, int sev)
 	memcpy(h + 5, &kn, sizeof(kn));
 	memcpy(h + 7, &cy->rec.order_time.sec, 8);
 	memcpy(h + 15, &cy->rec.order_time.tick, 4);
-	if (buf_add(&cy->page, h, sizeof(h)) != 0 ||
-	    buf_add(&cy->page, cy->msg.data, cy->msg.len) != 0 ||
-	    (kn > 0 && buf_add(&cy->page, key.p, kn) != 0))
+	if (kn > 0 && buf_add(&cy->page, key.p, kn) != 0) {
+		buf_truncate(&cy->page, cy->msg_at);
 		return ERR_NOMEM;
+	}
 	cy->page_msgs++;
 	return 0;
 }
@@ -979,13 +993,13 @@ page_append(struct cycle *cy)
 		memcpy(&kn, p + 5, sizeof(kn));
 		if (!kafka) {
 			rc = spool_append(
-			    cy->spool, p[0], (const char *)p + 19, n);
+			    cy->spool, p[0], (const char *)p + PAGE_HEAD, n);
 		} else {
 			memset(&m, 0, sizeof(m));
 			m.sev = p[0];
-			m.data = (const char *)p + 19;
+			m.data = (const char *)p + PAGE_HEAD;
 			m.len = n;
-			m.key = kn > 0 ? (const char *)p + 19 + n : NULL;
+			m.key = kn > 0 ? (const char *)p + PAGE_HEAD + n : NULL;
 			m.keylen = kn;
 			m.tenant = tenant;
 			m.tenantlen = tenant != NULL ? strlen(tenant) : 0;
@@ -995,7 +1009,7 @@ page_append(struct cycle *cy)
 		}
 		if (rc != 0)
 			return rc;
-		p += 19 + n + kn;
+		p += PAGE_HEAD + n + kn;
 	}
 	return 0;
 }
@@ -1033,6 +1047,9 @@ process_item(struct cycle *cy, const struct source_page *page,
 		cy->stats.duplicates++;
 		return 0;
 	}
+	/* A part committed here takes the page so far, before this one. */
+	if ((rc = make_room(cy, cy->rec.dedup_key.n)) != 0)
+		return rc;
 	rc = format_record(cy, now, &sev, &res);
 	if (rc == ERR_TOOBIG) {
 		cy->stats.bad_records++;
@@ -1041,8 +1058,7 @@ process_item(struct cycle *cy, const struct source_page *page,
 		    raw_id(item));
 		return 0;
 	}
-	if (rc != 0 || (rc = make_room(cy, cy->rec.dedup_key.n)) != 0 ||
-	    (rc = page_add(cy, sev)) != 0)
+	if (rc != 0 || (rc = page_add(cy, sev)) != 0)
 		return rc;
 	count_packed(cy, &res);
 	if ((rc = spool_commit_key(&cy->commit, cy->rec.dedup_key.p,
@@ -1299,7 +1315,6 @@ static void
 idle_trim(struct cycle *cy)
 {
 	buf_reset(&cy->page);
-	buf_reset(&cy->msg);
 	buf_reset(&cy->commit);
 	record_reset(&cy->rec);
 	record_init(&cy->rec);
