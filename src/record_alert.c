@@ -742,11 +742,7 @@ alerts_rules(struct build *b, const cJSON *evidence)
 	if (p.url != NULL)
 		set_str(b, RF_URL, jstr(p.url, "url"));
 	if (cJSON_IsString(ru))
-		set_user(b,
-		    ru->valuestring != NULL && ru->valuestring[0] != '\0'
-		        ? ru->valuestring
-		        : NULL,
-		    NULL);
+		set_user(b, str_of(ru), NULL);
 	else if (jstr(ru, "userName") != NULL)
 		set_user(b, jstr(ru, "userName"), jstr(ru, "domainName"));
 	else if (p.user != NULL)
