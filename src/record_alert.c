@@ -27,6 +27,7 @@
  * The JSON output carries every item through r->evidence.
  */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -290,24 +291,10 @@ set_scalar(struct build *b, enum record_field f, const cJSON *v)
 	return rc;
 }
 
-/* The row of tab[0..n-1] named key, or NULL. */
-static const struct member *
-find_member(const struct member *tab, size_t n, const char *key)
+static int
+member_cmp(const void *key, const void *elem)
 {
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(key, tab[mid].key);
-
-		if (c == 0)
-			return &tab[mid];
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return NULL;
+	return strcmp(key, ((const struct member *)elem)->key);
 }
 
 /*
@@ -325,7 +312,8 @@ walk(struct build *b, const cJSON *obj, const struct member *tab, size_t n)
 
 	for (c = obj->child; c != NULL; c = c->next) {
 		if (c->string == NULL ||
-		    (m = find_member(tab, n, c->string)) == NULL)
+		    (m = bsearch(
+		         c->string, tab, n, sizeof(*tab), member_cmp)) == NULL)
 			continue;
 		if (m->kept != NO_KEPT) {
 			if (b->kept[m->kept] == NULL)
