@@ -670,81 +670,38 @@ test_graph_newer(struct record *r)
 static void
 test_member_lookup(struct record *r)
 {
+	static const char repeated[] =
+	    "{\"id\":\"m\",\"lastUpdateDateTime\":\"2024-01-02T03:04:05.5Z\","
+	    "\"Evidence\":[{\"@odata.type\":\"#microsoft.graph.security."
+	    "fileEvidence\","
+	    "\"fileDetails\":{\"fileName\":\"upper.txt\"}}],"
+	    "\"mitreTechniques\":[\"T1\"],"
+	    "\"evidence\":[{\"@odata.type\":\"#microsoft.graph.security."
+	    "fileEvidence\","
+	    "\"fileDetails\":{\"fileName\":\"first.txt\","
+	    "\"fileName\":\"second.txt\"}}],"
+	    "\"evidence\":[{\"@odata.type\":\"#microsoft.graph.security."
+	    "fileEvidence\","
+	    "\"fileDetails\":{\"fileName\":\"later.txt\"}}],"
+	    "\"mitreTechniques\":[\"T2\"]}";
+	static const char status_twice[] =
+	    "{\"id\":\"m\",\"lastUpdateDateTime\":\"2024-01-02T03:04:05.5Z\","
+	    "\"evidence\":[{\"@odata.type\":\"#microsoft.graph.security."
+	    "fileEvidence\","
+	    "\"fileDetails\":{\"fileName\":\"a.txt\"}},"
+	    "{\"@odata.type\":\"#microsoft.graph.security.fileEvidence\","
+	    "\"detectionStatus\":\"none\",\"detectionStatus\":\"detected\","
+	    "\"fileDetails\":{\"fileName\":\"b.txt\"}}]}";
 	cJSON *j = NULL;
 	const char *why = NULL;
 
 	CHECK(record_alert_tables_sorted());
-	CHECK(
-	    build(r, &j,
-	        "{\"id\":\"m\"," GLU ",\"Evidence\":[" EV(
-	            "fileEvidence") ",\"fileDetails\":{\"fileName\":"
-	                            "\"upper.txt\"}}],"
-	                            "\"mitreTechniques\":[\"T1\"],"
-	                            "\"evidence\":[" EV(
-	                                "fileEvidence") ",\"fileDetails\":"
-	                                                "{\"fileName\":\"first."
-	                                                "txt\",\"fileName\":"
-	                                                "\"second.txt\"}}],"
-	                                                "\"evidence\":[" EV(
-	                                                    "fileEvidence") ","
-	                                                                    "\""
-	                                                                    "fi"
-	                                                                    "le"
-	                                                                    "De"
-	                                                                    "ta"
-	                                                                    "il"
-	                                                                    "s"
-	                                                                    "\""
-	                                                                    ":{"
-	                                                                    "\""
-	                                                                    "fi"
-	                                                                    "le"
-	                                                                    "Na"
-	                                                                    "me"
-	                                                                    "\""
-	                                                                    ":"
-	                                                                    "\""
-	                                                                    "la"
-	                                                                    "te"
-	                                                                    "r."
-	                                                                    "tx"
-	                                                                    "t"
-	                                                                    "\""
-	                                                                    "}}"
-	                                                                    "],"
-	                                                                    "\""
-	                                                                    "mi"
-	                                                                    "tr"
-	                                                                    "eT"
-	                                                                    "ec"
-	                                                                    "hn"
-	                                                                    "iq"
-	                                                                    "ue"
-	                                                                    "s"
-	                                                                    "\""
-	                                                                    ":["
-	                                                                    "\""
-	                                                                    "T2"
-	                                                                    "\""
-	                                                                    "]"
-	                                                                    "}",
-	        1, &why) == 0);
+	CHECK(build(r, &j, repeated, 1, &why) == 0);
 	CHECK_STR(sv(&r->f[RF_FILE_NAME]), "first.txt");
 	CHECK_STR(sv(&r->f[RF_MITRE_TECHNIQUES]), "T1");
 	CHECK(r->evidence != NULL && cJSON_GetArraySize(r->evidence) == 1);
 	/* the first detectionStatus of an item decides, as a lookup would */
-	CHECK(build(r, &j,
-	          "{\"id\":\"m\"," GLU ",\"evidence\":[" EV(
-	              "fileEvidence") ",\"fileDetails\":{\"fileName\":"
-	                              "\"a.txt\"}}," EV(
-	                                  "fileEvidence") ",\"detectionStatus\""
-	                                                  ":\"none\","
-	                                                  "\"detectionStatus\":"
-	                                                  "\"detected\","
-	                                                  "\"fileDetails\":{"
-	                                                  "\"fileName\":"
-	                                                  "\"b.txt\"}}]}",
-	          1, &why) == 0);
+	CHECK(build(r, &j, status_twice, 1, &why) == 0);
 	CHECK_STR(sv(&r->f[RF_FILE_NAME]), "a.txt");
 	/* a repeated scalar: the last one read, as before */
 	CHECK(build(r, &j,
